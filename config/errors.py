@@ -1,0 +1,20 @@
+"""The one domain error type. Services raise it; they never import DRF."""
+
+
+class DomainError(Exception):
+    """A refused operation. `message` is shown to the user (translated lazily)."""
+
+    http_status = 400
+
+    def __init__(self, message, *, code: str = "invalid", http_status: int | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.code = code
+        if http_status is not None:
+            self.http_status = http_status
+
+
+class TransitionRefused(DomainError):
+    """A state change that the incident's flow does not allow now: HTTP 409."""
+
+    http_status = 409

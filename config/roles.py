@@ -1,0 +1,36 @@
+"""The people who use GridLink, as Django groups. A user's role decides what they may see and do;
+every view and API action checks it (`require_role`, `HasRole`)."""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class UserRole(models.TextChoices):
+    COMMAND_ROOM = "command_room", _("command room")
+    DISPATCHER = "dispatcher", _("dispatcher")
+    CALL_TAKER = "call_taker", _("call-taker")
+    PLANNER = "planner", _("planner")
+    RESPONDER = "responder", _("responder")
+    LEADER = "leader", _("leader")
+    DEPARTMENT = "department", _("department")
+
+
+# Roles that see the whole sub-district's forces (names, phones, positions of the 692 members).
+STAFF_ROLES = frozenset({UserRole.COMMAND_ROOM, UserRole.DISPATCHER, UserRole.CALL_TAKER, UserRole.LEADER})
+
+
+def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:
+    if not user.is_authenticated:
+        return set()
+    cached = getattr(user, "_gridlink_roles", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))
+        if user.is_superuser:
+            cached |= set(UserRole.values)
+        user._gridlink_roles = cached
+    return cached
+
+
+def has_role(user, *roles: str) -> bool:
+    return bool(user_roles(user) & set(roles))

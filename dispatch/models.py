@@ -1,0 +1,204 @@
+"""Who: the participating units, the 692 members of the linkage forces, their duty rosters and
+their last known positions."""
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeBoundary, RangeOperators
+from django.db.models import F, Func, Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Force(models.TextChoices):
+    """The linkage forces of mission.md (联动力量配备), by their code names."""
+
+    COMMAND_ROOM = "command_room", _("command room")
+    GRID_WORKER = "grid_worker", _("full-time grid worker")
+    POLICE_CALL_CENTRE = "police_call_centre", _("police call-receiving centre")
+    POLICE = "police", _("police officer")
+    SAFETY_ENFORCEMENT = "safety_enforcement", _("safety enforcement squad")
+    URBAN_MANAGEMENT = "urban_management", _("urban management")
+    TRAFFIC_STATION = "traffic_station", _("traffic work station")
+    LABOUR_INSPECTION = "labour_inspection", _("labour inspection squad")
+    BUILDING_STATION = "building_station", _("building work station")
+    GRID_LEADER = "grid_leader", _("grid leader")
+    OFFICE_STAFF = "office_staff", _("sub-district office staff")
+    STATION_STAFF = "station_staff", _("seconded station staff")
+    PROPERTY_CONTACT = "property_contact", _("property-management contact")
+    SITE_CONTACT = "site_contact", _("construction-site contact")
+    ENTERPRISE_CONTACT = "enterprise_contact", _("enterprise contact")
+    PARK_CONTACT = "park_contact", _("business-park building contact")
+
+
+# The demo sub-district's strength per force (mission.md; the plan's 692).
+FORCE_STRENGTH: dict[str, int] = {
+    Force.COMMAND_ROOM: 14,
+    Force.GRID_WORKER: 74,
+    Force.POLICE_CALL_CENTRE: 6,
+    Force.POLICE: 219,
+    Force.SAFETY_ENFORCEMENT: 10,
+    Force.URBAN_MANAGEMENT: 30,
+    Force.TRAFFIC_STATION: 30,
+    Force.LABOUR_INSPECTION: 6,
+    Force.BUILDING_STATION: 16,
+    Force.GRID_LEADER: 52,
+    Force.OFFICE_STAFF: 50,
+    Force.STATION_STAFF: 74,
+    Force.PROPERTY_CONTACT: 20,
+    Force.SITE_CONTACT: 50,
+    Force.ENTERPRISE_CONTACT: 8,
+    Force.PARK_CONTACT: 33,
+}
+
+
+class Role(models.TextChoices):
+    """Roles a member holds besides their force."""
+
+    GRID_LEADER = "grid_leader", _("grid leader")
+    SECURITY_DIRECTOR = "security_director", _("security director")
+    PRINCIPAL_LEADER = "principal_leader", _("principal leader")
+    RESPONSIBLE_LEADER = "responsible_leader", _("responsible leader")
+    UNIT_LEADER = "unit_leader", _("unit leader")
+    SHIFT_LEADER = "shift_leader", _("shift leader")
+
+
+class TravelMode(models.TextChoices):
+    FOOT = "foot", _("on foot")
+    EBIKE = "ebike", _("e-bike")
+    CAR = "car", _("car")
+
+
+class Unit(models.Model):
+    """A participating unit of the linkage organisation (联动组织体系)."""
+
+    class Kind(models.TextChoices):
+        COMMAND_ROOM = "command_room", _("command room")
+        POLICE_STATION = "police_station", _("police station")
+        GRID_SQUAD = "grid_squad", _("grid squad")
+        SAFETY_ENFORCEMENT = "safety_enforcement", _("safety enforcement squad")
+        TRAFFIC_STATION = "traffic_station", _("traffic work station")
+        LABOUR_SECURITY = "labour_security", _("labour security squad")
+        URBAN_MANAGEMENT = "urban_management", _("urban management squad")
+        JUDICIAL_OFFICE = "judicial_office", _("judicial office")
+        MARKET_SUPERVISION = "market_supervision", _("market supervision office")
+        ENVIRONMENT_OFFICE = "environment_office", _("environmental protection office")
+        FIRE_SQUAD = "fire_squad", _("fire squad")
+        TRAFFIC_POLICE = "traffic_police", _("traffic police squad")
+        TRANSPORT_OFFICE = "transport_office", _("transport office")
+        ROAD_ADMINISTRATION = "road_administration", _("road administration squad")
+        HOUSING_OFFICE = "housing_office", _("housing office")
+        BUILDING_STATION = "building_station", _("building work station")
+        SUBDISTRICT_OFFICE = "subdistrict_office", _("sub-district office")
+        COMMUNITY = "community", _("village/community")
+        PROPERTY_COMPANY = "property_company", _("property company")
+        CONSTRUCTION_SITE = "construction_site", _("construction site")
+        ENTERPRISE = "enterprise", _("enterprise")
+        PARK = "park", _("business park")
+        LEADERSHIP = "leadership", _("leading group")
+
+    subdistrict = models.ForeignKey("geo.Subdistrict", on_delete=models.PROTECT, related_name="units")
+    code = models.CharField(_("code"), max_length=32)
+    name = models.CharField(_("name"), max_length=128)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    community = models.ForeignKey(
+        "geo.Community", on_delete=models.PROTECT, null=True, blank=True, related_name="units"
+    )
+    phone = models.CharField(_("duty phone"), max_length=32, blank=True)
+    base = models.PointField(_("base"), srid=4326, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("unit")
+        verbose_name_plural = _("units")
+        ordering = ["code"]
+        constraints = [models.UniqueConstraint(fields=["subdistrict", "code"], name="unit_code_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Member(models.Model):
+    """A person of the linkage forces. Home and duty post: Point, EPSG:4326."""
+
+    subdistrict = models.ForeignKey("geo.Subdistrict", on_delete=models.PROTECT, related_name="members")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="members")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="member"
+    )
+    code = models.CharField(_("staff number"), max_length=32)
+    name = models.CharField(_("name"), max_length=32)
+    force = models.CharField(_("force"), max_length=32, choices=Force.choices, db_index=True)
+    roles = ArrayField(
+        models.CharField(max_length=32, choices=Role.choices), default=list, blank=True, verbose_name=_("roles")
+    )
+    phone = models.CharField(_("phone"), max_length=20)
+    grids = models.ManyToManyField("geo.Grid", blank=True, related_name="members", verbose_name=_("grids served"))
+    travel_mode = models.CharField(_("travel mode"), max_length=8, choices=TravelMode.choices)
+    home = models.PointField(_("home position"), srid=4326)
+    duty_post = models.PointField(_("duty post"), srid=4326, null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["subdistrict", "code"], name="member_code_unique"),
+            models.CheckConstraint(condition=Q(phone__regex=r"^[0-9+\-]{5,20}$"), name="member_phone_format"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_force_display()})"
+
+
+class TsTzRange(Func):
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
+class DutyShift(models.Model):
+    """One member on duty from `starts_at` to `ends_at` (aware datetimes). Shifts of one member
+    never overlap (exclusion constraint)."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="shifts")
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    post = models.PointField(_("duty post"), srid=4326, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("duty shift")
+        verbose_name_plural = _("duty shifts")
+        ordering = ["starts_at"]
+        indexes = [models.Index(fields=["starts_at", "ends_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="shift_ends_after_start"),
+            ExclusionConstraint(
+                name="shift_no_overlap",
+                expressions=[
+                    ("member", RangeOperators.EQUAL),
+                    (TsTzRange("starts_at", "ends_at", RangeBoundary()), RangeOperators.OVERLAPS),
+                ],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"
+
+
+class MemberPosition(models.Model):
+    """A member's last known position, WGS 84 (GCJ-02 input is converted before it is stored).
+    Point: EPSG:4326; accuracy in metres. One row per member, kept apart from Member so that
+    frequent position updates do not rewrite the member row."""
+
+    member = models.OneToOneField(Member, on_delete=models.CASCADE, primary_key=True, related_name="position")
+    point = models.PointField(_("position"), srid=4326)
+    recorded_at = models.DateTimeField(_("recorded at"))
+    accuracy_m = models.FloatField(_("accuracy (m)"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("last known position")
+        verbose_name_plural = _("last known positions")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(accuracy_m__isnull=True) | Q(accuracy_m__gte=0), name="position_accuracy_nonneg"
+            ),
+        ]

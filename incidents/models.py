@@ -1,0 +1,207 @@
+"""What: the incident categories (联动处置范围), the channels (两单四线), incidents and their
+append-only timeline.
+
+The two flows (联动处置流程): an on-site case (现场处置) goes from a channel to a linkage order,
+responders on site, an on-site report, a result fed back to the channel, and closure. An off-site
+case (非现场处置) — a joint-consultation assignment, or an on-site case not settled on site — is
+assigned to offices, handled, reported complete, fed back to the responsible office and the party,
+and closed. The state machines live in `incidents/flows.py` (intake issue); the statuses are here so
+that the database can hold its invariants.
+"""
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Category(models.Model):
+    """An incident category of the linkage scope, police-type or not, with its statistic group."""
+
+    class Scope(models.TextChoices):
+        NON_POLICE = "non_police", _("non-police incident")
+        FIRE = "fire", _("fire")
+        TRAFFIC = "traffic", _("traffic accident")
+        WORK_SAFETY = "work_safety", _("work-safety accident")
+        DEPARTMENT_ASSIST = "department_assist", _("department assistance")
+        POLICE = "police", _("police-type incident")
+
+    class StatisticGroup(models.TextChoices):
+        PETITION = "petition", _("petition")
+        LABOUR = "labour", _("labour")
+        FIRE = "fire", _("fire")
+        PUBLIC_ORDER = "public_order", _("public order")
+        TRAFFIC = "traffic", _("traffic")
+        OTHER = "other", _("other")
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name (Chinese)"), max_length=64)
+    name_en = models.CharField(_("name (English)"), max_length=64)
+    scope = models.CharField(_("scope"), max_length=32, choices=Scope.choices)
+    is_police = models.BooleanField(_("police-type"), default=False)
+    statistic_group = models.CharField(_("statistic group"), max_length=16, choices=StatisticGroup.choices)
+    major_by_default = models.BooleanField(_("major by default"), default=False)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["sort_order", "code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(is_police=False) | Q(scope="police"), name="category_police_scope"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Channel(models.Model):
+    """A way in (两单四线): the district centre's dispatch orders, the joint-consultation
+    assignment forms, and the four linkage hotlines."""
+
+    class Kind(models.TextChoices):
+        DISTRICT_ORDER = "district_order", _("district linkage centre dispatch order")
+        JOINT_ASSIGNMENT = "joint_assignment", _("joint-consultation assignment form")
+        HOTLINE = "hotline", _("linkage hotline")
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=64)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    phone = models.CharField(_("hotline number"), max_length=20, blank=True)
+    callback_url = models.URLField(_("result callback URL"), blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
+        ordering = ["sort_order", "code"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(kind="hotline") | ~Q(phone=""), name="channel_hotline_has_number"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Flow(models.TextChoices):
+    ON_SITE = "on_site", _("on-site handling")
+    OFF_SITE = "off_site", _("off-site handling")
+
+
+class Status(models.TextChoices):
+    """Every status of both flows (the allowed moves are in the state machines)."""
+
+    NEEDS_LOCATION = "needs_location", _("needs location")
+    NEW = "new", _("new")
+    DISPATCHED = "dispatched", _("dispatched")
+    ARRIVED = "arrived", _("arrived")
+    REPORTED = "reported", _("reported on site")
+    RESOLVED = "resolved", _("resolved")
+    TRANSFERRED = "transferred", _("transferred")
+    ASSIGNED = "assigned", _("assigned")
+    IN_PROGRESS = "in_progress", _("in progress")
+    COMPLETED = "completed", _("completed by the office")
+    REPORTED_TO_COMMAND = "reported_to_command", _("reported to the command room")
+    FED_BACK = "fed_back", _("fed back")
+    CLOSED = "closed", _("closed")
+
+
+class Incident(models.Model):
+    """One incident, whatever channel it came by. Location: Point, EPSG:4326.
+
+    `grid`, `community` and the grid's version are fixed at intake: an incident keeps the grid it
+    fell in when it was taken. A point is required except while the case waits in the
+    "needs location" queue."""
+
+    subdistrict = models.ForeignKey("geo.Subdistrict", on_delete=models.PROTECT, related_name="incidents")
+    number = models.CharField(_("case number"), max_length=32, unique=True)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="incidents")
+    external_id = models.CharField(_("external id"), max_length=64, null=True, blank=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="incidents")
+    flow = models.CharField(_("flow"), max_length=16, choices=Flow.choices, default=Flow.ON_SITE)
+    status = models.CharField(_("status"), max_length=32, choices=Status.choices, default=Status.NEW)
+    major = models.BooleanField(_("major incident"), default=False)
+    description = models.TextField(_("description"), max_length=4000)
+    address_text = models.CharField(_("address"), max_length=256, blank=True)
+    location = models.PointField(_("location"), srid=4326, null=True, blank=True)
+    grid = models.ForeignKey("geo.Grid", on_delete=models.PROTECT, null=True, blank=True, related_name="incidents")
+    community = models.ForeignKey(
+        "geo.Community", on_delete=models.PROTECT, null=True, blank=True, related_name="incidents"
+    )
+    place = models.ForeignKey("geo.Place", on_delete=models.SET_NULL, null=True, blank=True, related_name="incidents")
+    caller_name = models.CharField(_("caller name"), max_length=64, blank=True)
+    caller_phone = models.CharField(_("caller phone"), max_length=20, blank=True)
+    reported_at = models.DateTimeField(_("reported at"), db_index=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        ordering = ["-reported_at"]
+        indexes = [models.Index(fields=["subdistrict", "status"]), models.Index(fields=["grid", "reported_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], condition=Q(external_id__isnull=False),
+                name="incident_channel_external_id_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(location__isnull=False) | Q(status="needs_location"), name="incident_has_point"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="closed", closed_at__isnull=False) | (~Q(status="closed") & Q(closed_at__isnull=True)),
+                name="incident_closed_at_iff_closed",
+            ),
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True) | Q(closed_at__gte=models.F("reported_at")),
+                name="incident_closed_after_reported",
+            ),
+            models.CheckConstraint(
+                condition=~Q(description=""), name="incident_description_not_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class IncidentEvent(models.Model):
+    """One entry of an incident's timeline: append-only (a trigger refuses UPDATE and DELETE).
+    Its id is the sequence that live clients resume from."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("created")
+        STATUS_CHANGED = "status_changed", _("status changed")
+        NOTE = "note", _("note")
+        DISPATCHED = "dispatched", _("responder dispatched")
+        ARRIVED = "arrived", _("responder arrived")
+        LOCATED = "located", _("location set")
+        ESCALATED = "escalated", _("escalated")
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="events")
+    subdistrict = models.ForeignKey("geo.Subdistrict", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    from_status = models.CharField(_("from"), max_length=32, choices=Status.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=32, choices=Status.choices, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor_member = models.ForeignKey(
+        "dispatch.Member", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(_("at"), db_index=True)
+    note = models.TextField(_("note"), blank=True, max_length=4000)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("incident event")
+        verbose_name_plural = _("incident events")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["subdistrict", "id"]), models.Index(fields=["incident", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
