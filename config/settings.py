@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "dispatch",
     "incidents",
     "frontend",
+    "fixtures",
 ]
 
 MIDDLEWARE = [
@@ -162,6 +163,10 @@ LEAFLET_CONFIG = {
 
 # Demo logins written by `manage.py seed_demo`, printed by `make run`.
 DEMO_CREDENTIALS_FILE = VAR_DIR / "demo-logins.txt"
+
+# GDAL 3.6 (Debian 12) cannot block file/network access from spatial references; GridLink
+# only reads GeoJSON/WKT it validates itself, never remote references.
+SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 
 LOGGING = {
     "version": 1,
