@@ -1,6 +1,5 @@
 """One place that maps the domain error to HTTP (house style, convention 5)."""
 
-from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 

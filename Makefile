@@ -1,0 +1,29 @@
+# GridLink — the README's commands. Everything is installed by scripts/provision.
+SHELL := /bin/bash
+PY := .venv/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup run test bench lint db-stop clean
+
+setup:  ## provision, migrate, load the demo sub-district (no server)
+	@scripts/provision
+
+run: setup  ## the running system on http://$(HOST):$(PORT)/
+	@scripts/run-server $(HOST) $(PORT)
+
+test:  ## provision (with Chromium), then the whole suite against real PostGIS
+	@scripts/provision --test
+	@$(PY) -m pytest
+
+bench: setup  ## benchmarks, each beside its naive baseline
+	@$(PY) -m pytest tests/bench -q -s -p no:randomly
+
+lint:
+	@.venv/bin/ruff check .
+
+db-stop:  ## stop the project-local PostgreSQL cluster
+	@scripts/pg-local stop
+
+clean: db-stop  ## remove everything generated (database, venv, node_modules)
+	rm -rf var .venv frontend/node_modules test-artifacts

@@ -1,0 +1,54 @@
+"""A tiny hand-made sub-district for tests that must not depend on the demo generator.
+
+A 2 km × 2 km square near 120.00E 30.28N with one community split into two grids."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon
+
+from dispatch.models import Force, Member, TravelMode, Unit
+from geo.models import BoundaryVersion, Community, Grid, Subdistrict
+from incidents.models import Category, Channel
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+W, S, E, N = 119.99, 30.27, 120.01, 30.29
+
+
+def box(w: float, s: float, e: float, n: float) -> MultiPolygon:
+    return MultiPolygon(Polygon.from_bbox((w, s, e, n)), srid=4326)
+
+
+def make_world(code: str = "T1") -> dict:
+    sub = Subdistrict.objects.create(code=code, name=f"测试街道{code}", boundary=box(W, S, E, N))
+    community = Community.objects.create(
+        subdistrict=sub, code=f"{code}-C1", name="测试社区", kind=Community.Kind.COMMUNITY, boundary=box(W, S, E, N)
+    )
+    version = BoundaryVersion.objects.create(
+        subdistrict=sub, number=1, status=BoundaryVersion.Status.PUBLISHED,
+        effective_from=datetime(2019, 1, 1, tzinfo=SHANGHAI), published_at=datetime(2019, 1, 1, tzinfo=SHANGHAI),
+    )
+    mid = (W + E) / 2
+    west = Grid.objects.create(
+        version=version, subdistrict=sub, community=community, code=f"{code}-G1", name="第一网格",
+        boundary=box(W, S, mid, N),
+    )
+    east = Grid.objects.create(
+        version=version, subdistrict=sub, community=community, code=f"{code}-G2", name="第二网格",
+        boundary=box(mid, S, E, N),
+    )
+    unit = Unit.objects.create(subdistrict=sub, code=f"{code}-U1", name="网格中队", kind=Unit.Kind.GRID_SQUAD)
+    member = Member.objects.create(
+        subdistrict=sub, unit=unit, code=f"{code}-M1", name="张伟", force=Force.GRID_WORKER, phone="13800000001",
+        travel_mode=TravelMode.EBIKE, home=Point(W + 0.001, S + 0.001, srid=4326),
+    )
+    member.grids.add(west)
+    category, _ = Category.objects.get_or_create(
+        code="test_dispute", defaults={"name": "测试纠纷", "name_en": "test dispute",
+                                       "scope": Category.Scope.NON_POLICE, "statistic_group": "petition"},
+    )
+    channel, _ = Channel.objects.get_or_create(
+        code="test_hotline", defaults={"name": "测试热线", "kind": Channel.Kind.HOTLINE, "phone": "88610000"},
+    )
+    return {"subdistrict": sub, "community": community, "version": version, "grids": [west, east],
+            "unit": unit, "member": member, "category": category, "channel": channel}
