@@ -14,6 +14,7 @@ class UserRole(models.TextChoices):
     RESPONDER = "responder", _("responder")
     LEADER = "leader", _("leader")
     DEPARTMENT = "department", _("department")
+    INTEGRATION = "integration", _("external system")
 
 
 # Roles that see the whole sub-district's forces (names, phones, positions of the 692 members).

@@ -180,3 +180,13 @@ if not DEBUG:
     CSRF_COOKIE_HTTPONLY = False
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+
+# Intake: open incidents this near, this recent (and, if set, of the same category) are offered
+# as likely duplicates of a new report.
+INTAKE_DUPLICATE_RADIUS_M = env.int("INTAKE_DUPLICATE_RADIUS_M", default=300)
+INTAKE_DUPLICATE_WINDOW_MINUTES = env.int("INTAKE_DUPLICATE_WINDOW_MINUTES", default=180)
+INTAKE_DUPLICATE_SAME_CATEGORY = env.bool("INTAKE_DUPLICATE_SAME_CATEGORY", default=False)
+# Result callbacks to the district centre: first retry after this many seconds, doubling, capped.
+FEEDBACK_RETRY_BASE_SECONDS = env.int("FEEDBACK_RETRY_BASE_SECONDS", default=30)
+FEEDBACK_RETRY_MAX_SECONDS = env.int("FEEDBACK_RETRY_MAX_SECONDS", default=3600)
+FEEDBACK_TIMEOUT_SECONDS = env.float("FEEDBACK_TIMEOUT_SECONDS", default=5.0)

@@ -202,3 +202,48 @@ class MemberPosition(models.Model):
                 condition=Q(accuracy_m__isnull=True) | Q(accuracy_m__gte=0), name="position_accuracy_nonneg"
             ),
         ]
+
+
+class DispatchOrder(models.Model):
+    """A linkage order (联动指令) to one member for one incident. At most one live order per
+    member and incident (partial unique index): two dispatchers acting at once cannot send the
+    same member twice."""
+
+    class Method(models.TextChoices):
+        RADIO = "radio", _("walkie-talkie")
+        WECHAT = "wechat", _("WeChat group")
+        PHONE = "phone", _("phone")
+        APP = "app", _("the app")
+
+    class State(models.TextChoices):
+        DISPATCHED = "dispatched", _("dispatched")
+        ACCEPTED = "accepted", _("accepted")
+        DECLINED = "declined", _("declined")
+        ARRIVED = "arrived", _("arrived")
+        CANCELLED = "cancelled", _("cancelled")
+
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.PROTECT, related_name="orders")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="orders")
+    method = models.CharField(_("instruction method"), max_length=16, choices=Method.choices)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.DISPATCHED)
+    dispatched_at = models.DateTimeField(_("dispatched at"))
+    dispatched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    arrive_by = models.DateTimeField(_("arrive by"), null=True, blank=True, db_index=True)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("dispatch order")
+        verbose_name_plural = _("dispatch orders")
+        ordering = ["dispatched_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "member"], condition=~Q(state__in=["declined", "cancelled"]),
+                name="dispatch_order_one_live_per_member",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="arrived") | Q(arrived_at__isnull=False), name="dispatch_order_arrived_has_time"
+            ),
+        ]

@@ -12,6 +12,7 @@ boundaries move.
 """
 
 from django.contrib.gis.db import models
+from django.contrib.postgres.indexes import GinIndex
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -229,6 +230,7 @@ class Address(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["subdistrict", "text"], name="address_text_unique"),
         ]
+        indexes = [GinIndex(fields=["text"], opclasses=["gin_trgm_ops"], name="address_text_trgm")]
 
     def __str__(self) -> str:
         return self.text

@@ -105,6 +105,7 @@ class Status(models.TextChoices):
     REPORTED_TO_COMMAND = "reported_to_command", _("reported to the command room")
     FED_BACK = "fed_back", _("fed back")
     CLOSED = "closed", _("closed")
+    MERGED = "merged", _("merged into another case")
 
 
 class Incident(models.Model):
@@ -140,6 +141,13 @@ class Incident(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_cases",
+        verbose_name=_("merged into"),
+    )
+    outside_jurisdiction = models.BooleanField(_("outside jurisdiction"), default=False)
+    deadline = models.DateTimeField(_("deadline"), null=True, blank=True, db_index=True)
+    reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
 
     class Meta:
         verbose_name = _("incident")
@@ -152,7 +160,8 @@ class Incident(models.Model):
                 name="incident_channel_external_id_unique",
             ),
             models.CheckConstraint(
-                condition=Q(location__isnull=False) | Q(status="needs_location"), name="incident_has_point"
+                condition=Q(location__isnull=False) | Q(status="needs_location") | Q(flow="off_site"),
+                name="incident_has_point",
             ),
             models.CheckConstraint(
                 condition=Q(status="closed", closed_at__isnull=False) | (~Q(status="closed") & Q(closed_at__isnull=True)),
@@ -164,6 +173,10 @@ class Incident(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(description=""), name="incident_description_not_empty"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="merged", merged_into__isnull=False) | (~Q(status="merged") & Q(merged_into__isnull=True)),
+                name="incident_merged_iff_merged_into",
             ),
         ]
 
@@ -183,6 +196,15 @@ class IncidentEvent(models.Model):
         ARRIVED = "arrived", _("responder arrived")
         LOCATED = "located", _("location set")
         ESCALATED = "escalated", _("escalated")
+        REPORT_LINKED = "report_linked", _("report linked")
+        CATEGORY_CHANGED = "category_changed", _("category changed")
+        PARTY_REGISTERED = "party_registered", _("party registered")
+        PARTY_REVEALED = "party_revealed", _("ID number revealed")
+        TRANSFER_ACCEPTED = "transfer_accepted", _("transfer accepted")
+        TRANSFER_RETURNED = "transfer_returned", _("transfer returned")
+        FEEDBACK_DELIVERED = "feedback_delivered", _("result delivered to the source")
+        FEEDBACK_FAILED = "feedback_failed", _("result delivery failed")
+        CALLBACK_DONE = "callback_done", _("call-back done")
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="events")
     subdistrict = models.ForeignKey("geo.Subdistrict", on_delete=models.PROTECT, related_name="+")
@@ -205,3 +227,212 @@ class IncidentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+
+class IncidentCounter(models.Model):
+    """The last case number handed out per day: `incident_number_next` increments it with an
+    upsert, so concurrent intakes never get the same number."""
+
+    day = models.DateField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+
+class Report(models.Model):
+    """One report of an incident as it came in: a call, a district order, an assignment form.
+    The same event reported twice keeps one incident with every report attached. A channel's
+    external id is unique: sending the same order again finds the existing report."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="reports")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="reports")
+    external_id = models.CharField(_("external id"), max_length=64, null=True, blank=True)
+    caller_name = models.CharField(_("caller name"), max_length=64, blank=True)
+    caller_phone = models.CharField(_("caller phone"), max_length=20, blank=True)
+    description = models.TextField(_("description"), max_length=4000)
+    address_text = models.CharField(_("address"), max_length=256, blank=True)
+    received_at = models.DateTimeField(_("received at"))
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        ordering = ["received_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], condition=Q(external_id__isnull=False),
+                name="report_channel_external_id_unique",
+            ),
+        ]
+
+
+class Party(models.Model):
+    """A person involved (当事人 and others), registered by the first to arrive. The ID number is
+    shown masked; revealing it is allowed to some roles only and is written to the timeline."""
+
+    class Role(models.TextChoices):
+        PARTY = "party", _("party")
+        VICTIM = "victim", _("victim")
+        WITNESS = "witness", _("witness")
+        OTHER = "other", _("other")
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="parties")
+    name = models.CharField(_("name"), max_length=64)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    id_number = models.CharField(_("ID card number"), max_length=18, blank=True)
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.PARTY)
+    registered_at = models.DateTimeField(_("registered at"))
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("party")
+        verbose_name_plural = _("parties")
+        ordering = ["registered_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(id_number="") | Q(id_number__regex=r"^[0-9]{17}[0-9X]$"), name="party_id_number_format"
+            ),
+        ]
+
+    @property
+    def id_number_masked(self) -> str:
+        n = self.id_number
+        return f"{n[:3]}{'*' * 11}{n[-4:]}" if len(n) == 18 else ""
+
+
+class Handover(models.Model):
+    """A case handed to a unit: a transfer out of the on-site flow (to the police station, the
+    grid squad, a department) or an off-site assignment to a responsible office. The unit accepts
+    it or returns it with a reason; returns ("bounced" cases) are counted per case and per unit."""
+
+    class Kind(models.TextChoices):
+        TRANSFER = "transfer", _("transfer")
+        ASSIGNMENT = "assignment", _("assignment")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("waiting for the unit")
+        ACCEPTED = "accepted", _("accepted")
+        RETURNED = "returned", _("returned")
+        COMPLETED = "completed", _("completed")
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="handovers")
+    unit = models.ForeignKey("dispatch.Unit", on_delete=models.PROTECT, related_name="handovers")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
+    reason = models.TextField(_("reason"), max_length=2000)
+    deadline = models.DateTimeField(_("deadline"), null=True, blank=True)
+    lead = models.BooleanField(_("lead unit"), default=True)
+    created_at = models.DateTimeField(_("created at"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    return_reason = models.TextField(_("return reason"), max_length=2000, blank=True)
+
+    class Meta:
+        verbose_name = _("handover")
+        verbose_name_plural = _("handovers")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(state="returned") | ~Q(return_reason=""), name="handover_return_has_reason"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="handover_has_reason"),
+        ]
+
+
+class FeedbackDelivery(models.Model):
+    """The result of a district order posted back to its channel's callback URL, retried with
+    backoff until acknowledged. Each attempt is a FeedbackAttempt row."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        DELIVERED = "delivered", _("delivered")
+        GAVE_UP = "gave_up", _("gave up")
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="deliveries")
+    report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="deliveries")
+    url = models.URLField(_("callback URL"))
+    payload = models.JSONField(_("payload"))
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), db_index=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("result delivery")
+        verbose_name_plural = _("result deliveries")
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+
+class FeedbackAttempt(models.Model):
+    delivery = models.ForeignKey(FeedbackDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    at = models.DateTimeField(_("at"))
+    http_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    ok = models.BooleanField(_("acknowledged"), default=False)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class CallbackTask(models.Model):
+    """A call-back by the command room: to the caller of a hotline case (feedback to the source)
+    and to the party (satisfaction). 不满意 may reopen the case."""
+
+    class Satisfaction(models.TextChoices):
+        SATISFIED = "satisfied", _("satisfied")
+        BASICALLY_SATISFIED = "basically_satisfied", _("basically satisfied")
+        DISSATISFIED = "dissatisfied", _("dissatisfied")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("to call back")
+        DONE = "done", _("called back")
+        UNREACHABLE = "unreachable", _("unreachable")
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="callbacks")
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    name = models.CharField(_("name"), max_length=64, blank=True)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.OPEN)
+    satisfaction = models.CharField(_("satisfaction"), max_length=24, choices=Satisfaction.choices, blank=True)
+    note = models.TextField(_("note"), max_length=2000, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("call-back")
+        verbose_name_plural = _("call-backs")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(state="done") | ~Q(satisfaction=""), name="callback_done_has_satisfaction"
+            ),
+        ]
+
+
+class CategoryRule(models.Model):
+    """A keyword rule that suggests a category from a description (editable in admin).
+    Every rule whose keyword occurs adds its weight to its category; the heaviest wins."""
+
+    keyword = models.CharField(_("keyword"), max_length=32)
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="rules")
+    weight = models.PositiveSmallIntegerField(_("weight"), default=1)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("category rule")
+        verbose_name_plural = _("category rules")
+        ordering = ["category", "-weight", "keyword"]
+        constraints = [models.UniqueConstraint(fields=["keyword", "category"], name="category_rule_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.keyword} → {self.category}"

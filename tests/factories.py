@@ -52,3 +52,25 @@ def make_world(code: str = "T1") -> dict:
     )
     return {"subdistrict": sub, "community": community, "version": version, "grids": [west, east],
             "unit": unit, "member": member, "category": category, "channel": channel}
+
+
+def make_user(username: str, *roles: str, member: Member | None = None):
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user(username=username, password="pw-" + username)
+    for role in roles:
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    if member is not None:
+        member.user = user
+        member.save(update_fields=["user"])
+    return user
+
+
+def make_channels() -> dict:
+    district, _ = Channel.objects.get_or_create(
+        code="t_district_order", defaults={"name": "区级联动中心任务派单", "kind": Channel.Kind.DISTRICT_ORDER})
+    joint, _ = Channel.objects.get_or_create(
+        code="t_joint_assignment", defaults={"name": "联席会商交办单", "kind": Channel.Kind.JOINT_ASSIGNMENT})
+    hotline, _ = Channel.objects.get_or_create(
+        code="t_hotline_110", defaults={"name": "社会110联动", "kind": Channel.Kind.HOTLINE, "phone": "88611155"})
+    return {"district": district, "joint": joint, "hotline": hotline}

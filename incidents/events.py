@@ -1,0 +1,60 @@
+"""The incident timeline: every state change appends an IncidentEvent, and the event is
+published to live clients only after the transaction commits (no ghost updates on the wall)."""
+
+import logging
+from datetime import datetime
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.utils import timezone
+
+from incidents.models import Incident, IncidentEvent
+
+log = logging.getLogger(__name__)
+
+
+def wall_group(subdistrict_code: str) -> str:
+    return f"wall.{subdistrict_code}"
+
+
+def event_append(
+    *, incident: Incident, kind: str, actor=None, actor_member=None, from_status: str = "", to_status: str = "",
+    note: str = "", data: dict | None = None, at: datetime | None = None,
+) -> IncidentEvent:
+    """Append one timeline entry; publish it after commit. Precondition: inside the service's
+    transaction, the incident row locked."""
+    event = IncidentEvent.objects.create(
+        incident=incident, subdistrict_id=incident.subdistrict_id, kind=kind, actor=actor,
+        actor_member=actor_member, from_status=from_status, to_status=to_status, note=note,
+        data=data or {}, at=at or timezone.now(),
+    )
+    payload = event_payload(event, incident)
+    code = incident.subdistrict.code
+    transaction.on_commit(lambda: _publish(code, payload))
+    return event
+
+
+def event_payload(event: IncidentEvent, incident: Incident) -> dict:
+    return {
+        "id": event.pk,
+        "incident": incident.pk,
+        "number": incident.number,
+        "kind": event.kind,
+        "from": event.from_status,
+        "to": event.to_status,
+        "status": incident.status,
+        "at": event.at.isoformat(),
+        "note": event.note,
+        "data": event.data,
+    }
+
+
+def _publish(subdistrict_code: str, payload: dict) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(wall_group(subdistrict_code), {"type": "incident.event", "event": payload})
+    except Exception:  # a dead channel layer must never undo a committed change
+        log.exception("publishing incident event %s failed", payload["id"])

@@ -1,0 +1,102 @@
+"""The two flows of the plan (联动处置流程) as state machines: one table of transitions each.
+
+On-site (现场处置): channel → the command room issues a linkage order → responders arrive and
+handle it on site → on-site report to the command room → resolved, or transferred (police-type
+cases to the police station, non-police ones to the grid squad / grid leader, or to a department,
+which opens the off-site flow) → the result is fed back to the source → closed.
+
+Off-site (非现场处置): a joint-consultation assignment, or an on-site case not settled on site →
+work order to the responsible office(s) → in progress (progress notes) → completed by the office →
+reported to the command room (the command room confirms, or sends it back) → fed back to the
+responsible office and to the party → closed.
+
+Each transition names who may make it (user roles; the unit's own staff where `unit_staff` is
+set; the dispatched member where `dispatched_member` is set) and what it must carry. The services
+in `incidents/services.py` apply them: lock the incident, check, write, append the timeline event,
+publish after commit.
+"""
+
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext_lazy as _
+
+from config.roles import UserRole as R
+from incidents.models import Flow
+from incidents.models import Status as S
+
+COMMAND = frozenset({R.COMMAND_ROOM, R.DISPATCHER})
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    label: object  # lazy translation
+    sources: frozenset[str]
+    target: str | None  # None: the status does not change (a note), or is decided by the service
+    roles: frozenset[str] = COMMAND
+    requires: tuple[str, ...] = ()  # fields the request must carry
+    dispatched_member: bool = False  # a member dispatched to the incident may make it
+    unit_staff: bool = False  # staff of a unit holding a pending/accepted handover may make it
+    flows: frozenset[str] = field(default_factory=lambda: frozenset({Flow.ON_SITE, Flow.OFF_SITE}))
+
+
+def _t(action, label, sources, target, **kw) -> Transition:
+    return Transition(action, label, frozenset(sources), target, **kw)
+
+
+ON_SITE = frozenset({Flow.ON_SITE})
+OFF_SITE = frozenset({Flow.OFF_SITE})
+OPEN_ON_SITE = {S.NEW, S.DISPATCHED, S.ARRIVED, S.REPORTED}
+
+TRANSITIONS: dict[str, Transition] = {t.action: t for t in [
+    # --- on-site flow -----------------------------------------------------------------------
+    _t("dispatch", _("Dispatch"), {S.NEW, S.DISPATCHED, S.ARRIVED, S.REPORTED}, S.DISPATCHED,
+       requires=("members", "method"), flows=ON_SITE),
+    _t("arrive", _("Arrived on site"), {S.DISPATCHED, S.ARRIVED}, S.ARRIVED,
+       roles=COMMAND, dispatched_member=True, flows=ON_SITE),
+    _t("report_on_site", _("Report from the scene"), {S.ARRIVED, S.REPORTED}, S.REPORTED,
+       roles=COMMAND, requires=("text",), dispatched_member=True, flows=ON_SITE),
+    _t("resolve", _("Resolve on site"), {S.REPORTED}, S.RESOLVED,
+       roles=COMMAND, requires=("text",), dispatched_member=True, flows=ON_SITE),
+    _t("transfer", _("Transfer"), {S.ARRIVED, S.REPORTED}, S.TRANSFERRED,
+       requires=("unit", "text"), flows=ON_SITE),
+    # --- off-site flow ----------------------------------------------------------------------
+    _t("assign", _("Assign to an office"), {S.ASSIGNED}, S.ASSIGNED,
+       requires=("unit", "text"), flows=OFF_SITE),
+    _t("progress", _("Progress note"), {S.IN_PROGRESS}, None,
+       requires=("text",), unit_staff=True, flows=OFF_SITE),
+    _t("complete", _("Completed by the office"), {S.IN_PROGRESS}, S.COMPLETED,
+       requires=("text",), unit_staff=True, flows=OFF_SITE),
+    _t("confirm", _("Confirm the office's result"), {S.COMPLETED}, S.REPORTED_TO_COMMAND,
+       flows=OFF_SITE),
+    _t("send_back", _("Send back to the office"), {S.COMPLETED}, S.IN_PROGRESS,
+       requires=("text",), flows=OFF_SITE),
+    # --- handovers (transfers and assignments): the receiving unit decides ------------------
+    _t("accept_handover", _("Accept"), {S.TRANSFERRED, S.ASSIGNED}, S.IN_PROGRESS,
+       unit_staff=True),
+    _t("return_handover", _("Return with a reason"), {S.TRANSFERRED, S.ASSIGNED}, None,
+       requires=("text",), unit_staff=True),
+    # --- both flows: feedback and closure ---------------------------------------------------
+    _t("feed_back", _("Feed the result back"), {S.RESOLVED, S.REPORTED_TO_COMMAND}, S.FED_BACK,
+       requires=("text",)),
+    _t("close", _("Close"), {S.FED_BACK}, S.CLOSED),
+    _t("reopen", _("Reopen"), {S.FED_BACK, S.CLOSED}, None, requires=("text",)),
+    _t("cancel", _("Close as invalid"), {S.NEW, S.DISPATCHED, S.NEEDS_LOCATION}, S.CLOSED,
+       requires=("text",), flows=ON_SITE),
+    _t("note", _("Add a note"), set(S.values) - {S.CLOSED, S.MERGED}, None,
+       roles=COMMAND | {R.CALL_TAKER}, requires=("text",), dispatched_member=True, unit_staff=True),
+]}
+
+# Where a reopened case goes back to, per flow.
+REOPEN_TARGET = {Flow.ON_SITE: S.REPORTED, Flow.OFF_SITE: S.IN_PROGRESS}
+
+OPEN_STATUSES = frozenset(set(S.values) - {S.CLOSED, S.MERGED})
+
+
+def transition_for(action: str) -> Transition | None:
+    return TRANSITIONS.get(action)
+
+
+def available_actions(*, flow: str, status: str) -> list[Transition]:
+    """The transitions the flow allows from this status (before any role check)."""
+    return [t for t in TRANSITIONS.values() if status in t.sources and flow in t.flows]
