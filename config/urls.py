@@ -11,6 +11,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/geo/", include("geo.urls")),
     path("api/v1/dispatch/", include("dispatch.urls")),
+    path("api/v1/", include("incidents.urls")),
+    path("open311/v2/", include("incidents.open311_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
