@@ -18,3 +18,6 @@ class TransitionRefused(DomainError):
     """A state change that the incident's flow does not allow now: HTTP 409."""
 
     http_status = 409
+
+    def __init__(self, message, *, code: str = "refused", http_status: int | None = None):
+        super().__init__(message, code=code, http_status=http_status)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext_lazy as _
 
 from config.roles import UserRole as R
+from config.roles import has_role
 from incidents.models import Flow
 from incidents.models import Status as S
 
@@ -100,3 +101,14 @@ def transition_for(action: str) -> Transition | None:
 def available_actions(*, flow: str, status: str) -> list[Transition]:
     """The transitions the flow allows from this status (before any role check)."""
     return [t for t in TRANSITIONS.values() if status in t.sources and flow in t.flows]
+
+
+def actor_may(t: Transition, user, *, live_order: bool, unit_handover: bool) -> bool:
+    """Whether a user may make a transition: by role; as a member dispatched to the case
+    (`live_order`); or as staff of a unit that holds a hand-over of the case (`unit_handover`).
+    The one rule behind both the service's check and the UI's buttons."""
+    return bool(
+        has_role(user, *t.roles)
+        or (t.dispatched_member and live_order and has_role(user, R.RESPONDER))
+        or (t.unit_staff and unit_handover and has_role(user, R.DEPARTMENT, R.RESPONDER))
+    )

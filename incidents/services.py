@@ -376,23 +376,16 @@ def _open_handovers(incident: Incident):
     return incident.handovers.filter(state__in=[Handover.State.PENDING, Handover.State.ACCEPTED])
 
 
-def _actor_handover(incident: Incident, actor, states) -> Handover | None:
-    member = _actor_member(actor)
-    if member is None:
-        return None
-    return incident.handovers.filter(unit=member.unit_id, state__in=states).order_by("id").first()
+HANDOVER_STATES_OF_UNIT = (Handover.State.PENDING, Handover.State.ACCEPTED, Handover.State.COMPLETED)
 
 
 def _check_may(t: flows.Transition, incident: Incident, actor) -> None:
-    if actor is not None and has_role(actor, *t.roles):
-        return
-    if t.dispatched_member and has_role(actor, UserRole.RESPONDER) and \
-            _member_has_live_order(_actor_member(actor), incident):
-        return
-    if t.unit_staff and has_role(actor, UserRole.DEPARTMENT, UserRole.RESPONDER) and \
-            _actor_handover(incident, actor, [Handover.State.PENDING, Handover.State.ACCEPTED, Handover.State.COMPLETED]):
-        return
-    raise Forbidden(_("Your role may not do “%(action)s” on this case.") % {"action": t.label}, code="forbidden")
+    member = _actor_member(actor)
+    live_order = _member_has_live_order(member, incident)
+    unit_handover = member is not None and incident.handovers.filter(
+        unit=member.unit_id, state__in=HANDOVER_STATES_OF_UNIT).exists()
+    if actor is None or not flows.actor_may(t, actor, live_order=live_order, unit_handover=unit_handover):
+        raise Forbidden(_("Your role may not do “%(action)s” on this case.") % {"action": t.label}, code="forbidden")
 
 
 def incident_transition(

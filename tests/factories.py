@@ -1,6 +1,6 @@
 """A tiny hand-made sub-district for tests that must not depend on the demo generator.
 
-A 2 km × 2 km square near 120.00E 30.28N with one community split into two grids."""
+A 2 km × 2 km square near 120.50E 30.50N (clear of the demo sub-district) with one community split into two grids."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -12,7 +12,7 @@ from geo.models import BoundaryVersion, Community, Grid, Subdistrict
 from incidents.models import Category, Channel
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-W, S, E, N = 119.99, 30.27, 120.01, 30.29
+W, S, E, N = 120.49, 30.49, 120.51, 30.51  # away from the demo sub-district
 
 
 def box(w: float, s: float, e: float, n: float) -> MultiPolygon:

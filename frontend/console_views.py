@@ -1,0 +1,192 @@
+"""The call-taker / dispatcher console and the incident page.
+
+Both pages are shells around the REST API (/api/v1/): the console's forms and queues post and
+poll it from console.js; the incident page is rendered here (autoescaped templates) and its
+action buttons come from the detail API's `actions`. Everything the scripts need — API URLs,
+map layers, choice lists, labels in the user's language — is handed over through `json_script`.
+Reads go through selectors; nothing here writes.
+"""
+
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.text import capfirst
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from config.permissions import role_required
+from config.roles import UserRole, has_role
+from dispatch.models import DispatchOrder, Unit
+from frontend.views import map_config
+from geo.selectors import subdistrict_get
+from incidents.models import CallbackTask, Category, Channel, Handover, Incident, Status
+from incidents.selectors import incident_detail
+
+CONSOLE_ROLES = (UserRole.CALL_TAKER, UserRole.DISPATCHER, UserRole.COMMAND_ROOM)
+# Who records call-backs and reveals ID numbers (incidents.services: callback_complete, party_reveal).
+CALLBACK_ROLES = (UserRole.COMMAND_ROOM, UserRole.DISPATCHER)
+REVEAL_ROLES = (UserRole.COMMAND_ROOM, UserRole.LEADER)
+
+# Short words of the console and the incident page, handed to the scripts. Model and flow
+# labels are reused where they fit (capitalised for English), so that few new words need a
+# translation.
+TEXT = {
+    "police": capfirst(_("police-type")),
+    "nonPolice": _("Non-police"),
+    "major": capfirst(_("major incident")),
+    "suggested": _("Suggested"),
+    "grid": capfirst(_("grid")),
+    "community": _("Community"),
+    "outside": capfirst(_("outside jurisdiction")),
+    "noGrid": _("No grid at this point"),
+    "pinHint": _("Click the map or search an address."),
+    "noMatches": _("No matching address"),
+    "linkTo": _("Link to this case"),
+    "created": _("Case %(number)s created"),
+    "linked": _("Report added to case %(number)s"),
+    "failed": _("The request failed; try again."),
+    "emptyQueue": _("No cases"),
+    "placeOnMap": _("Place on map"),
+    "setLocation": _("Set location"),
+    "clickMapToPlace": _("Click the map where case %(number)s happened."),
+    "reached": capfirst(_("called back")),
+    "unreachable": capfirst(_("unreachable")),
+    "reopen": _("Reopen"),
+    "note": _("Note"),
+    "record": _("Record"),
+    "cancel": _("Cancel"),
+    "members": _("Members"),
+    "unit": _("Unit"),
+    "method": capfirst(_("instruction method")),
+    "text": _("Text"),
+    "lead": capfirst(_("lead unit")),
+    "loading": _("Loading…"),
+    "choose": _("Choose…"),
+    "updated": _("Updated %(time)s"),
+}
+
+
+def _category_name(category: Category) -> str:
+    """Categories carry their own Chinese and English names (not in the message catalogue)."""
+    zh = (get_language() or "zh-hans").startswith("zh")
+    return category.name if zh else (category.name_en or category.name)
+
+
+def _category_list() -> list[dict]:
+    return [
+        {"code": c.code, "name": _category_name(c), "police": c.is_police, "major": c.major_by_default}
+        for c in Category.objects.order_by("-is_police", "sort_order", "code")
+    ]
+
+
+def _channel_list(kind: str) -> list[dict]:
+    return [
+        {"code": c.code, "name": c.name, "phone": c.phone}
+        for c in Channel.objects.filter(kind=kind, active=True).order_by("sort_order", "code")
+    ]
+
+
+def _unit_list(subdistrict) -> list[dict]:
+    if subdistrict is None:
+        return []
+    return [
+        {"id": u.pk, "name": u.name, "kind": u.get_kind_display()}
+        for u in Unit.objects.filter(subdistrict=subdistrict).order_by("kind", "code")
+    ]
+
+
+def _url_template(name: str) -> str:
+    """The URL of `name` with "{id}" where its id goes (console.js fills it in)."""
+    return reverse(name, args=[0]).replace("/0/", "/{id}/")
+
+
+def _api_urls() -> dict:
+    return {
+        "incidents": reverse("incidents:incidents"),
+        "incident": _url_template("incidents:incident-detail"),
+        "transitions": _url_template("incidents:incident-transition"),
+        "locateIncident": _url_template("incidents:incident-locate"),
+        "duplicates": reverse("incidents:duplicates"),
+        "suggest": reverse("incidents:category-suggest"),
+        "gazetteer": reverse("incidents:gazetteer"),
+        "locate": reverse("incidents:locate"),
+        "callbacks": reverse("incidents:callbacks"),
+        "callbackComplete": _url_template("incidents:callback-complete"),
+        "reveal": _url_template("incidents:party-reveal"),
+        "members": reverse("dispatch:members"),
+    }
+
+
+def _page_urls() -> dict:
+    return {"incident": _url_template("console:incident")}
+
+
+@role_required(*CONSOLE_ROLES)
+def console_view(request):
+    """The console: hotline intake, live queues, call-backs and assignment forms around a map."""
+    subdistrict = subdistrict_get(code=request.GET.get("subdistrict") or None)
+    joint = _channel_list(Channel.Kind.JOINT_ASSIGNMENT)
+    config = {
+        "map": map_config(request, subdistrict),
+        "api": _api_urls(),
+        "pages": _page_urls(),
+        "subdistrict": subdistrict.code if subdistrict else None,
+        "hotlines": _channel_list(Channel.Kind.HOTLINE),
+        "jointChannel": joint[0]["code"] if joint else None,
+        "categories": _category_list(),
+        "units": _unit_list(subdistrict),
+        "statuses": dict(Status.choices),
+        "satisfaction": dict(CallbackTask.Satisfaction.choices),
+        "can": {"callbacks": has_role(request.user, *CALLBACK_ROLES)},
+        "pollSeconds": 10,
+        "text": TEXT,
+    }
+    return render(request, "frontend/console.html", {"subdistrict": subdistrict, "console_config": config})
+
+
+@role_required()
+def incident_view(request, incident_id: int):
+    """One case: its facts, timeline, people, hand-overs and orders; actions from the API.
+    A case the user may not see is a 404 (not a 403), so its existence is not confirmed."""
+    incident: Incident | None = incident_detail(user=request.user, incident_id=incident_id)
+    if incident is None:
+        raise Http404
+    events = list(incident.events.all())
+    handovers = list(incident.handovers.all())
+    orders = list(incident.orders.all())
+    channels = {incident.channel.pk: incident.channel}
+    for report in incident.reports.all():
+        channels.setdefault(report.channel.pk, report.channel)
+    pending_units = [{"id": h.unit_id, "name": h.unit.name} for h in handovers
+                     if h.state == Handover.State.PENDING]
+    live_members = [{"id": o.member_id, "name": o.member.name, "unit": o.member.unit.name} for o in orders
+                    if o.state in (DispatchOrder.State.DISPATCHED, DispatchOrder.State.ACCEPTED)]
+    location = [incident.location.x, incident.location.y] if incident.location else None
+    config = {
+        "incident": incident.pk,
+        "map": map_config(request, incident.subdistrict),
+        "api": _api_urls(),
+        "location": location,
+        "units": _unit_list(incident.subdistrict),
+        "methods": dict(DispatchOrder.Method.choices),
+        "pendingUnits": pending_units,
+        "liveMembers": live_members,
+        "text": TEXT,
+    }
+    context = {
+        "incident": incident,
+        "category_name": _category_name(incident.category),
+        "events": events,
+        "handovers": handovers,
+        "returns": sum(1 for h in handovers if h.state == Handover.State.RETURNED),
+        "orders": orders,
+        "channels": list(channels.values()),
+        "reports": list(incident.reports.all()),
+        "parties": list(incident.parties.all()),
+        "callbacks": list(incident.callbacks.all()),
+        "deliveries": list(incident.deliveries.all()),
+        "can_reveal": has_role(request.user, *REVEAL_ROLES),
+        "is_console_user": has_role(request.user, *CONSOLE_ROLES),
+        "incident_config": config,
+    }
+    return render(request, "frontend/incident.html", context)

@@ -1,0 +1,338 @@
+"""The incident REST API (/api/v1/). Thin views: parse with a serializer, call one service (or
+selector), render. Domain errors of the services become HTTP in config/exceptions.py (400, 403,
+404, 409 with `{"detail", "code"}`); malformed input is a DRF 400 `{field: [messages]}`.
+
+Row-level scoping is the selectors' business: a case the user may not see is a 404 for every
+endpoint under incidents/{id}/, never a 403. Role checks: `allowed_roles` (HasRole) where the
+roles are fixed, and always the services themselves.
+
+The list (`GET incidents/`) is a GeoJSON FeatureCollection, since maps consume it; the detail and
+every other answer are plain JSON objects with GeoJSON geometries where there is a point.
+"""
+
+from django.contrib.gis.geos import Point
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.permissions import HasRole
+from config.roles import STAFF_ROLES, UserRole
+from geo.gazetteer import address_search, grids_at_point, locate
+from incidents import api_support, services
+from incidents.models import CallbackTask
+from incidents.selectors import category_suggest, handover_return_counts, incident_detail, incident_queue
+from incidents.serializers import (
+    AddressMatchSerializer,
+    CallbackCompleteInputSerializer,
+    CallbackSerializer,
+    CategoryInputSerializer,
+    CategorySerializer,
+    ChannelSerializer,
+    DuplicateQuerySerializer,
+    DuplicateSerializer,
+    IncidentDetailSerializer,
+    IncidentFeatureSerializer,
+    IntakeInputSerializer,
+    IntakeResponseSerializer,
+    LocateInputSerializer,
+    LocationSerializer,
+    MergeInputSerializer,
+    PartyInputSerializer,
+    PartySerializer,
+    PointQuerySerializer,
+    ReturnCountSerializer,
+    RevealSerializer,
+    SuggestionSerializer,
+    TransitionInputSerializer,
+    UnitSerializer,
+)
+
+QUEUES = ("open", "needs_location", "handovers", "outside")
+MERGE_ROLES = (*services.COMMAND_ROLES, UserRole.CALL_TAKER)
+
+SUBDISTRICT_PARAMETER = OpenApiParameter(
+    "subdistrict", OpenApiTypes.STR, description="Sub-district code; default: the first one by code.")
+
+
+def _subdistrict(request):
+    subdistrict = api_support.subdistrict_resolve(code=request.query_params.get("subdistrict") or None)
+    if subdistrict is None:
+        raise NotFound(_("No such sub-district."))
+    return subdistrict
+
+
+def _visible_or_404(request, incident_id: int) -> None:
+    if not api_support.incident_is_visible(user=request.user, incident_id=incident_id):
+        raise Http404
+
+
+def _valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _detail_response(request, incident_id: int, *, changed: bool = False) -> Response:
+    incident = incident_detail(user=request.user, incident_id=incident_id)
+    if incident is None:
+        if changed:  # done, but the change took the case out of the user's scope
+            return Response({"id": incident_id, "detail": _("Done; the case is no longer in your view.")})
+        raise Http404
+    return Response(IncidentDetailSerializer(incident, context={"request": request}).data)
+
+
+class RoleCheckedView(APIView):
+    """Authenticated users holding one of `allowed_roles` (any role when it is None)."""
+
+    permission_classes = [HasRole]
+
+
+# --- incidents -----------------------------------------------------------------------------------
+
+class IncidentListView(RoleCheckedView):
+    @property
+    def allowed_roles(self):
+        return services.INTAKE_ROLES if self.request.method == "POST" else None
+
+    @extend_schema(
+        summary="Incident queue (GeoJSON FeatureCollection)",
+        parameters=[SUBDISTRICT_PARAMETER,
+                    OpenApiParameter("queue", OpenApiTypes.STR, enum=QUEUES, description="Default: open.")],
+        responses=IncidentFeatureSerializer(many=True),
+    )
+    def get(self, request):
+        queue = request.query_params.get("queue") or "open"
+        if queue not in QUEUES:
+            raise ValidationError({"queue": [_("Unknown queue; one of: %(queues)s.") % {"queues": ", ".join(QUEUES)}]})
+        incidents = incident_queue(user=request.user, subdistrict=_subdistrict(request), queue=queue)
+        return Response(IncidentFeatureSerializer(incidents, many=True).data)
+
+    @extend_schema(
+        summary="Take a report from any channel",
+        description="201 with the new case; 200 with the existing case when the channel's external id was "
+                    "taken already or the report was linked to `link_to`.",
+        request=IntakeInputSerializer,
+        responses={201: IntakeResponseSerializer, 200: IntakeResponseSerializer},
+    )
+    def post(self, request):
+        data = _valid(IntakeInputSerializer, request.data)
+        result = services.incident_intake(
+            channel=data["channel"], category=data["category"], description=data["description"], actor=request.user,
+            location=data["location"], address_text=data["address"], external_id=data["external_id"],
+            caller_name=data["caller_name"], caller_phone=data["caller_phone"], major=data["major"],
+            reported_at=data["reported_at"], link_to=data["link_to"], subdistrict=data["subdistrict"],
+            offices=data["offices"], deadline=data["deadline"],
+        )
+        context = {
+            "created": result.created,
+            "duplicates": api_support.incidents_only_visible(user=request.user, incidents=result.duplicates),
+            "suggestions": category_suggest(result.incident.description),
+        }
+        return Response(IntakeResponseSerializer(result.incident, context=context).data,
+                        status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+class IncidentDetailView(RoleCheckedView):
+    @extend_schema(summary="One case with its timeline and the actions the user may take",
+                   responses=IncidentDetailSerializer)
+    def get(self, request, pk: int):
+        return _detail_response(request, pk)
+
+
+class IncidentTransitionView(RoleCheckedView):
+    @extend_schema(
+        summary="Move a case along its flow",
+        description="200 with the case; 409 when the flow does not allow the action now (nothing changes); "
+                    "403 when the user may not make it; 400 when the request lacks what the action needs.",
+        request=TransitionInputSerializer, responses=IncidentDetailSerializer,
+    )
+    def post(self, request, pk: int):
+        _visible_or_404(request, pk)
+        data = _valid(TransitionInputSerializer, request.data)
+        services.incident_transition(incident_id=pk, action=data["action"], actor=request.user, text=data["text"],
+                                     unit=data["unit"], members=data["members"], method=data["method"])
+        return _detail_response(request, pk, changed=True)
+
+
+class IncidentMergeView(RoleCheckedView):
+    allowed_roles = MERGE_ROLES
+
+    @extend_schema(summary="Merge this case into another (answers the case kept)",
+                   request=MergeInputSerializer, responses=IncidentDetailSerializer)
+    def post(self, request, pk: int):
+        _visible_or_404(request, pk)
+        data = _valid(MergeInputSerializer, request.data)
+        _visible_or_404(request, data["into"])
+        into = services.incident_merge(incident_id=pk, into_id=data["into"], actor=request.user)
+        return _detail_response(request, into.pk, changed=True)
+
+
+class IncidentLocateView(RoleCheckedView):
+    allowed_roles = services.INTAKE_ROLES
+
+    @extend_schema(summary="Place a case of the needs-location queue on the map",
+                   request=LocateInputSerializer, responses=IncidentDetailSerializer)
+    def post(self, request, pk: int):
+        _visible_or_404(request, pk)
+        data = _valid(LocateInputSerializer, request.data)
+        services.incident_locate(incident_id=pk, point=data["location"], actor=request.user)
+        return _detail_response(request, pk, changed=True)
+
+
+class IncidentCategoryView(RoleCheckedView):
+    allowed_roles = services.INTAKE_ROLES
+
+    @extend_schema(summary="Change a case's category", request=CategoryInputSerializer,
+                   responses=IncidentDetailSerializer)
+    def post(self, request, pk: int):
+        _visible_or_404(request, pk)
+        data = _valid(CategoryInputSerializer, request.data)
+        services.incident_set_category(incident_id=pk, category=data["category"], actor=request.user)
+        return _detail_response(request, pk, changed=True)
+
+
+class IncidentPartyView(RoleCheckedView):
+    @extend_schema(summary="Register a person involved (ID number answered masked)",
+                   request=PartyInputSerializer, responses={201: PartySerializer})
+    def post(self, request, pk: int):
+        _visible_or_404(request, pk)
+        data = _valid(PartyInputSerializer, request.data)
+        party = services.party_register(incident_id=pk, actor=request.user, name=data["name"], phone=data["phone"],
+                                        id_number=data["id_number"], role=data["role"])
+        return Response(PartySerializer(party).data, status=status.HTTP_201_CREATED)
+
+
+class PartyRevealView(RoleCheckedView):
+    allowed_roles = services.REVEAL_ROLES
+
+    @extend_schema(summary="The full ID number of a person (recorded in the timeline)",
+                   request=None, responses=RevealSerializer)
+    def post(self, request, pk: int):
+        incident_id = api_support.party_incident_id(party_id=pk)
+        if incident_id is None:
+            raise Http404
+        _visible_or_404(request, incident_id)
+        return Response({"id_number": services.party_reveal(party_id=pk, actor=request.user)})
+
+
+class DuplicateCheckView(RoleCheckedView):
+    allowed_roles = services.INTAKE_ROLES
+
+    @extend_schema(
+        summary="Likely duplicates of a report not yet saved",
+        parameters=[OpenApiParameter("lon", OpenApiTypes.NUMBER, required=True),
+                    OpenApiParameter("lat", OpenApiTypes.NUMBER, required=True),
+                    OpenApiParameter("category", OpenApiTypes.STR, description="Category code"),
+                    OpenApiParameter("subdistrict", OpenApiTypes.STR,
+                                     description="Sub-district code; default: the one the point lies in.")],
+        responses=DuplicateSerializer(many=True),
+    )
+    def get(self, request):
+        data = _valid(DuplicateQuerySerializer, request.query_params)
+        point = Point(data["lon"], data["lat"], srid=4326)
+        where = locate(point, subdistrict=_subdistrict(request) if request.query_params.get("subdistrict") else None)
+        found = services.duplicate_candidates(subdistrict=where.subdistrict, point=point, category=data["category"])
+        found = api_support.incidents_only_visible(user=request.user, incidents=found)
+        return Response(DuplicateSerializer(found, many=True).data)
+
+
+# --- pick-lists ----------------------------------------------------------------------------------
+
+class CategoryListView(RoleCheckedView):
+    @extend_schema(summary="Incident categories", responses=CategorySerializer(many=True))
+    def get(self, request):
+        return Response(CategorySerializer(api_support.category_list(), many=True).data)
+
+
+class CategorySuggestView(RoleCheckedView):
+    @extend_schema(summary="Categories suggested by the keywords of a description",
+                   parameters=[OpenApiParameter("text", OpenApiTypes.STR, required=True)],
+                   responses=SuggestionSerializer(many=True))
+    def get(self, request):
+        text = (request.query_params.get("text") or "")[:services.MAX_DESCRIPTION]
+        return Response(SuggestionSerializer(category_suggest(text), many=True).data)
+
+
+class ChannelListView(RoleCheckedView):
+    @extend_schema(summary="Channels in use", responses=ChannelSerializer(many=True))
+    def get(self, request):
+        return Response(ChannelSerializer(api_support.channel_list(), many=True).data)
+
+
+class UnitListView(RoleCheckedView):
+    @extend_schema(summary="Units of a sub-district (transfer and assignment pickers)",
+                   parameters=[SUBDISTRICT_PARAMETER], responses=UnitSerializer(many=True))
+    def get(self, request):
+        return Response(UnitSerializer(api_support.unit_list(subdistrict=_subdistrict(request)), many=True).data)
+
+
+# --- call-backs and hand-overs -------------------------------------------------------------------
+
+class CallbackListView(RoleCheckedView):
+    allowed_roles = services.COMMAND_ROLES
+
+    @extend_schema(summary="Call-backs of a sub-district",
+                   parameters=[SUBDISTRICT_PARAMETER,
+                               OpenApiParameter("state", OpenApiTypes.STR, enum=CallbackTask.State.values)],
+                   responses=CallbackSerializer(many=True))
+    def get(self, request):
+        state = request.query_params.get("state") or None
+        if state is not None and state not in CallbackTask.State.values:
+            raise ValidationError({"state": [_("Unknown call-back state.")]})
+        tasks = api_support.callback_list(subdistrict=_subdistrict(request), state=state)
+        return Response(CallbackSerializer(tasks, many=True).data)
+
+
+class CallbackCompleteView(RoleCheckedView):
+    allowed_roles = services.COMMAND_ROLES
+
+    @extend_schema(summary="Record a call-back (dissatisfied with `reopen` reopens the case)",
+                   request=CallbackCompleteInputSerializer, responses=CallbackSerializer)
+    def post(self, request, pk: int):
+        data = _valid(CallbackCompleteInputSerializer, request.data)
+        task = services.callback_complete(callback_id=pk, actor=request.user, state=data["state"],
+                                          satisfaction=data["satisfaction"], note=data["note"], reopen=data["reopen"])
+        return Response(CallbackSerializer(task).data)
+
+
+class HandoverReturnsView(RoleCheckedView):
+    allowed_roles = STAFF_ROLES
+
+    @extend_schema(summary="Returned (bounced) hand-overs per unit", parameters=[SUBDISTRICT_PARAMETER],
+                   responses=ReturnCountSerializer(many=True))
+    def get(self, request):
+        rows = handover_return_counts(subdistrict=_subdistrict(request))
+        return Response(ReturnCountSerializer(rows, many=True).data)
+
+
+# --- where ---------------------------------------------------------------------------------------
+
+class GazetteerView(RoleCheckedView):
+    @extend_schema(summary="Gazetteer: addresses matching a text, best first",
+                   parameters=[SUBDISTRICT_PARAMETER, OpenApiParameter("q", OpenApiTypes.STR, required=True)],
+                   responses=AddressMatchSerializer(many=True))
+    def get(self, request):
+        subdistrict = _subdistrict(request)
+        text = (request.query_params.get("q") or "")[:256]
+        matches = address_search(subdistrict, text)
+        rows = [(m, next(iter(grids_at_point(subdistrict, m.address.location)), None)) for m in matches]
+        return Response(AddressMatchSerializer(rows, many=True).data)
+
+
+class LocateView(RoleCheckedView):
+    @extend_schema(summary="The sub-district, grid and community of a WGS 84 point",
+                   parameters=[OpenApiParameter("lon", OpenApiTypes.NUMBER, required=True),
+                               OpenApiParameter("lat", OpenApiTypes.NUMBER, required=True),
+                               OpenApiParameter("subdistrict", OpenApiTypes.STR,
+                                                description="Sub-district code; default: the one the point lies in.")],
+                   responses=LocationSerializer)
+    def get(self, request):
+        data = _valid(PointQuerySerializer, request.query_params)
+        subdistrict = _subdistrict(request) if request.query_params.get("subdistrict") else None
+        return Response(LocationSerializer(locate(Point(data["lon"], data["lat"], srid=4326),
+                                                  subdistrict=subdistrict)).data)

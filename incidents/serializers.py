@@ -1,0 +1,514 @@
+"""Serializers of the incident API.
+
+Input serializers check shape and types only and turn codes and ids into rows, with messages that
+name what was wrong (unknown category, unknown or inactive channel, malformed location, unknown
+unit or member). Every rule of the domain (text lengths, phone and ID formats, where a point may
+lie, who may do what) is the services' business.
+
+Output: coordinates are EPSG:4326 longitude/latitude rounded to 6 decimals (about 0.1 m); the
+incident list is a GeoJSON FeatureCollection (`geometry` null for a case without a point).
+Timestamps are ISO 8601 in the server's time zone (Asia/Shanghai). ID numbers of the people
+involved are only ever shown masked.
+"""
+
+import math
+
+from django.contrib.gis.geos import Point
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework_gis.fields import GeometryField
+from rest_framework_gis.serializers import GeoFeatureModelSerializer
+
+from dispatch.models import DispatchOrder, Member, Unit
+from geo.models import Subdistrict
+from incidents import api_support
+from incidents.models import (
+    CallbackTask,
+    Category,
+    Channel,
+    FeedbackDelivery,
+    Handover,
+    Incident,
+    IncidentEvent,
+    Party,
+    Report,
+)
+
+COORDINATE_PRECISION = 6
+
+GEOJSON_POINT_SCHEMA = {
+    "type": "object",
+    "description": "GeoJSON Point in WGS 84: coordinates [longitude, latitude].",
+    "properties": {
+        "type": {"type": "string", "enum": ["Point"]},
+        "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+    },
+    "required": ["type", "coordinates"],
+}
+
+
+def geometry_field(**kwargs) -> GeometryField:
+    return GeometryField(precision=COORDINATE_PRECISION, read_only=True, **kwargs)
+
+
+# --- input fields --------------------------------------------------------------------------------
+
+class CodeRelatedField(serializers.SlugRelatedField):
+    """A row named by its code."""
+
+    def __init__(self, *, unknown: str, invalid: str, **kwargs):
+        kwargs.setdefault("slug_field", "code")
+        kwargs["error_messages"] = {"does_not_exist": unknown, "invalid": invalid, **kwargs.get("error_messages", {})}
+        super().__init__(**kwargs)
+
+
+def category_field(**kwargs) -> CodeRelatedField:
+    return CodeRelatedField(
+        queryset=Category.objects.all(), unknown=_("Unknown category “{value}”."),
+        invalid=_("A category is given by its code."), **kwargs)
+
+
+def channel_field(**kwargs) -> CodeRelatedField:
+    return CodeRelatedField(
+        queryset=Channel.objects.filter(active=True), unknown=_("Unknown or inactive channel “{value}”."),
+        invalid=_("A channel is given by its code."), **kwargs)
+
+
+def subdistrict_field(**kwargs) -> CodeRelatedField:
+    return CodeRelatedField(
+        queryset=Subdistrict.objects.defer("boundary"), unknown=_("Unknown sub-district “{value}”."),
+        invalid=_("A sub-district is given by its code."), **kwargs)
+
+
+def unit_field(**kwargs) -> serializers.PrimaryKeyRelatedField:
+    return serializers.PrimaryKeyRelatedField(
+        queryset=Unit.objects.all(),
+        error_messages={"does_not_exist": _("Unknown unit {pk_value}."),
+                        "incorrect_type": _("A unit is given by its id (a number)."),
+                        "not_a_list": _("Give a list of unit ids.")},
+        **kwargs)
+
+
+def member_field(**kwargs) -> serializers.PrimaryKeyRelatedField:
+    return serializers.PrimaryKeyRelatedField(
+        queryset=Member.objects.all(),
+        error_messages={"does_not_exist": _("Unknown member {pk_value}."),
+                        "incorrect_type": _("A member is given by its id (a number)."),
+                        "not_a_list": _("Give a list of member ids.")},
+        **kwargs)
+
+
+def _is_finite_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@extend_schema_field(GEOJSON_POINT_SCHEMA)
+class GeoJSONPointField(serializers.Field):
+    """A GeoJSON Point `{"type": "Point", "coordinates": [lon, lat]}` in WGS 84 → Point(srid=4326).
+    Only the shape is checked here; whether the point is a real place near the sub-district is
+    the services' question."""
+
+    default_error_messages = {
+        "invalid": _("The location must be a GeoJSON Point with coordinates [longitude, latitude]: "
+                     "two finite numbers in WGS 84."),
+    }
+
+    def to_internal_value(self, data) -> Point:
+        if not isinstance(data, dict) or data.get("type") != "Point":
+            self.fail("invalid")
+        coordinates = data.get("coordinates")
+        if not isinstance(coordinates, list | tuple) or len(coordinates) != 2 \
+                or not all(_is_finite_number(c) for c in coordinates):
+            self.fail("invalid")
+        return Point(float(coordinates[0]), float(coordinates[1]), srid=4326)
+
+    def to_representation(self, value):
+        return {"type": "Point", "coordinates": [round(value.x, COORDINATE_PRECISION),
+                                                 round(value.y, COORDINATE_PRECISION)]}
+
+
+class FiniteFloatField(serializers.FloatField):
+    default_error_messages = {"not_finite": _("A finite number is required.")}
+
+    def to_internal_value(self, data) -> float:
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            self.fail("not_finite")
+        return value
+
+
+def _text(**kwargs) -> serializers.CharField:
+    """Free text: length and content are checked by the services, which store it as typed."""
+    return serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, default="", **kwargs)
+
+
+# --- input serializers ---------------------------------------------------------------------------
+
+class IntakeInputSerializer(serializers.Serializer):
+    channel = channel_field()
+    external_id = serializers.CharField(required=False, allow_null=True, allow_blank=True, default=None)
+    category = category_field()
+    description = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    location = GeoJSONPointField(required=False, allow_null=True, default=None)
+    address = _text()
+    caller_name = _text()
+    caller_phone = _text()
+    major = serializers.BooleanField(required=False, default=False)
+    reported_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    link_to = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+    subdistrict = subdistrict_field(required=False, allow_null=True, default=None)
+    offices = unit_field(many=True, required=False, default=list)
+    deadline = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class TransitionInputSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    text = _text()
+    unit = unit_field(required=False, allow_null=True, default=None)
+    members = member_field(many=True, required=False, default=list)
+    method = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class MergeInputSerializer(serializers.Serializer):
+    into = serializers.IntegerField(min_value=1, help_text="Id of the case that keeps the reports.")
+
+
+class LocateInputSerializer(serializers.Serializer):
+    location = GeoJSONPointField()
+
+
+class CategoryInputSerializer(serializers.Serializer):
+    category = category_field()
+
+
+class PartyInputSerializer(serializers.Serializer):
+    name = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    phone = _text()
+    id_number = _text()
+    role = serializers.CharField(required=False, default=Party.Role.PARTY)
+
+
+class CallbackCompleteInputSerializer(serializers.Serializer):
+    state = serializers.CharField()
+    satisfaction = serializers.CharField(required=False, allow_blank=True, default="")
+    note = _text()
+    reopen = serializers.BooleanField(required=False, default=False)
+
+
+class PointQuerySerializer(serializers.Serializer):
+    lon = FiniteFloatField(min_value=-180, max_value=180)
+    lat = FiniteFloatField(min_value=-90, max_value=90)
+
+
+class DuplicateQuerySerializer(PointQuerySerializer):
+    category = category_field(required=False, allow_null=True, default=None)
+
+
+# --- output: small pieces ------------------------------------------------------------------------
+
+class CodeNameSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class IdNameSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    scope_display = serializers.CharField(source="get_scope_display")
+    statistic_group_display = serializers.CharField(source="get_statistic_group_display")
+
+    class Meta:
+        model = Category
+        fields = ["code", "name", "name_en", "scope", "scope_display", "is_police", "statistic_group",
+                  "statistic_group_display", "major_by_default"]
+
+
+class ChannelSerializer(serializers.ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display")
+
+    class Meta:
+        model = Channel
+        fields = ["code", "name", "kind", "kind_display", "phone"]
+
+
+class UnitSerializer(serializers.ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display")
+
+    class Meta:
+        model = Unit
+        fields = ["id", "code", "name", "kind", "kind_display"]
+
+
+class SuggestionSerializer(serializers.Serializer):
+    """One (category, score) pair of `category_suggest`."""
+
+    code = serializers.CharField()
+    name = serializers.CharField()
+    score = serializers.IntegerField()
+
+    def to_representation(self, instance):
+        category, score = instance
+        return {"code": category.code, "name": category.name, "score": score}
+
+
+class DuplicateSerializer(serializers.ModelSerializer):
+    """A likely duplicate offered at intake."""
+
+    category = serializers.CharField(source="category.code")
+    category_name = serializers.CharField(source="category.name")
+    status_display = serializers.CharField(source="get_status_display")
+
+    class Meta:
+        model = Incident
+        fields = ["id", "number", "category", "category_name", "status", "status_display", "reported_at",
+                  "address_text", "description"]
+
+
+class PartySerializer(serializers.ModelSerializer):
+    """A person involved; the ID number only masked (the full one via the reveal endpoint)."""
+
+    role_display = serializers.CharField(source="get_role_display")
+    id_number_masked = serializers.CharField()
+
+    class Meta:
+        model = Party
+        fields = ["id", "name", "phone", "role", "role_display", "id_number_masked", "registered_at"]
+
+
+class EventSerializer(serializers.ModelSerializer):
+    """One timeline entry. `from` and `to` are the statuses before and after (blank when the
+    status did not change)."""
+
+    kind_display = serializers.CharField(source="get_kind_display")
+    actor = serializers.CharField(source="actor.username", default=None)
+    actor_member = serializers.CharField(source="actor_member.name", default=None)
+
+    class Meta:
+        model = IncidentEvent
+        fields = ["id", "kind", "kind_display", "at", "actor", "actor_member", "note", "data"]
+
+    def get_fields(self):
+        # `from` and `to` are Python keywords, so they cannot be declared in the class body.
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField(source="from_status")
+        fields["to"] = serializers.CharField(source="to_status")
+        return fields
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    channel = serializers.CharField(source="channel.code")
+    channel_name = serializers.CharField(source="channel.name")
+
+    class Meta:
+        model = Report
+        fields = ["id", "channel", "channel_name", "external_id", "caller_name", "caller_phone", "description",
+                  "address_text", "received_at"]
+
+
+class HandoverSerializer(serializers.ModelSerializer):
+    unit = IdNameSerializer()
+    kind_display = serializers.CharField(source="get_kind_display")
+    state_display = serializers.CharField(source="get_state_display")
+
+    class Meta:
+        model = Handover
+        fields = ["id", "unit", "kind", "kind_display", "state", "state_display", "lead", "reason", "return_reason",
+                  "deadline", "created_at", "decided_at"]
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    member = IdNameSerializer()
+    force = serializers.CharField(source="member.force")
+    force_display = serializers.CharField(source="member.get_force_display")
+    unit = serializers.CharField(source="member.unit.name")
+    method_display = serializers.CharField(source="get_method_display")
+    state_display = serializers.CharField(source="get_state_display")
+
+    class Meta:
+        model = DispatchOrder
+        fields = ["id", "member", "force", "force_display", "unit", "method", "method_display", "state",
+                  "state_display", "dispatched_at", "accepted_at", "arrived_at", "arrive_by"]
+
+
+class CallbackSerializer(serializers.ModelSerializer):
+    incident = serializers.IntegerField(source="incident_id")
+    number = serializers.CharField(source="incident.number")
+    state_display = serializers.CharField(source="get_state_display")
+
+    class Meta:
+        model = CallbackTask
+        fields = ["id", "incident", "number", "name", "phone", "state", "state_display", "satisfaction", "note",
+                  "created_at", "done_at"]
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    state_display = serializers.CharField(source="get_state_display")
+
+    class Meta:
+        model = FeedbackDelivery
+        fields = ["id", "state", "state_display", "attempts", "next_attempt_at", "delivered_at", "created_at"]
+
+
+class ActionSerializer(serializers.Serializer):
+    """One button of the UI: an action the flow allows now and the user may make."""
+
+    action = serializers.CharField()
+    label = serializers.CharField()
+    requires = serializers.ListField(child=serializers.CharField())
+    choices = serializers.DictField(
+        child=serializers.ListField(child=serializers.DictField()),
+        help_text="Allowed values of required fields that are a choice (e.g. `method`).")
+
+    def to_representation(self, t):
+        choices = {}
+        if "method" in t.requires:
+            choices["method"] = [{"value": v, "label": str(label)} for v, label in DispatchOrder.Method.choices]
+        return {"action": t.action, "label": str(t.label), "requires": list(t.requires), "choices": choices}
+
+
+# --- output: incidents ---------------------------------------------------------------------------
+
+class IncidentFeatureSerializer(GeoFeatureModelSerializer):
+    """A case on the map: a GeoJSON Feature (geometry null without a point)."""
+
+    location = geometry_field()
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    category = serializers.CharField(source="category.code", read_only=True)
+    category_name = serializers.CharField(source="category.name", read_only=True)
+    channel = serializers.CharField(source="channel.code", read_only=True)
+    channel_name = serializers.CharField(source="channel.name", read_only=True)
+    grid = serializers.CharField(source="grid.code", default=None, read_only=True)
+    community = serializers.CharField(source="community.name", default=None, read_only=True)
+
+    class Meta:
+        model = Incident
+        geo_field = "location"
+        fields = ["id", "number", "status", "status_display", "flow", "major", "category", "category_name",
+                  "channel", "channel_name", "description", "address_text", "grid", "community",
+                  "outside_jurisdiction", "reported_at", "updated_at", "deadline"]
+
+
+class IncidentSummarySerializer(serializers.ModelSerializer):
+    location = GeoJSONPointField(read_only=True)
+    status_display = serializers.CharField(source="get_status_display")
+    flow_display = serializers.CharField(source="get_flow_display")
+    category = CodeNameSerializer()
+    channel = CodeNameSerializer()
+    subdistrict = CodeNameSerializer()
+    grid = CodeNameSerializer(allow_null=True)
+    community = CodeNameSerializer(allow_null=True)
+
+    class Meta:
+        model = Incident
+        fields = ["id", "number", "status", "status_display", "flow", "flow_display", "major", "category",
+                  "channel", "external_id", "description", "address_text", "location", "subdistrict", "grid",
+                  "community", "outside_jurisdiction", "reported_at", "created_at", "updated_at", "deadline"]
+
+
+class IntakeResponseSerializer(IncidentSummarySerializer):
+    """The case a report went into, whether it was created, likely duplicates and suggested
+    categories. Context: `created`, `duplicates`, `suggestions`."""
+
+    created = serializers.SerializerMethodField()
+    duplicates = serializers.SerializerMethodField()
+    suggested_categories = serializers.SerializerMethodField()
+
+    class Meta(IncidentSummarySerializer.Meta):
+        fields = [*IncidentSummarySerializer.Meta.fields, "created", "duplicates", "suggested_categories"]
+
+    def get_created(self, obj) -> bool:
+        return bool(self.context["created"])
+
+    @extend_schema_field(DuplicateSerializer(many=True))
+    def get_duplicates(self, obj):
+        return DuplicateSerializer(self.context["duplicates"], many=True).data
+
+    @extend_schema_field(SuggestionSerializer(many=True))
+    def get_suggested_categories(self, obj):
+        return SuggestionSerializer(self.context["suggestions"], many=True).data
+
+
+class IncidentDetailSerializer(IncidentSummarySerializer):
+    """One case with its timeline, reports, people, hand-overs, orders, call-backs, result
+    deliveries and the `actions` the requesting user may take now. Context: `request`."""
+
+    place = IdNameSerializer(allow_null=True)
+    merged_into = serializers.SerializerMethodField()
+    events = EventSerializer(many=True)
+    reports = ReportSerializer(many=True)
+    parties = PartySerializer(many=True)
+    handovers = HandoverSerializer(many=True)
+    orders = OrderSerializer(many=True)
+    callbacks = CallbackSerializer(many=True)
+    deliveries = DeliverySerializer(many=True)
+    actions = serializers.SerializerMethodField()
+
+    class Meta(IncidentSummarySerializer.Meta):
+        fields = [*IncidentSummarySerializer.Meta.fields, "place", "caller_name", "caller_phone", "resolved_at",
+                  "closed_at", "reopen_count", "merged_into", "events", "reports", "parties", "handovers",
+                  "orders", "callbacks", "deliveries", "actions"]
+
+    @extend_schema_field({"type": "object", "nullable": True,
+                          "properties": {"id": {"type": "integer"}, "number": {"type": "string"}}})
+    def get_merged_into(self, obj):
+        return {"id": obj.merged_into_id, "number": obj.merged_into.number} if obj.merged_into_id else None
+
+    @extend_schema_field(ActionSerializer(many=True))
+    def get_actions(self, obj):
+        user = self.context["request"].user
+        return ActionSerializer(api_support.transitions_permitted(user=user, incident=obj), many=True).data
+
+
+# --- output: geo helpers -------------------------------------------------------------------------
+
+class AddressMatchSerializer(serializers.Serializer):
+    """One gazetteer match with the grid its point falls in. Instance: (AddressMatch, Grid | None)."""
+
+    id = serializers.IntegerField()
+    text = serializers.CharField()
+    lon = serializers.FloatField()
+    lat = serializers.FloatField()
+    place = IdNameSerializer(allow_null=True)
+    grid = serializers.CharField(allow_null=True)
+    score = serializers.FloatField()
+
+    def to_representation(self, instance):
+        match, grid = instance
+        point = match.address.location
+        place = match.address.place
+        return {"id": match.address.pk, "text": match.address.text,
+                "lon": round(point.x, COORDINATE_PRECISION), "lat": round(point.y, COORDINATE_PRECISION),
+                "place": {"id": place.pk, "name": place.name} if place else None,
+                "grid": grid.code if grid else None, "score": round(match.score, 3)}
+
+
+class LocationSerializer(serializers.Serializer):
+    """Where a point lies (geo.gazetteer.Location)."""
+
+    subdistrict = CodeNameSerializer(allow_null=True)
+    grid = CodeNameSerializer(allow_null=True)
+    community = CodeNameSerializer(allow_null=True)
+    outside = serializers.BooleanField()
+    distance_outside_m = serializers.FloatField()
+
+    def to_representation(self, instance):
+        out = super().to_representation(instance)
+        distance = instance.distance_outside_m
+        out["distance_outside_m"] = round(distance, 1) if math.isfinite(distance) else None
+        return out
+
+
+class ReturnCountSerializer(serializers.Serializer):
+    unit = serializers.IntegerField(source="unit_id")
+    unit_name = serializers.CharField(source="unit__name")
+    received = serializers.IntegerField()
+    returned = serializers.IntegerField()
+
+
+class RevealSerializer(serializers.Serializer):
+    id_number = serializers.CharField()
+
