@@ -1,4 +1,8 @@
 from django.urls import path
 
+from frontend import views
+
 app_name = "frontend"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.map_view, name="map"),
+]

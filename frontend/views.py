@@ -1,0 +1,88 @@
+"""Pages. The map page is a shell: Leaflet draws the layers it fetches from the GeoJSON API;
+everything the script needs (API URLs, layer names in the user's language, tile settings) is
+handed over through `json_script`, never interpolated into code."""
+
+from django.conf import settings
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from config.permissions import MEMBER_MAP_ROLES, role_required
+from config.roles import has_role
+from dispatch.models import Force
+from geo.models import Place, Road, Subdistrict
+from geo.selectors import subdistrict_get
+
+# Names of the map layers in the layer switcher and the legend.
+LAYER_NAMES = {
+    "boundary": _("Sub-district boundary"),
+    "communities": _("Communities"),
+    "grids": _("Grids"),
+    "roads": _("Roads"),
+    "waters": _("Waters"),
+    "places": _("Places"),
+    "members": _("Members"),
+    "offline": _("Offline basemap"),
+    "tiles": _("Online map tiles"),
+}
+
+# Short words of popups, legend and controls.
+MAP_TEXT = {
+    "legend": _("Legend"),
+    "onDuty": _("On duty"),
+    "offDuty": _("Off duty"),
+    "code": _("Code"),
+    "community": _("Community"),
+    "version": _("Grid version"),
+    "address": _("Address"),
+    "contact": _("Contact"),
+    "force": _("Force"),
+    "unit": _("Unit"),
+    "grids": _("Grids"),
+    "position": _("Position"),
+    "positionAt": _("Position at"),
+    "homePosition": _("Home position"),
+    "zoomIn": _("Zoom in"),
+    "zoomOut": _("Zoom out"),
+    "loadError": _("A map layer could not be loaded."),
+    "noData": _("No sub-district has been loaded yet."),
+}
+
+
+def map_config(request, subdistrict: Subdistrict | None) -> dict:
+    """What map.js needs. The members layer is offered only to the roles that may read it."""
+    api = {
+        "subdistricts": reverse("geo:subdistricts"),
+        "communities": reverse("geo:communities"),
+        "grids": reverse("geo:grids"),
+        "roads": reverse("geo:roads"),
+        "waters": reverse("geo:waters"),
+        "places": reverse("geo:places"),
+        "members": reverse("dispatch:members") if has_role(request.user, *MEMBER_MAP_ROLES) else None,
+    }
+    center = settings.LEAFLET_CONFIG.get("DEFAULT_CENTER", (30.28, 120.00))
+    return {
+        "subdistrict": {"code": subdistrict.code, "name": subdistrict.name} if subdistrict else None,
+        "api": api,
+        "tiles": {"url": settings.TILE_URL, "attribution": settings.TILE_ATTRIBUTION}
+        if settings.TILE_URL
+        else None,
+        "center": list(center),
+        "zoom": settings.LEAFLET_CONFIG.get("DEFAULT_ZOOM", 13),
+        "layers": LAYER_NAMES,
+        "text": MAP_TEXT,
+        "placeKinds": dict(Place.Kind.choices),
+        "roadClasses": dict(Road.RoadClass.choices),
+        "forces": dict(Force.choices),
+    }
+
+
+@role_required()
+def map_view(request):
+    """The sub-district map (`?subdistrict=<code>`, default the first one)."""
+    subdistrict = subdistrict_get(code=request.GET.get("subdistrict") or None)
+    return render(
+        request,
+        "frontend/map.html",
+        {"subdistrict": subdistrict, "map_config": map_config(request, subdistrict)},
+    )
