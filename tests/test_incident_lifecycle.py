@@ -215,7 +215,7 @@ def test_party_id_numbers_are_checked_masked_and_revealed_only_to_some(ctx):
     act(ctx, case, "dispatch", members=[ctx["member"]], method="radio")
     with pytest.raises(DomainError) as err:
         party_register(incident_id=case.pk, actor=ctx["responder"], name="赵六", id_number="110105194912310021")
-    assert err.value.code == "id_number" and "校验位" in str(err.value.message)
+    assert err.value.code == "id_number"
     assert not Party.objects.exists()
     party = party_register(incident_id=case.pk, actor=ctx["responder"], name="赵六", id_number=VALID_ID.lower())
     assert party.id_number == VALID_ID and party.id_number_masked == "110***********002X"
