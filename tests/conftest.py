@@ -1,0 +1,67 @@
+"""Shared fixtures: the demo sub-district, loaded once per test session into the test database.
+
+The load is small (60 days of history) to keep the session quick; tests that need the demo's data
+mark themselves `django_db` and take the `demo` fixture (the generated DemoData).
+
+Every other database test sees the empty database it was written for: inside its own transaction
+(rolled back afterwards) the demo's tables are truncated first, which costs a few milliseconds.
+Transactional tests, which pytest-django runs after the others, flush the tables when they end:
+they must not rely on the demo."""
+
+from datetime import date
+
+import pytest
+from django.apps import apps
+from django.db import connection
+
+from fixtures.demo import DEFAULT_SEED, DEMO_CODE, generate
+
+DEMO_ANCHOR = date(2026, 11, 1)
+DEMO_HISTORY_DAYS = 60
+
+
+@pytest.fixture(scope="session")
+def demo_data():
+    return generate(seed=DEFAULT_SEED, anchor=DEMO_ANCHOR, history_days=DEMO_HISTORY_DAYS)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, demo_data):
+    from fixtures.load import demo_load
+    from geo.models import Subdistrict
+
+    with django_db_blocker.unblock():
+        if not Subdistrict.objects.filter(code=DEMO_CODE).exists():  # --reuse-db keeps it
+            demo_load(demo_data, progress=False)
+
+
+@pytest.fixture(scope="session")
+def demo(django_db_setup, demo_data):
+    """The demo sub-district as generated (seed DEFAULT_SEED, anchor DEMO_ANCHOR, 60 days of
+    history), loaded in the test database."""
+    return demo_data
+
+
+DEMO_APPS = ("geo", "dispatch", "incidents")
+
+
+def _demo_tables() -> list[str]:
+    tables = []
+    for label in DEMO_APPS:
+        for model in apps.get_app_config(label).get_models(include_auto_created=True):
+            if not model._meta.proxy and model._meta.managed:
+                tables.append(model._meta.db_table)
+    return sorted(set(tables))
+
+
+@pytest.fixture(autouse=True)
+def _demo_only_where_asked(request):
+    """Tests that do not ask for `demo` see no demo data (see the module docstring)."""
+    names = request.fixturenames
+    uses_db = request.node.get_closest_marker("django_db") is not None or any(
+        n in names for n in ("db", "transactional_db", "django_db_reset_sequences", "live_server"))
+    if not uses_db or "demo" in names:
+        return
+    request.getfixturevalue("_django_db_helper")  # from here on inside the test's transaction
+    with connection.cursor() as cur:
+        cur.execute("TRUNCATE " + ", ".join(connection.ops.quote_name(t) for t in _demo_tables()) + " CASCADE")
