@@ -233,6 +233,20 @@ class DispatchOrder(models.Model):
     arrive_by = models.DateTimeField(_("arrive by"), null=True, blank=True, db_index=True)
     accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
     arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+    declined_at = models.DateTimeField(_("declined at"), null=True, blank=True)
+    decline_reason = models.CharField(_("decline reason"), max_length=500, blank=True)
+    rule = models.ForeignKey(
+        "dispatch.ResponsibilityRule", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("responsibility rule"),
+    )
+    reason = models.CharField(_("why proposed"), max_length=500, blank=True)
+    level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+    off_duty_override = models.BooleanField(_("chosen although off duty"), default=False)
+    travel_seconds = models.FloatField(_("estimated travel time (s)"), null=True, blank=True)
+    arrival_distance_m = models.FloatField(_("distance at arrival (m)"), null=True, blank=True)
+    arrival_flagged = models.BooleanField(_("arrived far from the scene"), default=False)
+    # Set by the SLA clock when arrive_by passed without an arrival: the escalation is raised once.
+    overdue_escalated_at = models.DateTimeField(_("overdue escalated at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("dispatch order")
@@ -246,4 +260,112 @@ class DispatchOrder(models.Model):
             models.CheckConstraint(
                 condition=~Q(state="arrived") | Q(arrived_at__isnull=False), name="dispatch_order_arrived_has_time"
             ),
+        ]
+        indexes = [
+            # The SLA clock's claim: live orders whose deadline passed and were not escalated yet.
+            models.Index(
+                fields=["arrive_by"], name="dispatch_order_sla_due",
+                condition=Q(state__in=["dispatched", "accepted"], overdue_escalated_at__isnull=True,
+                            arrive_by__isnull=False),
+            ),
+        ]
+
+
+class ResponsibilityRule(models.Model):
+    """Who is proposed for what (the plan's 联动处置要求 and 处置规范), as data editable in admin.
+
+    A rule applies to an incident when its filters match (category scope or codes, police-type,
+    major only, a road class near the point, before the evening cut-off); it then proposes
+    members of its target (a force, the grid's own staff, the community's security director, the
+    place's contact, a unit kind, the leaders) with its arrival deadline. `level` is the
+    escalation ring: 0 at first, higher rings are added when a dispatcher raises the level."""
+
+    class Target(models.TextChoices):
+        FORCE = "force", _("members of a force on duty")
+        GRID_STAFF = "grid_staff", _("the grid's own staff of a force")
+        SECURITY_DIRECTOR = "security_director", _("the community's security director")
+        PLACE_CONTACT = "place_contact", _("the contact of the place involved")
+        UNIT_KIND = "unit_kind", _("members of a kind of unit")
+        LEADERS = "leaders", _("the sub-district's principal and responsible leaders")
+        NEIGHBOUR_GRID_STAFF = "neighbour_grid_staff", _("staff of the neighbouring grids")
+        UNIT_RESERVE = "unit_reserve", _("the unit's reserve")
+
+    code = models.CharField(_("code"), max_length=48, unique=True)
+    name = models.CharField(_("name"), max_length=128)
+    active = models.BooleanField(_("active"), default=True)
+    priority = models.PositiveSmallIntegerField(_("priority"), default=100)
+    scopes = ArrayField(models.CharField(max_length=32), default=list, blank=True, verbose_name=_("category scopes"))
+    category_codes = ArrayField(models.CharField(max_length=32), default=list, blank=True,
+                                verbose_name=_("category codes"))
+    police_type = models.BooleanField(_("police-type cases"), null=True, blank=True)
+    major_only = models.BooleanField(_("major incidents only"), default=False)
+    road_classes = ArrayField(models.CharField(max_length=16), default=list, blank=True,
+                              verbose_name=_("near roads of class"))
+    road_within_m = models.PositiveSmallIntegerField(_("road distance (m)"), default=30)
+    until_time = models.TimeField(_("only dispatched before"), null=True, blank=True)
+    target = models.CharField(_("who"), max_length=32, choices=Target.choices)
+    force = models.CharField(_("force"), max_length=32, choices=Force.choices, blank=True)
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices, blank=True)
+    unit_kind = models.CharField(_("unit kind"), max_length=32, choices=Unit.Kind.choices, blank=True)
+    count = models.PositiveSmallIntegerField(_("how many to propose"), default=1)
+    deadline_minutes = models.PositiveSmallIntegerField(
+        _("arrival deadline (minutes)"), null=True, blank=True,
+        help_text=_("Empty: “at once”, the configured short deadline."),
+    )
+    level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+    note = models.CharField(_("note"), max_length=256, blank=True)
+
+    class Meta:
+        verbose_name = _("responsibility rule")
+        verbose_name_plural = _("responsibility rules")
+        ordering = ["level", "priority", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Alarm(models.Model):
+    """An escalation raised by the SLA clock, exactly once per (order, kind) or (incident, kind):
+    shown on the command room's wall map and sent to the member's unit leader. The command room
+    acknowledges it with a note or snoozes it."""
+
+    class Kind(models.TextChoices):
+        ARRIVAL_OVERDUE = "arrival_overdue", _("arrival overdue")
+        MAJOR_INCIDENT = "major_incident", _("major incident")
+        HANDOVER_OVERDUE = "handover_overdue", _("hand-over overdue")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("open")
+        SNOOZED = "snoozed", _("snoozed")
+        ACKNOWLEDGED = "acknowledged", _("acknowledged")
+
+    subdistrict = models.ForeignKey("geo.Subdistrict", on_delete=models.PROTECT, related_name="alarms")
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.PROTECT, related_name="alarms")
+    order = models.ForeignKey(DispatchOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="alarms")
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.OPEN)
+    due_at = models.DateTimeField(_("deadline"), null=True, blank=True)
+    raised_at = models.DateTimeField(_("raised at"))
+    notified = ArrayField(models.BigIntegerField(), default=list, blank=True, verbose_name=_("members notified"))
+    snoozed_until = models.DateTimeField(_("snoozed until"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(_("note"), max_length=2000, blank=True)
+
+    class Meta:
+        verbose_name = _("alarm")
+        verbose_name_plural = _("alarms")
+        ordering = ["-raised_at", "-id"]
+        indexes = [models.Index(fields=["subdistrict", "state"])]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind"], condition=Q(order__isnull=False),
+                                    name="alarm_once_per_order"),
+            models.UniqueConstraint(fields=["incident", "kind"], condition=Q(order__isnull=True),
+                                    name="alarm_once_per_incident"),
+            models.CheckConstraint(condition=~Q(state="snoozed") | Q(snoozed_until__isnull=False),
+                                   name="alarm_snoozed_has_time"),
+            models.CheckConstraint(condition=~Q(state="acknowledged") | Q(acknowledged_at__isnull=False),
+                                   name="alarm_acknowledged_has_time"),
         ]

@@ -148,6 +148,9 @@ class Incident(models.Model):
     outside_jurisdiction = models.BooleanField(_("outside jurisdiction"), default=False)
     deadline = models.DateTimeField(_("deadline"), null=True, blank=True, db_index=True)
     reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
+    level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+    # Set by the SLA clock once the leaders were told of a major incident.
+    major_notified_at = models.DateTimeField(_("leaders notified at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("incident")
@@ -205,6 +208,11 @@ class IncidentEvent(models.Model):
         FEEDBACK_DELIVERED = "feedback_delivered", _("result delivered to the source")
         FEEDBACK_FAILED = "feedback_failed", _("result delivery failed")
         CALLBACK_DONE = "callback_done", _("call-back done")
+        ORDER_ACCEPTED = "order_accepted", _("order accepted")
+        ORDER_DECLINED = "order_declined", _("order declined")
+        LEVEL_RAISED = "level_raised", _("escalation level raised")
+        ALARM = "alarm", _("alarm raised")
+        ALARM_HANDLED = "alarm_handled", _("alarm handled")
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="events")
     subdistrict = models.ForeignKey("geo.Subdistrict", on_delete=models.PROTECT, related_name="+")
