@@ -1,7 +1,8 @@
 /*
- * Shared by the console and the incident page: the offline basemap (our own GeoJSON layers:
- * boundary, waters, roads, communities, grids — drawn as on the map page, map.js), and small
- * helpers for the DOM and the API.
+ * Shared by the map page (map.js), the console and the incident page: the offline basemap (our
+ * own GeoJSON layers: boundary, land, waters, roads with their names, communities, grids with
+ * their names; internet tiles only when TILE_URL is configured), and small helpers for the DOM,
+ * the API and formatting.
  *
  * No innerHTML anywhere: every text that comes from data is set with textContent, since
  * descriptions, names and addresses are typed by the public.
@@ -270,6 +271,8 @@
     grid: "#3d6fb0",
   };
 
+  // Road classes drawn from minor to major so that major roads lie on top; widths in pixels
+  // at zoom 15, scaled with the zoom.
   var ROAD_CLASSES = ["path", "local", "secondary", "arterial"];
   var ROAD_STYLES = {
     arterial: { fill: "#f6c86b", casing: "#c9963a", width: 7 },
@@ -277,16 +280,40 @@
     local: { fill: "#ffffff", casing: "#c4c4c4", width: 3.5 },
     path: { fill: "#a39c8f", casing: null, width: 1.5, dashArray: "4 3" },
   };
+  // Zoom levels from which road names show.
   var ARTERIAL_NAME_ZOOM = 14;
   var SECONDARY_NAME_ZOOM = 15.5;
+  // Names of arterial and secondary roads: at most one per ROAD_LABEL_SPACING_M of the same name.
   var ROAD_LABEL_SPACING_M = 1200;
 
+  // The layers of the basemap, in the order of the layer switcher.
+  var BASE_OVERLAYS = ["boundary", "communities", "grids", "roads", "waters"];
+
   // Draws the offline basemap into a new Leaflet map on `containerId`. `mapConfig` is the map
-  // page's configuration (frontend.views.map_config). Returns {map, ready, fitSubdistrict}:
-  // `ready` resolves when every layer has settled (failed layers are logged, not fatal).
+  // configuration (frontend.views.map_config). Options, all optional:
+  //   fit: false            do not fit the view to the sub-district once its boundary is drawn;
+  //   fitOptions(map)       Leaflet fitBounds options for that fit (default 16 px all round);
+  //   layerControl: false   no layer switcher; or {collapsed, baseLayers} where baseLayers: true
+  //                         offers the configured tiles and the offline basemap as base layers;
+  //   overlays              the page's own layers, [{name, layer, url, draw(data)}], shown in the
+  //                         switcher under mapConfig.layers[name] and loaded with the basemap
+  //                         (left out when `url` is empty);
+  //   panes                 the page's own panes, [[name, zIndex]] (default: incidents and pin);
+  //   scaleMaxWidth         width of the scale bar (default 140);
+  //   onGrid(feature, layer, style)  makes the grids clickable (with a transparent fill), for
+  //                         popups and hover styles; `style` is their normal style;
+  //   communityLabelsBelow  community names lie under grid names;
+  //   onLayerError(name, error)  called when a layer fails to load.
+  // Returns {map, ready, layers, fitSubdistrict}: `ready` resolves when every layer has settled
+  // (failed layers are logged, not fatal). Test hooks: document.body.dataset.<layer>Loaded = the
+  // number of features once a layer is drawn (e.g. data-grids-loaded="52"), <layer>Error = "1" when
+  // it failed, data-map-ready="1" once every layer has settled.
   function create(containerId, mapConfig, options) {
     options = options || {};
     var text = mapConfig.text || {};
+    var overlayLayers = (options.overlays || []).filter(function (overlay) {
+      return Boolean(overlay.url);
+    });
     var map = L.map(containerId, {
       center: mapConfig.center,
       zoom: mapConfig.zoom,
@@ -297,8 +324,9 @@
       zoomControl: false,
     });
     L.control.zoom({ zoomInTitle: text.zoomIn, zoomOutTitle: text.zoomOut, position: "topleft" }).addTo(map);
-    L.control.scale({ imperial: false, maxWidth: 140 }).addTo(map);
+    L.control.scale({ imperial: false, maxWidth: options.scaleMaxWidth || 140 }).addTo(map);
 
+    // Panes fix the drawing order whatever order the layers arrive in.
     [
       ["gl-land", 210],
       ["gl-water", 300],
@@ -307,11 +335,16 @@
       ["gl-communities", 420],
       ["gl-boundary", 430],
       ["gl-labels", 450],
-      ["gl-incidents", 620],
-      ["gl-pin", 650],
-    ].forEach(function (pane) {
-      map.createPane(pane[0]).style.zIndex = String(pane[1]);
-    });
+    ]
+      .concat(
+        options.panes || [
+          ["gl-incidents", 620],
+          ["gl-pin", 650],
+        ]
+      )
+      .forEach(function (pane) {
+        map.createPane(pane[0]).style.zIndex = String(pane[1]);
+      });
     map.getPane("gl-labels").style.pointerEvents = "none";
     map.getPane("gl-land").style.pointerEvents = "none";
     var roadRenderer = L.canvas({ pane: "gl-roads", tolerance: 2 });
@@ -324,21 +357,46 @@
       communities: L.featureGroup().addTo(map),
       grids: L.featureGroup().addTo(map),
     };
+    overlayLayers.forEach(function (overlay) {
+      layers[overlay.name] = overlay.layer.addTo(map);
+    });
     var landLayer = L.featureGroup().addTo(map);
     var subdistrictBounds = null;
     var fitted = [];
 
+    var tiles = null;
     if (mapConfig.tiles && mapConfig.tiles.url) {
-      L.tileLayer(mapConfig.tiles.url, { attribution: mapConfig.tiles.attribution || "", maxZoom: 19 }).addTo(map);
+      tiles = L.tileLayer(mapConfig.tiles.url, { attribution: mapConfig.tiles.attribution || "", maxZoom: 19 }).addTo(map);
     }
     if (options.layerControl !== false) {
+      var control = options.layerControl || {};
+      var baseLayers = null;
+      if (tiles && control.baseLayers) {
+        baseLayers = {};
+        baseLayers[mapConfig.layers.tiles] = tiles;
+        baseLayers[mapConfig.layers.offline] = L.layerGroup();
+        map.on("baselayerchange", function (event) {
+          // The land fill of the offline basemap would hide the tiles.
+          var online = event.layer === tiles;
+          landLayer.eachLayer(function (layer) {
+            layer.setStyle({ fillOpacity: online ? 0 : 1 });
+          });
+        });
+      }
       var overlays = {};
-      ["boundary", "communities", "grids", "roads", "waters"].forEach(function (name) {
+      BASE_OVERLAYS.concat(
+        overlayLayers.map(function (overlay) {
+          return overlay.name;
+        })
+      ).forEach(function (name) {
         overlays[mapConfig.layers[name]] = layers[name];
       });
-      L.control.layers(null, overlays, { collapsed: true, position: "topright" }).addTo(map);
+      L.control
+        .layers(baseLayers, overlays, { collapsed: control.collapsed !== false, position: "topright" })
+        .addTo(map);
     }
 
+    // Road names depend on the zoom: classes on the map container switch them on (see app.css).
     function zoomClasses() {
       var zoom = map.getZoom();
       var container = map.getContainer();
@@ -348,7 +406,7 @@
     map.on("zoomend", zoomClasses);
     zoomClasses();
 
-    function labelMarker(latlng, className, label, angle) {
+    function labelMarker(latlng, className, label, angle, zIndexOffset) {
       var span = el("span", "gl-label-text", label);
       if (angle) {
         span.style.transform = "translate(-50%, -50%) rotate(" + angle.toFixed(1) + "deg)";
@@ -358,9 +416,12 @@
         interactive: false,
         keyboard: false,
         pane: "gl-labels",
+        zIndexOffset: zIndexOffset || 0,
       });
     }
 
+    // Area labels show only where their area is wide enough on screen for the text, so that
+    // small grids do not pile their names on top of each other when zoomed out.
     function fitLabel(entry) {
       var nw = map.latLngToLayerPoint(entry.bounds.getNorthWest());
       var se = map.latLngToLayerPoint(entry.bounds.getSouthEast());
@@ -371,6 +432,7 @@
       }
     }
 
+    // Once most grid names show, community names step back into faint background text.
     function fitLabels() {
       var grids = 0;
       var gridsFitted = 0;
@@ -386,7 +448,10 @@
     map.on("zoomend", fitLabels);
 
     function addFittedLabel(layer, kind, bounds, lonLat, label, fontPx) {
-      var marker = labelMarker(L.latLng(lonLat[1], lonLat[0]), "gl-label-" + kind, label).addTo(layer);
+      // Community names may lie under grid names (see app.css: they turn into faint background text).
+      var below = kind === "community" && options.communityLabelsBelow ? -10000 : 0;
+      var marker = labelMarker(L.latLng(lonLat[1], lonLat[0]), "gl-label-" + kind, label, 0, below).addTo(layer);
+      // Wide CJK glyphs are about one em; a Latin name is narrower, so this errs on the safe side.
       var entry = { kind: kind, marker: marker, bounds: bounds, textWidth: String(label).length * fontPx + 8, textHeight: fontPx + 4 };
       fitted.push(entry);
       marker.on("add", function () {
@@ -420,6 +485,7 @@
         interactive: false,
         style: { stroke: false, fillColor: COLOURS.land, fillOpacity: mapConfig.tiles && mapConfig.tiles.url ? 0 : 1 },
       }).addTo(landLayer);
+      // A white halo under the red line keeps the boundary readable over roads.
       L.geoJSON(data, {
         pane: "gl-boundary",
         interactive: false,
@@ -441,7 +507,7 @@
 
     function fitSubdistrict() {
       if (subdistrictBounds) {
-        map.fitBounds(subdistrictBounds, { padding: [16, 16] });
+        map.fitBounds(subdistrictBounds, options.fitOptions ? options.fitOptions(map) : { padding: [16, 16] });
       }
     }
 
@@ -457,6 +523,7 @@
     var roadLines = [];
 
     function roadWidth(style, zoom) {
+      // Half as wide two zooms out, twice as wide two zooms in, within sensible limits.
       var width = style.width * Math.pow(2, (zoom - 15) / 2);
       return Math.max(style.width * 0.35, Math.min(width, style.width * 2.2));
     }
@@ -498,7 +565,8 @@
           casing.addTo(layers.roads);
           roadLines.push({ layer: casing, style: style, casing: true });
         }
-        // Roads are not interactive here: a click on the map sets the incident's pin.
+        // Roads take no clicks: a click goes to what lies above them (a grid's popup on the map
+        // page) or to the map (the incident's pin on the console).
         var fill = L.geoJSON(collection, {
           renderer: roadRenderer,
           interactive: false,
@@ -512,6 +580,8 @@
       drawRoadLabels(data.features);
     }
 
+    // Names along the road; angles are taken in the projected plane, where they do not change
+    // with the zoom.
     function drawRoadLabels(features) {
       var placed = {};
       features.forEach(function (feature) {
@@ -523,6 +593,7 @@
         if (coords.length < 2) {
           return;
         }
+        // The middle vertex pair of the segment.
         var i = Math.max(0, Math.floor(coords.length / 2) - 1);
         var a = L.latLng(coords[i][1], coords[i][0]);
         var b = L.latLng(coords[i + 1][1], coords[i + 1][0]);
@@ -564,12 +635,24 @@
     }
 
     function drawGrids(data) {
+      var onGrid = options.onGrid;
+      var style = { color: COLOURS.grid, weight: 1.2, opacity: 0.85, dashArray: "5 4" };
+      if (onGrid) {
+        // A transparent fill makes the whole grid clickable.
+        style.fillColor = COLOURS.grid;
+        style.fillOpacity = 0;
+      } else {
+        style.fill = false;
+      }
       L.geoJSON(data, {
         pane: "gl-grids",
-        interactive: false,
-        style: { color: COLOURS.grid, weight: 1.2, opacity: 0.85, dashArray: "5 4", fill: false },
+        interactive: Boolean(onGrid),
+        style: style,
         onEachFeature: function (feature, layer) {
           var p = feature.properties;
+          if (onGrid) {
+            onGrid(feature, layer, style);
+          }
           if (p.label_point) {
             addFittedLabel(layers.grids, "grid", layer.getBounds(), p.label_point, p.name, 12);
           }
@@ -584,7 +667,11 @@
       ["roads", mapConfig.api.roads, drawRoads],
       ["communities", mapConfig.api.communities, drawCommunities],
       ["grids", mapConfig.api.grids, drawGrids],
-    ];
+    ].concat(
+      overlayLayers.map(function (overlay) {
+        return [overlay.name, overlay.url, overlay.draw];
+      })
+    );
     var ready = mapConfig.subdistrict
       ? Promise.all(
           builders.map(function (b) {
@@ -595,6 +682,9 @@
               })
               .catch(function (error) {
                 document.body.dataset[b[0] + "Error"] = "1";
+                if (options.onLayerError) {
+                  options.onLayerError(b[0], error);
+                }
                 if (window.console) {
                   window.console.error(error);
                 }
@@ -616,5 +706,11 @@
     return L.divIcon({ className: "gl-pin " + (className || ""), html: pin, iconSize: [28, 38], iconAnchor: [14, 37], popupAnchor: [0, -34] });
   }
 
-  GridLink.basemap = { create: create, pinIcon: pinIcon };
+  GridLink.basemap = {
+    create: create,
+    pinIcon: pinIcon,
+    colours: COLOURS,
+    roadClasses: ROAD_CLASSES,
+    roadStyles: ROAD_STYLES,
+  };
 })();
