@@ -150,6 +150,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "GridLink API",
     "DESCRIPTION": "网事警情联动指挥平台 API",
     "VERSION": "1",
+    # Choice sets shown by more than one serializer get one stable name.
+    "ENUM_NAME_OVERRIDES": {"DispatchOrderStateEnum": "dispatch.models.DispatchOrder.State"},
 }
 
 # Map: our own layers are the offline basemap. TILE_URL adds a raster tile server
@@ -192,3 +194,26 @@ INTAKE_DUPLICATE_SAME_CATEGORY = env.bool("INTAKE_DUPLICATE_SAME_CATEGORY", defa
 FEEDBACK_RETRY_BASE_SECONDS = env.int("FEEDBACK_RETRY_BASE_SECONDS", default=30)
 FEEDBACK_RETRY_MAX_SECONDS = env.int("FEEDBACK_RETRY_MAX_SECONDS", default=3600)
 FEEDBACK_TIMEOUT_SECONDS = env.float("FEEDBACK_TIMEOUT_SECONDS", default=5.0)
+
+# Dispatch recommendation (dispatch/recommend.py). "At once" (第一时间) as minutes: the deadline of
+# departments, stations and, on major incidents, the leaders.
+DISPATCH_AT_ONCE_MINUTES = env.int("DISPATCH_AT_ONCE_MINUTES", default=10)
+# Rules with an "only before" time (the 21:30 rule) apply from this local time of day until then.
+DISPATCH_DAY_STARTS = env.str("DISPATCH_DAY_STARTS", default="06:00")
+# Live orders (on cases still being handled on site) a member may carry before they are no longer
+# proposed first: a default and per-force overrides ("police=3,grid_worker=2").
+DISPATCH_LOAD_LIMIT = env.int("DISPATCH_LOAD_LIMIT", default=2)
+DISPATCH_LOAD_LIMITS = env.dict("DISPATCH_LOAD_LIMITS", cast={"value": int}, default={"police": 3})
+# A shared position older than this is stale: the member is ranked from their duty post or home.
+POSITION_STALE_MINUTES = env.int("POSITION_STALE_MINUTES", default=15)
+
+# Arrival check: a responder who says "arrived" while their shared position (sent with the request,
+# or the last known one if no older than ARRIVAL_POSITION_MAX_AGE_SECONDS) is farther than this from
+# the incident is flagged in the timeline, never refused.
+ARRIVAL_MAX_DISTANCE_M = env.int("ARRIVAL_MAX_DISTANCE_M", default=300)
+ARRIVAL_POSITION_MAX_AGE_SECONDS = env.int("ARRIVAL_POSITION_MAX_AGE_SECONDS", default=120)
+# The SLA clock (manage.py run_sla_clock): seconds between two looks for passed deadlines.
+SLA_CLOCK_INTERVAL_SECONDS = env.float("SLA_CLOCK_INTERVAL_SECONDS", default=5.0)
+# The recommendation's two queries are prepared once per database connection; set to 0 behind a
+# pooler that does not keep sessions (PgBouncer in transaction mode).
+DISPATCH_PREPARED_STATEMENTS = env.bool("DISPATCH_PREPARED_STATEMENTS", default=True)

@@ -4,16 +4,24 @@ Staff roles (config.roles.STAFF_ROLES) see every member of the sub-district; a r
 only the member linked to their own user (another member's detail is a 404, not a 403, so ids
 of others are not confirmed); every other role is refused (403)."""
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import generics, serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from config.permissions import MEMBER_MAP_ROLES, HasRole, is_staff_role
-from dispatch import selectors
-from dispatch.models import Member
+from config.roles import has_role
+from dispatch import selectors, services
+from dispatch.models import Alarm, DispatchOrder, Member
 from geo.api import SUBDISTRICT_PARAMETER, SubdistrictScopedMixin
 from geo.selectors import boundary_version_in_force
 from geo.serializers import geometry_field
+from incidents import api_support, flows
+from incidents.models import Incident
 
 
 class MemberMapSerializer(GeoFeatureModelSerializer):
@@ -72,3 +80,260 @@ class MemberListView(MemberMapMixin, generics.ListAPIView):
 @extend_schema_view(get=extend_schema(parameters=[SUBDISTRICT_PARAMETER]))
 class MemberDetailView(MemberMapMixin, generics.RetrieveAPIView):
     """One member as a GeoJSON Feature."""
+
+
+# --- orders, escalation level, alarms (issue 4: dispatch and the SLA clock) ----------------------
+#
+# Thin views over dispatch/services.py. A case the user may not see is a 404 for every endpoint
+# below (its orders and alarms included), never a 403; the services decide who may act.
+
+ORDER_FIELDS = ["id", "incident", "member", "unit", "force", "state", "state_display", "method", "level",
+                "dispatched_at", "arrive_by", "accepted_at", "declined_at", "decline_reason", "arrived_at",
+                "arrival_distance_m", "arrival_flagged", "overdue_escalated_at", "off_duty_override",
+                "can_accept", "can_decline"]
+
+
+def _visible_or_404(request, incident_id: int) -> None:
+    if not api_support.incident_is_visible(user=request.user, incident_id=incident_id):
+        raise Http404
+
+
+def _valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class MemberRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class DispatchOrderSerializer(serializers.ModelSerializer):
+    """One dispatch order; `can_accept` / `can_decline`: whether the requesting user may answer it
+    now (the member themself, or a dispatcher on their behalf). Context: `request`."""
+
+    incident = serializers.IntegerField(source="incident_id", read_only=True)
+    member = MemberRefSerializer(read_only=True)
+    unit = serializers.CharField(source="member.unit.name", read_only=True)
+    force = serializers.CharField(source="member.force", read_only=True)
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
+    can_accept = serializers.SerializerMethodField()
+    can_decline = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DispatchOrder
+        fields = ORDER_FIELDS
+        read_only_fields = ORDER_FIELDS
+
+    def _may_answer(self, order) -> bool:
+        if not self.context.get("open", True):  # nothing to answer on a case no longer handled
+            return False
+        user = self.context["request"].user
+        member = getattr(user, "member", None)
+        return (member is not None and member.pk == order.member_id) or has_role(user, *services.ON_BEHALF_ROLES)
+
+    def get_can_accept(self, order) -> bool:
+        return order.state == DispatchOrder.State.DISPATCHED and self._may_answer(order)
+
+    def get_can_decline(self, order) -> bool:
+        return order.state in services.LIVE_ORDER_STATES and self._may_answer(order)
+
+
+class AlarmSerializer(serializers.ModelSerializer):
+    """An alarm of the SLA clock. `notified`: the members told (ids and names). Context:
+    `names` (member id → name) for the names."""
+
+    incident = serializers.SerializerMethodField()
+    order = serializers.IntegerField(source="order_id", read_only=True, allow_null=True)
+    member = serializers.SerializerMethodField()
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
+    notified = serializers.SerializerMethodField()
+    acknowledged_by = serializers.CharField(source="acknowledged_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = Alarm
+        fields = ["id", "incident", "order", "member", "kind", "kind_display", "state", "state_display", "due_at",
+                  "raised_at", "notified", "snoozed_until", "acknowledged_at", "acknowledged_by", "note"]
+
+    @extend_schema_field({"type": "object", "properties": {"id": {"type": "integer"}, "number": {"type": "string"}}})
+    def get_incident(self, alarm):
+        return {"id": alarm.incident_id, "number": alarm.incident.number}
+
+    @extend_schema_field({"type": "object", "nullable": True,
+                          "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                                         "unit": {"type": "string"}}})
+    def get_member(self, alarm):
+        if alarm.order_id is None:
+            return None
+        member = alarm.order.member
+        return {"id": member.pk, "name": member.name, "unit": member.unit.name}
+
+    @extend_schema_field(MemberRefSerializer(many=True))
+    def get_notified(self, alarm):
+        names = self.context.get("names", {})
+        return [{"id": pk, "name": names.get(pk, "")} for pk in alarm.notified]
+
+
+def _alarms_data(alarms) -> list:
+    alarms = list(alarms)
+    names = selectors.member_names(member_ids=[pk for a in alarms for pk in a.notified])
+    return AlarmSerializer(alarms, many=True, context={"names": names}).data
+
+
+def _alarm_data(alarm_id: int):
+    return _alarms_data(Alarm.objects.select_related("incident", "order__member__unit", "acknowledged_by")
+                        .filter(pk=alarm_id))[0]
+
+
+class DeclineInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+
+class LevelInputSerializer(serializers.Serializer):
+    level = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1,
+                                     help_text="The new level; default: one above the present one.")
+    note = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, default="")
+
+
+class AcknowledgeInputSerializer(serializers.Serializer):
+    note = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+
+class SnoozeInputSerializer(serializers.Serializer):
+    minutes = serializers.IntegerField(min_value=1, max_value=services.SNOOZE_MAX_MINUTES)
+    note = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, default="")
+
+
+class IncidentDispatchSerializer(serializers.Serializer):
+    """A case's escalation level, orders and alarms as the incident page shows them, with what the
+    requesting user may do (`can_raise_level`, `can_handle_alarms`, per order `can_accept` /
+    `can_decline`)."""
+
+    incident = serializers.IntegerField()
+    number = serializers.CharField()
+    level = serializers.IntegerField()
+    max_level = serializers.IntegerField()
+    can_raise_level = serializers.BooleanField()
+    can_handle_alarms = serializers.BooleanField()
+    orders = DispatchOrderSerializer(many=True)
+    alarms = AlarmSerializer(many=True)
+
+
+def _incident_dispatch(request, incident_id: int) -> dict:
+    incident = Incident.objects.only("id", "number", "level", "status").get(pk=incident_id)
+    is_open = incident.status in flows.OPEN_STATUSES
+    orders = selectors.incident_orders(incident_id=incident_id)
+    alarms = selectors.alarm_list(user=request.user, incident_id=incident_id)
+    return {
+        "incident": incident.pk, "number": incident.number, "level": incident.level,
+        "max_level": services.ESCALATION_MAX_LEVEL,
+        "can_raise_level": is_open and incident.level < services.ESCALATION_MAX_LEVEL
+        and has_role(request.user, *services.LEVEL_ROLES),
+        "can_handle_alarms": has_role(request.user, *services.ALARM_ROLES),
+        "orders": DispatchOrderSerializer(orders, many=True, context={"request": request, "open": is_open}).data,
+        "alarms": _alarms_data(alarms),
+    }
+
+
+class IncidentDispatchView(generics.GenericAPIView):
+    permission_classes = [HasRole]
+
+    @extend_schema(summary="A case's escalation level, orders and alarms", responses=IncidentDispatchSerializer)
+    def get(self, request, pk: int):
+        _visible_or_404(request, pk)
+        return Response(_incident_dispatch(request, pk))
+
+
+class IncidentLevelView(generics.GenericAPIView):
+    permission_classes = [HasRole]
+    allowed_roles = services.LEVEL_ROLES
+
+    @extend_schema(summary="Raise a case's escalation level (the recommendation then adds the next ring)",
+                   description="409 when the case is at that level already or no longer handled.",
+                   request=LevelInputSerializer, responses=IncidentDispatchSerializer)
+    def post(self, request, pk: int):
+        _visible_or_404(request, pk)
+        data = _valid(LevelInputSerializer, request.data)
+        services.incident_raise_level(incident_id=pk, actor=request.user, level=data["level"], note=data["note"])
+        return Response(_incident_dispatch(request, pk))
+
+
+class _OrderAnswerView(generics.GenericAPIView):
+    permission_classes = [HasRole]
+
+    def _answer(self, request, pk: int, call):
+        incident_id = DispatchOrder.objects.filter(pk=pk).values_list("incident_id", flat=True).first()
+        if incident_id is None:
+            raise Http404
+        _visible_or_404(request, incident_id)
+        order = call()
+        order = selectors.incident_orders(incident_id=order.incident_id).get(pk=order.pk)
+        return Response(DispatchOrderSerializer(order, context={"request": request}).data)
+
+
+class OrderAcceptView(_OrderAnswerView):
+    @extend_schema(summary="Accept a dispatch order (the member, or a dispatcher on their behalf)",
+                   description="403 for anybody else; 409 when the order is accepted already or finished.",
+                   request=None, responses=DispatchOrderSerializer)
+    def post(self, request, pk: int):
+        return self._answer(request, pk, lambda: services.order_accept(order_id=pk, actor=request.user))
+
+
+class OrderDeclineView(_OrderAnswerView):
+    @extend_schema(summary="Decline a dispatch order with a reason (the member, or a dispatcher on their behalf)",
+                   description="The member is free again. 403 for anybody else; 409 when the order is finished.",
+                   request=DeclineInputSerializer, responses=DispatchOrderSerializer)
+    def post(self, request, pk: int):
+        data = _valid(DeclineInputSerializer, request.data)
+        return self._answer(request, pk, lambda: services.order_decline(order_id=pk, actor=request.user,
+                                                                        reason=data["reason"]))
+
+
+class AlarmListView(SubdistrictScopedMixin, generics.GenericAPIView):
+    """Alarms of the SLA clock, newest first: every alarm for the staff roles, a member's own (those
+    they were told of) for anybody else."""
+
+    permission_classes = [HasRole]
+
+    @extend_schema(summary="Alarms of the SLA clock",
+                   parameters=[SUBDISTRICT_PARAMETER,
+                               OpenApiParameter("state", OpenApiTypes.STR, enum=Alarm.State.values),
+                               OpenApiParameter("incident", OpenApiTypes.INT)],
+                   responses=AlarmSerializer(many=True))
+    def get(self, request):
+        state = request.query_params.get("state") or None
+        if state is not None and state not in Alarm.State.values:
+            raise ValidationError({"state": [_("Unknown alarm state.")]})
+        incident = request.query_params.get("incident") or None
+        if incident is not None and not incident.isdigit():
+            raise ValidationError({"incident": [_("A case is given by its id (a number).")]})
+        alarms = selectors.alarm_list(user=request.user, subdistrict=self.get_subdistrict(), state=state,
+                                      incident_id=int(incident) if incident else None)
+        return Response(_alarms_data(alarms))
+
+
+class AlarmAcknowledgeView(generics.GenericAPIView):
+    permission_classes = [HasRole]
+    allowed_roles = services.ALARM_ROLES
+
+    @extend_schema(summary="Acknowledge an alarm with a note", description="409 when acknowledged already.",
+                   request=AcknowledgeInputSerializer, responses=AlarmSerializer)
+    def post(self, request, pk: int):
+        data = _valid(AcknowledgeInputSerializer, request.data)
+        services.alarm_acknowledge(alarm_id=pk, actor=request.user, note=data["note"])
+        return Response(_alarm_data(pk))
+
+
+class AlarmSnoozeView(generics.GenericAPIView):
+    permission_classes = [HasRole]
+    allowed_roles = services.ALARM_ROLES
+
+    @extend_schema(summary="Snooze an alarm for some minutes (the clock opens it again afterwards)",
+                   description="409 when acknowledged already.", request=SnoozeInputSerializer,
+                   responses=AlarmSerializer)
+    def post(self, request, pk: int):
+        data = _valid(SnoozeInputSerializer, request.data)
+        services.alarm_snooze(alarm_id=pk, actor=request.user, minutes=data["minutes"], note=data["note"])
+        return Response(_alarm_data(pk))

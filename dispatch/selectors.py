@@ -7,7 +7,8 @@ from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from dispatch.models import DutyShift, Member
+from config.roles import STAFF_ROLES, has_role
+from dispatch.models import Alarm, DispatchOrder, DutyShift, Member
 from geo.models import BoundaryVersion, Grid, Subdistrict
 
 
@@ -48,3 +49,34 @@ def member_map_list(
     if only_user is not None:
         queryset = queryset.filter(user=only_user) if only_user.is_authenticated else queryset.none()
     return queryset
+
+
+# --- orders and alarms (the SLA clock) -------------------------------------------------------------
+
+def incident_orders(*, incident_id: int) -> QuerySet[DispatchOrder]:
+    """Every order of a case, oldest first, with member and unit."""
+    return (DispatchOrder.objects.filter(incident_id=incident_id).select_related("member__unit")
+            .order_by("dispatched_at", "id"))
+
+
+def alarm_list(*, user, subdistrict: Subdistrict | None = None, state: str | None = None,
+               incident_id: int | None = None, limit: int = 200) -> QuerySet[Alarm]:
+    """Alarms, newest first. Staff roles see every alarm (of `subdistrict` when given); any other
+    user only the alarms their member was told of (a unit leader's own list)."""
+    qs = Alarm.objects.select_related("incident", "order__member__unit", "acknowledged_by")
+    if not has_role(user, *STAFF_ROLES):
+        member = getattr(user, "member", None) if user.is_authenticated else None
+        if member is None:
+            return qs.none()
+        qs = qs.filter(notified__contains=[member.pk])
+    if subdistrict is not None:
+        qs = qs.filter(subdistrict=subdistrict)
+    if state:
+        qs = qs.filter(state=state)
+    if incident_id is not None:
+        qs = qs.filter(incident_id=incident_id)
+    return qs.order_by("-raised_at", "-id")[:limit]
+
+
+def member_names(*, member_ids) -> dict[int, str]:
+    return dict(Member.objects.filter(pk__in=set(member_ids)).values_list("pk", "name"))

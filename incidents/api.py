@@ -22,10 +22,17 @@ from rest_framework.views import APIView
 
 from config.permissions import HasRole
 from config.roles import STAFF_ROLES, UserRole
+from dispatch.recommend import INCIDENT_FIELDS, recommend
 from geo.gazetteer import address_search, grids_at_point, locate
 from incidents import api_support, services
 from incidents.models import CallbackTask
-from incidents.selectors import category_suggest, handover_return_counts, incident_detail, incident_queue
+from incidents.selectors import (
+    category_suggest,
+    handover_return_counts,
+    incident_detail,
+    incident_queue,
+    incidents_visible_to,
+)
 from incidents.serializers import (
     AddressMatchSerializer,
     CallbackCompleteInputSerializer,
@@ -45,6 +52,8 @@ from incidents.serializers import (
     PartyInputSerializer,
     PartySerializer,
     PointQuerySerializer,
+    RecommendationQuerySerializer,
+    RecommendationSerializer,
     ReturnCountSerializer,
     RevealSerializer,
     SuggestionSerializer,
@@ -155,8 +164,32 @@ class IncidentTransitionView(RoleCheckedView):
         _visible_or_404(request, pk)
         data = _valid(TransitionInputSerializer, request.data)
         services.incident_transition(incident_id=pk, action=data["action"], actor=request.user, text=data["text"],
-                                     unit=data["unit"], members=data["members"], method=data["method"])
+                                     unit=data["unit"], members=data["members"], method=data["method"],
+                                     position=data["position"], off_duty_override=data["off_duty_override"])
         return _detail_response(request, pk, changed=True)
+
+
+class IncidentRecommendationView(RoleCheckedView):
+    allowed_roles = STAFF_ROLES
+
+    @extend_schema(
+        summary="The responders recommended for a case, ranked by travel time",
+        description="The responsible grid and community, backups on a border, and the candidates with the reason "
+                    "each is there, on-duty and load, straight-line distance, travel time on the road network, "
+                    "deadline and whether it can be met; `proposed` ones are pre-selected; the first ones carry "
+                    "their `route`. `at` asks what-if for another instant, `level` for another escalation ring. "
+                    "400 when the case has no location yet.",
+        parameters=[OpenApiParameter("at", OpenApiTypes.DATETIME, description="Default: now."),
+                    OpenApiParameter("level", OpenApiTypes.INT, description="Default: the case's escalation level.")],
+        responses=RecommendationSerializer,
+    )
+    def get(self, request, pk: int):
+        query = _valid(RecommendationQuerySerializer, request.query_params)
+        incident = (incidents_visible_to(request.user).select_related("category", "place").only(*INCIDENT_FIELDS)
+                    .filter(pk=pk).first())
+        if incident is None:
+            raise Http404
+        return Response(RecommendationSerializer(recommend(incident, at=query["at"], level=query["level"])).data)
 
 
 class IncidentMergeView(RoleCheckedView):

@@ -20,7 +20,8 @@ from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from dispatch.models import DispatchOrder, Member, Unit
+from dispatch.models import DispatchOrder, Force, Member, TravelMode, Unit
+from dispatch.recommend import at_once_minutes
 from geo.models import Subdistrict
 from incidents import api_support
 from incidents.models import (
@@ -168,6 +169,13 @@ class TransitionInputSerializer(serializers.Serializer):
     unit = unit_field(required=False, allow_null=True, default=None)
     members = member_field(many=True, required=False, default=list)
     method = serializers.CharField(required=False, allow_blank=True, default="")
+    position = GeoJSONPointField(
+        required=False, allow_null=True, default=None,
+        help_text="`arrive` only: where the arriving responder is now (WGS 84); checked against the scene.")
+    off_duty_override = member_field(
+        many=True, required=False, default=list,
+        help_text="`dispatch` only: members among `members` to dispatch although they are off duty "
+                  "(without this an off-duty member is refused).")
 
 
 class MergeInputSerializer(serializers.Serializer):
@@ -512,3 +520,128 @@ class ReturnCountSerializer(serializers.Serializer):
 class RevealSerializer(serializers.Serializer):
     id_number = serializers.CharField()
 
+
+
+# --- recommendation (dispatch.recommend) ---------------------------------------------------------
+
+class RecommendationQuerySerializer(serializers.Serializer):
+    at = serializers.DateTimeField(required=False, allow_null=True, default=None,
+                                   help_text="What-if: the instant to recommend for (ISO 8601); default now.")
+    level = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0, max_value=9,
+                                     help_text="Escalation level (rings of rules); default the case's.")
+
+
+class GridRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    community = IdNameSerializer()
+
+
+class RuleRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    level = serializers.IntegerField()
+
+
+class CandidatePositionSerializer(serializers.Serializer):
+    source = serializers.ChoiceField(choices=["live", "duty_post", "home"],
+                                     help_text="What the member is ranked from.")
+    stale = serializers.BooleanField(help_text="A shared position was there but too old.")
+    recorded_at = serializers.DateTimeField(allow_null=True)
+    point = serializers.ListField(child=serializers.FloatField(), help_text="[longitude, latitude], WGS 84.")
+
+
+class CandidateSerializer(serializers.Serializer):
+    """One member who could go (dispatch.recommend.Candidate)."""
+
+    member = serializers.DictField(help_text="{id, code, name, phone}")
+    force = serializers.CharField()
+    force_display = serializers.CharField()
+    unit = IdNameSerializer()
+    unit_kind = serializers.CharField()
+    travel_mode = serializers.CharField()
+    travel_mode_display = serializers.CharField()
+    rule = RuleRefSerializer(allow_null=True)
+    rules = serializers.ListField(child=serializers.CharField(), help_text="Codes of every rule naming the member.")
+    relation = serializers.CharField(help_text="own_grid, backup_grid, neighbour_grid, community, place, department, "
+                                               "reserve, unit, force, leaders or chosen.")
+    level = serializers.IntegerField()
+    reason = serializers.CharField()
+    reasons = serializers.ListField(child=serializers.CharField())
+    proposed = serializers.BooleanField(help_text="Pre-selected: on duty, under the load limit, among the rule's "
+                                                  "fastest.")
+    available = serializers.BooleanField()
+    on_duty = serializers.BooleanField()
+    load = serializers.IntegerField()
+    load_limit = serializers.IntegerField()
+    position = CandidatePositionSerializer()
+    straight_m = serializers.FloatField()
+    travel_seconds = serializers.FloatField(allow_null=True)
+    deadline_minutes = serializers.IntegerField()
+    arrive_by = serializers.DateTimeField()
+    reachable = serializers.BooleanField(help_text="The travel time is within the deadline.")
+    route = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()), allow_null=True,
+                                 help_text="The fastest route as [longitude, latitude] points (first candidates).")
+
+
+class RecommendationSerializer(serializers.Serializer):
+    """The responders proposed for a case (dispatch.recommend.Recommendation). Built by hand in
+    `to_representation`: the fields above are for the OpenAPI schema."""
+
+    incident = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    level = serializers.IntegerField()
+    at_once_minutes = serializers.IntegerField()
+    point = serializers.ListField(child=serializers.FloatField())
+    grid = GridRefSerializer(allow_null=True)
+    community = IdNameSerializer(allow_null=True)
+    backup_grids = GridRefSerializer(many=True)
+    neighbour_grids = GridRefSerializer(many=True)
+    outside = serializers.BooleanField()
+    notes = serializers.ListField(child=serializers.CharField())
+    rules = RuleRefSerializer(many=True)
+    already_dispatched = serializers.ListField(child=serializers.IntegerField())
+    candidates = CandidateSerializer(many=True)
+
+    def to_representation(self, rec):
+        forces, modes = dict(Force.choices), dict(TravelMode.choices)
+        at_field = serializers.DateTimeField()
+
+        def grid(g):
+            return None if g is None else {"id": g.id, "code": g.code, "name": g.name,
+                                           "community": {"id": g.community_id, "name": g.community_name}}
+
+        def rule(r):
+            return None if r is None else {"id": r.pk, "code": r.code, "name": r.name, "level": r.level}
+
+        def candidate(c):
+            return {
+                "member": {"id": c.member_id, "code": c.code, "name": c.name, "phone": c.phone},
+                "force": c.force, "force_display": str(forces.get(c.force, c.force)),
+                "unit": {"id": c.unit_id, "name": c.unit_name}, "unit_kind": c.unit_kind,
+                "travel_mode": c.mode, "travel_mode_display": str(modes.get(c.mode, c.mode)),
+                "rule": rule(c.rule), "rules": [r.code for r in c.rules], "relation": c.relation, "level": c.level,
+                "reason": c.reason, "reasons": c.reasons, "proposed": c.proposed, "available": c.available,
+                "on_duty": c.on_duty, "load": c.load, "load_limit": c.load_limit,
+                "position": {"source": c.position_source, "stale": c.position_stale,
+                             "recorded_at": at_field.to_representation(c.position_recorded_at)
+                             if c.position_recorded_at else None, "point": list(c.origin)},
+                "straight_m": c.straight_m, "travel_seconds": c.travel_seconds,
+                "deadline_minutes": c.deadline_minutes, "arrive_by": at_field.to_representation(c.arrive_by),
+                "reachable": c.reachable, "route": [list(p) for p in c.route] if c.route else None,
+            }
+
+        return {
+            "incident": rec.incident_id, "at": at_field.to_representation(rec.at), "level": rec.level,
+            "at_once_minutes": at_once_minutes(),
+            "point": [round(rec.point[0], COORDINATE_PRECISION), round(rec.point[1], COORDINATE_PRECISION)],
+            "grid": grid(rec.grid),
+            "community": {"id": rec.grid.community_id, "name": rec.grid.community_name} if rec.grid else None,
+            "backup_grids": [grid(g) for g in rec.backup_grids],
+            "neighbour_grids": [grid(g) for g in rec.neighbour_grids],
+            "outside": rec.outside, "notes": [str(n) for n in rec.notes], "rules": [rule(r) for r in rec.rules],
+            "already_dispatched": rec.already_dispatched,
+            "candidates": [candidate(c) for c in rec.candidates],
+        }

@@ -15,10 +15,12 @@ from django.contrib.gis.geos import Point
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from pyproj import Geod
 
 from config.errors import DomainError, TransitionRefused
 from config.roles import UserRole, has_role
-from dispatch.models import DispatchOrder, Member, Unit
+from dispatch.models import DispatchOrder, Member, MemberPosition, Unit
+from dispatch.recommend import DEFAULT_DEADLINE_MINUTES, assess_members
 from geo.gazetteer import geocode, locate
 from geo.models import Place, Subdistrict
 from incidents import flows
@@ -390,7 +392,8 @@ def _check_may(t: flows.Transition, incident: Incident, actor) -> None:
 
 def incident_transition(
     *, incident_id: int, action: str, actor, text: str = "", unit: Unit | None = None,
-    members: Sequence[Member] = (), method: str = "", at: datetime | None = None,
+    members: Sequence[Member] = (), method: str = "", at: datetime | None = None, position: Point | None = None,
+    off_duty_override: Sequence[Member | int] = (),
 ) -> Incident:
     """Move a case along its flow (see incidents/flows.py). Locks the incident, checks that the
     flow allows the action from the current status, that the actor may make it and that the
@@ -413,7 +416,8 @@ def incident_transition(
         if "unit" in t.requires and unit.subdistrict_id != incident.subdistrict_id:
             raise DomainError(_("That unit belongs to another sub-district."), code="unit")
         handler = _HANDLERS.get(action, _plain)
-        handler(incident=incident, t=t, actor=actor, text=text, unit=unit, members=members, method=method, at=at)
+        handler(incident=incident, t=t, actor=actor, text=text, unit=unit, members=members, method=method, at=at,
+                position=position, off_duty_override=off_duty_override)
     return incident
 
 
@@ -439,45 +443,105 @@ def _plain(*, incident, t, actor, text, at, **_kw) -> None:
                      note=text, data={"action": t.action}, at=at)
 
 
-def _dispatch(*, incident, t, actor, text, members, method, at, **_kw) -> None:
+def _dispatch(*, incident, t, actor, text, members, method, at, off_duty_override=(), **_kw) -> None:
+    """One order per chosen member, each with its deadline, rule, reason, level and estimated
+    travel time from the recommendation (`dispatch.recommend`): arrive_by = now + the rule's
+    minutes ("at once" for departments and leaders; 30 minutes for a member no rule names).
+    A member off duty is refused unless the dispatcher named them in `off_duty_override`: the
+    whole dispatch is refused then and nothing changes. A member already holding a live order on
+    the case is skipped; the partial unique index settles two dispatchers racing."""
     if not members:
         raise DomainError(_("Choose at least one responder."), code="members")
     if method not in DispatchOrder.Method.values:
         raise DomainError(_("Choose how the order is given (walkie-talkie, WeChat group, phone, app)."), code="method")
     if any(m.subdistrict_id != incident.subdistrict_id or not m.active for m in members):
         raise DomainError(_("A chosen responder does not serve this sub-district."), code="members")
+    overrides = {m if isinstance(m, int) else m.pk for m in off_duty_override}
+    assessed = assess_members(incident, member_ids=[m.pk for m in members], at=at)
+    off = [m for m in members if m.pk in assessed and not assessed[m.pk].on_duty and m.pk not in overrides]
+    if off:
+        raise DomainError(
+            _("%(names)s: off duty now. Tick “include off duty” beside the name to dispatch anyway.")
+            % {"names": "、".join(m.name for m in off)}, code="off_duty")
     new_orders = []
     for member in members:
         if _member_has_live_order(member, incident):
             continue  # already on their way: a second dispatcher's click adds nothing
+        c = assessed.get(member.pk)
+        deadline = c.deadline_minutes if c else DEFAULT_DEADLINE_MINUTES
+        fields = {
+            "arrive_by": at + timedelta(minutes=deadline),
+            "rule": c.rule if c else None,
+            "reason": (c.reason if c else "")[:500],
+            "level": c.level if c and c.rule else incident.level,
+            "travel_seconds": c.travel_seconds if c else None,
+            "off_duty_override": bool(c and not c.on_duty),
+        }
         with transaction.atomic():
             try:
                 new_orders.append(DispatchOrder.objects.create(
-                    incident=incident, member=member, method=method, dispatched_at=at, dispatched_by=actor))
+                    incident=incident, member=member, method=method, dispatched_at=at, dispatched_by=actor, **fields))
             except IntegrityError:
                 continue
     for order in new_orders:
         event_append(incident=incident, kind=IncidentEvent.Kind.DISPATCHED, actor=actor, note=text,
                      data={"order": order.pk, "member": order.member_id, "member_name": order.member.name,
-                           "force": order.member.force, "method": method}, at=at)
+                           "force": order.member.force, "method": method,
+                           "arrive_by": order.arrive_by.isoformat(), "rule": order.rule.code if order.rule else None,
+                           "off_duty_override": order.off_duty_override}, at=at)
     if incident.status == Status.NEW and new_orders:
         _set_status(incident, Status.DISPATCHED, actor=actor, at=at, data={"action": t.action})
 
 
-def _arrive(*, incident, t, actor, members, at, **_kw) -> None:
+_GEOD = Geod(ellps="WGS84")
+
+
+def _arrival_check(order: DispatchOrder, incident: Incident, position: Point | None, at: datetime) -> dict:
+    """Where the member was when they said "arrived": the position sent with the request, else
+    their last known position if it is fresh (settings.ARRIVAL_POSITION_MAX_AGE_SECONDS). The
+    geodesic distance to the incident goes on the order; beyond settings.ARRIVAL_MAX_DISTANCE_M the
+    arrival is flagged, never refused. Returns what the timeline event says about it."""
+    source, accuracy = "request", None
+    if position is None:
+        fresh_since = at - timedelta(seconds=settings.ARRIVAL_POSITION_MAX_AGE_SECONDS)
+        last = MemberPosition.objects.filter(member_id=order.member_id, recorded_at__gte=fresh_since).first()
+        if last is None:
+            return {"position": None}
+        position, source, accuracy = last.point, "last_known", last.accuracy_m
+    if incident.location is None:
+        return {"position": None}
+    _az, _back, distance = _GEOD.inv(position.x, position.y, incident.location.x, incident.location.y)
+    order.arrival_distance_m = round(float(distance), 1)
+    order.arrival_flagged = distance > settings.ARRIVAL_MAX_DISTANCE_M
+    return {"position": source, "lon": round(position.x, 6), "lat": round(position.y, 6), "accuracy_m": accuracy,
+            "distance_m": order.arrival_distance_m, "max_distance_m": settings.ARRIVAL_MAX_DISTANCE_M,
+            "flagged": order.arrival_flagged}
+
+
+def _arrive(*, incident, t, actor, members, at, position=None, **_kw) -> None:
     member = _actor_member(actor)
     who = list(members) if members and has_role(actor, *COMMAND_ROLES) else ([member] if member else [])
     if not who:
         raise DomainError(_("Say who arrived."), code="members")
-    orders = list(incident.orders.select_for_update().filter(
+    if position is not None and len(who) > 1:
+        raise DomainError(_("A position belongs to one responder: record their arrivals one by one."),
+                          code="position")
+    position = _check_point(position)
+    orders = list(incident.orders.select_for_update(of=("self",)).select_related("member").filter(
         member__in=who, state__in=[DispatchOrder.State.DISPATCHED, DispatchOrder.State.ACCEPTED]))
     if not orders:
         raise TransitionRefused(_("No open order of this responder on this case."))
     for order in orders:
+        check = _arrival_check(order, incident, position, at)
         order.state, order.arrived_at = DispatchOrder.State.ARRIVED, at
-        order.save(update_fields=["state", "arrived_at"])
+        order.save(update_fields=["state", "arrived_at", "arrival_distance_m", "arrival_flagged"])
+        note = ""
+        if order.arrival_flagged:
+            note = _("Arrived %(distance)d m from the scene, more than %(max)d m: check where the responder is.") % {
+                "distance": order.arrival_distance_m, "max": settings.ARRIVAL_MAX_DISTANCE_M}
         event_append(incident=incident, kind=IncidentEvent.Kind.ARRIVED, actor=actor, actor_member=order.member,
-                     data={"order": order.pk, "member": order.member_id, "member_name": order.member.name}, at=at)
+                     note=note, data={"order": order.pk, "member": order.member_id, "member_name": order.member.name,
+                                      "arrival": check}, at=at)
     if incident.status == Status.DISPATCHED:
         _set_status(incident, Status.ARRIVED, actor=actor, at=at, data={"action": t.action})
 

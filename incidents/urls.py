@@ -8,6 +8,8 @@ urlpatterns = [
     path("incidents/duplicates/", api.DuplicateCheckView.as_view(), name="duplicates"),
     path("incidents/<int:pk>/", api.IncidentDetailView.as_view(), name="incident-detail"),
     path("incidents/<int:pk>/transitions/", api.IncidentTransitionView.as_view(), name="incident-transition"),
+    path("incidents/<int:pk>/recommendations/", api.IncidentRecommendationView.as_view(),
+         name="incident-recommendations"),
     path("incidents/<int:pk>/merge/", api.IncidentMergeView.as_view(), name="incident-merge"),
     path("incidents/<int:pk>/locate/", api.IncidentLocateView.as_view(), name="incident-locate"),
     path("incidents/<int:pk>/category/", api.IncidentCategoryView.as_view(), name="incident-category"),

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 
-from dispatch.models import Force, Member, TravelMode, Unit
+from dispatch.models import DutyShift, Force, Member, TravelMode, Unit
 from geo.models import BoundaryVersion, Community, Grid, Subdistrict
 from incidents.models import Category, Channel
 
@@ -52,6 +52,13 @@ def make_world(code: str = "T1") -> dict:
     )
     return {"subdistrict": sub, "community": community, "version": version, "grids": [west, east],
             "unit": unit, "member": member, "category": category, "channel": channel}
+
+
+def put_on_duty(*members: Member, starts_at: datetime | None = None, ends_at: datetime | None = None) -> None:
+    """Give members one long duty shift (default 2019 to 2100): a dispatch refuses members off duty."""
+    for member in members:
+        DutyShift.objects.create(member=member, starts_at=starts_at or datetime(2019, 1, 1, tzinfo=SHANGHAI),
+                                 ends_at=ends_at or datetime(2100, 1, 1, tzinfo=SHANGHAI))
 
 
 def make_user(username: str, *roles: str, member: Member | None = None):

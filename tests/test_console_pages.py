@@ -12,7 +12,7 @@ from config.roles import UserRole
 from dispatch.models import DispatchOrder
 from incidents.models import Channel, Party
 from incidents.services import incident_intake, incident_transition
-from tests.factories import N, S, W, make_channels, make_user, make_world
+from tests.factories import N, S, W, make_channels, make_user, make_world, put_on_duty
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +29,7 @@ def json_script(response, element_id: str) -> dict:
 def world():
     world = make_world("CP")
     world["channels"] = make_channels()
+    put_on_duty(world["member"])
     return world
 
 

@@ -432,3 +432,165 @@ def test_people_registered_on_site_are_synthetic_but_valid_in_form(demo_data):
     events = [e for i in demo_data.incidents for e in i.events if e.kind == "party_registered"]
     assert len(events) == len(parties)
     assert all(re.fullmatch(r"\d{3}\*{11}[\dX]{4}", e.data["id_number"]) for e in events)
+
+
+# --- orders, deadlines, alarms and the rankings' material -----------------------------------------
+
+THIRTY = timedelta(minutes=30)
+AT_ONCE = timedelta(minutes=10)
+CONTACTS = {"property_contact", "site_contact", "enterprise_contact", "park_contact"}
+
+
+def _expected_deadline(force: str, roles, sent: datetime, major: bool) -> timedelta | None:
+    """The plan: 30 minutes for police and grid workers; for grid leaders / security directors and
+    place contacts only when sent from 06:00 until 21:30; "at once" for departments and stations and,
+    on major cases, the leaders."""
+    if {"principal_leader", "responsible_leader"} & set(roles):
+        return AT_ONCE if major else THIRTY
+    if force in ("police", "grid_worker"):
+        return THIRTY
+    if force == "grid_leader" or force in CONTACTS:
+        return THIRTY if time(6, 0) <= sent.astimezone(SHANGHAI).time() < time(21, 30) else None
+    return AT_ONCE
+
+
+def _rates(orders) -> tuple[float, float]:
+    """(arrival rate 到场率: arrived / sent; timeliness 及时率: arrived in time / arrived with a deadline)."""
+    orders = list(orders)
+    arrived = [o for o in orders if o.state == "arrived"]
+    bound = [o for o in arrived if o.arrive_by is not None]
+    return len(arrived) / len(orders), sum(o.arrived_at <= o.arrive_by for o in bound) / len(bound)
+
+
+@pytest.mark.parametrize("which", ["demo_data", "full"])
+def test_historical_orders_have_consistent_times_and_none_is_live(which, request):
+    data = request.getfixturevalue(which)
+    members = {m.code: m for m in data.members}
+    late = never = declined = 0
+    for inc in data.incidents:
+        escalated = set()
+        for o in inc.orders:
+            m = members[o.member_code]
+            assert o.state in ("arrived", "declined", "cancelled"), inc.number  # nothing for the SLA clock
+            assert inc.reported_at <= o.dispatched_at <= inc.closed_at
+            limit = _expected_deadline(m.force, m.roles, o.dispatched_at, inc.major)
+            assert o.arrive_by == (None if limit is None else o.dispatched_at + limit), (inc.number, o.member_code)
+            assert o.reason and o.travel_seconds is not None and 10 <= o.travel_seconds <= 3600
+            if o.accepted_at is not None:
+                assert o.dispatched_at <= o.accepted_at <= (o.arrived_at or inc.closed_at)
+            if o.state == "arrived":
+                assert o.dispatched_at < o.arrived_at <= inc.closed_at and o.declined_at is None
+                is_late = o.arrive_by is not None and o.arrived_at > o.arrive_by
+                assert o.overdue_escalated_at == (o.arrive_by if is_late else None)
+                late += is_late
+            else:
+                assert o.arrived_at is None and o.arrival_distance_m is None
+            if o.state == "declined":
+                assert o.accepted_at is None and o.decline_reason
+                assert o.dispatched_at <= o.declined_at <= o.dispatched_at + AT_ONCE
+                assert o.overdue_escalated_at is None
+                declined += 1
+            else:
+                assert o.declined_at is None and o.decline_reason == ""
+            if o.state == "cancelled":
+                assert o.overdue_escalated_at in (None, o.arrive_by)
+                never += 1
+            assert o.arrival_flagged == (o.arrival_distance_m is not None and o.arrival_distance_m > 300)
+            if o.overdue_escalated_at is not None:
+                escalated.add(o.member_code)
+        # Alarms exist exactly for the orders the clock escalated, and for major cases.
+        overdue = [a for a in inc.alarms if a.kind == "arrival_overdue"]
+        assert {a.member_code for a in overdue} == escalated and len(overdue) == len(escalated)
+        by_member = {o.member_code: o for o in inc.orders}
+        for a in inc.alarms:
+            assert a.state == "acknowledged" and a.note and a.notified
+            assert a.raised_at <= a.acknowledged_at <= inc.closed_at
+            if a.kind == "arrival_overdue":
+                assert a.raised_at == a.due_at == by_member[a.member_code].overdue_escalated_at
+        major = [a for a in inc.alarms if a.kind == "major_incident"]
+        assert len(major) == (1 if inc.major else 0)
+        assert all(a.due_at == inc.reported_at for a in major)
+        assert inc.major_notified_at == (major[0].raised_at if major else None)
+        if major:
+            assert inc.reported_at <= inc.major_notified_at <= inc.reported_at + timedelta(minutes=1)
+        # The timeline tells the same story.
+        kinds = Counter(e.kind for e in inc.events)
+        assert kinds["alarm"] == kinds["alarm_handled"] == len(inc.alarms)
+        assert {e.data["member"] for e in inc.events if e.kind == "order_accepted"} == {
+            o.member_code for o in inc.orders if o.accepted_at is not None}
+        assert {e.data["member"] for e in inc.events if e.kind == "order_declined"} == {
+            o.member_code for o in inc.orders if o.state == "declined"}
+        assert sorted(e.data["alarm"] for e in inc.events if e.kind == "alarm") == list(range(len(inc.alarms)))
+        for e in inc.events:
+            if e.kind == "dispatched":
+                o = by_member[e.data["member"]]
+                assert e.data["arrive_by"] == (o.arrive_by.isoformat() if o.arrive_by else None)
+            elif e.kind == "arrived":
+                o = by_member[e.data["member"]]
+                assert e.at == o.arrived_at and e.data["arrival"].get("distance_m") == o.arrival_distance_m
+    assert late and declined and never  # some late, some declined, some never came
+
+
+def test_arrival_and_timeliness_rates_are_plausible(full):
+    orders = [o for i in full.incidents for o in i.orders]
+    arrival, timeliness = _rates(orders)
+    assert 0.85 <= arrival <= 0.97
+    assert 0.70 <= timeliness <= 0.92
+    states = Counter(o.state for o in orders)
+    assert 0.01 <= states["declined"] / len(orders) <= 0.05
+    assert 0.01 <= states["cancelled"] / len(orders) <= 0.05
+    # The 21:30 rule: grid leaders and contacts go unbound only when sent after 21:30 (or before 06:00).
+    members = {m.code: m for m in full.members}
+    for o in orders:
+        if o.arrive_by is None:
+            assert members[o.member_code].force in {"grid_leader"} | CONTACTS
+            assert not time(6, 0) <= o.dispatched_at.astimezone(SHANGHAI).time() < time(21, 30)
+    # The service gets more punctual over the two years (the plan's target).
+    half = full.incidents[len(full.incidents) // 2].reported_at
+    first = _rates(o for i in full.incidents if i.reported_at < half for o in i.orders)[1]
+    second = _rates(o for i in full.incidents if i.reported_at >= half for o in i.orders)[1]
+    assert second > first
+    alarms = Counter(a.kind for i in full.incidents for a in i.alarms)
+    assert alarms["arrival_overdue"] == sum(o.overdue_escalated_at is not None for o in orders)
+    assert alarms["major_incident"] == sum(i.major for i in full.incidents)
+
+
+def test_grid_leaders_and_grids_differ_for_the_rankings(full):
+    leaders = {m.code for m in full.members if m.force == "grid_leader"}
+    half = full.incidents[len(full.incidents) // 2].reported_at
+
+    def per_leader(incidents):
+        mine = defaultdict(list)
+        for i in incidents:
+            for o in i.orders:
+                if o.member_code in leaders:
+                    mine[o.member_code].append(o)
+        return {code: _rates(orders) for code, orders in mine.items()}
+
+    overall = per_leader(full.incidents)
+    assert set(overall) == leaders
+    timeliness = sorted(t for _, t in overall.values())
+    assert timeliness[-1] - timeliness[0] >= 0.15
+    arrival = sorted(a for a, _ in overall.values())
+    assert arrival[-1] - arrival[0] >= 0.05 and arrival[0] >= 0.75
+    # Consistently good and consistently weak: the first year's best quarter stays ahead of the
+    # first year's worst quarter in the second year; and some improve clearly.
+    year1 = per_leader(i for i in full.incidents if i.reported_at < half)
+    year2 = per_leader(i for i in full.incidents if i.reported_at >= half)
+    ranked = sorted(year1, key=lambda c: year1[c][1])
+    q = len(ranked) // 4
+
+    def mean(codes):
+        return sum(year2[c][1] for c in codes) / len(codes)
+
+    assert mean(ranked[-q:]) - mean(ranked[:q]) >= 0.08
+    assert sum(year2[c][1] - year1[c][1] >= 0.10 for c in leaders) >= 3
+    # Disposal rate (处置率): the share of the cases a grid leader led on site that were settled there.
+    led = defaultdict(Counter)
+    for i in full.incidents:
+        lead = next((e.actor_member_code for e in i.events if e.kind == "status_changed" and e.to_status == "reported"),
+                    None)
+        if lead in leaders:
+            led[lead][i.flow] += 1
+    settled = sorted(c["on_site"] / (c["on_site"] + c["off_site"]) for c in led.values())
+    assert settled[-1] - settled[0] >= 0.10

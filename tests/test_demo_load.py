@@ -10,9 +10,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import F
 
 from config.roles import UserRole
-from dispatch.models import FORCE_STRENGTH, DispatchOrder, DutyShift, Member
+from dispatch.models import FORCE_STRENGTH, Alarm, DispatchOrder, DutyShift, Member
 from fixtures.demo import DEMO_CODE
 from fixtures.load import demo_top_up_rosters
 from fixtures.seed import DEMO_USERS, demo_counts, read_credentials, seed_demo
@@ -126,6 +127,60 @@ def test_timelines_refer_to_real_rows(demo, sub):
                               FROM incidents_incidentevent WHERE subdistrict_id = %s) x WHERE back""", [sub.pk]) == 0
 
 
+def test_orders_and_alarms_of_the_history(demo, sub):
+    orders = DispatchOrder.objects.filter(incident__subdistrict=sub)
+    # Nothing live: the SLA clock has nothing to escalate in the history.
+    assert not orders.filter(state__in=["dispatched", "accepted"]).exists()
+    assert not orders.filter(arrived_at__lt=F("dispatched_at")).exists()
+    assert not orders.filter(accepted_at__lt=F("dispatched_at")).exists()
+    late = orders.filter(arrived_at__gt=F("arrive_by"))
+    assert late.exists() and not late.exclude(overdue_escalated_at=F("arrive_by")).exists()
+    assert orders.filter(state="declined").exclude(decline_reason="").count() == orders.filter(state="declined").count()
+    # The records' columns arrive as they were generated.
+    records = {(i.number, o.member_code): o for i in demo.incidents for o in i.orders}
+    fields = ("state", "arrive_by", "accepted_at", "arrived_at", "declined_at", "decline_reason", "reason",
+              "travel_seconds", "arrival_distance_m", "arrival_flagged", "overdue_escalated_at")
+    for row in orders.values("incident__number", "member__code", "rule_id", "level", *fields):
+        o = records[(row["incident__number"], row["member__code"])]
+        assert {f: row[f] for f in fields} == {f: getattr(o, f) for f in fields}
+        assert row["rule_id"] is None and row["level"] == 0
+    # Alarms: exactly one per escalated order, and one per major case, all acknowledged.
+    alarms = Alarm.objects.filter(incident__subdistrict=sub)
+    assert alarms.count() == sum(len(i.alarms) for i in demo.incidents)
+    assert not alarms.exclude(subdistrict=sub).exists()
+    assert not alarms.exclude(state="acknowledged").exists()
+    overdue = alarms.filter(kind="arrival_overdue")
+    assert sorted(overdue.values_list("order_id", flat=True)) == sorted(
+        orders.filter(overdue_escalated_at__isnull=False).values_list("id", flat=True))
+    assert overdue.filter(raised_at=F("order__arrive_by"), due_at=F("order__arrive_by"),
+                          incident_id=F("order__incident_id")).count() == overdue.count()
+    # Told: the late member's unit leader and the member themself.
+    leaders = set(Member.objects.filter(subdistrict=sub, roles__contains=["unit_leader"]).values_list("id", flat=True))
+    for notified, member in overdue.values_list("notified", "order__member_id"):
+        assert member in notified and set(notified) <= leaders | {member}
+    majors = Incident.objects.filter(subdistrict=sub, major=True)
+    assert majors.exists() and not majors.filter(major_notified_at__isnull=True).exists()
+    assert not Incident.objects.filter(subdistrict=sub, major=False, major_notified_at__isnull=False).exists()
+    major_alarms = alarms.filter(kind="major_incident")
+    assert sorted(major_alarms.values_list("incident_id", flat=True)) == sorted(majors.values_list("id", flat=True))
+    assert major_alarms.filter(order__isnull=True, raised_at=F("incident__major_notified_at")).count() == majors.count()
+    # The timeline refers to them.
+    alarm_incident = dict(alarms.values_list("id", "incident_id"))
+    order_of = {o.pk: o for o in orders}
+    alarm_notified = dict(alarms.values_list("id", "notified"))
+    for e in IncidentEvent.objects.filter(subdistrict=sub, kind__in=["alarm", "alarm_handled"]):
+        assert alarm_incident[e.data["alarm"]] == e.incident_id
+        if "order" in e.data:
+            assert order_of[e.data["order"]].member_id == e.data["member"]
+        if e.kind == "alarm":
+            assert e.data["notified"] == alarm_notified[e.data["alarm"]] and e.data["alarm_state"] == "open"
+    for e in IncidentEvent.objects.filter(subdistrict=sub, kind__in=["order_accepted", "order_declined"]):
+        order = order_of[e.data["order"]]
+        assert order.incident_id == e.incident_id and order.member_id == e.data["member"]
+        assert e.at == (order.accepted_at if e.kind == "order_accepted" else order.declined_at)
+    assert IncidentEvent.objects.filter(subdistrict=sub, kind="alarm").count() == alarms.count()
+
+
 def test_someone_is_on_duty_at_the_anchor(sub):
     instant = datetime.combine(DEMO_ANCHOR, time(3, 0), tzinfo=SHANGHAI)
     on = DutyShift.objects.filter(member__subdistrict=sub, starts_at__lte=instant, ends_at__gt=instant)
@@ -200,12 +255,15 @@ def test_the_credentials_file_wins_over_a_password_changed_elsewhere(sub, tmp_pa
 
 def test_reset_loads_the_same_again(demo, sub, tmp_path):
     before = demo_counts()
+    alarms = Alarm.objects.filter(subdistrict=sub).count()
+    assert alarms > 0
     numbers = set(Incident.objects.filter(subdistrict=sub).values_list("number", flat=True))
     outcome = seed_demo(anchor=DEMO_ANCHOR, history_days=DEMO_HISTORY_DAYS, reset=True,
                         credentials_file=tmp_path / "demo.txt", today=DEMO_ANCHOR)
     assert outcome.loaded
     assert demo_counts() == before
     new_sub = Subdistrict.objects.get(code=DEMO_CODE)
+    assert Alarm.objects.count() == Alarm.objects.filter(subdistrict=new_sub).count() == alarms
     assert set(Incident.objects.filter(subdistrict=new_sub).values_list("number", flat=True)) == numbers
     first = min(numbers)
     assert date(int(first[:4]), int(first[4:6]), int(first[6:8])) == DEMO_ANCHOR - timedelta(days=DEMO_HISTORY_DAYS)

@@ -17,7 +17,7 @@ from dispatch.models import Force, Member, TravelMode, Unit
 from geo.models import Address
 from incidents.models import CategoryRule, Incident, IncidentEvent, Status
 from incidents.services import incident_intake, incident_transition
-from tests.factories import S, W, make_channels, make_user, make_world
+from tests.factories import S, W, make_channels, make_user, make_world, put_on_duty
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +49,7 @@ def ctx():
         subdistrict=sub, unit=world["unit"], code="T1-M3", name="陈静", force=Force.GRID_WORKER,
         phone="13800000003", travel_mode=TravelMode.FOOT, home=Point(W + 0.003, S + 0.003, srid=4326))
     world["stranger"] = make_user("stranger", UserRole.RESPONDER, member=stranger_member)
+    put_on_duty(world["member"], officer, stranger_member)
     return world
 
 

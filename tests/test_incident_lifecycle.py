@@ -17,7 +17,7 @@ from incidents.services import (
     party_register,
     party_reveal,
 )
-from tests.factories import S, W, make_channels, make_user, make_world
+from tests.factories import S, W, make_channels, make_user, make_world, put_on_duty
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +44,7 @@ def ctx():
         leader=make_user("lead", UserRole.LEADER),
         planner=make_user("plan", UserRole.PLANNER),
     )
+    put_on_duty(world["member"], officer)
     return world
 
 

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from config.roles import UserRole
 from incidents.models import CategoryRule, Incident, Status
 from incidents.services import incident_intake, incident_transition
-from tests.factories import S, W, make_channels, make_user, make_world
+from tests.factories import S, W, make_channels, make_user, make_world, put_on_duty
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +29,7 @@ def ctx():
     world["centre"] = make_user("centre", UserRole.INTEGRATION)
     world["dispatcher"] = make_user("disp", UserRole.DISPATCHER)
     world["responder"] = make_user("resp", UserRole.RESPONDER, member=world["member"])
+    put_on_duty(world["member"])
     out = StringIO()
     call_command("issue_token", "centre", stdout=out)
     world["api_key"] = out.getvalue().strip()

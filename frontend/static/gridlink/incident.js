@@ -114,6 +114,9 @@
       node.classList.remove("is-active");
     });
     clear(slot);
+    if (G.recommend) {
+      G.recommend.clear();
+    }
     if (button) {
       button.classList.add("is-active");
     }
@@ -124,10 +127,20 @@
     form.appendChild(el("h3", null, action.label));
 
     if (requires.indexOf("members") >= 0) {
+      // A dispatch shows the recommendation (recommend.js): the proposed responders pre-selected,
+      // their routes on the map; the full list below it is for anybody else.
+      var recommended = action.action === "dispatch" && G.recommend ? G.recommend.panel(form, base.map) : null;
       var holder = el("div", "cfield");
       holder.appendChild(el("span", null, text.members));
       holder.appendChild(el("span", "muted", text.loading));
-      form.appendChild(holder);
+      if (recommended) {
+        var others = el("details", "rec-others");
+        others.appendChild(el("summary", null, recommended.othersLabel));
+        others.appendChild(holder);
+        form.appendChild(others);
+      } else {
+        form.appendChild(holder);
+      }
       loadMembers()
         .then(function (groups) {
           clear(holder);
@@ -174,6 +187,9 @@
     cancel.type = "button";
     cancel.addEventListener("click", function () {
       clear(slot);
+      if (G.recommend) {
+        G.recommend.clear();
+      }
       if (button) {
         button.classList.remove("is-active");
       }
@@ -195,15 +211,35 @@
       if (unit && unit.value) {
         body.unit = Number(unit.value);
       }
-      var members = form.querySelector('[name="members"]');
-      if (members) {
-        body.members = Array.prototype.filter
-          .call(members.options, function (o) {
-            return o.selected;
+      // Members: the options selected in the list and the ticked candidates of the recommendation;
+      // off-duty ones only go with their explicit "include off duty" tick.
+      var memberFields = form.querySelectorAll('[name="members"]');
+      if (memberFields.length) {
+        var picked = [];
+        memberFields.forEach(function (node) {
+          if (node.tagName === "SELECT") {
+            Array.prototype.forEach.call(node.options, function (o) {
+              if (o.selected) {
+                picked.push(Number(o.value));
+              }
+            });
+          } else if (node.checked && !node.disabled) {
+            picked.push(Number(node.value));
+          }
+        });
+        body.members = picked.filter(function (id, i) {
+          return picked.indexOf(id) === i;
+        });
+        var overrides = Array.prototype.filter
+          .call(form.querySelectorAll('[name="off_duty_override"]'), function (node) {
+            return node.checked;
           })
-          .map(function (o) {
-            return Number(o.value);
+          .map(function (node) {
+            return Number(node.value);
           });
+        if (overrides.length) {
+          body.off_duty_override = overrides;
+        }
       }
       var method = form.querySelector('[name="method"]');
       if (method && method.value) {
@@ -286,4 +322,268 @@
       });
     });
   });
+})();
+
+/*
+ * The SLA panel (issue 4): the orders' answers, the escalation level and the SLA clock's alarms.
+ * The dispatched member accepts or declines (with a reason) their order; a dispatcher may answer
+ * for them; the command room raises the level and acknowledges (with a note) or snoozes alarms.
+ * Everything, including what the user may do, comes from the API named by #sla-card's data-api;
+ * after a change the page reloads, like the actions above. Texts: the card's data-text-*
+ * attributes, put in with textContent only. Test hook: <body data-sla-loaded="1">.
+ */
+(function () {
+  "use strict";
+
+  var card = document.getElementById("sla-card");
+  if (!card || !window.GridLink) {
+    return;
+  }
+  var G = window.GridLink;
+  var el = G.dom.el;
+  var clear = G.dom.clear;
+  var format = G.dom.format;
+  var http = G.http;
+  var data = card.dataset;
+  var part = function (name) {
+    return card.querySelector('[data-sla="' + name + '"]');
+  };
+  var formSlot = part("form");
+  var SNOOZE_MINUTES = [5, 10, 15, 30, 60, 120];
+
+  function idUrl(template, id) {
+    return String(template).replace("/0/", "/" + encodeURIComponent(id) + "/");
+  }
+
+  function button(label, className, onClick) {
+    var node = el("button", "btn btn-small " + (className || "btn-quiet"), label);
+    node.type = "button";
+    node.addEventListener("click", onClick);
+    return node;
+  }
+
+  function labelled(label, control) {
+    var wrap = el("label", "cfield");
+    wrap.appendChild(el("span", null, label));
+    wrap.appendChild(control);
+    return wrap;
+  }
+
+  // A small form under the card: its fields, a submit that posts `body()` to `url`.
+  function openForm(title, fields, submitLabel, url, body) {
+    clear(formSlot);
+    var form = el("form", "cform action-form");
+    form.noValidate = true;
+    form.appendChild(el("h3", null, title));
+    fields.forEach(function (f) {
+      form.appendChild(f);
+    });
+    var message = el("p", "form-message is-error");
+    message.hidden = true;
+    message.setAttribute("role", "alert");
+    form.appendChild(message);
+    var buttons = el("div", "form-actions");
+    buttons.appendChild(button(data.textCancel, "btn-quiet", function () {
+      clear(formSlot);
+    }));
+    var submit = el("button", "btn btn-primary", submitLabel);
+    submit.type = "submit";
+    buttons.appendChild(submit);
+    form.appendChild(buttons);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      submit.disabled = true;
+      message.hidden = true;
+      send(url, body()).then(function (error) {
+        submit.disabled = false;
+        message.textContent = error;
+        message.hidden = false;
+      });
+    });
+    formSlot.appendChild(form);
+    var first = form.querySelector("select, textarea, input");
+    if (first) {
+      first.focus();
+    }
+  }
+
+  // Posts; reloads on success, else resolves to the server's message.
+  function send(url, body) {
+    return http
+      .post(url, body)
+      .then(function (result) {
+        if (result.ok) {
+          window.location.reload();
+          return new Promise(function () {});
+        }
+        document.body.dataset.slaRefused = String(result.status);
+        return http.errorMessages(result, data.textFailed).message;
+      })
+      .catch(function () {
+        return data.textFailed;
+      });
+  }
+
+  function textarea(name) {
+    var node = el("textarea");
+    node.name = name;
+    node.rows = 2;
+    node.dataset.field = name;
+    return node;
+  }
+
+  function selectOf(name, values, labelOf) {
+    var node = el("select");
+    node.name = name;
+    node.dataset.field = name;
+    values.forEach(function (value) {
+      var option = el("option", null, labelOf ? labelOf(value) : value);
+      option.value = String(value);
+      node.appendChild(option);
+    });
+    return node;
+  }
+
+  // ---- escalation level -----------------------------------------------------------------------
+
+  function renderLevel(summary) {
+    part("level").textContent = format(data.textLevel, { level: summary.level });
+    var row = clear(part("level-row"));
+    if (!summary.can_raise_level) {
+      return;
+    }
+    row.appendChild(button(data.textRaise, "btn-action", function () {
+      var levels = [];
+      for (var n = summary.level + 1; n <= summary.max_level; n += 1) {
+        levels.push(n);
+      }
+      var level = selectOf("level", levels);
+      var note = textarea("note");
+      openForm(data.textRaise, [labelled(data.textToLevel, level), labelled(data.textNote, note)], data.textRaise,
+        data.levelUrl, function () {
+          return { level: Number(level.value), note: note.value.trim() };
+        });
+    }));
+  }
+
+  // ---- orders ----------------------------------------------------------------------------------
+
+  // Only the orders with something to answer or to know beyond the orders list: a declined one,
+  // an overdue one, an arrival far from the scene.
+  function worthShowing(order) {
+    return order.can_accept || order.can_decline || order.arrival_flagged || order.state === "declined" ||
+      (order.overdue_escalated_at && (order.state === "dispatched" || order.state === "accepted"));
+  }
+
+  function renderOrders(summary) {
+    var list = clear(part("orders"));
+    summary.orders.filter(worthShowing).forEach(function (order) {
+      var item = el("li");
+      item.dataset.order = String(order.id);
+      var head = el("div", "row-head");
+      head.appendChild(el("strong", null, order.member.name));
+      head.appendChild(el("span", "state state-" + order.state, order.state_display));
+      item.appendChild(head);
+      var meta = [order.unit];
+      if (order.arrive_by && (order.state === "dispatched" || order.state === "accepted")) {
+        meta.push(format(data.textArriveBy, { time: G.fmt.time(order.arrive_by) }));
+      }
+      item.appendChild(el("div", "row-meta", meta.join(" · ")));
+      if (order.overdue_escalated_at && (order.state === "dispatched" || order.state === "accepted")) {
+        item.appendChild(el("span", "badge badge-warn", data.textOverdue));
+      }
+      if (order.arrival_flagged) {
+        item.appendChild(el("div", "row-text row-warn",
+          format(data.textFar, { distance: Math.round(order.arrival_distance_m) })));
+      }
+      if (order.decline_reason) {
+        item.appendChild(el("div", "row-text row-warn", order.decline_reason));
+      }
+      var actions = el("div", "form-actions");
+      if (order.can_accept) {
+        actions.appendChild(button(data.textAccept, "btn-primary", function () {
+          send(idUrl(data.acceptUrl, order.id), {}).then(function (error) {
+            item.appendChild(el("span", "field-error", error));
+          });
+        }));
+      }
+      if (order.can_decline) {
+        actions.appendChild(button(data.textDecline, "btn-quiet", function () {
+          var reason = textarea("reason");
+          openForm(data.textDecline + " · " + order.member.name, [labelled(data.textReason + " *", reason)],
+            data.textDecline, idUrl(data.declineUrl, order.id), function () {
+              return { reason: reason.value.trim() };
+            });
+        }));
+      }
+      if (actions.childNodes.length) {
+        item.appendChild(actions);
+      }
+      list.appendChild(item);
+    });
+  }
+
+  // ---- alarms ----------------------------------------------------------------------------------
+
+  function renderAlarms(summary) {
+    var list = clear(part("alarms"));
+    if (!summary.alarms.length) {
+      list.appendChild(el("li", "muted", data.textNoAlarms));
+    }
+    summary.alarms.forEach(function (alarm) {
+      var item = el("li");
+      item.dataset.alarm = String(alarm.id);
+      item.dataset.state = alarm.state;
+      var head = el("div", "row-head");
+      head.appendChild(el("strong", null, alarm.kind_display + (alarm.member ? " · " + alarm.member.name : "")));
+      head.appendChild(el("span", "state state-" + alarm.state, alarm.state_display));
+      item.appendChild(head);
+      item.appendChild(el("div", "row-meta", G.fmt.time(alarm.raised_at, true)));
+      var names = alarm.notified.map(function (m) {
+        return m.name;
+      });
+      item.appendChild(el("div", "row-meta",
+        names.length ? format(data.textTold, { names: names.join("、") }) : data.textNobodyTold));
+      if (alarm.state === "snoozed" && alarm.snoozed_until) {
+        item.appendChild(el("div", "row-meta", format(data.textSnoozedUntil, { time: G.fmt.time(alarm.snoozed_until) })));
+      }
+      if (alarm.note) {
+        item.appendChild(el("div", "row-text", alarm.note));
+      }
+      if (summary.can_handle_alarms && alarm.state !== "acknowledged") {
+        var actions = el("div", "form-actions");
+        actions.appendChild(button(data.textAcknowledge, "btn-primary", function () {
+          var note = textarea("note");
+          openForm(data.textAcknowledge + " · " + alarm.kind_display, [labelled(data.textNote + " *", note)],
+            data.textAcknowledge, idUrl(data.acknowledgeUrl, alarm.id), function () {
+              return { note: note.value.trim() };
+            });
+        }));
+        actions.appendChild(button(data.textSnooze, "btn-quiet", function () {
+          var minutes = selectOf("minutes", SNOOZE_MINUTES);
+          openForm(data.textSnooze + " · " + alarm.kind_display, [labelled(data.textMinutes, minutes)],
+            data.textSnooze, idUrl(data.snoozeUrl, alarm.id), function () {
+              return { minutes: Number(minutes.value) };
+            });
+        }));
+        item.appendChild(actions);
+      }
+      list.appendChild(item);
+    });
+  }
+
+  http
+    .get(data.api)
+    .then(function (result) {
+      if (!result.ok) {
+        throw new Error("dispatch summary: HTTP " + result.status);
+      }
+      renderLevel(result.data);
+      renderOrders(result.data);
+      renderAlarms(result.data);
+      document.body.dataset.slaLoaded = "1";
+    })
+    .catch(function () {
+      clear(part("alarms")).appendChild(el("li", "field-error", data.textFailed));
+    });
 })();
