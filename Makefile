@@ -16,8 +16,8 @@ test:  ## provision (with Chromium), then the whole suite against real PostGIS
 	@scripts/provision --test
 	@$(PY) -m pytest
 
-bench: setup  ## benchmarks, each beside its naive baseline
-	@$(PY) -m pytest tests/bench -q -s -p no:randomly
+bench: setup  ## benchmarks on the demo data of the development database, each beside its floor
+	@for f in tests/bench/bench_*.py; do $(PY) $$f || exit 1; done
 
 lint:
 	@.venv/bin/ruff check .

@@ -1,7 +1,8 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
-from dispatch.models import DutyShift, Member, MemberPosition, Unit
+from dispatch.models import Alarm, DispatchOrder, DutyShift, Member, MemberPosition, ResponsibilityRule, Unit
 
 
 @admin.register(Unit)
@@ -43,3 +44,41 @@ class MemberPositionAdmin(LeafletGeoAdmin):
     list_display = ["member", "recorded_at", "accuracy_m"]
     raw_id_fields = ["member"]
     list_select_related = ["member"]
+
+
+@admin.register(DispatchOrder)
+class DispatchOrderAdmin(admin.ModelAdmin):
+    list_display = ["incident", "member", "method", "state", "dispatched_at", "arrive_by", "arrived_at",
+                    "arrival_flagged"]
+    list_filter = ["state", "method", "arrival_flagged", "level"]
+    date_hierarchy = "dispatched_at"
+    raw_id_fields = ["incident", "member", "dispatched_by", "rule"]
+    list_select_related = ["incident", "member"]
+
+
+@admin.register(Alarm)
+class AlarmAdmin(admin.ModelAdmin):
+    list_display = ["incident", "kind", "state", "due_at", "raised_at", "acknowledged_at"]
+    list_filter = ["kind", "state"]
+    date_hierarchy = "raised_at"
+    raw_id_fields = ["incident", "order", "acknowledged_by"]
+    list_select_related = ["incident"]
+
+
+@admin.register(ResponsibilityRule)
+class ResponsibilityRuleAdmin(admin.ModelAdmin):
+    """The responsibility rules (seeded by dispatch.rules_seed; edits here are kept by seed_demo).
+    A change is seen by the next recommendation of every server process."""
+
+    list_display = ["code", "name", "level", "priority", "target", "force", "role", "unit_kind", "count",
+                    "deadline_minutes", "until_time", "active"]
+    list_filter = ["level", "target", "active", "major_only"]
+    list_editable = ["active"]
+    search_fields = ["code", "name", "note"]
+    ordering = ["level", "priority", "code"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "active", "level", "priority", "note"]}),
+        (_("When it applies"), {"fields": ["scopes", "category_codes", "police_type", "major_only", "road_classes",
+                             "road_within_m", "until_time"]}),
+        (_("Who is proposed"), {"fields": ["target", "force", "role", "unit_kind", "count", "deadline_minutes"]}),
+    ]

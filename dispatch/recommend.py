@@ -29,10 +29,12 @@ reason it is there.
   none; the unit's reserve never gets a later deadline than its unit's own rule. A candidate can
   arrive in time when their travel time is within it.
 
-Cost: a constant number of queries whatever the number of candidates — the rules, one for the
-grids, neighbouring grids and nearby roads, one for every candidate with their shift, position and
-load, and one more for the unit's reserve when the level asks for it. The travel times are one
-single-source Dijkstra per travel mode over the in-process road graph.
+Cost: the same queries whatever the number of candidates and the level — one for the grids, the
+neighbouring grids, the nearby roads and the rules' fingerprint (the rules are cached per process),
+one for every candidate with their shift, position and load (and the unit's reserve when the level
+asks for it), both prepared once per database connection. The travel times and the routes are one
+single-source Dijkstra per travel mode over the in-process road graph (`dispatch.routing`).
+`make bench` measures it (see the README).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from django.contrib.gis.geos import Point
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from pyproj import Transformer
 from scipy.sparse.csgraph import dijkstra
 
@@ -70,9 +73,12 @@ LIST_UNAVAILABLE = 2  # off-duty or fully loaded members listed, per rule
 ROUTES_MAX = 6  # routes drawn for the first candidates (the proposed ones come first)
 DEFAULT_DEADLINE_MINUTES = 30  # a member chosen by hand, outside every rule: the plan's 30 minutes
 ROAD_RADIUS_GUESS = 100.0  # metres searched for road classes before the rules are known
+# A member's load: their live orders on cases still handled on site. These constants are written
+# out in _MEMBERS_SQL (as literals, so that its generic plan can use the index); a test checks
+# that the two agree.
 LIVE_STATES = (DispatchOrder.State.DISPATCHED, DispatchOrder.State.ACCEPTED, DispatchOrder.State.ARRIVED)
-# Cases still handled on site: an order on one of these keeps its member busy.
 BUSY_STATUSES = ("new", "dispatched", "arrived", "reported")
+# The places whose contact is proposed (property, construction site, park building, enterprise).
 PLACE_KINDS_WITH_CONTACT = ("residential_complex", "construction_site", "park_building", "enterprise")
 
 # The fields of an incident a recommendation reads (for `QuerySet.only` with
@@ -381,12 +387,31 @@ WITH here AS (SELECT o.member_id FROM dispatch_dispatchorder o
 served AS (SELECT mg.member_id, array_agg(mg.grid_id) AS grids FROM dispatch_member_grids mg
            WHERE mg.grid_id = ANY(%(grids)s) GROUP BY mg.member_id),
 handed AS (SELECT h.unit_id FROM incidents_handover h
-           WHERE h.incident_id = %(incident)s AND h.state IN ('pending', 'accepted'))
+           WHERE h.incident_id = %(incident)s AND h.state IN ('pending', 'accepted')),
+-- The members the rules name (a superset; Python decides exactly) ...
+named AS MATERIALIZED (
+  SELECT m.id, m.unit_id, m.force FROM dispatch_member m
+  JOIN dispatch_unit u ON u.id = m.unit_id
+  LEFT JOIN served ON served.member_id = m.id
+  WHERE m.subdistrict_id = %(sub)s AND m.active AND (
+         m.force = ANY(%(forces)s)
+      OR (m.force = ANY(%(grid_forces)s) AND served.member_id IS NOT NULL)
+      OR (%(security_director)s = ANY(m.roles) AND u.community_id = %(community)s)
+      OR m.id = (SELECT pl.contact_id FROM geo_place pl WHERE pl.id = %(place)s
+                 AND pl.kind IN ('residential_complex', 'construction_site', 'park_building', 'enterprise'))
+      OR u.kind = ANY(%(unit_kinds)s)
+      OR (%(handovers)s AND u.id IN (SELECT unit_id FROM handed))
+      OR m.roles && %(leader_roles)s::varchar[]
+      OR m.id = ANY(%(chosen)s)
+      OR m.id IN (SELECT member_id FROM here))
+)
+-- ... and, when the unit's reserve is asked for, everybody of their units and forces.
 SELECT m.id, m.code, m.name, m.phone, m.force, m.roles, m.travel_mode, m.unit_id, u.name, u.kind, u.community_id,
        ST_X(m.home), ST_Y(m.home), ST_X(m.duty_post), ST_Y(m.duty_post),
        ST_X(pos.point), ST_Y(pos.point), pos.recorded_at,
        s.member_id IS NOT NULL, ST_X(s.post), ST_Y(s.post),
-       COALESCE(busy.n, 0), m.id IN (SELECT member_id FROM here), served.grids, u.id IN (SELECT unit_id FROM handed)
+       COALESCE(busy.n, 0), m.id IN (SELECT member_id FROM here), served.grids, u.id IN (SELECT unit_id FROM handed),
+       m.id IN (SELECT id FROM named)
 FROM dispatch_member m
 JOIN dispatch_unit u ON u.id = m.unit_id
 LEFT JOIN served ON served.member_id = m.id
@@ -401,22 +426,12 @@ LEFT JOIN (SELECT o.member_id, count(*) AS n
              AND o.state IN ('dispatched', 'accepted', 'arrived')
            GROUP BY o.member_id) busy ON busy.member_id = m.id
 WHERE m.subdistrict_id = %(sub)s AND m.active AND (
-       m.force = ANY(%(forces)s)
-    OR (m.force = ANY(%(grid_forces)s) AND served.member_id IS NOT NULL)
-    OR (%(security_director)s = ANY(m.roles) AND u.community_id = %(community)s)
-    OR m.id = (SELECT pl.contact_id FROM geo_place pl WHERE pl.id = %(place)s
-               AND pl.kind IN ('residential_complex', 'construction_site', 'park_building', 'enterprise'))
-    OR u.kind = ANY(%(unit_kinds)s)
-    OR (%(handovers)s AND u.id IN (SELECT unit_id FROM handed))
-    OR m.roles && %(leader_roles)s::varchar[]
-    OR m.id = ANY(%(chosen)s)
-    OR m.id IN (SELECT member_id FROM here)
-    OR (m.unit_id = ANY(%(reserve_units)s) AND NOT m.id = ANY(%(reserve_exclude)s))
-)
+       m.id IN (SELECT id FROM named)
+    OR (%(reserve)s AND (m.unit_id, m.force) IN (SELECT unit_id, force FROM named)))
 """
 
 
-@dataclass
+@dataclass(eq=False)
 class _Row:
     id: int
     code: str
@@ -439,6 +454,7 @@ class _Row:
     here: bool
     grids: set[int]
     handed: bool
+    named: bool  # named by a rule's target (else only fetched as a unit's reserve)
 
     @classmethod
     def from_db(cls, r) -> _Row:
@@ -448,7 +464,7 @@ class _Row:
                    unit_id=r[7], unit_name=r[8], unit_kind=r[9], unit_community_id=r[10], home=(r[11], r[12]),
                    duty_post=pt(r[13], r[14]), position=pt(r[15], r[16]), position_at=r[17], on_duty=bool(r[18]),
                    shift_post=pt(r[19], r[20]), load=int(r[21]), here=bool(r[22]), grids=set(r[23] or []),
-                   handed=bool(r[24]))
+                   handed=bool(r[24]), named=bool(r[25]))
 
 
 def _fetch_members(params: dict) -> list[_Row]:
@@ -456,14 +472,14 @@ def _fetch_members(params: dict) -> list[_Row]:
         return [_Row.from_db(r) for r in _run(cur, "gridlink_rec_members", _MEMBERS_SQL, params, generic=True)]
 
 
-@dataclass
+@dataclass(eq=False)
 class _Match:
     """A member matched by a rule, before ranking."""
 
     row: _Row
     rule: ResponsibilityRule | None
     relation: str
-    note: str  # the relation in words
+    note: tuple | None  # the relation in words, translated when shown: (lazy template, arguments)
     deadline: int
     level: int
 
@@ -473,7 +489,8 @@ def _member_filters(rules: list[ResponsibilityRule], *, ctx: _Context, incident,
     `_row_matches` decides exactly. Empty lists select nothing."""
     p: dict = {"forces": set(), "grid_forces": set(), "unit_kinds": set(), "leader_roles": set(),
                "security_director": Role.SECURITY_DIRECTOR.value, "community": None, "place": None,
-               "handovers": False, "chosen": list(chosen), "reserve_units": [], "reserve_exclude": []}
+               "handovers": False, "chosen": list(chosen),
+               "reserve": any(r.target == T.UNIT_RESERVE for r in rules)}
     for rule in rules:
         if rule.target == T.FORCE and rule.force:
             p["forces"].add(rule.force)
@@ -493,45 +510,56 @@ def _member_filters(rules: list[ResponsibilityRule], *, ctx: _Context, incident,
     return {k: sorted(str(x) for x in v) if isinstance(v, set) else v for k, v in p.items()}
 
 
-def _row_matches(rule: ResponsibilityRule, row: _Row, ctx: _Context, p: dict) -> tuple[str, str] | None:
+def _row_matches(rule: ResponsibilityRule, row: _Row, ctx: _Context, p: dict) -> tuple[str, tuple | None] | None:
     """(relation, words) when the member is one the rule targets, else None."""
     if rule.role and rule.role not in row.roles:
         return None
     if rule.force and row.force != rule.force and rule.target not in (T.UNIT_KIND, T.UNIT_RESERVE):
         return None
     if rule.target == T.FORCE:
-        return "force", ""
+        return "force", None
     if rule.target == T.GRID_STAFF:
         if ctx.grid and ctx.grid.id in row.grids:
-            return "own_grid", _("grid %(grid)s") % {"grid": ctx.grid.name}
+            return "own_grid", (_N_GRID, {"grid": ctx.grid.name})
         for g in ctx.backups:
             if g.id in row.grids:
-                return "backup_grid", _("backup: the point lies on the border with grid %(grid)s") % {"grid": g.name}
+                return "backup_grid", (_N_BACKUP, {"grid": g.name})
         return None
     if rule.target == T.NEIGHBOUR_GRID_STAFF:
         for g in ctx.neighbours:
             if g.id in row.grids:
-                return "neighbour_grid", _("neighbouring grid %(grid)s") % {"grid": g.name}
+                return "neighbour_grid", (_N_NEIGHBOUR, {"grid": g.name})
         return None
     if rule.target == T.SECURITY_DIRECTOR:
         if ctx.grid and Role.SECURITY_DIRECTOR in row.roles and row.unit_community_id == ctx.grid.community_id:
-            return "community", _("security director of %(community)s") % {"community": ctx.grid.community_name}
+            return "community", (_N_DIRECTOR, {"community": ctx.grid.community_name})
         return None
     if rule.target == T.PLACE_CONTACT:
         if p.get("contact_id") == row.id:
-            return "place", _("contact of %(place)s") % {"place": p.get("place_name") or row.unit_name}
+            return "place", (_N_CONTACT, {"place": p.get("place_name") or row.unit_name})
         return None
     if rule.target == T.UNIT_KIND:
         if rule.unit_kind:
-            return ("unit", "") if row.unit_kind == rule.unit_kind else None
+            return ("unit", None) if row.unit_kind == rule.unit_kind else None
         if row.handed or row.unit_kind in p["department_kinds"]:
-            return "department", _("the department concerned: %(unit)s") % {"unit": row.unit_name}
+            return "department", (_N_DEPARTMENT, {"unit": row.unit_name})
         return None
     if rule.target == T.LEADERS:
         if Role.PRINCIPAL_LEADER in row.roles or Role.RESPONSIBLE_LEADER in row.roles:
-            return "leaders", ""
+            return "leaders", None
         return None
     return None
+
+
+# How a member relates to the case, in words (translated only for the candidates shown).
+_N_GRID = gettext_lazy("grid %(grid)s")
+_N_BACKUP = gettext_lazy("backup: the point lies on the border with grid %(grid)s")
+_N_NEIGHBOUR = gettext_lazy("neighbouring grid %(grid)s")
+_N_DIRECTOR = gettext_lazy("security director of %(community)s")
+_N_CONTACT = gettext_lazy("contact of %(place)s")
+_N_DEPARTMENT = gettext_lazy("the department concerned: %(unit)s")
+_N_RESERVE = gettext_lazy("reserve of %(unit)s")
+_N_CHOSEN = gettext_lazy("chosen by the dispatcher")
 
 
 # --- positions and travel --------------------------------------------------------------------------
@@ -612,7 +640,7 @@ def recommend(incident, *, at: datetime | None = None, level: int | None = None,
         if rule.target == T.UNIT_RESERVE:
             continue
         for row in rows:
-            if row.here:
+            if row.here or not row.named:
                 continue
             hit = _row_matches(rule, row, ctx, p)
             if hit:
@@ -723,7 +751,7 @@ def recommend(incident, *, at: datetime | None = None, level: int | None = None,
         for r in rows:
             if r.here:
                 unit_deadline.setdefault((r.unit_id, r.force), DEFAULT_DEADLINE_MINUTES)
-        reserve_rows = _fetch_reserve(p, unit_deadline, exclude=set(proposed)) if unit_deadline else []
+        reserve_rows = rows if unit_deadline else []
         for rule in reserve_rules:
             per_unit: dict[tuple[int, str], list[_Match]] = defaultdict(list)
             for row in reserve_rows:
@@ -731,7 +759,7 @@ def recommend(incident, *, at: datetime | None = None, level: int | None = None,
                     continue
                 key = (row.unit_id, row.force)
                 if key in unit_deadline:
-                    per_unit[key].append(_Match(row, rule, "reserve", _("reserve of %(unit)s") % {"unit": row.unit_name},
+                    per_unit[key].append(_Match(row, rule, "reserve", (_N_RESERVE, {"unit": row.unit_name}),
                                                 min(deadline_of(rule), unit_deadline[key]), rule.level))
             groups = [prefilter(group, rule.count) for group in per_unit.values()]
             travel([m.row for group in groups for m in group])
@@ -754,7 +782,7 @@ def recommend(incident, *, at: datetime | None = None, level: int | None = None,
             if ruled:
                 shown.append(min(ruled, key=lambda m: m.deadline))
             else:
-                shown.append(_Match(row, None, "chosen", _("chosen by the dispatcher"), DEFAULT_DEADLINE_MINUTES,
+                shown.append(_Match(row, None, "chosen", (_N_CHOSEN, {}), DEFAULT_DEADLINE_MINUTES,
                                     level))
     measure([m.row for m in shown])
     travel([m.row for m in shown])
@@ -808,22 +836,13 @@ def _draw_routes(graph: routing.RoadGraph, target: np.ndarray, candidates: list[
             at += n
 
 
-def _fetch_reserve(p: dict, units: dict[tuple[int, str], int], *, exclude: set[int]) -> list[_Row]:
-    """Members of the given units, the excluded ones apart (the other filters switched off)."""
-    q = {**p, "forces": [], "grid_forces": [], "unit_kinds": [], "leader_roles": [], "community": None,
-         "place": None, "handovers": False, "chosen": []}
-    q["reserve_units"] = sorted({u for u, _f in units})
-    q["reserve_exclude"] = sorted(exclude)
-    return _fetch_members(q)
-
-
 def _merge(shown: list[_Match], proposed: dict[int, _Match], matches: list[_Match], *, at, origins, straight,
            seconds) -> list[Candidate]:
     """One candidate per member: the proposing rule (or the strictest deadline) first, every
     rule that names them in the reason."""
     by_member: dict[int, list[_Match]] = defaultdict(list)
     for m in shown:
-        if m not in by_member[m.row.id]:
+        if all(m is not x for x in by_member[m.row.id]):
             by_member[m.row.id].append(m)
     for m in matches:  # other rules naming a shown member add to their reason
         if m.row.id in by_member and all(m.rule is not x.rule for x in by_member[m.row.id]):
@@ -871,9 +890,10 @@ def _merge(shown: list[_Match], proposed: dict[int, _Match], matches: list[_Matc
 
 def _rule_words(m: _Match) -> str:
     name = m.rule.name if m.rule is not None else ""
-    if m.note and name:
-        return f"{name} ({m.note})"
-    return name or m.note
+    note = str(m.note[0]) % m.note[1] if m.note else ""
+    if note and name:
+        return f"{name} ({note})"
+    return name or note
 
 
 def assess_members(incident, *, member_ids: list[int], at: datetime) -> dict[int, Candidate]:

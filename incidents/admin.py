@@ -1,7 +1,18 @@
 from django.contrib import admin
 from leaflet.admin import LeafletGeoAdmin
 
-from incidents.models import Category, Channel, Incident, IncidentEvent
+from incidents.models import (
+    CallbackTask,
+    Category,
+    CategoryRule,
+    Channel,
+    FeedbackDelivery,
+    Handover,
+    Incident,
+    IncidentEvent,
+    Party,
+    Report,
+)
 
 
 @admin.register(Category)
@@ -51,3 +62,50 @@ class IncidentEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(CategoryRule)
+class CategoryRuleAdmin(admin.ModelAdmin):
+    list_display = ["keyword", "category", "weight", "active"]
+    list_filter = ["active", "category"]
+    search_fields = ["keyword"]
+    list_editable = ["weight", "active"]
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    list_display = ["incident", "channel", "external_id", "caller_name", "received_at"]
+    list_filter = ["channel"]
+    search_fields = ["external_id", "caller_phone", "description"]
+    raw_id_fields = ["incident", "received_by"]
+
+
+@admin.register(Party)
+class PartyAdmin(admin.ModelAdmin):
+    """ID numbers stay masked here too; revealing one goes through the logged reveal."""
+
+    list_display = ["incident", "name", "role", "id_number_masked", "registered_at"]
+    exclude = ["id_number"]
+    readonly_fields = ["id_number_masked"]
+    raw_id_fields = ["incident", "registered_by"]
+
+
+@admin.register(Handover)
+class HandoverAdmin(admin.ModelAdmin):
+    list_display = ["incident", "unit", "kind", "state", "created_at", "decided_at"]
+    list_filter = ["kind", "state", "unit"]
+    raw_id_fields = ["incident", "created_by", "decided_by"]
+
+
+@admin.register(FeedbackDelivery)
+class FeedbackDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["incident", "url", "state", "attempts", "next_attempt_at", "delivered_at"]
+    list_filter = ["state"]
+    raw_id_fields = ["incident", "report"]
+
+
+@admin.register(CallbackTask)
+class CallbackTaskAdmin(admin.ModelAdmin):
+    list_display = ["incident", "name", "state", "satisfaction", "done_at"]
+    list_filter = ["state", "satisfaction"]
+    raw_id_fields = ["incident", "done_by"]

@@ -81,10 +81,6 @@ def on_duty(member: Member, at: datetime) -> bool:
     return DutyShift.objects.filter(member=member, starts_at__lte=at, ends_at__gt=at).exists()
 
 
-def rule(code: str) -> ResponsibilityRule:
-    return ResponsibilityRule.objects.get(code=code)
-
-
 # --- the seeded rules ------------------------------------------------------------------------------
 
 @pytest.mark.django_db
@@ -407,7 +403,7 @@ def test_a_member_at_the_load_limit_is_not_proposed(ctx, settings):
 def test_a_constant_number_of_queries_whatever_the_number_of_candidates(ctx, django_assert_max_num_queries):
     small = case(ctx, "work_safety", place_point("construction_site"))
     large = case(ctx, "mass_incident", place_point("residential_complex"), major=True)
-    recommend(small, at=AT)  # the rules are cached per process after the first call
+    recommend(small, at=AT, level=2)  # rules cached and statements prepared on first use
     counts = {}
     for name, incident, level in [("small", small, 0), ("large", large, 0), ("small", small, 2),
                                   ("large", large, 2)]:
@@ -415,10 +411,28 @@ def test_a_constant_number_of_queries_whatever_the_number_of_candidates(ctx, dja
             rec = recommend(incident, at=AT, level=level)
         counts[(name, level)] = (len(queries), len(rec.candidates))
     assert counts[("large", 0)][1] > 2 * counts[("small", 0)][1]
-    assert counts[("small", 0)][0] == counts[("large", 0)][0] == 2  # context + members
-    assert counts[("small", 2)][0] == counts[("large", 2)][0] == 3  # + the unit's reserve
+    # The context and the members (with the unit's reserve when the level asks for it), whatever the
+    # level and the number of candidates; the members' query sets its plan mode and resets it.
+    assert counts[("small", 0)][0] == counts[("large", 0)][0] == counts[("small", 2)][0] == counts[("large", 2)][0]
     with django_assert_max_num_queries(3):
         recommend(large, at=AT, level=2)
+
+
+def test_the_constants_written_in_the_members_query_agree():
+    sql = rec_module._MEMBERS_SQL
+    for values in (rec_module.LIVE_STATES, rec_module.BUSY_STATUSES, rec_module.PLACE_KINDS_WITH_CONTACT):
+        assert "(" + ", ".join(f"'{v}'" for v in values) + ")" in sql
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+def test_prepared_and_plain_statements_give_the_same_answer(ctx, settings, prepared):
+    settings.DISPATCH_PREPARED_STATEMENTS = prepared
+    incident = case(ctx, "fire", place_point("enterprise"))
+    rec = recommend(incident, at=AT, level=1)
+    settings.DISPATCH_PREPARED_STATEMENTS = not prepared
+    again = recommend(incident, at=AT, level=1)
+    assert [(c.member_id, c.proposed, c.travel_seconds) for c in rec.candidates] == \
+        [(c.member_id, c.proposed, c.travel_seconds) for c in again.candidates]
 
 
 # --- dispatch ----------------------------------------------------------------------------------------------
@@ -586,3 +600,10 @@ def test_rules_edited_in_admin_take_effect_at_once(ctx):
     ResponsibilityRule.objects.filter(code="police.officers").update(active=False)
     assert recommend(incident, at=AT).rules == []
     assert rec_module._rules_cache  # cached, and reloaded whenever the table changed
+
+
+def test_the_rules_are_edited_in_the_admin(admin_client, ctx):
+    rule_ = ResponsibilityRule.objects.get(code="nonpolice.grid_leader")
+    assert admin_client.get(reverse("admin:dispatch_responsibilityrule_changelist")).status_code == 200
+    page = admin_client.get(reverse("admin:dispatch_responsibilityrule_change", args=[rule_.pk]))
+    assert page.status_code == 200 and b"21:30" in page.content
