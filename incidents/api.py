@@ -22,17 +22,11 @@ from rest_framework.views import APIView
 
 from config.permissions import HasRole
 from config.roles import STAFF_ROLES, UserRole
-from dispatch.recommend import INCIDENT_FIELDS, recommend
+from dispatch.recommend import incident_facts, recommend
 from geo.gazetteer import address_search, grids_at_point, locate
 from incidents import api_support, services
 from incidents.models import CallbackTask
-from incidents.selectors import (
-    category_suggest,
-    handover_return_counts,
-    incident_detail,
-    incident_queue,
-    incidents_visible_to,
-)
+from incidents.selectors import category_suggest, handover_return_counts, incident_detail, incident_queue
 from incidents.serializers import (
     AddressMatchSerializer,
     CallbackCompleteInputSerializer,
@@ -185,8 +179,8 @@ class IncidentRecommendationView(RoleCheckedView):
     )
     def get(self, request, pk: int):
         query = _valid(RecommendationQuerySerializer, request.query_params)
-        incident = (incidents_visible_to(request.user).select_related("category", "place").only(*INCIDENT_FIELDS)
-                    .filter(pk=pk).first())
+        _visible_or_404(request, pk)
+        incident = incident_facts(incident_id=pk)
         if incident is None:
             raise Http404
         return Response(RecommendationSerializer(recommend(incident, at=query["at"], level=query["level"])).data)

@@ -461,7 +461,7 @@ def _dispatch(*, incident, t, actor, text, members, method, at, off_duty_overrid
     off = [m for m in members if m.pk in assessed and not assessed[m.pk].on_duty and m.pk not in overrides]
     if off:
         raise DomainError(
-            _("%(names)s: off duty now. Tick “include off duty” beside the name to dispatch anyway.")
+            _("%(names)s: off duty now. Tick “include although off duty” beside the name to dispatch anyway.")
             % {"names": "、".join(m.name for m in off)}, code="off_duty")
     new_orders = []
     for member in members:

@@ -607,3 +607,20 @@ def test_the_rules_are_edited_in_the_admin(admin_client, ctx):
     assert admin_client.get(reverse("admin:dispatch_responsibilityrule_changelist")).status_code == 200
     page = admin_client.get(reverse("admin:dispatch_responsibilityrule_change", args=[rule_.pk]))
     assert page.status_code == 200 and b"21:30" in page.content
+
+
+def test_incident_facts_read_what_the_recommendation_needs(ctx):
+    incident = case(ctx, "work_safety", place_point("construction_site"))
+    facts = rec_module.incident_facts(incident_id=incident.pk)
+    assert (facts.pk, facts.level, facts.subdistrict_id, facts.major, facts.description) == \
+        (incident.pk, incident.level, incident.subdistrict_id, incident.major, incident.description)
+    assert facts.location.equals_exact(incident.location, 1e-9)
+    assert (facts.category.code, facts.category.scope, facts.category.is_police) == \
+        (incident.category.code, incident.category.scope, incident.category.is_police)
+    assert (facts.place.kind, facts.place.name, facts.place.contact_id) == \
+        (incident.place.kind, incident.place.name, incident.place.contact_id)
+    assert rec_module.incident_facts(incident_id=999999999) is None
+    by_orm = recommend(incident, at=AT)
+    by_facts = recommend(facts, at=AT)
+    assert [(c.member_id, c.proposed, c.reason) for c in by_orm.candidates] == \
+        [(c.member_id, c.proposed, c.reason) for c in by_facts.candidates]

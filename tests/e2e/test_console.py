@@ -240,7 +240,8 @@ def test_command_room_records_a_call_back(page, login, e2e, artifacts_dir):
     case = api_intake(page, e2e, config, "E2E 回访",
                       location={"type": "Point", "coordinates": [address["lon"], address["lat"]]})
     members = page.request.get(e2e.url(config["map"]["api"]["members"])).json()["features"]
-    member = members[0]["id"]
+    # Someone on duty: a dispatch refuses members off duty unless chosen explicitly.
+    member = next(f["id"] for f in members if f["properties"]["on_duty"])
     url = e2e.url(f"/api/v1/incidents/{case['id']}/transitions/")
     for body in [{"action": "dispatch", "members": [member], "method": "phone"},
                  {"action": "arrive", "members": [member]},

@@ -82,7 +82,7 @@
     });
     if (proposedBounds.isValid()) {
       proposedBounds.extend([data.point[1], data.point[0]]);
-      map.fitBounds(proposedBounds, { padding: [24, 24], maxZoom: 17 });
+      map.fitBounds(proposedBounds, { padding: [24, 24], maxZoom: 17, animate: false });
     }
     return byMember;
   }
