@@ -1,3 +1,5 @@
-"""Websocket routes of every app (the wall map's arrive with the live-updates issue)."""
+"""Websocket routes of every app."""
 
-websocket_urlpatterns: list = []
+from incidents.routing import websocket_urlpatterns as incidents_patterns
+
+websocket_urlpatterns: list = [*incidents_patterns]

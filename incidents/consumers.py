@@ -1,0 +1,120 @@
+"""The wall map's websocket: `ws/wall/<subdistrict code>/`.
+
+Staff only (close 4401 for an anonymous socket, 4403 without a staff role, 4404 for an unknown
+sub-district; the socket is accepted first so the browser sees the code). A client that reconnects
+passes the last event id it saw (`?last_event=<id>` or `{"type": "resume", "last_event": <id>}`) and
+receives every later IncidentEvent of the sub-district in id order, then
+`{"type": "caught_up", "last_event": <max id>}`; more than RESUME_CAP missed events and it gets
+`{"type": "resync", "last_event": <max id>}` instead and reloads the page. Live events arrive as
+`{"type": "event", "event": <incidents.events.event_payload>}`. The consumer only reads."""
+
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from config.roles import STAFF_ROLES, has_role
+from geo.models import Subdistrict
+from incidents.events import event_payload, wall_group
+from incidents.models import IncidentEvent
+
+RESUME_CAP = 1000
+
+CLOSE_ANONYMOUS = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+CLOSE_BAD_REQUEST = 4400
+
+
+def _is_staff(user) -> bool:
+    return has_role(user, *STAFF_ROLES)
+
+
+def _subdistrict_id(code: str) -> int | None:
+    return Subdistrict.objects.filter(code=code).values_list("pk", flat=True).first()
+
+
+def _missed_events(subdistrict_id: int, last_event: int, cap: int) -> tuple[list[dict], bool, int]:
+    """(payloads of the events after `last_event`, oldest first; whether more than `cap` were missed;
+    the newest event id of the sub-district, or `last_event` when there is none newer)."""
+    events = list(
+        IncidentEvent.objects.filter(subdistrict_id=subdistrict_id, pk__gt=last_event)
+        .select_related("incident").order_by("pk")[: cap + 1]
+    )
+    if len(events) > cap:
+        newest = (IncidentEvent.objects.filter(subdistrict_id=subdistrict_id)
+                  .order_by("-pk").values_list("pk", flat=True).first())
+        return [], True, newest or last_event
+    return [event_payload(e, e.incident) for e in events], False, events[-1].pk if events else last_event
+
+
+def _parse_event_id(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
+
+
+class WallConsumer(AsyncJsonWebsocketConsumer):
+    group: str | None = None
+    subdistrict_id: int | None = None
+    sent_on_resume: set[int] | frozenset[int] = frozenset()
+
+    async def connect(self) -> None:
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_ANONYMOUS)
+            return
+        if not await database_sync_to_async(_is_staff)(user):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        code = self.scope["url_route"]["kwargs"]["subdistrict_code"]
+        self.subdistrict_id = await database_sync_to_async(_subdistrict_id)(code)
+        if self.subdistrict_id is None:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        self.group = wall_group(code)
+        await self.channel_layer.group_add(self.group, self.channel_name)  # before reading: nothing falls between
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        if "last_event" in query:
+            last_event = _parse_event_id(query["last_event"][-1])
+            if last_event is None:
+                await self.close(code=CLOSE_BAD_REQUEST)
+                return
+            await self._resume(last_event)
+
+    async def disconnect(self, code) -> None:
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if self.subdistrict_id is None or not isinstance(content, dict):
+            return
+        if content.get("type") == "resume":
+            last_event = _parse_event_id(content.get("last_event"))
+            if last_event is None:
+                await self.send_json({"type": "error", "detail": "last_event must be a non-negative integer"})
+                return
+            await self._resume(last_event)
+
+    async def _resume(self, last_event: int) -> None:
+        payloads, too_many, newest = await database_sync_to_async(_missed_events)(
+            self.subdistrict_id, last_event, RESUME_CAP)
+        if too_many:
+            await self.send_json({"type": "resync", "last_event": newest})
+            return
+        for payload in payloads:
+            await self.send_json({"type": "event", "event": payload})
+        # a live copy of these may already be queued behind this handler: don't send it twice
+        self.sent_on_resume = {p["id"] for p in payloads}
+        await self.send_json({"type": "caught_up", "last_event": newest})
+
+    async def incident_event(self, message: dict) -> None:
+        event = message["event"]
+        if event.get("id") in self.sent_on_resume:
+            return
+        await self.send_json({"type": "event", "event": event})
