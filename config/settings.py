@@ -98,6 +98,18 @@ DATABASES["default"].setdefault("TEST", {})
 # Parallel developers or CI runs on one server keep their test databases apart.
 DATABASES["default"]["TEST"]["NAME"] = env.str("TEST_DATABASE_NAME", default="test_gridlink")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# A connection pool (psycopg 3's, through Django): under ASGI every request runs in a thread of its
+# own, so persistent connections cannot be kept, and a fresh PostgreSQL backend costs several
+# milliseconds before its first spatial query. DB_POOL_MAX_SIZE=0 turns the pool off (e.g. behind
+# PgBouncer). With psycopg 3 installed Django uses it; psycopg2 stays for tools and tests.
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=10)
+if DB_POOL_MAX_SIZE > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DB_POOL_MIN_SIZE", default=1),
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Channels: in-memory layer for one process, channels-redis when REDIS_URL is set.

@@ -260,6 +260,8 @@ def _run(cur, name: str, sql: str, params: dict, *, generic: bool = False) -> li
         cur.execute(execute, [params[n] for n in names])
         return cur.fetchall()
     cur.execute("SET plan_cache_mode = force_generic_plan; " + execute, [params[n] for n in names])
+    if cur.db.Database.__name__ == "psycopg":
+        cur.nextset()  # psycopg 3 stands on the first statement's result, psycopg2 on the last
     rows = cur.fetchall()
     cur.execute("RESET plan_cache_mode")
     return rows
