@@ -54,7 +54,6 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from pyproj import Transformer
 from scipy.sparse.csgraph import dijkstra
 
 from config.errors import DomainError
@@ -64,7 +63,6 @@ from geo.models import Place
 from incidents.models import Category, Incident
 
 T = ResponsibilityRule.Target
-_TO_WGS84 = Transformer.from_crs("EPSG:4549", "EPSG:4326", always_xy=True)
 
 # The pre-filter: per rule, this many nearest by straight line (at least, or `count` × factor) are
 # given a travel time; of those, the proposed ones and a few more are listed.
@@ -857,7 +855,7 @@ def _draw_routes(graph: routing.RoadGraph, target: np.ndarray, candidates: list[
     if not pieces:
         return
     stacked = np.vstack(pieces)
-    lon, lat = _TO_WGS84.transform(stacked[:, 0], stacked[:, 1])
+    lon, lat = routing.to_wgs84(stacked)
     lon, lat = np.round(lon, 6).tolist(), np.round(lat, 6).tolist()
     at = 0
     for c, n in zip(candidates, paths, strict=True):

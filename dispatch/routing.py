@@ -15,6 +15,7 @@ the mode's speed with a detour factor. Distances are metres in EPSG:4549, never 
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,13 @@ from dispatch.models import TravelMode
 
 _TO_LOCAL = Transformer.from_crs("EPSG:4326", "EPSG:4549", always_xy=True)
 _TO_WGS84 = Transformer.from_crs("EPSG:4549", "EPSG:4326", always_xy=True)
+# pyproj sets up a PROJ context per thread on first use (about 40 ms), and under ASGI every
+# request runs in a new thread: so every transformation runs in one long-lived thread instead.
+_PROJ_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridlink-proj")
+
+
+def _transform(transformer: Transformer, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return _PROJ_THREAD.submit(transformer.transform, xs, ys).result()
 
 # Speeds in km/h. A car keeps to a share of the limit in town and obeys one-way streets; an
 # e-bike is capped at the legal 25 km/h (20 in traffic) and also obeys them; walking ignores them.
@@ -41,8 +49,14 @@ GRAPH_CHECK_SECONDS = 30.0
 
 
 def to_local(lonlat: np.ndarray) -> np.ndarray:
-    x, y = _TO_LOCAL.transform(lonlat[:, 0], lonlat[:, 1])
+    """WGS 84 (lon, lat) rows to EPSG:4549 metres."""
+    x, y = _transform(_TO_LOCAL, lonlat[:, 0], lonlat[:, 1])
     return np.column_stack([x, y])
+
+
+def to_wgs84(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """EPSG:4549 metres rows to WGS 84 longitudes and latitudes."""
+    return _transform(_TO_WGS84, xy[:, 0], xy[:, 1])
 
 
 def _edge_speed_kmh(mode: str, limit: np.ndarray) -> np.ndarray:
@@ -130,7 +144,7 @@ class RoadGraph:
             return []
         nodes.append(int(o_node))
         pts = np.vstack([origin_xy, self.xy[nodes[::-1]], target_xy])
-        lon, lat = _TO_WGS84.transform(pts[:, 0], pts[:, 1])
+        lon, lat = to_wgs84(pts)
         return [(round(float(a), 6), round(float(b), 6)) for a, b in zip(lon, lat, strict=True)]
 
 
