@@ -16,9 +16,9 @@ from datetime import datetime
 
 from django.contrib.gis.geos import Point
 from django.db import connection, transaction
-from django.utils import timezone
 
-from geo.models import Address, BoundaryVersion, Community, Grid, Subdistrict
+from geo.models import Address, Community, Grid, Subdistrict
+from geo.selectors import boundary_version_in_force
 
 # How far outside a sub-district a point may lie and still be taken as "outside jurisdiction"
 # (to hand over to the neighbour) instead of being refused as a wrong location.
@@ -47,20 +47,9 @@ class Location:
     distance_outside_m: float = 0.0
 
 
-def version_in_force(subdistrict: Subdistrict, at: datetime | None = None) -> BoundaryVersion | None:
-    at = at or timezone.now()
-    return (
-        BoundaryVersion.objects.filter(
-            subdistrict=subdistrict, status=BoundaryVersion.Status.PUBLISHED, effective_from__lte=at
-        )
-        .order_by("-effective_from", "-number")
-        .first()
-    )
-
-
 def grids_at_point(subdistrict: Subdistrict, point: Point, at: datetime | None = None) -> list[Grid]:
     """Every grid of the version in force covering the point, lowest code first."""
-    version = version_in_force(subdistrict, at)
+    version = boundary_version_in_force(subdistrict=subdistrict, at=at)
     if version is None:
         return []
     return list(

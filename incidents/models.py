@@ -356,12 +356,11 @@ class Handover(models.Model):
 
 class FeedbackDelivery(models.Model):
     """The result of a district order posted back to its channel's callback URL, retried with
-    backoff until acknowledged. Each attempt is a FeedbackAttempt row."""
+    backoff (capped, never given up) until acknowledged. Each attempt is a FeedbackAttempt row."""
 
     class State(models.TextChoices):
         PENDING = "pending", _("pending")
         DELIVERED = "delivered", _("delivered")
-        GAVE_UP = "gave_up", _("gave up")
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="deliveries")
     report = models.ForeignKey(Report, on_delete=models.PROTECT, related_name="deliveries")

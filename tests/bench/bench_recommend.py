@@ -54,8 +54,8 @@ from dispatch import routing  # noqa: E402
 from dispatch.models import Member, ResponsibilityRule, TravelMode  # noqa: E402
 from dispatch.recommend import recommend  # noqa: E402
 from fixtures.demo import DEMO_CODE  # noqa: E402
-from geo.gazetteer import version_in_force  # noqa: E402
 from geo.models import Subdistrict  # noqa: E402
+from geo.selectors import boundary_version_in_force  # noqa: E402
 from incidents.models import Incident  # noqa: E402
 
 TARGET_API_P95_MS = 10.0
@@ -106,7 +106,7 @@ def main() -> int:
           f"{graph.xy.shape[0]} junctions, {os.cpu_count()} CPUs, at {timezone.localtime(at):%Y-%m-%d %H:%M}")
 
     # --- the floor -----------------------------------------------------------------------------------
-    version = version_in_force(sub)
+    version = boundary_version_in_force(subdistrict=sub)
     floor_sql = """
         SELECT (SELECT g.id FROM geo_grid g WHERE g.version_id = %(v)s AND ST_Covers(g.boundary, p.g)
                 ORDER BY g.code LIMIT 1),
