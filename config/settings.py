@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "dispatch",
     "incidents",
     "frontend",
+    "wall",
     "fixtures",
 ]
 

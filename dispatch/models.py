@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeBoundary, RangeOperators
+from django.contrib.postgres.indexes import BrinIndex
 from django.db.models import F, Func, Q
 from django.utils.translation import gettext_lazy as _
 
@@ -204,6 +205,31 @@ class MemberPosition(models.Model):
         ]
 
 
+class PositionFix(models.Model):
+    """One position a responder's phone reported (the track), WGS 84 after any GCJ-02 conversion.
+    Append-only; the member's latest fix is mirrored in MemberPosition. Replay of a past day reads
+    the tracks from here (BRIN on the time: rows arrive roughly in time order)."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="fixes")
+    recorded_at = models.DateTimeField(_("recorded at"))
+    point = models.PointField(_("position"), srid=4326, spatial_index=False)
+    accuracy_m = models.FloatField(_("accuracy (m)"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"))
+
+    class Meta:
+        verbose_name = _("position fix")
+        verbose_name_plural = _("position fixes")
+        indexes = [
+            models.Index(fields=["member", "recorded_at"], name="position_fix_member_time"),
+            BrinIndex(fields=["recorded_at"], name="position_fix_time_brin"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(accuracy_m__isnull=True) | Q(accuracy_m__gte=0), name="position_fix_accuracy_nonneg"
+            ),
+        ]
+
+
 class DispatchOrder(models.Model):
     """A linkage order (联动指令) to one member for one incident. At most one live order per
     member and incident (partial unique index): two dispatchers acting at once cannot send the
@@ -243,6 +269,10 @@ class DispatchOrder(models.Model):
     level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
     off_duty_override = models.BooleanField(_("chosen although off duty"), default=False)
     travel_seconds = models.FloatField(_("estimated travel time (s)"), null=True, blank=True)
+    # Where the member set out from (live position, duty post or home) and the fastest road route
+    # from there to the scene, both as the recommendation saw them at dispatch (WGS 84).
+    origin = models.PointField(_("set out from"), srid=4326, null=True, blank=True, spatial_index=False)
+    route = models.LineStringField(_("route"), srid=4326, null=True, blank=True, spatial_index=False)
     arrival_distance_m = models.FloatField(_("distance at arrival (m)"), null=True, blank=True)
     arrival_flagged = models.BooleanField(_("arrived far from the scene"), default=False)
     # Set by the SLA clock when arrive_by passed without an arrival: the escalation is raised once.

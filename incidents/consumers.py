@@ -6,7 +6,10 @@ passes the last event id it saw (`?last_event=<id>` or `{"type": "resume", "last
 receives every later IncidentEvent of the sub-district in id order, then
 `{"type": "caught_up", "last_event": <max id>}`; more than RESUME_CAP missed events and it gets
 `{"type": "resync", "last_event": <max id>}` instead and reloads the page. Live events arrive as
-`{"type": "event", "event": <incidents.events.event_payload>}`. The consumer only reads."""
+`{"type": "event", "event": <incidents.events.event_payload>}`; responders' positions, coalesced
+and throttled per sub-district by dispatch.positions, as `{"type": "positions", "positions":
+[{"member", "lon", "lat", "at", "accuracy_m"}, ...]}` (not replayed on resume: the next batch or
+the snapshot API brings them). The consumer only reads."""
 
 from urllib.parse import parse_qs
 
@@ -118,3 +121,6 @@ class WallConsumer(AsyncJsonWebsocketConsumer):
         if event.get("id") in self.sent_on_resume:
             return
         await self.send_json({"type": "event", "event": event})
+
+    async def positions_batch(self, message: dict) -> None:
+        await self.send_json({"type": "positions", "positions": message["positions"]})
