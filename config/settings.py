@@ -146,6 +146,7 @@ STATICFILES_DIRS = [
     BASE_DIR / "frontend" / "static",
     # Browser libraries come from npm (frontend/package.json + lock file), never from a CDN.
     ("vendor/leaflet", BASE_DIR / "frontend" / "node_modules" / "leaflet" / "dist"),
+    ("vendor/echarts", BASE_DIR / "frontend" / "node_modules" / "echarts" / "dist"),
 ]
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
