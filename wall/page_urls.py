@@ -1,6 +1,10 @@
 """The wall map page."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from wall import views
 
 app_name = "wallpage"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.wall_view, name="wall"),
+]

@@ -319,3 +319,59 @@ def login(e2e):
         assert "/accounts/login/" not in page.url, f"login as {username} failed"
 
     return sign_in
+
+
+# ---- a second server that a test starts and stops itself (the wall map's restart test) -----------
+
+
+def start_uvicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+    """`uvicorn config.asgi:application` on 127.0.0.1:`port`, its output appended to `log`;
+    returns once the login page answers."""
+    with log.open("a") as out:
+        process = subprocess.Popen(  # noqa: S603 - fixed arguments
+            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    _wait_until_up(f"http://127.0.0.1:{port}/accounts/login/", process, log)
+    return process
+
+
+@dataclass
+class SpareServer:
+    """A uvicorn process of its own on a fixed port, against the session's e2e database and with
+    the session server's environment: `start()`, `stop()`, `start()` again on the same port."""
+
+    env: dict[str, str]
+    port: int
+    log: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def start(self) -> None:
+        assert self.process is None or self.process.poll() is not None, "the spare server is running already"
+        self.process = start_uvicorn(self.env, self.port, self.log)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+            self.process = None
+
+
+@pytest.fixture
+def spare_server(e2e, artifacts_dir):
+    """A second server the test controls (see SpareServer); stopped at the end of the test."""
+    spare = SpareServer(
+        env=subprocess_env(_server(), e2e.database), port=_free_port(), log=artifacts_dir / "e2e-spare-server.log"
+    )
+    spare.log.write_text("")
+    yield spare
+    spare.stop()

@@ -1,0 +1,169 @@
+"""The wall map (/wall/) in headless Chromium against the seeded demo sub-district: live incidents
+from the API within 2 seconds, a dispatch drawing its route, the page catching up by itself after
+a server restart, and screenshots at 3840×2160 and 1920×1080 (test-artifacts/wall-*.png).
+
+Test hooks of wall.js: body[data-wall-ready="1"], body[data-socket="live"|"reconnecting"],
+body[data-last-event], `.wall-incident[data-incident=<id>]`, `path.wall-route[data-order=<id>]`."""
+
+import time
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+SCREENS = [(3840, 2160), (1920, 1080)]
+
+
+def csrf_headers(page) -> dict:
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    return {"X-CSRFToken": token, "Referer": page.url}
+
+
+_addresses: list[dict] = []
+
+
+def an_address(page, base_url: str) -> dict:
+    """A real address of the demo on an arterial road (from the gazetteer)."""
+    if not _addresses:
+        roads = page.request.get(base_url + "/api/v1/geo/roads/").json()["features"]
+        names = [f["properties"]["name"] for f in roads
+                 if f["properties"]["road_class"] == "arterial" and f["properties"]["name"]]
+        for name in dict.fromkeys(names):
+            found = page.request.get(base_url + "/api/v1/gazetteer/", params={"q": name}).json()
+            _addresses.extend(found[:3])
+            if len(_addresses) >= 6:
+                break
+    assert _addresses, "the demo gazetteer has no address on an arterial road"
+    return _addresses[len(_addresses) % 3]
+
+
+def create_incident(page, base_url: str, description: str, *, category: str = "public_order",
+                    channel: str = "hotline_police") -> dict:
+    address = an_address(page, base_url)
+    created = page.request.post(base_url + "/api/v1/incidents/", headers=csrf_headers(page), data={
+        "channel": channel, "category": category, "description": description,
+        "location": {"type": "Point", "coordinates": [address["lon"], address["lat"]]},
+    })
+    assert created.status == 201, created.text()
+    return created.json()
+
+
+def dispatch(page, base_url: str, incident_id: int) -> list[dict]:
+    """Dispatches the recommended responders through the API; returns the incident's orders."""
+    rec = page.request.get(base_url + f"/api/v1/incidents/{incident_id}/recommendations/")
+    assert rec.ok, rec.text()
+    candidates = rec.json()["candidates"]
+    picked = [c["member"]["id"] for c in candidates if c["proposed"]][:2] or \
+             [c["member"]["id"] for c in candidates if c["available"] and c["on_duty"]][:1]
+    assert picked, "the recommendation proposes nobody"
+    answer = page.request.post(base_url + f"/api/v1/incidents/{incident_id}/transitions/", headers=csrf_headers(page),
+                               data={"action": "dispatch", "members": picked, "method": "radio"})
+    assert answer.ok, answer.text()
+    return page.request.get(base_url + f"/api/v1/incidents/{incident_id}/").json()["orders"]
+
+
+def open_wall(page, base_url: str) -> None:
+    page.goto(base_url + "/wall/")
+    page.wait_for_selector('body[data-wall-ready="1"]')
+    page.wait_for_selector('body[data-socket="live"]')
+    page.wait_for_selector("body[data-map-ready]")
+
+
+def marker(incident_id: int) -> str:
+    return f'.wall-incident[data-incident="{incident_id}"]'
+
+
+def test_a_new_incident_appears_on_the_wall_within_2_seconds(page, login, e2e):
+    login(page, "command_room")
+    open_wall(page, e2e.base_url)
+    # The page shows the live state: the connection, the queue, the charts.
+    assert page.locator('[data-testid="wall-conn"]').get_attribute("data-state") == "live"
+    assert int(page.get_attribute('[data-testid="chart-category"]', "data-bars") or 0) >= 1
+
+    incident = create_incident(page, e2e.base_url, "E2E 墙图：有人在商场门口打架")
+    started = time.monotonic()
+    page.wait_for_selector(marker(incident["id"]), state="attached", timeout=2000)
+    assert time.monotonic() - started <= 2.0
+    queue_item = page.locator(f'[data-testid="wall-queue"] [data-incident="{incident["id"]}"]')
+    queue_item.wait_for(timeout=2000)
+    assert incident["number"] in queue_item.text_content()
+    assert int(page.evaluate("document.body.dataset.lastEvent")) > 0
+
+    # A click in the queue opens the card from the wall API, the description set as text.
+    queue_item.click()
+    card = page.locator('[data-testid="wall-card"]')
+    card.wait_for()
+    page.wait_for_function(
+        "id => document.querySelector('[data-testid=wall-card]').dataset.incident === String(id)", arg=incident["id"])
+    assert "E2E 墙图" in card.text_content()
+    assert card.locator("script, img").count() == 0
+
+
+def test_a_dispatch_draws_the_route_on_the_wall(page, login, e2e):
+    login(page, "command_room")
+    open_wall(page, e2e.base_url)
+    incident = create_incident(page, e2e.base_url, "E2E 墙图：路口两车相撞，有人受伤")
+    page.wait_for_selector(marker(incident["id"]), state="attached", timeout=5000)
+
+    orders = dispatch(page, e2e.base_url, incident["id"])
+    assert orders
+    for order in orders:
+        route = page.wait_for_selector(f'path.wall-route[data-order="{order["id"]}"]', state="attached", timeout=5000)
+        assert route.get_attribute("data-incident") == str(incident["id"])
+        assert len(route.get_attribute("d") or "") > 10
+    # The incident now counts down to its arrival deadline.
+    countdown = page.locator(marker(incident["id"]) + " .wall-inc-countdown")
+    page.wait_for_function(
+        "sel => (document.querySelector(sel)?.textContent || '').includes(':')",
+        arg=marker(incident["id"]) + " .wall-inc-countdown")
+    assert countdown.get_attribute("data-state") in ("ok", "amber", "red")
+
+
+def test_the_wall_catches_up_by_itself_after_a_server_restart(page, login, e2e, spare_server):
+    spare_server.start()
+    # Cookies belong to the host, not the port: the session of the session server holds here too.
+    login(page, "command_room")
+    open_wall(page, spare_server.base_url)
+
+    spare_server.stop()
+    page.wait_for_selector('body[data-socket="reconnecting"]', timeout=15000)
+    assert page.locator('[data-testid="wall-conn"]').get_attribute("data-state") == "reconnecting"
+
+    # While the wall's server is down, a call-taker on the other server takes an incident
+    # (same database; the event reaches the wall only through the event table).
+    incident = create_incident(page, e2e.base_url, "E2E 墙图：服务器重启期间的警情")
+    assert page.locator(marker(incident["id"])).count() == 0
+
+    spare_server.start()
+    page.wait_for_selector('body[data-socket="live"]', timeout=30000)
+    page.wait_for_selector(marker(incident["id"]), state="attached", timeout=10000)
+    assert incident["number"] in page.locator('[data-testid="wall-queue"]').text_content()
+
+
+@pytest.mark.parametrize(("width", "height"), SCREENS)
+def test_wall_screenshot(page, login, e2e, artifacts_dir, width, height):
+    login(page, "command_room")
+    page.set_viewport_size({"width": width, "height": height})
+    if width == SCREENS[0][0]:
+        # Something to look at: a major incident (pulsing) and a dispatched one (route, countdown).
+        create_incident(page, e2e.base_url, "E2E 墙图：重大敏感警情，人员聚集", category="major_sensitive",
+                        channel="hotline_social_110")
+        busy = create_incident(page, e2e.base_url, "E2E 墙图：有人酒后滋事，摔砸物品")
+        dispatch(page, e2e.base_url, busy["id"])
+    open_wall(page, e2e.base_url)
+    page.wait_for_selector(".wall-incident")
+    page.wait_for_timeout(1500)  # fonts, charts and the fit of the map
+    # Large type for a display seen from several metres: the root size follows the width.
+    root_px = page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
+    assert root_px >= (30 if width >= 3840 else 15)
+    # Nothing spills out of the screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert page.evaluate("document.documentElement.scrollHeight") <= height
+    for testid in ("wall-map", "wall-queue", "chart-category", "chart-channel", "wall-ticker", "wall-conn"):
+        assert page.locator(f'[data-testid="{testid}"]').is_visible(), testid
+    page.screenshot(path=str(artifacts_dir / f"wall-{width}x{height}.png"))
+    # The card opened from the queue.
+    page.locator('[data-testid="wall-queue"] .wall-queue-item').first.click()
+    page.locator('[data-testid="wall-card"]').wait_for()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(artifacts_dir / f"wall-{width}x{height}-card.png"))

@@ -1,0 +1,133 @@
+"""The wall map page: the command room's big display (3840×2160 seen from across the room, also
+usable at 1920×1080).
+
+The page is a shell around the wall read API (/api/v1/wall/<code>/...), the geo API and the wall
+websocket (ws/wall/<code>/): wall.js draws and updates everything. What it needs — URLs, the
+basemap configuration, choice lists and every word in the user's language — goes through
+`json_script`. Staff roles only, as the socket and the API (a responder must not see the whole
+sub-district's forces). Nothing here writes.
+"""
+
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+
+from config.permissions import role_required
+from config.roles import STAFF_ROLES
+from dispatch.models import Force
+from frontend.console_views import _category_name
+from frontend.views import map_config
+from geo.selectors import subdistrict_get
+from incidents.models import Category, Channel, IncidentEvent, Status
+
+# Words of the wall, handed to wall.js. Model labels are reused where they fit.
+WALL_TEXT = {
+    "title": _("Wall map"),
+    "live": _("Live"),
+    "reconnecting": _("Reconnecting…"),
+    "connecting": _("Connecting…"),
+    "lastEvent": _("last event %(time)s"),
+    "noEventYet": _("no event yet"),
+    "fullscreen": _("Full screen"),
+    "exitFullscreen": _("Exit full screen"),
+    "sound": _("Sound"),
+    "soundOn": _("Sound on"),
+    "soundOff": _("Sound off"),
+    "queue": _("Live queue"),
+    "alarms": _("Overdue alarms"),
+    "noAlarms": _("No overdue arrivals"),
+    "byCategory": _("Today by category"),
+    "byChannel": _("Today by channel"),
+    "ticker": _("Latest events"),
+    "today": _("Today"),
+    "open": _("Open"),
+    "overdue": _("Overdue"),
+    "overdueBy": _("overdue %(time)s"),
+    "dueIn": _("due in %(time)s"),
+    "arriveBy": _("Arrive by"),
+    "deadline": _("Deadline"),
+    "eta": _("ETA"),
+    "dispatchedAt": _("Dispatched"),
+    "acceptedAt": _("Accepted"),
+    "arrivedAt": _("Arrived"),
+    "people": _("People dispatched"),
+    "timeline": _("Timeline"),
+    "noOrders": _("Nobody dispatched yet"),
+    "close": _("Close"),
+    "address": _("Address"),
+    "grid": capfirst(_("grid")),
+    "channel": capfirst(_("channel")),
+    "reportedAt": _("Reported"),
+    "major": capfirst(_("major incident")),
+    "level": _("Level %(level)s"),
+    "alarmBanner": _("Overdue arrival: case %(number)s"),
+    "alarmBannerMany": _("%(count)s overdue arrivals"),
+    "members": _("Responders"),
+    "onDuty": _("On duty"),
+    "busy": _("Busy on an order"),
+    "offDuty": _("Off duty"),
+    "route": _("Route to the scene"),
+    "incidents": _("Incidents"),
+    "statuses": _("Status"),
+    "categories": _("Category"),
+    "gridLoad": _("Open incidents per grid"),
+    "emptyQueue": _("No open cases"),
+    "loadError": _("The wall data could not be loaded; retrying."),
+    "cardError": _("The case could not be loaded."),
+    "replay": _("Replay"),
+    "replayDay": _("Day to replay"),
+    "play": _("Play"),
+    "pause": _("Pause"),
+    "speed": _("Speed"),
+    "backToLive": _("Back to live"),
+    "replaying": _("Replay of %(date)s"),
+    "replayEmpty": _("Nothing happened on that day."),
+    "replayError": _("That day could not be loaded."),
+    "legend": _("Legend"),
+    "unknown": _("Unknown"),
+    "openCase": _("Open case page"),
+    "positionAt": _("Position at"),
+    "stale": _("position out of date"),
+}
+
+# Seconds before the deadline from which a countdown turns amber.
+AMBER_SECONDS = 10 * 60
+
+
+def wall_config(request, subdistrict) -> dict:
+    code = subdistrict.code if subdistrict else ""
+    api_base = f"/api/v1/wall/{code}/"
+    return {
+        "subdistrict": {"code": code, "name": subdistrict.name} if subdistrict else None,
+        "map": map_config(request, subdistrict),
+        "api": {
+            # The wall API (wall/urls.py) by the contract's paths; reversed once its routes exist.
+            "state": api_base + "state/",
+            "incident": api_base + "incidents/{id}/",
+            "replay": api_base + "replay/",
+        },
+        "pages": {"incident": reverse("console:incident", args=[0]).replace("/0/", "/{id}/")},
+        "socket": f"/ws/wall/{code}/",
+        "categories": [
+            {"code": c.code, "name": _category_name(c), "scope": c.scope}
+            for c in Category.objects.order_by("sort_order", "code")
+        ],
+        "channels": {c.code: c.name for c in Channel.objects.order_by("sort_order", "code")},
+        "statuses": dict(Status.choices),
+        "eventKinds": dict(IncidentEvent.Kind.choices),
+        "forces": dict(Force.choices),
+        "amberSeconds": AMBER_SECONDS,
+        "text": WALL_TEXT,
+    }
+
+
+@role_required(*STAFF_ROLES)
+def wall_view(request):
+    """The wall map of a sub-district (`?subdistrict=<code>`, default the first one)."""
+    subdistrict = subdistrict_get(code=request.GET.get("subdistrict") or None)
+    return render(
+        request,
+        "wall/wall.html",
+        {"subdistrict": subdistrict, "wall_config": wall_config(request, subdistrict)},
+    )
