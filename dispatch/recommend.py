@@ -924,12 +924,22 @@ def _rule_words(m: _Match) -> str:
     return name or note
 
 
-def assess_members(incident, *, member_ids: list[int], at: datetime) -> dict[int, Candidate]:
+def assess_members(incident, *, member_ids: list[int], at: datetime, routes: bool = False) -> dict[int, Candidate]:
     """The chosen members as the recommendation sees them at `at` (on duty, rule, reason,
     deadline, travel time), for the orders of a dispatch. A member already holding a live order on
-    the case is left out; a case without a point gets an empty answer (plain 30-minute orders)."""
+    the case is left out; a case without a point gets an empty answer (plain 30-minute orders).
+    `routes`: draw each chosen member's fastest road route to the scene (`Candidate.route`, from
+    their `origin`; left None when the network cannot reach them or there is no network)."""
     if incident.location is None or not member_ids:
         return {}
     rec = recommend(incident, at=at, include_members=member_ids, routes=False)
     wanted = set(member_ids)
-    return {c.member_id: c for c in rec.candidates if c.member_id in wanted}
+    chosen = {c.member_id: c for c in rec.candidates if c.member_id in wanted}
+    drawable = [c for c in chosen.values() if c.travel_seconds is not None]
+    if routes and drawable:
+        try:
+            graph = routing.graph_for(incident.subdistrict_id)
+        except ValueError:  # no roads at all
+            return chosen
+        _draw_routes(graph, routing.points_xy([incident.location])[0], drawable)
+    return chosen

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import httpx
 from django.conf import settings
-from django.contrib.gis.geos import Point
+from django.contrib.gis.geos import LineString, Point
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -444,8 +444,9 @@ def _plain(*, incident, t, actor, text, at, **_kw) -> None:
 
 
 def _dispatch(*, incident, t, actor, text, members, method, at, off_duty_override=(), **_kw) -> None:
-    """One order per chosen member, each with its deadline, rule, reason, level and estimated
-    travel time from the recommendation (`dispatch.recommend`): arrive_by = now + the rule's
+    """One order per chosen member, each with its deadline, rule, reason, level, estimated
+    travel time, origin and road route (null when the network cannot reach them) from the
+    recommendation (`dispatch.recommend`): arrive_by = now + the rule's
     minutes ("at once" for departments and leaders; 30 minutes for a member no rule names).
     A member off duty is refused unless the dispatcher named them in `off_duty_override`: the
     whole dispatch is refused then and nothing changes. A member already holding a live order on
@@ -457,7 +458,7 @@ def _dispatch(*, incident, t, actor, text, members, method, at, off_duty_overrid
     if any(m.subdistrict_id != incident.subdistrict_id or not m.active for m in members):
         raise DomainError(_("A chosen responder does not serve this sub-district."), code="members")
     overrides = {m if isinstance(m, int) else m.pk for m in off_duty_override}
-    assessed = assess_members(incident, member_ids=[m.pk for m in members], at=at)
+    assessed = assess_members(incident, member_ids=[m.pk for m in members], at=at, routes=True)
     off = [m for m in members if m.pk in assessed and not assessed[m.pk].on_duty and m.pk not in overrides]
     if off:
         raise DomainError(
@@ -476,6 +477,9 @@ def _dispatch(*, incident, t, actor, text, members, method, at, off_duty_overrid
             "level": c.level if c and c.rule else incident.level,
             "travel_seconds": c.travel_seconds if c else None,
             "off_duty_override": bool(c and not c.on_duty),
+            # Where they set out from and their road route, as the wall map draws them.
+            "origin": Point(*c.origin, srid=4326) if c else None,
+            "route": LineString(c.route, srid=4326) if c and c.route and len(c.route) >= 2 else None,
         }
         with transaction.atomic():
             try:
