@@ -1,0 +1,78 @@
+"""The wall map's read API (/api/v1/wall/<sub-district code>/...): the snapshot a wall map starts
+from and reloads on resync, one incident's card, and the replay of a past day.
+
+Staff roles only (config.roles.STAFF_ROLES; 403 for every other role and for an anonymous
+request). An unknown sub-district, or an incident of another one, is a 404. Thin views: the
+answers are built by `wall.selectors`; `wall.serializers` describes them for the schema.
+"""
+
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.permissions import HasRole
+from config.roles import STAFF_ROLES
+from wall import selectors
+from wall.serializers import (
+    ReplayQuerySerializer,
+    ReplaySerializer,
+    WallIncidentCardSerializer,
+    WallStateSerializer,
+)
+
+CODE_PARAMETER = OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, description="Sub-district code")
+
+
+class WallView(APIView):
+    permission_classes = [HasRole]
+    allowed_roles = STAFF_ROLES
+
+    @staticmethod
+    def subdistrict(code: str) -> selectors.WallSubdistrict:
+        subdistrict = selectors.wall_subdistrict(code=code)
+        if subdistrict is None:
+            raise NotFound(_("No such sub-district."))
+        return subdistrict
+
+
+class WallStateView(WallView):
+    @extend_schema(
+        summary="The wall map's snapshot",
+        description="Every incident on the board (not closed or merged, and those closed today) with its orders "
+                    "and routes, every active member with their status and position, the grids' load, today's "
+                    "counts, the alarms to handle and the latest events. `last_event` is read first: resume the "
+                    "wall socket (`ws/wall/<code>/?last_event=N`) from it.",
+        parameters=[CODE_PARAMETER], responses=WallStateSerializer,
+    )
+    def get(self, request, code: str):
+        return Response(selectors.wall_state(subdistrict=self.subdistrict(code)))
+
+
+class WallIncidentView(WallView):
+    @extend_schema(summary="An incident's card on the wall map: as on the board, with its description and timeline",
+                   parameters=[CODE_PARAMETER], responses=WallIncidentCardSerializer)
+    def get(self, request, code: str, pk: int):
+        card = selectors.wall_incident(subdistrict=self.subdistrict(code), incident_id=pk)
+        if card is None:
+            raise Http404
+        return Response(card)
+
+
+class WallReplayView(WallView):
+    @extend_schema(
+        summary="The replay of a day: its incidents, orders with routes, and the members' tracks",
+        description="A local day (Asia/Shanghai), today or earlier; 400 with a message for a missing, malformed "
+                    "or future date.",
+        parameters=[CODE_PARAMETER, OpenApiParameter("date", OpenApiTypes.DATE, required=True,
+                                                     description="YYYY-MM-DD")],
+        responses=ReplaySerializer,
+    )
+    def get(self, request, code: str):
+        subdistrict = self.subdistrict(code)
+        query = ReplayQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(selectors.wall_replay(subdistrict=subdistrict, day=query.validated_data["date"]))

@@ -1,0 +1,199 @@
+"""The shapes of the wall API, for the OpenAPI schema and for reading the date of a replay.
+
+The answers themselves are built as plain values by `wall.selectors` (the snapshot is loaded by
+every wall map on connect and resync: no serializer pass over 692 members); these serializers
+describe them field by field, and a test checks that the answers carry exactly these fields."""
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from incidents.serializers import CodeNameSerializer
+from wall.selectors import local_today
+
+
+def _lonlat(**kwargs) -> serializers.ListField:
+    kwargs.setdefault("help_text", "[lon, lat], WGS 84")
+    return serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2, **kwargs)
+
+
+def _line(**kwargs) -> serializers.ListField:
+    kwargs.setdefault("help_text", "[[lon, lat], ...], WGS 84")
+    return serializers.ListField(child=_lonlat(), **kwargs)
+
+
+class WallSubdistrictSerializer(CodeNameSerializer):
+    bbox = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4,
+                                 help_text="[min lon, min lat, max lon, max lat]")
+
+
+class WallOrderSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    member = serializers.IntegerField()
+    member_name = serializers.CharField()
+    force = serializers.CharField()
+    state = serializers.CharField()
+    dispatched_at = serializers.DateTimeField()
+    arrive_by = serializers.DateTimeField(allow_null=True)
+    accepted_at = serializers.DateTimeField(allow_null=True)
+    arrived_at = serializers.DateTimeField(allow_null=True)
+    travel_seconds = serializers.FloatField(allow_null=True)
+    eta = serializers.DateTimeField(allow_null=True, help_text="dispatched_at + travel_seconds while awaited")
+    route = _line(allow_null=True, help_text="The road route from where the member set out, as seen at dispatch")
+
+
+class WallIncidentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    status = serializers.CharField()
+    status_label = serializers.CharField()
+    category = CodeNameSerializer()
+    channel = CodeNameSerializer()
+    major = serializers.BooleanField()
+    level = serializers.IntegerField()
+    reported_at = serializers.DateTimeField()
+    point = _lonlat(allow_null=True)
+    address = serializers.CharField(allow_blank=True)
+    grid = CodeNameSerializer(allow_null=True)
+    summary = serializers.CharField(help_text="The description's first 60 characters")
+    deadline = serializers.DateTimeField(allow_null=True,
+                                         help_text="The earliest arrive_by of its dispatched or accepted orders")
+    orders = WallOrderSerializer(many=True)
+
+
+class WallMemberSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    force = serializers.CharField()
+    force_label = serializers.CharField()
+    unit = serializers.CharField()
+    status = serializers.CharField(help_text="on_duty, busy (holds a live order) or off_duty")
+    point = _lonlat(allow_null=True)
+    at = serializers.DateTimeField(allow_null=True, help_text="Time of the shared position; null for a duty post")
+    stale = serializers.BooleanField()
+    source = serializers.CharField(allow_null=True,
+                                   help_text="live: a shared position; duty_post: none shared, drawn at the duty post")
+
+
+class WallGridSerializer(CodeNameSerializer):
+    load = serializers.IntegerField(help_text="Open incidents in the grid")
+
+
+class CountSerializer(CodeNameSerializer):
+    count = serializers.IntegerField()
+
+
+class WallCountsSerializer(serializers.Serializer):
+    by_category = CountSerializer(many=True)
+    by_channel = CountSerializer(many=True)
+    today = serializers.IntegerField()
+    open = serializers.IntegerField()
+    overdue = serializers.IntegerField(help_text="Open incidents whose deadline has passed")
+
+
+class WallAlarmSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    kind_label = serializers.CharField()
+    incident = serializers.IntegerField()
+    number = serializers.CharField()
+    due_at = serializers.DateTimeField(allow_null=True)
+    raised_at = serializers.DateTimeField()
+    state = serializers.CharField()
+    note = serializers.CharField(allow_blank=True)
+    snoozed_until = serializers.DateTimeField(allow_null=True)
+    member = serializers.IntegerField(allow_null=True)
+    member_name = serializers.CharField(allow_null=True)
+
+
+class WallEventSerializer(serializers.Serializer):
+    """An event as the wall socket sends it (incidents.events.event_payload)."""
+
+    id = serializers.IntegerField()
+    incident = serializers.IntegerField()
+    number = serializers.CharField()
+    kind = serializers.CharField()
+    status = serializers.CharField(help_text="The incident's status now")
+    at = serializers.DateTimeField()
+    note = serializers.CharField(allow_blank=True)
+    data = serializers.DictField()
+
+    def get_fields(self):
+        # `from` and `to` are Python keywords, so they cannot be declared in the class body.
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField(allow_blank=True)
+        fields["to"] = serializers.CharField(allow_blank=True)
+        return fields
+
+
+class WallTimelineEventSerializer(WallEventSerializer):
+    actor = serializers.CharField(allow_null=True)
+
+
+class WallStateSerializer(serializers.Serializer):
+    subdistrict = WallSubdistrictSerializer()
+    now = serializers.DateTimeField()
+    last_event = serializers.IntegerField(help_text="Resume the wall socket from here")
+    incidents = WallIncidentSerializer(many=True)
+    members = WallMemberSerializer(many=True)
+    grids = WallGridSerializer(many=True)
+    counts = WallCountsSerializer()
+    alarms = WallAlarmSerializer(many=True)
+    events = WallEventSerializer(many=True, help_text="The latest events, newest first")
+
+
+class WallIncidentCardSerializer(WallIncidentSerializer):
+    description = serializers.CharField()
+    timeline = WallTimelineEventSerializer(many=True)
+
+
+class ReplayIncidentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    category = CodeNameSerializer()
+    channel = CodeNameSerializer()
+    major = serializers.BooleanField()
+    point = _lonlat(allow_null=True)
+    reported_at = serializers.DateTimeField()
+    summary = serializers.CharField()
+    statuses = serializers.ListField(child=serializers.ListField(child=serializers.CharField(), min_length=2,
+                                                                 max_length=2),
+                                     help_text="[[iso time, status], ...] in order")
+
+
+class ReplayOrderSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    incident = serializers.IntegerField()
+    member = serializers.IntegerField()
+    member_name = serializers.CharField()
+    force = serializers.CharField()
+    state = serializers.CharField()
+    dispatched_at = serializers.DateTimeField()
+    arrive_by = serializers.DateTimeField(allow_null=True)
+    arrived_at = serializers.DateTimeField(allow_null=True)
+    route = _line(allow_null=True)
+
+
+class ReplaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    incidents = ReplayIncidentSerializer(many=True)
+    orders = ReplayOrderSerializer(many=True)
+    tracks = serializers.DictField(
+        child=serializers.ListField(child=serializers.ListField(child=serializers.JSONField())),
+        help_text='{"<member id>": [[iso time, lon, lat], ...]}: at most one point per member per 15 s')
+
+
+class ReplayQuerySerializer(serializers.Serializer):
+    date = serializers.DateField(
+        input_formats=["%Y-%m-%d"],
+        error_messages={"required": _("Choose the day to replay."),
+                        "null": _("Choose the day to replay."),
+                        "invalid": _("Give the day as YYYY-MM-DD, for example 2026-11-03.")},
+    )
+
+    def validate_date(self, value):
+        if value > local_today(timezone.now()):
+            raise serializers.ValidationError(_("That day has not come yet: choose today or an earlier day."))
+        return value
