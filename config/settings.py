@@ -231,3 +231,12 @@ SLA_CLOCK_INTERVAL_SECONDS = env.float("SLA_CLOCK_INTERVAL_SECONDS", default=5.0
 # The recommendation's two queries are prepared once per database connection; set to 0 behind a
 # pooler that does not keep sessions (PgBouncer in transaction mode).
 DISPATCH_PREPARED_STATEMENTS = env.bool("DISPATCH_PREPARED_STATEMENTS", default=True)
+
+# Responders' positions (dispatch/positions.py): the wall map gets at most one message of positions
+# per sub-district per this many seconds and server process (each member once, at their newest fix).
+WALL_POSITIONS_INTERVAL_S = env.float("WALL_POSITIONS_INTERVAL_S", default=1.0)
+# POST /api/v1/positions/: the most fixes in one batch; fixes older than this many hours or more
+# than this many seconds ahead of the server's clock are refused.
+POSITIONS_MAX_BATCH = env.int("POSITIONS_MAX_BATCH", default=5000)
+POSITIONS_MAX_AGE_HOURS = env.int("POSITIONS_MAX_AGE_HOURS", default=24)
+POSITIONS_MAX_AHEAD_SECONDS = env.int("POSITIONS_MAX_AHEAD_SECONDS", default=300)

@@ -4,18 +4,25 @@ Staff roles (config.roles.STAFF_ROLES) see every member of the sub-district; a r
 only the member linked to their own user (another member's detail is a 404, not a 403, so ids
 of others are not confirmed); every other role is refused (403)."""
 
+import math
+from datetime import datetime, timedelta
+
+import numpy as np
+from django.conf import settings
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import generics, serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from config.permissions import MEMBER_MAP_ROLES, HasRole, is_staff_role
 from config.roles import has_role
-from dispatch import selectors, services
+from dispatch import positions, selectors, services
+from dispatch.gcj02 import gcj02_to_wgs84_array
 from dispatch.models import Alarm, DispatchOrder, Member
 from geo.api import SUBDISTRICT_PARAMETER, SubdistrictScopedMixin
 from geo.selectors import boundary_version_in_force
@@ -337,3 +344,145 @@ class AlarmSnoozeView(generics.GenericAPIView):
         data = _valid(SnoozeInputSerializer, request.data)
         services.alarm_snooze(alarm_id=pk, actor=request.user, minutes=data["minutes"], note=data["note"])
         return Response(_alarm_data(pk))
+
+
+# --- responders' positions (issue 5): phones and their gateway post fixes in batches ---------------
+#
+# Validated by hand rather than by a DRF serializer per fix: a batch of thousands must cost a few
+# milliseconds, not a hundred. The serializers below describe the body for the OpenAPI schema only;
+# errors keep DRF's shape ({"positions": {"<index>": {"<field>": ["message"]}}}).
+
+class PositionInSerializer(serializers.Serializer):
+    member = serializers.IntegerField(help_text="The member's id.")
+    at = serializers.DateTimeField(help_text="When the fix was taken: ISO 8601 with its UTC offset, not older "
+                                             "than POSITIONS_MAX_AGE_HOURS nor ahead of the server's clock by more "
+                                             "than POSITIONS_MAX_AHEAD_SECONDS.")
+    lon = serializers.FloatField(min_value=-180, max_value=180)
+    lat = serializers.FloatField(min_value=-90, max_value=90)
+    accuracy_m = serializers.FloatField(min_value=0, required=False, allow_null=True,
+                                        help_text="Horizontal accuracy in metres.")
+    datum = serializers.ChoiceField(choices=["WGS84", "GCJ02"],
+                                    help_text="GCJ02 (WeChat, AMap, Tencent maps) is converted to WGS 84 on arrival.")
+
+
+class PositionBatchSerializer(serializers.Serializer):
+    positions = PositionInSerializer(many=True, help_text="At most POSITIONS_MAX_BATCH fixes (default 5000).")
+
+
+class PositionsStoredSerializer(serializers.Serializer):
+    stored = serializers.IntegerField()
+
+
+def _finite(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _parse_fixes(items: list, *, now: datetime) -> tuple[list[tuple], dict]:
+    """(rows of (member, at, lon, lat, accuracy, is_gcj02), errors by index)."""
+    oldest = now - timedelta(hours=settings.POSITIONS_MAX_AGE_HOURS)
+    latest = now + timedelta(seconds=settings.POSITIONS_MAX_AHEAD_SECONDS)
+    required = _("This field is required.")
+    rows, errors = [], {}
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            errors[str(index)] = {"non_field_errors": [
+                _("A position is an object with member, at, lon, lat, accuracy_m and datum.")]}
+            continue
+        err: dict[str, list] = {}
+        member = item.get("member")
+        if member is None:
+            err["member"] = [required]
+        elif isinstance(member, bool) or not isinstance(member, int) or not 0 < member < 2**63:
+            err["member"] = [_("A member is given by their id (a number).")]
+        at = item.get("at")
+        if at is None:
+            err["at"] = [required]
+        else:
+            try:
+                at = datetime.fromisoformat(at) if isinstance(at, str) else None
+            except ValueError:
+                at = None
+            if at is None or at.tzinfo is None:
+                err["at"] = [_("A time in ISO 8601 with its UTC offset, e.g. 2026-11-24T08:30:00+08:00.")]
+            elif at > latest:
+                err["at"] = [_("This time is more than %(seconds)d seconds ahead of the server's clock.")
+                             % {"seconds": settings.POSITIONS_MAX_AHEAD_SECONDS}]
+            elif at < oldest:
+                err["at"] = [_("This time is more than %(hours)d hours ago.")
+                             % {"hours": settings.POSITIONS_MAX_AGE_HOURS}]
+        lon, lat = _finite(item.get("lon")), _finite(item.get("lat"))
+        if lon is None or not -180 <= lon <= 180:
+            err["lon"] = [required] if item.get("lon") is None else [_("A longitude between -180 and 180 degrees.")]
+        if lat is None or not -90 <= lat <= 90:
+            err["lat"] = [required] if item.get("lat") is None else [_("A latitude between -90 and 90 degrees.")]
+        accuracy = item.get("accuracy_m")
+        if accuracy is not None:
+            accuracy = _finite(accuracy)
+            if accuracy is None or accuracy < 0:
+                err["accuracy_m"] = [_("The accuracy is a number of metres, not negative.")]
+        datum = item.get("datum")
+        if datum is None:
+            err["datum"] = [required]
+        elif datum not in ("WGS84", "GCJ02"):
+            err["datum"] = [_("The datum is WGS84 or GCJ02.")]
+        if err:
+            errors[str(index)] = err
+        else:
+            rows.append((member, at, lon, lat, accuracy, datum == "GCJ02"))
+    return rows, errors
+
+
+class PositionBatchView(SubdistrictScopedMixin, generics.GenericAPIView):
+    """Responders' positions in batches. A responder posts their own member's only (a batch naming
+    anybody else is refused whole with 404, as if that member did not exist); a phone gateway
+    (integration role, token auth) and the command room post for any member of the sub-district
+    (`?subdistrict=<code>`, default the first). Any bad fix refuses the whole batch: nothing is stored."""
+
+    permission_classes = [HasRole]
+    allowed_roles = positions.POSITION_ROLES
+    serializer_class = PositionBatchSerializer
+
+    @extend_schema(summary="Post responders' positions in a batch",
+                   description="GCJ-02 fixes are converted to WGS 84 on arrival. Each member's last known "
+                               "position moves forward only (an older fix is kept in the track only). The "
+                               "wall maps receive the positions coalesced, at most once a second per "
+                               "sub-district.",
+                   parameters=[SUBDISTRICT_PARAMETER], request=PositionBatchSerializer,
+                   responses={201: PositionsStoredSerializer})
+    def post(self, request):
+        items = request.data.get("positions") if isinstance(request.data, dict) else None
+        if not isinstance(items, list):
+            raise ValidationError({"positions": [_("Send an object with a list “positions”.")]})
+        if len(items) > settings.POSITIONS_MAX_BATCH:
+            raise ValidationError({"positions": [_("At most %(max)d positions in one batch.")
+                                                 % {"max": settings.POSITIONS_MAX_BATCH}]})
+        now = timezone.now()
+        rows, errors = _parse_fixes(items, now=now)
+        user = request.user
+        if not has_role(user, *positions.POSITION_ANY_MEMBER_ROLES):
+            own = getattr(user, "member", None)
+            asked = {item.get("member") for item in items
+                     if isinstance(item, dict) and type(item.get("member")) is int}
+            if own is None or asked - {own.pk}:
+                raise NotFound(_("No such member."))
+        elif rows:
+            asked = {row[0] for row in rows}
+            known = set(Member.objects.filter(pk__in=asked, subdistrict=self.get_subdistrict())
+                        .values_list("pk", flat=True))
+            for index, item in enumerate(items):
+                if isinstance(item, dict) and item.get("member") in asked - known:
+                    errors.setdefault(str(index), {})["member"] = [_("No such member in this sub-district.")]
+        if errors:
+            raise ValidationError({"positions": dict(sorted(errors.items(), key=lambda kv: int(kv[0])))})
+        lon = np.fromiter((row[2] for row in rows), dtype=float, count=len(rows))
+        lat = np.fromiter((row[3] for row in rows), dtype=float, count=len(rows))
+        gcj = np.fromiter((row[5] for row in rows), dtype=bool, count=len(rows))
+        if gcj.any():
+            lon[gcj], lat[gcj] = gcj02_to_wgs84_array(lon[gcj], lat[gcj])
+        fixes = [positions.Fix(member_id=row[0], recorded_at=row[1], lon=x, lat=y, accuracy_m=row[4])
+                 for row, x, y in zip(rows, lon.tolist(), lat.tolist(), strict=True)]
+        stored = positions.positions_ingest(fixes=fixes, received_at=now)
+        return Response({"stored": stored}, status=201)

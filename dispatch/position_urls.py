@@ -1,6 +1,10 @@
 """Responders' phones post their positions here in batches."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from dispatch.api import PositionBatchView
 
 app_name = "positions"
-urlpatterns: list = []
+urlpatterns = [
+    path("positions/", PositionBatchView.as_view(), name="position-batch"),
+]

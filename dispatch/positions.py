@@ -1,0 +1,253 @@
+"""Responders' positions: the track, the latest fix per member, and the throttled wall fan-out.
+
+Storing. `positions_ingest` writes a whole batch in one statement inside one transaction: every fix
+appended to the track (PositionFix) and, for each member, the batch's newest fix moved into
+MemberPosition — but only forward in time (`ON CONFLICT ... WHERE excluded.recorded_at >
+recorded_at`: a late or replayed batch never moves a member back). Rows are read from arrays
+(`unnest`), so the cost is a few milliseconds per thousand fixes, not one round trip per fix.
+Member rows are upserted in id order, so two concurrent batches cannot deadlock on them.
+
+The wall fan-out (`WallFanout`). Phones post every few seconds; the wall map needs far less. After
+commit, the fixes that moved a member forward are queued per sub-district, keyed by member (a member
+who moved ten times since the last message is sent once, at their newest fix). A sub-district's
+queue is published to its wall group as one channel-layer message `{"type": "positions.batch",
+"positions": [{"member", "lon", "lat", "at", "accuracy_m"}, ...]}` at most once per
+settings.WALL_POSITIONS_INTERVAL_S; a timer sends what is left at the end of the interval, so the
+last fix always arrives, at most one interval late. The bound holds per server process: with N
+processes sharing channels-redis a wall socket receives at most N position messages per interval,
+each carrying at most one entry per member of the sub-district. Publishing never blocks the request
+and a failing channel layer is only logged: the positions are committed already.
+
+Where the timer runs: on the event loop of the ASGI server that called us (the loop the wall
+sockets live on — required by the in-memory channel layer, which is not thread-safe), found as
+asgiref's async_to_sync finds it; outside a server (management commands) on a small event loop in a
+daemon thread of our own, which reaches other processes through channels-redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from asgiref.sync import SyncToAsync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from config.errors import DomainError
+from config.roles import UserRole
+from incidents.events import wall_group
+
+log = logging.getLogger(__name__)
+
+# Who may post positions: a responder for their own member only (the API enforces it), a phone
+# gateway (integration, token auth) and the command room for any member of the sub-district.
+POSITION_ROLES = frozenset({UserRole.RESPONDER, UserRole.INTEGRATION, UserRole.COMMAND_ROOM})
+POSITION_ANY_MEMBER_ROLES = frozenset({UserRole.INTEGRATION, UserRole.COMMAND_ROOM})
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One position of one member: WGS 84 degrees (convert GCJ-02 first, dispatch.gcj02), an aware
+    time, accuracy in metres or None."""
+
+    member_id: int
+    recorded_at: datetime
+    lon: float
+    lat: float
+    accuracy_m: float | None = None
+
+
+# One statement: the input rows, the track, the newest fix per member moved forward, and the
+# sub-district of each member that moved (for the fan-out). The data-modifying CTEs all run.
+_INGEST_SQL = """
+WITH input AS (
+    SELECT * FROM unnest(%(members)s::bigint[], %(times)s::timestamptz[], %(lons)s::float8[],
+                         %(lats)s::float8[], %(accuracies)s::float8[])
+        AS t(member_id, recorded_at, lon, lat, accuracy_m)
+), track AS (
+    INSERT INTO dispatch_positionfix (member_id, recorded_at, point, accuracy_m, received_at)
+    SELECT member_id, recorded_at, ST_SetSRID(ST_MakePoint(lon, lat), 4326), accuracy_m, %(received_at)s
+    FROM input
+), newest AS (
+    SELECT DISTINCT ON (member_id) member_id, recorded_at, lon, lat, accuracy_m
+    FROM input ORDER BY member_id, recorded_at DESC
+), moved AS (
+    INSERT INTO dispatch_memberposition AS p (member_id, point, recorded_at, accuracy_m)
+    SELECT member_id, ST_SetSRID(ST_MakePoint(lon, lat), 4326), recorded_at, accuracy_m
+    FROM newest ORDER BY member_id
+    ON CONFLICT (member_id) DO UPDATE
+        SET point = excluded.point, recorded_at = excluded.recorded_at, accuracy_m = excluded.accuracy_m
+        WHERE excluded.recorded_at > p.recorded_at
+    RETURNING p.member_id
+)
+SELECT moved.member_id, s.code
+FROM moved JOIN dispatch_member m ON m.id = moved.member_id JOIN geo_subdistrict s ON s.id = m.subdistrict_id
+"""
+
+
+_UNKNOWN_SQL = """
+SELECT coalesce(array_agg(u.id ORDER BY u.id), '{}') FROM (SELECT DISTINCT unnest(%s::bigint[]) AS id) u
+WHERE NOT EXISTS (SELECT 1 FROM dispatch_member m WHERE m.id = u.id)
+"""
+
+
+def positions_ingest(*, fixes: list[Fix], received_at: datetime | None = None) -> int:
+    """Store the track, move each member's MemberPosition forward (never back in time), queue the
+    newest fix per member for the throttled wall fan-out (after commit). Returns the number stored.
+
+    Precondition: the fixes are valid (the API checks them); a fix naming no member raises
+    DomainError and nothing is stored."""
+    if not fixes:
+        return 0
+    received_at = received_at or timezone.now()
+    params = {
+        "members": [f.member_id for f in fixes],
+        "times": [f.recorded_at for f in fixes],
+        "lons": [float(f.lon) for f in fixes],
+        "lats": [float(f.lat) for f in fixes],
+        "accuracies": [None if f.accuracy_m is None else float(f.accuracy_m) for f in fixes],
+        "received_at": received_at,
+    }
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cur:
+                # The foreign key is checked only at the outermost commit: look first.
+                cur.execute(_UNKNOWN_SQL, [params["members"]])
+                if cur.fetchone()[0]:
+                    raise IntegrityError("unknown member")
+                cur.execute(_INGEST_SQL, params)
+                moved = cur.fetchall()
+            if moved:
+                queued = _newest_payloads(fixes, dict(moved))
+                transaction.on_commit(lambda: fanout.offer(queued))
+    except IntegrityError as exc:  # the member foreign key, checked at commit
+        raise DomainError(_("A position names a member who does not exist."), code="unknown_member") from exc
+    return len(fixes)
+
+
+def _newest_payloads(fixes: list[Fix], codes: dict[int, str]) -> dict[str, list[tuple[int, datetime, dict]]]:
+    """The newest fix of each member that moved, as wall payloads grouped by sub-district code."""
+    newest: dict[int, Fix] = {}
+    for fix in fixes:
+        if fix.member_id in codes:
+            old = newest.get(fix.member_id)
+            if old is None or fix.recorded_at > old.recorded_at:
+                newest[fix.member_id] = fix
+    out: dict[str, list[tuple[int, datetime, dict]]] = {}
+    for member_id, fix in newest.items():
+        out.setdefault(codes[member_id], []).append((member_id, fix.recorded_at, position_payload(fix)))
+    return out
+
+
+def position_payload(fix: Fix) -> dict:
+    """A position as the wall socket sends it (6 decimals: about 10 cm)."""
+    return {
+        "member": fix.member_id,
+        "lon": round(fix.lon, 6),
+        "lat": round(fix.lat, 6),
+        "at": fix.recorded_at.isoformat(),
+        "accuracy_m": fix.accuracy_m,
+    }
+
+
+def _serving_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop of the ASGI server whose request this thread is serving (None outside one).
+    Same lookup as asgiref's async_to_sync: sync views run in a thread that SyncToAsync marks."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is not None and getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid() \
+            and loop.is_running():
+        return loop
+    return None
+
+
+class WallFanout:
+    """Coalesce positions per sub-district and member; publish each sub-district at most once per
+    interval, with a trailing send. Thread-safe; one per process (`fanout`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[str, dict[int, tuple[datetime, dict]]] = {}
+        self._last_sent: dict[str, float] = {}
+        self._armed: dict[str, asyncio.AbstractEventLoop] = {}  # sub-district → loop its send is due on
+        self._own_loop: asyncio.AbstractEventLoop | None = None
+        self.sent = 0  # messages published (for tests and the benchmark)
+
+    @staticmethod
+    def interval() -> float:
+        return float(settings.WALL_POSITIONS_INTERVAL_S)
+
+    def offer(self, batches: dict[str, list[tuple[int, datetime, dict]]]) -> None:
+        """Queue payloads (member id, time, payload) per sub-district code; arm each one's send."""
+        loop = _serving_loop() or self._background_loop()
+        now = time.monotonic()
+        to_arm = []
+        with self._lock:
+            for code, items in batches.items():
+                pending = self._pending.setdefault(code, {})
+                for member_id, at, payload in items:
+                    old = pending.get(member_id)
+                    if old is None or at >= old[0]:
+                        pending[member_id] = (at, payload)
+                armed = self._armed.get(code)
+                if armed is not None and armed.is_running():
+                    continue  # its send is due already and will carry these
+                delay = max(0.0, self._last_sent.get(code, -math.inf) + self.interval() - now)
+                self._armed[code] = loop
+                to_arm.append((code, delay))
+        for code, delay in to_arm:
+            loop.call_soon_threadsafe(self._arm, loop, code, delay)
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, code: str, delay: float) -> None:
+        loop.call_later(delay, lambda: loop.create_task(self._flush(code)))
+
+    async def _flush(self, code: str) -> None:
+        with self._lock:
+            pending = self._pending.pop(code, {})
+            self._armed.pop(code, None)
+            self._last_sent[code] = time.monotonic()
+        if not pending:
+            return
+        positions = [pending[member_id][1] for member_id in sorted(pending)]
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        try:
+            await layer.group_send(wall_group(code), {"type": "positions.batch", "positions": positions})
+            self.sent += 1
+        except Exception:  # a dead channel layer must never matter to the stored positions
+            log.exception("publishing %d positions to the wall of %s failed", len(positions), code)
+
+    def _background_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._own_loop is None or not self._own_loop.is_running():
+                loop = asyncio.new_event_loop()
+                started = threading.Event()
+                loop.call_soon(started.set)
+                threading.Thread(target=loop.run_forever, name="gridlink-positions", daemon=True).start()
+                started.wait(5)
+                self._own_loop = loop
+            return self._own_loop
+
+    def reset(self) -> None:
+        """Forget what is queued and when each sub-district was last sent (tests)."""
+        with self._lock:
+            self._pending.clear()
+            self._last_sent.clear()
+            self._armed.clear()
+            self.sent = 0
+
+
+fanout = WallFanout()

@@ -1,0 +1,383 @@
+"""Responders' positions: POST /api/v1/positions/ (roles, validation, GCJ-02, never back in time),
+the ingest service, and the throttled fan-out to the wall map over a real channel layer and the
+real ASGI websocket."""
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.contrib.gis.geos import Point
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from config.asgi import application
+from config.roles import UserRole
+from dispatch import positions
+from dispatch.gcj02 import wgs84_to_gcj02
+from dispatch.models import Force, Member, MemberPosition, PositionFix, TravelMode
+from dispatch.positions import Fix, positions_ingest
+from incidents.events import wall_group
+from tests.factories import make_user, make_world
+
+URL = "/api/v1/positions/"
+LON, LAT = 120.495, 30.495  # inside make_world's square
+TIMEOUT = 3
+
+
+@pytest.fixture(autouse=True)
+def _fresh_fanout():
+    positions.fanout.reset()
+    yield
+    positions.fanout.reset()
+
+
+def second_member(world, code="M2", name="李娜"):
+    return Member.objects.create(
+        subdistrict=world["subdistrict"], unit=world["unit"], code=f"{world['subdistrict'].code}-{code}", name=name,
+        force=Force.POLICE, phone="13800000002", travel_mode=TravelMode.CAR,
+        home=Point(LON, LAT, srid=4326))
+
+
+def fix(member, *, ago=60.0, lon=LON, lat=LAT, accuracy=8.0, datum="WGS84") -> dict:
+    return {"member": member.pk, "at": (timezone.now() - timedelta(seconds=ago)).isoformat(),
+            "lon": lon, "lat": lat, "accuracy_m": accuracy, "datum": datum}
+
+
+def client_for(user, language="en") -> APIClient:
+    client = APIClient(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_authenticate(user)
+    return client
+
+
+def post(client, *items, subdistrict=None):
+    url = URL if subdistrict is None else f"{URL}?subdistrict={subdistrict}"
+    return client.post(url, {"positions": list(items)}, format="json")
+
+
+def stored() -> tuple[int, int]:
+    return PositionFix.objects.count(), MemberPosition.objects.count()
+
+
+# --- the API --------------------------------------------------------------------------------------
+
+def test_url_name():
+    assert reverse("positions:position-batch") == URL
+
+
+@pytest.mark.django_db
+def test_responder_posts_their_own_positions():
+    world = make_world()
+    member = world["member"]
+    responder = make_user("zhangwei", UserRole.RESPONDER, member=member)
+    response = post(client_for(responder), fix(member, ago=120, accuracy=12.5),
+                    fix(member, ago=30, lon=LON + 0.001), fix(member, ago=60))
+    assert response.status_code == 201, response.content
+    assert response.json() == {"stored": 3}
+    assert PositionFix.objects.filter(member=member).count() == 3
+    position = MemberPosition.objects.get(member=member)
+    assert position.point.x == pytest.approx(LON + 0.001)  # the newest of the batch, not the last
+    assert timezone.now() - position.recorded_at == pytest.approx(timedelta(seconds=30), abs=timedelta(seconds=5))
+    received = set(PositionFix.objects.values_list("received_at", flat=True))
+    assert len(received) == 1
+
+
+@pytest.mark.django_db
+def test_responder_posting_for_another_member_is_refused_whole():
+    world = make_world()
+    other = second_member(world)
+    responder = make_user("zhangwei", UserRole.RESPONDER, member=world["member"])
+    response = post(client_for(responder), fix(world["member"]), fix(other))
+    assert response.status_code == 404
+    assert stored() == (0, 0)
+    # a responder without a member of their own posts for nobody
+    lost = make_user("nobody", UserRole.RESPONDER)
+    assert post(client_for(lost), fix(world["member"])).status_code == 404
+    assert stored() == (0, 0)
+
+
+@pytest.mark.django_db
+def test_gateway_with_a_token_posts_for_any_member_of_the_subdistrict():
+    world = make_world()
+    other = second_member(world)
+    gateway = make_user("gateway", UserRole.INTEGRATION)
+    token = Token.objects.create(user=gateway)
+    client = APIClient(HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = post(client, fix(world["member"]), fix(other, lon=LON + 0.002), subdistrict="T1")
+    assert response.status_code == 201, response.content
+    assert stored() == (2, 2)
+    assert MemberPosition.objects.get(member=other).point.x == pytest.approx(LON + 0.002)
+
+
+@pytest.mark.django_db
+def test_command_room_may_post_other_roles_may_not():
+    world = make_world()
+    assert post(client_for(make_user("command", UserRole.COMMAND_ROOM)), fix(world["member"])).status_code == 201
+    assert post(client_for(make_user("dispatcher", UserRole.DISPATCHER)), fix(world["member"])).status_code == 403
+    assert post(client_for(make_user("planner", UserRole.PLANNER)), fix(world["member"])).status_code == 403
+    assert post(APIClient(), fix(world["member"])).status_code in (401, 403)
+    assert stored() == (1, 1)
+
+
+@pytest.mark.django_db
+def test_a_member_of_another_subdistrict_is_unknown_to_the_gateway():
+    world = make_world()
+    elsewhere = make_world("T2")
+    gateway = make_user("gateway", UserRole.INTEGRATION)
+    response = post(client_for(gateway), fix(world["member"]), fix(elsewhere["member"]), subdistrict="T1")
+    assert response.status_code == 400
+    assert response.json()["positions"] == {"1": {"member": ["No such member in this sub-district."]}}
+    assert stored() == (0, 0)
+
+
+BAD = [
+    ({"member": 999999}, "member", "No such member in this sub-district."),
+    ({"member": "7"}, "member", "A member is given by their id (a number)."),
+    ({"at": "2026-13-45T00:00:00+08:00"}, "at", "A time in ISO 8601 with its UTC offset"),
+    ({"at": "2026-11-24T08:30:00"}, "at", "A time in ISO 8601 with its UTC offset"),
+    ("ahead", "at", "seconds ahead of the server's clock"),
+    ("old", "at", "hours ago"),
+    ({"lon": 181.0}, "lon", "A longitude between -180 and 180 degrees."),
+    ({"lon": "120.1"}, "lon", "A longitude between -180 and 180 degrees."),
+    ({"lat": -90.5}, "lat", "A latitude between -90 and 90 degrees."),
+    ({"lat": None}, "lat", "This field is required."),
+    ({"accuracy_m": -1}, "accuracy_m", "The accuracy is a number of metres, not negative."),
+    ({"datum": "BD09"}, "datum", "The datum is WGS84 or GCJ02."),
+    ({"datum": None}, "datum", "This field is required."),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("change", "field", "message"), BAD, ids=[f"{b[1]}-{i}" for i, b in enumerate(BAD)])
+def test_a_bad_fix_refuses_the_whole_batch(change, field, message):
+    world = make_world()
+    gateway = make_user("gateway", UserRole.INTEGRATION)
+    bad = fix(world["member"])
+    if change == "ahead":
+        bad["at"] = (timezone.now() + timedelta(minutes=6)).isoformat()
+    elif change == "old":
+        bad["at"] = (timezone.now() - timedelta(hours=25)).isoformat()
+    else:
+        bad.update(change)
+    response = post(client_for(gateway), fix(world["member"]), bad, fix(world["member"]))
+    assert response.status_code == 400
+    errors = response.json()["positions"]
+    assert list(errors) == ["1"]
+    assert message in errors["1"][field][0]
+    assert stored() == (0, 0)
+
+
+@pytest.mark.django_db
+def test_messages_are_chinese_by_default():
+    world = make_world()
+    gateway = make_user("gateway", UserRole.INTEGRATION)
+    response = post(client_for(gateway, language="zh-hans"), fix(world["member"], lat=None))
+    assert response.status_code == 400
+    assert response.json()["positions"]["0"]["lat"] == ["该字段是必填项。"]
+
+
+@pytest.mark.django_db
+def test_batch_shape_and_size(settings):
+    world = make_world()
+    client = client_for(make_user("gateway", UserRole.INTEGRATION))
+    assert client.post(URL, {"fixes": []}, format="json").json() == {
+        "positions": ["Send an object with a list “positions”."]}
+    assert client.post(URL, [fix(world["member"])], format="json").status_code == 400
+    response = client.post(URL, {"positions": [fix(world["member"]), "x"]}, format="json")
+    assert response.json()["positions"]["1"]["non_field_errors"]
+    settings.POSITIONS_MAX_BATCH = 2
+    response = post(client, *[fix(world["member"], ago=n) for n in range(3)])
+    assert response.json() == {"positions": ["At most 2 positions in one batch."]}
+    assert post(client).json() == {"stored": 0}
+    assert stored() == (0, 0)
+
+
+@pytest.mark.django_db
+def test_an_older_fix_never_moves_the_member_back():
+    world = make_world()
+    member = world["member"]
+    client = client_for(make_user("gateway", UserRole.INTEGRATION))
+    assert post(client, fix(member, ago=10, lon=LON + 0.003)).status_code == 201
+    assert post(client, fix(member, ago=600, lon=LON - 0.003)).status_code == 201  # a late batch
+    position = MemberPosition.objects.get(member=member)
+    assert position.point.x == pytest.approx(LON + 0.003)
+    assert PositionFix.objects.filter(member=member).count() == 2  # the track keeps it
+    # the same time again changes nothing either
+    assert post(client, {**fix(member, lon=LON), "at": position.recorded_at.isoformat()}).status_code == 201
+    assert MemberPosition.objects.get(member=member).point.x == pytest.approx(LON + 0.003)
+
+
+@pytest.mark.django_db
+def test_gcj02_is_converted_on_arrival():
+    world = make_world()
+    member = world["member"]
+    gcj_lon, gcj_lat = wgs84_to_gcj02(LON, LAT)
+    assert abs(gcj_lon - LON) > 0.003  # some 450 m off here
+    client = client_for(make_user("gateway", UserRole.INTEGRATION))
+    assert post(client, fix(member, lon=gcj_lon, lat=gcj_lat, datum="GCJ02")).status_code == 201
+    position = MemberPosition.objects.get(member=member)
+    assert (position.point.x, position.point.y) == pytest.approx((LON, LAT), abs=1e-7)
+    track = PositionFix.objects.get(member=member)
+    assert (track.point.x, track.point.y) == pytest.approx((LON, LAT), abs=1e-7)
+
+
+@pytest.mark.django_db
+def test_the_schema_documents_the_endpoint():
+    response = client_for(make_user("planner", UserRole.PLANNER)).get("/api/schema/", {"format": "json"})
+    operation = response.json()["paths"][URL]["post"]
+    assert "201" in operation["responses"]
+    assert operation["requestBody"]
+
+
+@pytest.mark.django_db
+def test_service_refuses_an_unknown_member_and_stores_nothing():
+    world = make_world()
+    from config.errors import DomainError
+    with pytest.raises(DomainError):
+        positions_ingest(fixes=[Fix(world["member"].pk, timezone.now(), LON, LAT),
+                                Fix(987654, timezone.now(), LON, LAT)])
+    assert stored() == (0, 0)
+
+
+# --- the fan-out over a real channel layer --------------------------------------------------------
+
+async def _collect(layer, channel: str, seconds: float) -> list[tuple[float, dict]]:
+    out, end = [], time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        try:
+            message = await asyncio.wait_for(layer.receive(channel), timeout=left)
+        except asyncio.TimeoutError:
+            break
+        out.append((time.monotonic(), message))
+    return out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_ingests_within_an_interval_become_one_message_with_each_members_latest(settings):
+    settings.WALL_POSITIONS_INTERVAL_S = 0.4
+    world, elsewhere = make_world(), make_world("T2")
+    a, b, c = world["member"], second_member(world), elsewhere["member"]
+    layer = get_channel_layer()
+    start = timezone.now() - timedelta(minutes=5)
+
+    async def scenario():
+        t1 = await layer.new_channel()
+        t2 = await layer.new_channel()
+        await layer.group_add(wall_group("T1"), t1)
+        await layer.group_add(wall_group("T2"), t2)
+        # listening while the batches arrive: the times below are when each message was sent
+        collect1 = asyncio.create_task(_collect(layer, t1, 1.5))
+        collect2 = asyncio.create_task(_collect(layer, t2, 1.5))
+        began = time.monotonic()
+        for n in range(10):  # ten batches, well within one interval
+            at = start + timedelta(seconds=n)
+            await database_sync_to_async(positions_ingest)(fixes=[
+                Fix(a.pk, at, LON + n * 1e-4, LAT, 5.0), Fix(b.pk, at, LON, LAT + n * 1e-4),
+                Fix(c.pk, at, LON, LAT)])
+        took = time.monotonic() - began
+        return began, took, await collect1, await collect2
+
+    began, took, got1, got2 = async_to_sync(scenario)()
+    assert took < 0.4, "the ingests took longer than one interval: the test proves nothing"
+    # the first batch goes out at once, everything after it in one trailing message an interval later
+    assert len(got1) == 2
+    (t_first, first), (t_last, last) = got1
+    assert first["type"] == "positions.batch"
+    assert [p["member"] for p in first["positions"]] == sorted([a.pk, b.pk])
+    assert t_last - t_first >= 0.4 * 0.95
+    assert [p["member"] for p in last["positions"]] == sorted([a.pk, b.pk])  # once each
+    latest = {p["member"]: p for p in last["positions"]}
+    assert latest[a.pk]["lon"] == pytest.approx(LON + 9e-4)
+    assert latest[a.pk]["accuracy_m"] == 5.0
+    assert latest[b.pk]["lat"] == pytest.approx(LAT + 9e-4)
+    assert latest[a.pk]["at"] == (start + timedelta(seconds=9)).isoformat()
+    # the other sub-district has its own wall and its own throttle
+    assert len(got2) == 2
+    assert [p["member"] for p in got2[-1][1]["positions"]] == [c.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fix_that_moved_nobody_is_not_sent(settings):
+    settings.WALL_POSITIONS_INTERVAL_S = 0.2
+    world = make_world()
+    member = world["member"]
+    layer = get_channel_layer()
+    now = timezone.now()
+
+    async def scenario():
+        channel = await layer.new_channel()
+        await layer.group_add(wall_group("T1"), channel)
+        await database_sync_to_async(positions_ingest)(fixes=[Fix(member.pk, now, LON, LAT)])
+        await database_sync_to_async(positions_ingest)(fixes=[Fix(member.pk, now - timedelta(minutes=1), 0, 0)])
+        return await _collect(layer, channel, 0.6)
+
+    got = async_to_sync(scenario)()
+    assert len(got) == 1
+    assert got[0][1]["positions"][0]["lon"] == LON
+
+
+class BrokenLayer:
+    async def group_send(self, group, message):
+        raise ConnectionError("the channel layer is down")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_channel_layer_never_undoes_the_stored_positions(monkeypatch, caplog):
+    world = make_world()
+    monkeypatch.setattr(positions, "get_channel_layer", lambda: BrokenLayer())
+    client = client_for(make_user("gateway", UserRole.INTEGRATION))
+    with caplog.at_level(logging.ERROR, logger="dispatch.positions"):
+        response = post(client, fix(world["member"]))
+        deadline = time.monotonic() + 3
+        while not caplog.records and time.monotonic() < deadline:  # the send runs on its own loop
+            time.sleep(0.02)
+    assert response.status_code == 201
+    assert stored() == (1, 1)
+    assert "publishing 1 positions to the wall of T1 failed" in caplog.text
+
+
+# --- the wall socket through the real ASGI app ----------------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_a_wall_socket_receives_positions_posted_through_the_api(settings):
+    settings.WALL_POSITIONS_INTERVAL_S = 0.2
+    world = make_world()
+    member = world["member"]
+    dispatcher = make_user("dispatcher", UserRole.DISPATCHER)
+    gateway = make_user("gateway", UserRole.INTEGRATION)
+    session = Client()
+    session.force_login(dispatcher)
+    headers = [(b"origin", b"http://127.0.0.1"), (b"cookie", f"sessionid={session.cookies['sessionid'].value}".encode())]
+    communicator = WebsocketCommunicator(application, "/ws/wall/T1/", headers=headers)
+    gcj_lon, gcj_lat = wgs84_to_gcj02(LON, LAT)
+
+    def post_positions():
+        return post(client_for(gateway), fix(member, ago=20, lon=LON + 0.01),
+                    fix(member, ago=5, lon=gcj_lon, lat=gcj_lat, accuracy=4.0, datum="GCJ02"))
+
+    async def scenario():
+        connected, _ = await communicator.connect(timeout=TIMEOUT)
+        assert connected
+        assert await communicator.receive_nothing(timeout=0.2)  # the consumer has joined its group
+        response = await database_sync_to_async(post_positions)()
+        message = await communicator.receive_json_from(timeout=TIMEOUT)
+        await communicator.disconnect()
+        return response, message
+
+    response, message = async_to_sync(scenario)()
+    assert response.status_code == 201
+    assert message["type"] == "positions"
+    assert len(message["positions"]) == 1
+    position = message["positions"][0]
+    assert position["member"] == member.pk
+    assert (position["lon"], position["lat"]) == pytest.approx((LON, LAT), abs=1e-6)
+    assert position["accuracy_m"] == 4.0
+    assert set(position) == {"member", "lon", "lat", "at", "accuracy_m"}
