@@ -254,7 +254,7 @@ async def _collect(layer, channel: str, seconds: float) -> list[tuple[float, dic
     while (left := end - time.monotonic()) > 0:
         try:
             message = await asyncio.wait_for(layer.receive(channel), timeout=left)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             break
         out.append((time.monotonic(), message))
     return out
