@@ -128,7 +128,8 @@ def positions_ingest(*, fixes: list[Fix], received_at: datetime | None = None) -
                 moved = cur.fetchall()
             if moved:
                 queued = _newest_payloads(fixes, dict(moved))
-                transaction.on_commit(lambda: fanout.offer(queued))
+                # robust: a failure to queue is logged, never an error of the request that stored them
+                transaction.on_commit(lambda: fanout.offer(queued), robust=True)
     except IntegrityError as exc:  # the member foreign key, checked at commit
         raise DomainError(_("A position names a member who does not exist."), code="unknown_member") from exc
     return len(fixes)

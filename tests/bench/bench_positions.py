@@ -1,0 +1,318 @@
+#!/usr/bin/env python
+"""Benchmark: responders' positions ingested per second, through the batch API over real HTTP.
+
+Run by `make bench` (after `make setup`) against the development database with the demo loaded —
+never the test database: `.venv/bin/python tests/bench/bench_positions.py`. It writes, and puts
+everything back when it ends: the fixes it added to the track are deleted, every member's last
+known position is restored as it was, and its machine client (a user in the integration group with
+an API token) is removed.
+
+Measured in one run, on batches of random fixes of the demo's members (each batch's times newer
+than the last, so every batch moves the members forward; a fifth of the fixes in GCJ-02):
+- `POST /api/v1/positions/` over HTTP to `uvicorn config.asgi:application` started here as a
+  subprocess (one server process, as `make run` serves; DEBUG off; same database settings), token
+  auth, several concurrent clients, and one client alone;
+- `dispatch.positions.positions_ingest()` called directly (the service: one statement, one
+  transaction, the wall fan-out queued);
+- the service's statement alone (track INSERT + MemberPosition upsert from arrays, no Python
+  around it);
+- the floor: one bulk `UPDATE dispatch_memberposition ... FROM unnest(...)` of the same rows;
+- the naive baseline: one ORM save per fix (a PositionFix row and the member's MemberPosition).
+
+Prints positions per second and each one's share of the floor. Target: at least 10,000 positions/s
+through the API. Not a test: nothing fails on a slow machine; the verdict line says whether the
+target was met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import logging
+import os
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import httpx  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
+from django.contrib.gis.geos import Point  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from rest_framework.authtoken.models import Token  # noqa: E402
+
+from config.roles import UserRole  # noqa: E402
+from dispatch import positions  # noqa: E402
+from dispatch.gcj02 import wgs84_to_gcj02  # noqa: E402
+from dispatch.models import Member, MemberPosition, PositionFix  # noqa: E402
+from fixtures.demo import DEMO_CODE  # noqa: E402
+from geo.models import Subdistrict  # noqa: E402
+
+TARGET_PER_SECOND = 10_000
+BENCH_USER = "bench-positions-gateway"
+
+FLOOR_SQL = """
+UPDATE dispatch_memberposition p
+SET point = ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326), recorded_at = u.recorded_at, accuracy_m = u.accuracy_m
+FROM unnest(%s::bigint[], %s::timestamptz[], %s::float8[], %s::float8[], %s::float8[])
+    AS u(member_id, recorded_at, lon, lat, accuracy_m)
+WHERE p.member_id = u.member_id
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Batches:
+    """Random fixes of the members, in batches; every fix newer than all before it."""
+
+    def __init__(self, members: list[tuple[int, float, float]], size: int, seed: int):
+        self.members, self.size = members, size
+        self.rng = random.Random(seed)
+        self.clock = timezone.now() - timedelta(minutes=2)
+
+    def next(self) -> list[dict]:
+        out = []
+        for _ in range(self.size):
+            member, lon, lat = self.rng.choice(self.members)
+            self.clock += timedelta(microseconds=1)
+            lon += self.rng.uniform(-0.003, 0.003)
+            lat += self.rng.uniform(-0.003, 0.003)
+            datum = "WGS84"
+            if self.rng.random() < 0.2:
+                lon, lat = wgs84_to_gcj02(lon, lat)
+                datum = "GCJ02"
+            out.append({"member": member, "at": self.clock.isoformat(), "lon": round(lon, 7), "lat": round(lat, 7),
+                        "accuracy_m": round(self.rng.uniform(3, 30), 1), "datum": datum})
+        return out
+
+    @staticmethod
+    def fixes(batch: list[dict]) -> list[positions.Fix]:
+        from datetime import datetime
+
+        from dispatch.gcj02 import gcj02_to_wgs84
+        out = []
+        for item in batch:
+            lon, lat = item["lon"], item["lat"]
+            if item["datum"] == "GCJ02":
+                lon, lat = gcj02_to_wgs84(lon, lat)
+            out.append(positions.Fix(item["member"], datetime.fromisoformat(item["at"]), lon, lat, item["accuracy_m"]))
+        return out
+
+    @staticmethod
+    def arrays(fixes: list[positions.Fix]) -> list:
+        return [[f.member_id for f in fixes], [f.recorded_at for f in fixes], [f.lon for f in fixes],
+                [f.lat for f in fixes], [f.accuracy_m for f in fixes]]
+
+
+def rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else float("inf")
+
+
+async def post_all(base: str, token: str, bodies: list[bytes], clients: int, code: str) -> tuple[float, list[float]]:
+    """Post every body with `clients` concurrent connections; (elapsed seconds, latencies in ms)."""
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    latencies: list[float] = []
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    url = f"{base}/api/v1/positions/?subdistrict={code}"
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            body = queue.get_nowait()
+            t0 = time.perf_counter()
+            response = await client.post(url, content=body, headers=headers)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            if response.status_code != 201:
+                raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        # warm-up: the server's first request sets up the pool, the URL resolver, the schema of roles
+        await client.post(url, content=bodies[0], headers=headers)
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(clients)))
+        return time.perf_counter() - t0, latencies
+
+
+def start_server(port: int) -> subprocess.Popen:
+    env = dict(os.environ, DEBUG="0", SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(40),
+               LOG_LEVEL="WARNING")
+    server = subprocess.Popen(  # noqa: S603 - our own server with fixed arguments
+        [str(REPO / ".venv" / "bin" / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1",
+         "--port", str(port), "--lifespan", "off", "--log-level", "warning", "--no-access-log"],
+        cwd=REPO, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("the server did not start")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return server
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise RuntimeError("the server did not answer within 30 s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batch", type=int, default=1000, help="fixes per batch (default 1000)")
+    parser.add_argument("--api-batches", type=int, default=80, help="batches posted with concurrent clients")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients (default 4)")
+    parser.add_argument("--direct-batches", type=int, default=30, help="batches for the service and the SQL rows")
+    parser.add_argument("--naive", type=int, default=2000, help="fixes saved one by one by the ORM (default 2000)")
+    parser.add_argument("--seed", type=int, default=5)
+    args = parser.parse_args()
+
+    sub = Subdistrict.objects.filter(code=DEMO_CODE).first()
+    if sub is None:
+        print("No demo sub-district: run `make setup` first.")
+        return 1
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    settings.DEBUG = False  # as in production: with DEBUG on, every query is also logged in memory
+    members = [(m.pk, (m.duty_post or m.home).x, (m.duty_post or m.home).y)
+               for m in Member.objects.filter(subdistrict=sub, active=True).only("id", "home", "duty_post")]
+    batches = Batches(members, args.batch, args.seed)
+
+    # What to put back at the end.
+    last_fix = PositionFix.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    with connection.cursor() as cur:
+        cur.execute("SELECT member_id, ST_AsEWKT(point), recorded_at, accuracy_m FROM dispatch_memberposition")
+        saved_positions = cur.fetchall()
+    group, _ = Group.objects.get_or_create(name=UserRole.INTEGRATION)
+    user_model = get_user_model()
+    user_model.objects.filter(username=BENCH_USER).delete()
+    gateway = user_model.objects.create_user(username=BENCH_USER, password=secrets.token_urlsafe(24))
+    gateway.groups.add(group)
+    token = Token.objects.create(user=gateway).key
+
+    print(f"GridLink positions benchmark: {len(members)} members of {sub.name} ({sub.code}), batches of "
+          f"{args.batch}, {os.cpu_count()} CPUs, at {timezone.localtime():%Y-%m-%d %H:%M}")
+    results: dict[str, float] = {}
+    extra: dict[str, str] = {}
+    server = None
+    try:
+        # --- the naive baseline: one ORM save per fix ---------------------------------------------------
+        naive_fixes = Batches.fixes([f for _ in range(max(1, args.naive // args.batch)) for f in batches.next()])
+        naive_fixes = naive_fixes[: args.naive]
+        t0 = time.perf_counter()
+        for f in naive_fixes:
+            point = Point(f.lon, f.lat, srid=4326)
+            PositionFix.objects.create(member_id=f.member_id, recorded_at=f.recorded_at, point=point,
+                                       accuracy_m=f.accuracy_m, received_at=timezone.now())
+            MemberPosition.objects.update_or_create(
+                member_id=f.member_id, defaults={"point": point, "recorded_at": f.recorded_at, "accuracy_m": f.accuracy_m})
+        results["naive: one ORM save per fix (fix + position)"] = rate(len(naive_fixes), time.perf_counter() - t0)
+
+        # --- the service, called directly ---------------------------------------------------------------
+        direct = [Batches.fixes(batches.next()) for _ in range(args.direct_batches)]
+        positions_ingest_s = []
+        gc.collect()
+        for fixes in direct:
+            t0 = time.perf_counter()
+            positions.positions_ingest(fixes=fixes)
+            positions_ingest_s.append(time.perf_counter() - t0)
+        results["positions_ingest() — the service, direct"] = rate(args.batch * len(direct), sum(positions_ingest_s))
+        extra["positions_ingest() — the service, direct"] = \
+            f"{statistics.median(positions_ingest_s) * 1000:.1f} ms per batch (p50)"
+
+        # --- the service's statement alone ---------------------------------------------------------------
+        sql_batches = [Batches.fixes(batches.next()) for _ in range(args.direct_batches)]
+        t_sql = 0.0
+        for fixes in sql_batches:
+            arrays = Batches.arrays(fixes)
+            params = dict(zip(["members", "times", "lons", "lats", "accuracies"], arrays, strict=True),
+                          received_at=timezone.now())
+            t0 = time.perf_counter()
+            with transaction.atomic(), connection.cursor() as cur:
+                cur.execute(positions._INGEST_SQL, params)
+                cur.fetchall()
+            t_sql += time.perf_counter() - t0
+        results["the service's statement alone (track + upsert)"] = rate(args.batch * len(sql_batches), t_sql)
+
+        # --- the floor: one bulk UPDATE of the same rows -----------------------------------------------
+        floor_batches = [Batches.arrays(Batches.fixes(batches.next())) for _ in range(args.direct_batches)]
+        t_floor = 0.0
+        for arrays in floor_batches:
+            t0 = time.perf_counter()
+            with transaction.atomic(), connection.cursor() as cur:
+                cur.execute(FLOOR_SQL, arrays)
+            t_floor += time.perf_counter() - t0
+        floor_name = "floor: one bulk UPDATE memberposition FROM unnest"
+        results[floor_name] = rate(args.batch * len(floor_batches), t_floor)
+
+        # --- the API over HTTP ----------------------------------------------------------------------------
+        port = free_port()
+        server = start_server(port)
+        base = f"http://127.0.0.1:{port}"
+        bodies = [json.dumps({"positions": batches.next()}).encode() for _ in range(args.api_batches + 1)]
+        single = [json.dumps({"positions": batches.next()}).encode() for _ in range(args.api_batches // 4 + 1)]
+        elapsed, latencies = asyncio.run(post_all(base, token, bodies[1:], args.clients, sub.code))
+        api_name = f"POST /api/v1/positions/ over HTTP, {args.clients} clients"
+        results[api_name] = rate(args.batch * (len(bodies) - 1), elapsed)
+        latencies.sort()
+        extra[api_name] = (f"{latencies[len(latencies) // 2]:.0f} ms p50, "
+                           f"{latencies[int(len(latencies) * 0.95)]:.0f} ms p95 per request")
+        elapsed1, latencies1 = asyncio.run(post_all(base, token, single[1:], 1, sub.code))
+        api1_name = "POST /api/v1/positions/ over HTTP, 1 client"
+        results[api1_name] = rate(args.batch * (len(single) - 1), elapsed1)
+        latencies1.sort()
+        extra[api1_name] = f"{latencies1[len(latencies1) // 2]:.0f} ms p50 per request"
+        stored = PositionFix.objects.filter(id__gt=last_fix).count()
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(10)
+        # Put everything back as it was.
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("DELETE FROM dispatch_positionfix WHERE id > %s", [last_fix])
+            cur.execute("DELETE FROM dispatch_memberposition")
+            for member_id, ewkt, recorded_at, accuracy in saved_positions:
+                cur.execute("INSERT INTO dispatch_memberposition (member_id, point, recorded_at, accuracy_m) "
+                            "VALUES (%s, ST_GeomFromEWKT(%s), %s, %s)", [member_id, ewkt, recorded_at, accuracy])
+        user_model.objects.filter(username=BENCH_USER).delete()
+
+    floor = results[floor_name]
+    print()
+    print(f"{'':58} {'positions/s':>12} {'of floor':>9}")
+    order = [api_name, api1_name, "positions_ingest() — the service, direct",
+             "the service's statement alone (track + upsert)", floor_name,
+             "naive: one ORM save per fix (fix + position)"]
+    for label in order:
+        print(f"{label:58} {results[label]:12,.0f} {results[label] / floor:8.0%}  {extra.get(label, '')}")
+    print()
+    print(f"stored and then removed: {stored:,} fixes in all; {len(saved_positions)} last known positions put back; "
+          f"wall fan-out interval {settings.WALL_POSITIONS_INTERVAL_S:g} s")
+    api = results[api_name]
+    verdict = "met" if api >= TARGET_PER_SECOND else "NOT met"
+    print(f"target ≥ {TARGET_PER_SECOND:,} positions/s through the API: {api:,.0f}/s — {verdict} "
+          f"({api / floor:.0%} of the bulk UPDATE floor; the issue asks for half)")
+    print(f"(load average {os.getloadavg()[0]:.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
