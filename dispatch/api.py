@@ -13,9 +13,16 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
@@ -444,14 +451,19 @@ class PositionBatchView(SubdistrictScopedMixin, generics.GenericAPIView):
     permission_classes = [HasRole]
     allowed_roles = positions.POSITION_ROLES
     serializer_class = PositionBatchSerializer
+    parser_classes = [JSONParser]
 
     @extend_schema(summary="Post responders' positions in a batch",
                    description="GCJ-02 fixes are converted to WGS 84 on arrival. Each member's last known "
                                "position moves forward only (an older fix is kept in the track only). The "
-                               "wall maps receive the positions coalesced, at most once a second per "
-                               "sub-district.",
+                               "wall maps receive the positions coalesced, at most once per "
+                               "WALL_POSITIONS_INTERVAL_S (1 s) per sub-district and server process.",
                    parameters=[SUBDISTRICT_PARAMETER], request=PositionBatchSerializer,
-                   responses={201: PositionsStoredSerializer})
+                   responses={201: PositionsStoredSerializer,
+                              400: OpenApiResponse(description="A bad fix or batch, nothing stored: "
+                                                               "{\"positions\": {\"<index>\": {\"<field>\": [message]}}}"),
+                              403: OpenApiResponse(description="Not a responder, phone gateway or command room."),
+                              404: OpenApiResponse(description="A responder's batch names another member.")})
     def post(self, request):
         items = request.data.get("positions") if isinstance(request.data, dict) else None
         if not isinstance(items, list):

@@ -191,6 +191,7 @@ def test_batch_shape_and_size(settings):
     assert client.post(URL, {"fixes": []}, format="json").json() == {
         "positions": ["Send an object with a list “positions”."]}
     assert client.post(URL, [fix(world["member"])], format="json").status_code == 400
+    assert client.post(URL, {"positions": "x"}).status_code == 415  # JSON only
     response = client.post(URL, {"positions": [fix(world["member"]), "x"]}, format="json")
     assert response.json()["positions"]["1"]["non_field_errors"]
     settings.POSITIONS_MAX_BATCH = 2
