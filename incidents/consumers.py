@@ -11,6 +11,8 @@ and throttled per sub-district by dispatch.positions, as `{"type": "positions", 
 [{"member", "lon", "lat", "at", "accuracy_m"}, ...]}` (not replayed on resume: the next batch or
 the snapshot API brings them). The consumer only reads."""
 
+import asyncio
+import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -20,6 +22,8 @@ from config.roles import STAFF_ROLES, has_role
 from geo.models import Subdistrict
 from incidents.events import event_payload, wall_group
 from incidents.models import IncidentEvent
+
+log = logging.getLogger(__name__)
 
 RESUME_CAP = 1000
 
@@ -65,6 +69,7 @@ class WallConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
     subdistrict_id: int | None = None
     sent_on_resume: set[int] | frozenset[int] = frozenset()
+    _membership: asyncio.Task | None = None
 
     async def connect(self) -> None:
         await self.accept()
@@ -82,6 +87,7 @@ class WallConsumer(AsyncJsonWebsocketConsumer):
             return
         self.group = wall_group(code)
         await self.channel_layer.group_add(self.group, self.channel_name)  # before reading: nothing falls between
+        self._membership = asyncio.get_running_loop().create_task(self._keep_membership())
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         if "last_event" in query:
             last_event = _parse_event_id(query["last_event"][-1])
@@ -91,8 +97,22 @@ class WallConsumer(AsyncJsonWebsocketConsumer):
             await self._resume(last_event)
 
     async def disconnect(self, code) -> None:
+        if self._membership is not None:
+            self._membership.cancel()
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def _keep_membership(self) -> None:
+        """Channel layers drop a group member `group_expiry` seconds after it joined (a day, by
+        default, in both the in-memory layer and channels-redis), silently: a wall map left open
+        longer would stop receiving. Join again well before that."""
+        interval = max(1.0, getattr(self.channel_layer, "group_expiry", 86400) / 4)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.channel_layer.group_add(self.group, self.channel_name)
+            except Exception:  # the layer is down (Redis): try again next time, keep the socket
+                log.exception("renewing the wall group membership of %s failed", self.channel_name)
 
     async def receive_json(self, content, **kwargs) -> None:
         if self.subdistrict_id is None or not isinstance(content, dict):
@@ -116,11 +136,33 @@ class WallConsumer(AsyncJsonWebsocketConsumer):
         self.sent_on_resume = {p["id"] for p in payloads}
         await self.send_json({"type": "caught_up", "last_event": newest})
 
+    # Live fan-out: one channel-layer message reaches every socket of the sub-district, so these two
+    # handlers run a thousand times per event with a thousand wall maps open. They touch no
+    # database: Channels' dispatch would first close stale connections through a hop to the one
+    # sync thread (which also serves the HTTP requests' views) for each of them; skipped here.
+    # The frame comes encoded by the publisher (`text`, see incidents.events) when it can.
+    FANOUT_HANDLERS = {"incident.event": "incident_event", "positions.batch": "positions_batch"}
+
+    async def dispatch(self, message: dict) -> None:
+        handler = self.FANOUT_HANDLERS.get(message.get("type"))
+        if handler is None:
+            await super().dispatch(message)
+        else:
+            await getattr(self, handler)(message)
+
     async def incident_event(self, message: dict) -> None:
-        event = message["event"]
-        if event.get("id") in self.sent_on_resume:
+        event_id = message["id"] if "id" in message else message["event"].get("id")
+        if event_id in self.sent_on_resume:
             return
-        await self.send_json({"type": "event", "event": event})
+        text = message.get("text")
+        if text is None:
+            await self.send_json({"type": "event", "event": message["event"]})
+        else:
+            await self.send(text_data=text)
 
     async def positions_batch(self, message: dict) -> None:
-        await self.send_json({"type": "positions", "positions": message["positions"]})
+        text = message.get("text")
+        if text is None:
+            await self.send_json({"type": "positions", "positions": message["positions"]})
+        else:
+            await self.send(text_data=text)

@@ -1,11 +1,13 @@
 """The incident timeline: every state change appends an IncidentEvent, and the event is
 published to live clients only after the transaction commits (no ghost updates on the wall)."""
 
+import json
 import logging
 from datetime import datetime
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
@@ -50,11 +52,18 @@ def event_payload(event: IncidentEvent, incident: Incident) -> dict:
     }
 
 
+def wall_event_message(payload: dict) -> dict:
+    """The channel-layer message of one event for the wall group: the socket's frame encoded here,
+    once, rather than by each of the sockets it reaches (`id` for the consumer's resume check)."""
+    return {"type": "incident.event", "id": payload["id"],
+            "text": json.dumps({"type": "event", "event": payload}, cls=DjangoJSONEncoder)}
+
+
 def _publish(subdistrict_code: str, payload: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(wall_group(subdistrict_code), {"type": "incident.event", "event": payload})
+        async_to_sync(layer.group_send)(wall_group(subdistrict_code), wall_event_message(payload))
     except Exception:  # a dead channel layer must never undo a committed change
         log.exception("publishing incident event %s failed", payload["id"])
