@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.permissions import role_required
 from config.roles import STAFF_ROLES
-from dispatch.models import Force
+from dispatch.models import DispatchOrder, Force
 from frontend.console_views import _category_name
 from frontend.views import map_config
 from geo.selectors import subdistrict_get
@@ -117,6 +117,7 @@ def wall_config(request, subdistrict) -> dict:
         "statuses": dict(Status.choices),
         "eventKinds": dict(IncidentEvent.Kind.choices),
         "forces": dict(Force.choices),
+        "orderStates": dict(DispatchOrder.State.choices),
         "amberSeconds": AMBER_SECONDS,
         "text": WALL_TEXT,
     }

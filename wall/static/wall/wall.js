@@ -203,7 +203,15 @@
       }
     });
     restyleGrids();
+    overviewZoom = map.getZoom();
+    zoomClass();
   });
+  // Grid names show once the map is zoomed in well past the overview of the whole sub-district.
+  var overviewZoom = null;
+  function zoomClass() {
+    map.getContainer().classList.toggle("wall-zoomed", overviewZoom !== null && map.getZoom() >= overviewZoom + 1.5);
+  }
+  map.on("zoomend", zoomClass);
 
   var routeRenderer = L.svg({ pane: "wall-routes" });
   var memberRenderer = L.canvas({ pane: "wall-members", tolerance: 4 });
@@ -554,15 +562,21 @@
     return c.name || (categories[c.code] && categories[c.code].name) || "";
   }
 
-  function renderQueue() {
-    var list = Object.keys(incidents)
-      .map(function (id) {
-        return incidents[id];
-      })
-      .filter(isOpen)
-      .sort(function (a, b) {
-        return ms(b.reported_at) - ms(a.reported_at);
-      });
+  // The queue: open incidents, newest first. Replay hands its own list (and no click action).
+  function renderQueue(replayList) {
+    if (replaying && !replayList) {
+      return;
+    }
+    var list = (
+      replayList ||
+      Object.keys(incidents)
+        .map(function (id) {
+          return incidents[id];
+        })
+        .filter(isOpen)
+    ).sort(function (a, b) {
+      return ms(b.reported_at) - ms(a.reported_at);
+    });
     document.getElementById("queue-count").textContent = String(list.length);
     clear(queueBox);
     if (!list.length) {
@@ -593,14 +607,23 @@
       cd.dataset.incident = String(incident.id);
       side.appendChild(cd);
       item.appendChild(side);
-      item.addEventListener("click", function () {
-        focusIncident(incident.id);
-      });
-      item.addEventListener("keydown", function (event) {
-        if (event.key === "Enter") {
+      if (!replayList) {
+        item.addEventListener("click", function () {
           focusIncident(incident.id);
-        }
-      });
+        });
+        item.addEventListener("keydown", function (event) {
+          if (event.key === "Enter") {
+            focusIncident(incident.id);
+          }
+        });
+      } else {
+        var latlng = latLngOf(incident.point);
+        item.addEventListener("click", function () {
+          if (latlng) {
+            map.flyTo(latlng, Math.max(map.getZoom(), 16), { duration: 1 });
+          }
+        });
+      }
       queueBox.appendChild(item);
     });
     tickQueue();
@@ -634,6 +657,12 @@
   }
 
   function renderAlarms() {
+    if (replaying) {
+      clear(alarmsBox);
+      alarmsBox.appendChild(el("li", "wall-empty", "–"));
+      renderBanner([]);
+      return;
+    }
     var overdue = overdueIncidents();
     var seen = {};
     clear(alarmsBox);
@@ -824,14 +853,18 @@
     node.dataset.bars = String(data.length);
   }
 
-  function renderCounts() {
-    if (!counts) {
+  function renderCounts(replayCounts) {
+    var shown = replayCounts || counts;
+    if (!shown || (replaying && !replayCounts)) {
       return;
     }
-    document.getElementById("count-today").textContent = String(counts.today);
-    document.getElementById("count-open").textContent = String(counts.open);
-    drawChart("chart-category", counts.by_category, "#40c8ff");
-    drawChart("chart-channel", counts.by_channel, "#ffb347");
+    document.getElementById("count-today").textContent = String(shown.today);
+    document.getElementById("count-open").textContent = String(shown.open);
+    if (replayCounts) {
+      document.getElementById("count-overdue").textContent = "–";
+    }
+    drawChart("chart-category", shown.by_category, "#40c8ff");
+    drawChart("chart-channel", shown.by_channel, "#ffb347");
   }
 
   window.addEventListener("resize", function () {
@@ -947,7 +980,7 @@
       var who = el("div", "wall-order-who");
       who.appendChild(el("strong", null, o.member_name));
       who.appendChild(el("span", "muted", config.forces[o.force] || o.force || ""));
-      who.appendChild(el("span", "wall-order-state", o.state_label || o.state));
+      who.appendChild(el("span", "wall-order-state", o.state_label || config.orderStates[o.state] || o.state));
       item.appendChild(who);
       var times = el("dl", "wall-order-times");
       cardRow(times, text.dispatchedAt, hhmm(o.dispatched_at));
@@ -1213,8 +1246,9 @@
     box.dataset.state = connState;
     document.getElementById("wall-conn-text").textContent =
       connState === "live" ? text.live : connState === "reconnecting" ? text.reconnecting : text.connecting;
+    // The time of the newest event and how long ago it was: a wall that has gone quiet shows it.
     document.getElementById("wall-conn-last").textContent = lastEventAt
-      ? format(text.lastEvent, { time: clockText(lastEventAt) })
+      ? format(text.lastEvent, { time: clockText(lastEventAt, false) }) + " (" + G.fmt.age(new Date(lastEventAt).toISOString()) + ")"
       : text.noEventYet;
   }
 
@@ -1346,7 +1380,7 @@
   // ---- the clock ---------------------------------------------------------------------------------
 
   var clockBox = document.getElementById("wall-clock");
-  window.setInterval(function () {
+  function everySecond() {
     if (replaying) {
       return;
     }
@@ -1387,7 +1421,13 @@
     }
     // The connection line says how old the last event is.
     showConnection();
-  }, 1000);
+    var busyCount = 0;
+    Object.keys(members).forEach(function (id) {
+      busyCount += members[id].status === "busy" ? 1 : 0;
+    });
+    body.dataset.membersBusy = String(busyCount);
+  }
+  window.setInterval(everySecond, 1000);
 
   // ---- full screen -------------------------------------------------------------------------------
 
@@ -1534,6 +1574,11 @@
     replay.layers.clearLayers();
     replay.layers.addTo(map);
     replay.data = data;
+    replay.panelKey = null;
+    // Today's grid loads and alarms do not belong to that day.
+    gridLoads = {};
+    restyleGrids();
+    renderAlarms();
     replay.markers = {};
     replay.routes = {};
     replay.members = {};
@@ -1777,6 +1822,53 @@
       }
     });
     body.dataset.replayIncidents = String(Object.keys(replay.markers).length);
+    replayPanels(t);
+  }
+
+  // The queue and today's charts as they stood at `t` (recounted when a case appears or changes).
+  function replayPanels(t) {
+    var open = [];
+    var reported = [];
+    (replay.data.incidents || []).forEach(function (incident) {
+      if (ms(incident.reported_at) > t) {
+        return;
+      }
+      var status = statusAt(incident, t);
+      reported.push(incident);
+      if (!GONE[status] && !DONE[status]) {
+        open.push({
+          id: incident.id,
+          number: incident.number,
+          status: status,
+          status_label: config.statuses[status] || status,
+          category: incident.category,
+          major: incident.major,
+          point: incident.point,
+          reported_at: incident.reported_at,
+          summary: "",
+        });
+      }
+    });
+    var key = reported.length + ":" + open.map(function (i) {
+      return i.id + i.status;
+    }).join(",");
+    if (key === replay.panelKey) {
+      return;
+    }
+    replay.panelKey = key;
+    renderQueue(open);
+    function tally(field) {
+      var byCode = {};
+      reported.forEach(function (incident) {
+        var ref = incident[field] || {};
+        var row = byCode[ref.code] || (byCode[ref.code] = { code: ref.code, name: ref.name || ref.code, count: 0 });
+        row.count += 1;
+      });
+      return Object.keys(byCode).map(function (code) {
+        return byCode[code];
+      });
+    }
+    renderCounts({ today: reported.length, open: open.length, by_category: tally("category"), by_channel: tally("channel") });
   }
 
   dateInput.addEventListener("change", function () {
@@ -1808,5 +1900,6 @@
     return;
   }
   setConnection("connecting");
+  everySecond();
   loadSnapshot("start").then(connect);
 })();
