@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
+from django.db import connection
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -482,10 +483,12 @@ class PositionBatchView(SubdistrictScopedMixin, generics.GenericAPIView):
                 raise NotFound(_("No such member."))
         elif rows:
             asked = {row[0] for row in rows}
-            known = set(Member.objects.filter(pk__in=asked, subdistrict=self.get_subdistrict())
-                        .values_list("pk", flat=True))
-            for index, item in enumerate(items):
-                if isinstance(item, dict) and item.get("member") in asked - known:
+            with connection.cursor() as cur:  # = ANY(array): one parameter, not an IN list of hundreds
+                cur.execute("SELECT id FROM dispatch_member WHERE subdistrict_id = %s AND id = ANY(%s::bigint[])",
+                            [self.get_subdistrict().pk, list(asked)])
+                unknown = asked - {pk for (pk,) in cur.fetchall()}
+            for index, item in enumerate(items) if unknown else ():
+                if isinstance(item, dict) and item.get("member") in unknown:
                     errors.setdefault(str(index), {})["member"] = [_("No such member in this sub-district.")]
         if errors:
             raise ValidationError({"positions": dict(sorted(errors.items(), key=lambda kv: int(kv[0])))})

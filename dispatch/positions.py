@@ -32,10 +32,17 @@ import math
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from asgiref.sync import SyncToAsync
+
+try:
+    import psycopg
+except ImportError:  # psycopg2 only: Django's cursor, parameters as text
+    psycopg = None
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -100,6 +107,27 @@ WHERE NOT EXISTS (SELECT 1 FROM dispatch_member m WHERE m.id = u.id)
 """
 
 
+# The same statements with their parameters sent in PostgreSQL's binary format (psycopg 3's `%b`).
+_INGEST_SQL_BINARY = _INGEST_SQL.replace(")s::", ")b::").replace("%(received_at)s", "%(received_at)b")
+_UNKNOWN_SQL_BINARY = _UNKNOWN_SQL.replace("%s", "%b")
+
+
+@contextmanager
+def _array_cursor() -> Iterator[tuple[object, bool]]:
+    """(cursor, binary): with psycopg 3, a cursor of the same connection (so inside the caller's
+    transaction) that binds parameters on the server and sends the arrays in binary — a thousand
+    timestamps cost a fifth of their text form; otherwise Django's own cursor. It bypasses Django's
+    query logging and execute wrappers."""
+    connection.ensure_connection()
+    raw = connection.connection
+    if psycopg is not None and isinstance(raw, psycopg.Connection):
+        with psycopg.Cursor(raw) as cur:
+            yield cur, True
+    else:
+        with connection.cursor() as cur:
+            yield cur, False
+
+
 def positions_ingest(*, fixes: list[Fix], received_at: datetime | None = None) -> int:
     """Store the track, move each member's MemberPosition forward (never back in time), queue the
     newest fix per member for the throttled wall fan-out (after commit). Returns the number stored.
@@ -119,12 +147,12 @@ def positions_ingest(*, fixes: list[Fix], received_at: datetime | None = None) -
     }
     try:
         with transaction.atomic():
-            with connection.cursor() as cur:
+            with _array_cursor() as (cur, binary):
                 # The foreign key is checked only at the outermost commit: look first.
-                cur.execute(_UNKNOWN_SQL, [params["members"]])
+                cur.execute(_UNKNOWN_SQL_BINARY if binary else _UNKNOWN_SQL, [params["members"]])
                 if cur.fetchone()[0]:
                     raise IntegrityError("unknown member")
-                cur.execute(_INGEST_SQL, params)
+                cur.execute(_INGEST_SQL_BINARY if binary else _INGEST_SQL, params)
                 moved = cur.fetchall()
             if moved:
                 queued = _newest_payloads(fixes, dict(moved))
