@@ -16,7 +16,8 @@ than the last, so every batch moves the members forward; a fifth of the fixes in
   transaction, the wall fan-out queued);
 - the service's statement alone (track INSERT + MemberPosition upsert from arrays, no Python
   around it);
-- the floor: one bulk `UPDATE dispatch_memberposition ... FROM unnest(...)` of the same rows;
+- the floor: one bulk `UPDATE dispatch_memberposition ... FROM unnest(...)` of the same rows
+  (both SQL rows send their arrays in binary, as the service does);
 - the naive baseline: one ORM save per fix (a PositionFix row and the member's MemberPosition).
 
 Prints positions per second and each one's share of the floor. Target: at least 10,000 positions/s
@@ -247,8 +248,8 @@ def main() -> int:
             params = dict(zip(["members", "times", "lons", "lats", "accuracies"], arrays, strict=True),
                           received_at=timezone.now())
             t0 = time.perf_counter()
-            with transaction.atomic(), connection.cursor() as cur:
-                cur.execute(positions._INGEST_SQL, params)
+            with transaction.atomic(), positions._array_cursor() as (cur, binary):
+                cur.execute(positions._INGEST_SQL_BINARY if binary else positions._INGEST_SQL, params)
                 cur.fetchall()
             t_sql += time.perf_counter() - t0
         results["the service's statement alone (track + upsert)"] = rate(args.batch * len(sql_batches), t_sql)
@@ -258,8 +259,8 @@ def main() -> int:
         t_floor = 0.0
         for arrays in floor_batches:
             t0 = time.perf_counter()
-            with transaction.atomic(), connection.cursor() as cur:
-                cur.execute(FLOOR_SQL, arrays)
+            with transaction.atomic(), positions._array_cursor() as (cur, binary):
+                cur.execute(FLOOR_SQL.replace("%s", "%b") if binary else FLOOR_SQL, arrays)
             t_floor += time.perf_counter() - t0
         floor_name = "floor: one bulk UPDATE memberposition FROM unnest"
         results[floor_name] = rate(args.batch * len(floor_batches), t_floor)
