@@ -10,7 +10,9 @@ on each member's queue directly instead of through a task per member. Delivery i
 member gets its own copy, a full queue drops the message for that member only (as Channels does).
 """
 
+import asyncio
 import time
+from copy import deepcopy
 
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
@@ -29,6 +31,32 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
             return
         self._cleaned_at = now
         super()._clean_expired()
+
+    def _queue(self, channel: str) -> asyncio.Queue:
+        queue = self.channels.get(channel)
+        if queue is None:  # (Channels builds a throwaway queue on every call)
+            queue = self.channels[channel] = asyncio.Queue(maxsize=self.get_capacity(channel))
+        return queue
+
+    async def send(self, channel: str, message: dict) -> None:
+        assert isinstance(message, dict), "message is not a dict"  # noqa: S101 - Channels' own contract
+        assert "__asgi_channel__" not in message  # noqa: S101
+        self.require_valid_channel_name(channel)
+        try:
+            self._queue(channel).put_nowait((time.time() + self.expiry, deepcopy(message)))
+        except asyncio.QueueFull:
+            raise ChannelFull(channel) from None
+
+    async def receive(self, channel: str) -> dict:
+        self.require_valid_channel_name(channel)
+        self._clean_expired()
+        queue = self._queue(channel)
+        try:
+            _, message = await queue.get()
+        finally:
+            if queue.empty():
+                self.channels.pop(channel, None)
+        return message
 
     async def group_send(self, group: str, message: dict) -> None:
         assert isinstance(message, dict), "Message is not a dict"  # noqa: S101 - Channels' own contract

@@ -33,12 +33,12 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4400
 
 
-def _is_staff(user) -> bool:
-    return has_role(user, *STAFF_ROLES)
-
-
-def _subdistrict_id(code: str) -> int | None:
-    return Subdistrict.objects.filter(code=code).values_list("pk", flat=True).first()
+def _access(user, code: str) -> tuple[int | None, int | None]:
+    """(close code or None, the sub-district's id): one trip to the sync thread per connect."""
+    if not has_role(user, *STAFF_ROLES):
+        return CLOSE_FORBIDDEN, None
+    subdistrict_id = Subdistrict.objects.filter(code=code).values_list("pk", flat=True).first()
+    return (CLOSE_NOT_FOUND, None) if subdistrict_id is None else (None, subdistrict_id)
 
 
 def _missed_events(subdistrict_id: int, last_event: int, cap: int) -> tuple[list[dict], bool, int]:
@@ -77,14 +77,12 @@ class WallConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_ANONYMOUS)
             return
-        if not await database_sync_to_async(_is_staff)(user):
-            await self.close(code=CLOSE_FORBIDDEN)
-            return
         code = self.scope["url_route"]["kwargs"]["subdistrict_code"]
-        self.subdistrict_id = await database_sync_to_async(_subdistrict_id)(code)
-        if self.subdistrict_id is None:
-            await self.close(code=CLOSE_NOT_FOUND)
+        refused, subdistrict_id = await database_sync_to_async(_access)(user, code)
+        if refused is not None:
+            await self.close(code=refused)
             return
+        self.subdistrict_id = subdistrict_id
         self.group = wall_group(code)
         await self.channel_layer.group_add(self.group, self.channel_name)  # before reading: nothing falls between
         self._membership = asyncio.get_running_loop().create_task(self._keep_membership())

@@ -492,7 +492,7 @@ def main() -> int:
     # --- the table ------------------------------------------------------------------------------------
     print()
     print(f"{'':34} {'deliveries':>10} {'lost':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
-          f"{'spread p95':>10} {'p95/floor':>9} {'CPU/event':>9} {'RSS peak':>9}")
+          f"{'spread p95':>10} {'p95/floor':>9} {'CPU/event':>9} {'RSS peak':>9} {'connect':>8}")
     for real, floor, _posts in results:
         for name, r in ((real.label, real), ("  floor: bare websockets broadcast", floor)):
             print(f"{name:34} {len(r.latencies_ms):10d} {r.lost:5d} {pct(r.latencies_ms, 50):8.1f} "
@@ -500,12 +500,14 @@ def main() -> int:
                   f"{pct(r.spreads_ms, 95):10.1f} "
                   f"{(pct(real.latencies_ms, 95) / pct(floor.latencies_ms, 95) if r is real else 1):9.1f} "
                   f"{r.cpu_ms_per_event:6.1f} ms "
-                  f"{r.rss_peak / 2**20:7.0f} M")
+                  f"{r.rss_peak / 2**20:7.0f} M {r.connect_s:7.1f}s")
     print()
     print("intake API (POST /api/v1/incidents/) response time: " + "; ".join(
         f"{real.label}: p50 {pct(posts, 50):.1f} ms, p95 {pct(posts, 95):.1f} ms" for real, _f, posts in results))
     print(f"server RSS idle before the clients: {idle_rss / 2**20:.0f} MiB; spread = first to last delivery of one "
-          f"event; clients share a session per {CLIENTS_PER_SESSION}")
+          f"event; CPU/event = the server process's CPU time (user + system) while the events were produced, "
+          f"per event; connect = all clients connected and caught up ({CONNECT_CONCURRENCY} handshakes at a "
+          f"time); clients share a session per {CLIENTS_PER_SESSION}")
     intake = results[0][0]
     verdicts = [f"intake-to-wall p95 ≤ {TARGET_INTAKE_P95_MS:.0f} ms: {pct(intake.latencies_ms, 95):.1f} ms — "
                 f"{'met' if pct(intake.latencies_ms, 95) <= TARGET_INTAKE_P95_MS and not intake.lost else 'NOT met'}"]
