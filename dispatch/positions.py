@@ -11,7 +11,7 @@ The wall fan-out (`WallFanout`). Phones post every few seconds; the wall map nee
 commit, the fixes that moved a member forward are queued per sub-district, keyed by member (a member
 who moved ten times since the last message is sent once, at their newest fix). A sub-district's
 queue is published to its wall group as one channel-layer message `{"type": "positions.batch",
-"positions": [{"member", "lon", "lat", "at", "accuracy_m"}, ...]}` at most once per
+"positions": [{"member", "lon", "lat", "at", "accuracy_m"}, ...], "text": <that socket frame as JSON>}` at most once per
 settings.WALL_POSITIONS_INTERVAL_S; a timer sends what is left at the end of the interval, so the
 last fix always arrives, at most one interval late. The bound holds per server process: with N
 processes sharing channels-redis a wall socket receives at most N position messages per interval,
@@ -27,6 +27,7 @@ daemon thread of our own, which reaches other processes through channels-redis.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import os
@@ -254,7 +255,9 @@ class WallFanout:
         if layer is None:
             return
         try:
-            await layer.group_send(wall_group(code), {"type": "positions.batch", "positions": positions})
+            # `text`: the socket's frame encoded once here, not once per open wall map (see WallConsumer)
+            text = json.dumps({"type": "positions", "positions": positions})
+            await layer.group_send(wall_group(code), {"type": "positions.batch", "positions": positions, "text": text})
             self.sent += 1
         except Exception:  # a dead channel layer must never matter to the stored positions
             log.exception("publishing %d positions to the wall of %s failed", len(positions), code)
