@@ -96,16 +96,14 @@ AMBER_SECONDS = 10 * 60
 
 
 def wall_config(request, subdistrict) -> dict:
-    code = subdistrict.code if subdistrict else ""
-    api_base = f"/api/v1/wall/{code}/"
+    code = subdistrict.code if subdistrict else "-"
     return {
         "subdistrict": {"code": code, "name": subdistrict.name} if subdistrict else None,
         "map": map_config(request, subdistrict),
         "api": {
-            # The wall API (wall/urls.py) by the contract's paths; reversed once its routes exist.
-            "state": api_base + "state/",
-            "incident": api_base + "incidents/{id}/",
-            "replay": api_base + "replay/",
+            "state": reverse("wall:state", args=[code]),
+            "incident": reverse("wall:incident", args=[code, 0]).replace("/0/", "/{id}/"),
+            "replay": reverse("wall:replay", args=[code]),
         },
         "pages": {"incident": reverse("console:incident", args=[0]).replace("/0/", "/{id}/")},
         "socket": f"/ws/wall/{code}/",

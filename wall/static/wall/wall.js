@@ -189,7 +189,42 @@
   var map = base.map;
   map.getContainer().classList.add("is-dark");
   // A light halo would glare on the dark map; communities in a colour that reads on black.
+  // Night colours of the basemap, by road class; casings are told from fills by their colour.
+  var NIGHT_ROADS = {
+    arterial: { fill: "#8a6d2c", casing: "#2b2212" },
+    secondary: { fill: "#5a5443", casing: "#1e1c16" },
+    local: { fill: "#343c48", casing: "#161b22" },
+    path: { fill: "#3b3f46", casing: null },
+  };
+
+  function darkBasemap() {
+    base.layers.waters.eachLayer(function (group) {
+      if (group.setStyle) {
+        group.setStyle({ color: "#1f4f78", fillColor: "#10324f", fillOpacity: 1 });
+      }
+    });
+    var casings = {};
+    Object.keys(G.basemap.roadStyles).forEach(function (cls) {
+      if (G.basemap.roadStyles[cls].casing) {
+        casings[G.basemap.roadStyles[cls].casing] = true;
+      }
+    });
+    casings["#6f6a60"] = true; // bridges
+    base.layers.roads.eachLayer(function (group) {
+      if (!group.eachLayer || !group.setStyle) {
+        return; // a road name
+      }
+      group.eachLayer(function (line) {
+        var cls = (line.feature && line.feature.properties.road_class) || "local";
+        var night = NIGHT_ROADS[cls] || NIGHT_ROADS.local;
+        var casing = casings[line.options.color];
+        line.setStyle({ color: casing ? night.casing || night.fill : night.fill });
+      });
+    });
+  }
+
   base.ready.then(function () {
+    darkBasemap();
     base.layers.communities.eachLayer(function (group) {
       if (group.setStyle) {
         group.setStyle({ color: "#c9a7ff", weight: 3, opacity: 0.95 });
@@ -524,6 +559,10 @@
       marker.setLatLng(latlng);
       marker.setStyle(memberStyle(member));
       marker.setRadius(memberStyle(member).radius);
+    }
+    // Responders on an order stay on top of the others at the same post (a police station).
+    if (member.status === "busy" && marker._map) {
+      marker.bringToFront();
     }
   }
 
