@@ -52,6 +52,7 @@ from django.utils.translation import gettext as _
 
 from config.errors import DomainError
 from config.roles import UserRole
+from incidents import relay
 from incidents.events import wall_group
 
 log = logging.getLogger(__name__)
@@ -178,6 +179,13 @@ def _newest_payloads(fixes: list[Fix], codes: dict[int, str]) -> dict[str, list[
     return out
 
 
+def positions_message(positions: list[dict]) -> dict:
+    """The channel-layer message of a positions batch; `text`: the socket's frame encoded once here,
+    not once per open wall map (see WallConsumer)."""
+    return {"type": "positions.batch", "positions": positions,
+            "text": json.dumps({"type": "positions", "positions": positions})}
+
+
 def position_payload(fix: Fix) -> dict:
     """A position as the wall socket sends it (6 decimals: about 10 cm)."""
     return {
@@ -255,9 +263,10 @@ class WallFanout:
         if layer is None:
             return
         try:
-            # `text`: the socket's frame encoded once here, not once per open wall map (see WallConsumer)
-            text = json.dumps({"type": "positions", "positions": positions})
-            await layer.group_send(wall_group(code), {"type": "positions.batch", "positions": positions, "text": text})
+            if relay.relays(layer):  # a worker process (simulate) without Redis: through PostgreSQL
+                await relay.anotify_positions(wall_group(code), positions)
+            else:
+                await layer.group_send(wall_group(code), positions_message(positions))
             self.sent += 1
         except Exception:  # a dead channel layer must never matter to the stored positions
             log.exception("publishing %d positions to the wall of %s failed", len(positions), code)

@@ -20,6 +20,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from config.roles import STAFF_ROLES, has_role
 from geo.models import Subdistrict
+from incidents import relay
 from incidents.events import event_payload, wall_group
 from incidents.models import IncidentEvent
 
@@ -84,6 +85,7 @@ class WallConsumer(AsyncJsonWebsocketConsumer):
             return
         self.subdistrict_id = subdistrict_id
         self.group = wall_group(code)
+        relay.ensure_listener(self.channel_layer)  # workers' events without Redis (incidents.relay)
         await self.channel_layer.group_add(self.group, self.channel_name)  # before reading: nothing falls between
         self._membership = asyncio.get_running_loop().create_task(self._keep_membership())
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))

@@ -5,12 +5,12 @@ import json
 import logging
 from datetime import datetime
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from incidents import relay
 from incidents.models import Incident, IncidentEvent
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,6 @@ def _publish(subdistrict_code: str, payload: dict) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(wall_group(subdistrict_code), wall_event_message(payload))
+        relay.publish_now(wall_group(subdistrict_code), wall_event_message(payload), event_ids=[payload["id"]])
     except Exception:  # a dead channel layer must never undo a committed change
         log.exception("publishing incident event %s failed", payload["id"])

@@ -1,0 +1,179 @@
+"""Wall messages from processes that hold no wall sockets, without Redis: through PostgreSQL's
+LISTEN/NOTIFY.
+
+With REDIS_URL set, every process shares channels-redis and sends to the wall group directly. Without
+it the channel layer is in-memory, private to its process: an alarm raised by `run_sla_clock`, an
+incident played by `simulate` or a delivery noted by `run_feedback_worker` would never reach the
+wall maps connected to the ASGI server. Those processes NOTIFY instead (after their transaction
+committed, like every publication), and each ASGI server process LISTENs and hands what arrives to
+its own in-memory layer:
+
+- an event travels as its id only (`{"events": [id, ...]}`), the listener reads the event rows and
+  builds the frames exactly as the publishing process would have — so a NOTIFY stays far below
+  PostgreSQL's 8,000-byte limit whatever the event's note holds;
+- positions travel as themselves, in chunks that fit.
+
+Which processes relay: those started through manage.py (it sets GRIDLINK_WALL_RELAY=1); the ASGI
+server (uvicorn) and the test process publish in process, so the relay adds nothing to the wall's
+latency for what the server itself does. A notification sent
+while no server listens is lost; the wall catches up from the event table when it reconnects, and
+the next positions batch moves the markers.
+"""
+
+import asyncio
+import json
+import logging
+import os
+
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.db import connection, connections
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "gridlink_wall"
+NOTIFY_MAX_BYTES = 7800  # PostgreSQL refuses a payload of 8,000 bytes or more
+LISTEN_RETRY_MAX_S = 30.0
+
+WORKER_FLAG = "GRIDLINK_WALL_RELAY"  # set by manage.py
+
+_listener: asyncio.Task | None = None
+_listening: asyncio.Event | None = None  # set while the listener holds its LISTEN
+
+
+def _process_local(layer) -> bool:
+    return isinstance(layer, InMemoryChannelLayer)
+
+
+def relays(layer) -> bool:
+    """Whether this process must publish through PostgreSQL rather than its channel layer."""
+    return layer is not None and os.environ.get(WORKER_FLAG) == "1" and _process_local(layer)
+
+
+def _notify(payloads: list[str]) -> None:
+    with connection.cursor() as cursor:
+        for payload in payloads:
+            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, payload])
+
+
+def _envelope(group: str, body: dict) -> str:
+    return json.dumps({"pid": os.getpid(), "group": group, **body}, separators=(",", ":"), ensure_ascii=False)
+
+
+def notify_events(group: str, event_ids: list[int]) -> None:
+    """Announce committed IncidentEvents to the wall servers (ids only)."""
+    _notify([_envelope(group, {"events": event_ids})])
+
+
+def notify_positions(group: str, positions: list[dict]) -> None:
+    """Hand a positions batch to the wall servers, split into notifications that fit."""
+    payloads, chunk = [], []
+    for position in positions:
+        candidate = _envelope(group, {"positions": [*chunk, position]})
+        if chunk and len(candidate.encode()) > NOTIFY_MAX_BYTES:
+            payloads.append(_envelope(group, {"positions": chunk}))
+            chunk = [position]
+        else:
+            chunk.append(position)
+    if chunk:
+        payloads.append(_envelope(group, {"positions": chunk}))
+    _notify(payloads)
+
+
+async def anotify_positions(group: str, positions: list[dict]) -> None:
+    await database_sync_to_async(notify_positions)(group, positions)
+
+
+# --- the listening side (ASGI server processes) ---------------------------------------------------
+
+def ensure_listener(layer) -> None:
+    """Start this process's listener once, on the running event loop (the server's), when its channel
+    layer is in-memory. Called by each wall socket as it connects."""
+    global _listener, _listening
+    if not _process_local(layer):
+        return
+    loop = asyncio.get_running_loop()
+    if _listener is not None and not _listener.done() and _listener.get_loop() is loop:
+        return
+    _listening = asyncio.Event()
+    _listener = loop.create_task(_listen(layer, _listening), name="gridlink-wall-relay")
+
+
+async def wait_listening(timeout: float = 10.0) -> None:
+    """Until this process's listener holds its LISTEN (tests, before a worker publishes; the first wall
+    socket starts it once its connection was accepted and checked)."""
+    async def ready() -> None:
+        while _listening is None:
+            await asyncio.sleep(0.02)
+        await _listening.wait()
+
+    await asyncio.wait_for(ready(), timeout)
+
+
+def _conninfo() -> dict:
+    settings = connections["default"].settings_dict
+    params = {"dbname": settings["NAME"], "user": settings.get("USER"), "password": settings.get("PASSWORD"),
+              "host": settings.get("HOST"), "port": settings.get("PORT")}
+    return {key: str(value) for key, value in params.items() if value}
+
+
+async def _listen(layer, listening: asyncio.Event) -> None:
+    import psycopg  # psycopg 3: async notifications
+
+    wait = 1.0
+    while True:
+        try:
+            async with await psycopg.AsyncConnection.connect(**_conninfo(), autocommit=True) as conn:
+                await conn.execute(f"LISTEN {CHANNEL}")
+                listening.set()
+                wait = 1.0
+                async for notification in conn.notifies():
+                    await _forward(layer, notification.payload)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            listening.clear()
+            log.exception("the wall relay lost its PostgreSQL connection; listening again in %.0f s", wait)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, LISTEN_RETRY_MAX_S)
+
+
+def _event_messages(event_ids: list[int]) -> list[dict]:
+    from incidents.events import event_payload, wall_event_message
+    from incidents.models import IncidentEvent
+
+    events = IncidentEvent.objects.filter(pk__in=event_ids).select_related("incident").order_by("pk")
+    return [wall_event_message(event_payload(e, e.incident)) for e in events]
+
+
+async def _forward(layer, payload: str) -> None:
+    try:
+        body = json.loads(payload)
+        if body.get("pid") == os.getpid():
+            return  # our own: already published in process
+        group = body["group"]
+        if "events" in body:
+            for message in await database_sync_to_async(_event_messages)(body["events"]):
+                await layer.group_send(group, message)
+        elif "positions" in body:
+            from dispatch.positions import positions_message
+
+            await layer.group_send(group, positions_message(body["positions"]))
+    except Exception:  # one bad notification must not stop the listener
+        log.exception("the wall relay could not forward a notification")
+
+
+def publish_now(group: str, message: dict, *, event_ids: list[int] | None = None) -> None:
+    """Send one message to a wall group from sync code after commit: in process, through the shared
+    layer, or through PostgreSQL for a worker process (events by id)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    if relays(layer):
+        if event_ids is not None:
+            notify_events(group, event_ids)
+        else:
+            notify_positions(group, message["positions"])
+        return
+    async_to_sync(layer.group_send)(group, message)
