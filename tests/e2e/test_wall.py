@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from tests.e2e.conftest import _admin_cursor, _server
+
 pytestmark = pytest.mark.browser
 
 SCREENS = [(3840, 2160), (1920, 1080)]
@@ -77,13 +79,16 @@ def subdistrict_code(page, e2e) -> str:
 
 
 def settled_screenshot(page, path) -> None:
-    """A screenshot taken just after the wall's once-a-second update (clock, countdowns) has been
-    painted: software rendering at 4K needs a moment for the tiles that changed, and a capture
-    in the middle of it shows them black."""
+    """A screenshot of a fully painted frame. Chromium without a GPU rasters a 4K frame slowly;
+    the wall's endless animations (pulses, the flashing banner) and its once-a-second update keep
+    it repainting, and a capture in the middle shows the tiles not yet done as black. So the
+    animations are frozen where they are and the capture waits for a moment just after a tick."""
+    page.add_style_tag(content="*, *::before, *::after { animation-play-state: paused !important; }")
+    page.wait_for_timeout(1500)
     before = page.text_content("#wall-clock")
     page.wait_for_function("t => document.getElementById('wall-clock').textContent !== t", arg=before)
-    page.wait_for_timeout(300)
-    page.screenshot(path=str(path), animations="disabled")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(path))
 
 
 def marker(incident_id: int) -> str:
@@ -116,6 +121,25 @@ def test_a_new_incident_appears_on_the_wall_within_2_seconds(page, login, e2e):
         "id => document.querySelector('[data-testid=wall-card]').dataset.incident === String(id)", arg=incident["id"])
     assert "E2E 墙图" in card.text_content()
     assert card.locator("script, img").count() == 0
+
+
+def test_a_new_major_incident_flies_the_map_to_it(page, login, e2e):
+    login(page, "command_room")
+    open_wall(page, e2e.base_url)
+    incident = create_incident(page, e2e.base_url, "E2E 墙图：重大敏感警情，有人聚集", category="major_sensitive",
+                               channel="hotline_social_110")
+    page.wait_for_selector(marker(incident["id"]) + ".is-major .wall-inc-pulse", state="attached", timeout=3000)
+    # Its card opens by itself and the map flies there.
+    page.wait_for_function(
+        "id => document.querySelector('[data-testid=wall-card]').dataset.incident === String(id)",
+        arg=incident["id"], timeout=5000)
+    page.wait_for_timeout(2000)
+    box = page.locator(marker(incident["id"])).bounding_box()
+    view = page.locator('[data-testid="wall-map"]').bounding_box()
+    assert box and view
+    centre_x, centre_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    assert abs(centre_x - (view["x"] + view["width"] / 2)) < view["width"] * 0.1
+    assert abs(centre_y - (view["y"] + view["height"] / 2)) < view["height"] * 0.1
 
 
 def test_a_dispatch_draws_the_route_on_the_wall(page, login, e2e):
@@ -161,6 +185,33 @@ def test_the_wall_catches_up_by_itself_after_a_server_restart(page, login, e2e, 
     assert incident["number"] in page.locator('[data-testid="wall-queue"]').text_content()
 
 
+def test_an_overdue_arrival_raises_the_alarm_banner(page, login, e2e):
+    login(page, "command_room")
+    open_wall(page, e2e.base_url)
+    incident = create_incident(page, e2e.base_url, "E2E 墙图：超时未到场的警情")
+    orders = dispatch(page, e2e.base_url, incident["id"])
+    page.wait_for_selector(f'path.wall-route[data-order="{orders[0]["id"]}"]', state="attached", timeout=5000)
+    assert page.locator('[data-testid="wall-alarm"]').is_hidden()
+    # The arrival deadline passes: moved back in the database (the SLA clock would wait 30 min).
+    with _admin_cursor(_server(), e2e.database) as cursor:
+        cursor.execute("UPDATE dispatch_dispatchorder SET arrive_by = now() - interval '2 minutes' "
+                       "WHERE incident_id = %s", [incident["id"]])
+    # Any event makes the wall reload its snapshot within 10 s, with the deadline now past.
+    create_incident(page, e2e.base_url, "E2E 墙图：另一起警情")
+    banner = page.locator('[data-testid="wall-alarm"]')
+    banner.wait_for(state="visible", timeout=20000)
+    assert incident["number"] in banner.text_content()
+    assert page.locator(f'[data-testid="wall-alarms"] .is-overdue[data-incident="{incident["id"]}"]').count() == 1
+    assert "is-red" in page.get_attribute(marker(incident["id"]), "class")
+    assert page.get_attribute(marker(incident["id"]) + " .wall-inc-countdown", "data-state") == "red"
+    assert page.locator(f'path.wall-route.is-late[data-incident="{incident["id"]}"]').count() >= 1
+    # Sound is off by default and is a toggle.
+    sound = page.locator('[data-testid="wall-sound"]')
+    assert sound.get_attribute("aria-pressed") == "false"
+    sound.click()
+    assert sound.get_attribute("aria-pressed") == "true"
+
+
 @pytest.mark.parametrize(("width", "height"), SCREENS)
 def test_wall_screenshot(page, login, e2e, artifacts_dir, width, height):
     login(page, "command_room")
@@ -180,13 +231,13 @@ def test_wall_screenshot(page, login, e2e, artifacts_dir, width, height):
     # Nothing spills out of the screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert page.evaluate("document.documentElement.scrollHeight") <= height
-    for testid in ("wall-map", "wall-queue", "chart-category", "chart-channel", "wall-ticker", "wall-conn"):
+    for testid in ("wall-map", "wall-queue", "chart-category", "chart-channel", "wall-ticker", "wall-conn", "wall-legend"):
         assert page.locator(f'[data-testid="{testid}"]').is_visible(), testid
     settled_screenshot(page, artifacts_dir / f"wall-{width}x{height}.png")
     # The card opened from the queue.
     page.locator('[data-testid="wall-queue"] .wall-queue-item').first.click()
     page.locator('[data-testid="wall-card"]').wait_for()
-    page.wait_for_timeout(2500)  # the flight to the incident
+    page.wait_for_timeout(4000)  # the flight to the incident, and the 4K frame painted again
     settled_screenshot(page, artifacts_dir / f"wall-{width}x{height}-card.png")
 
 

@@ -881,6 +881,7 @@
               return r.count;
             }),
             barWidth: "62%",
+            barMaxWidth: font * 1.4,
             itemStyle: { color: colour, borderRadius: [0, font / 4, font / 4, 0] },
             label: { show: true, position: "right", color: "#ffffff", fontSize: font, fontWeight: "bold" },
           },
@@ -1220,6 +1221,9 @@
       drawMember(member);
     });
     Object.keys(memberMarkers).forEach(function (id) {
+      if (memberSeen[id] && members[id].status === "busy") {
+        memberMarkers[id].bringToFront();
+      }
       if (!memberSeen[id]) {
         live.members.removeLayer(memberMarkers[id]);
         delete memberMarkers[id];
@@ -1494,70 +1498,50 @@
 
   // ---- the legend --------------------------------------------------------------------------------
 
-  var Legend = L.Control.extend({
-    options: { position: "bottomleft" },
-    onAdd: function () {
-      var box = el("details", "wall-legend");
-      box.open = true;
-      box.appendChild(el("summary", null, text.legend));
-      var cols = el("div", "wall-legend-cols");
-      function section(title) {
-        var s = el("section");
-        s.appendChild(el("h4", null, title));
-        var list = el("ul");
-        s.appendChild(list);
-        cols.appendChild(s);
-        return list;
-      }
-      var statuses = section(text.statuses);
-      ["new", "dispatched", "arrived", "in_progress", "resolved", "needs_location"].forEach(function (status) {
-        var item = el("li");
-        var swatch = el("span", "wall-swatch is-dot");
-        swatch.style.setProperty("--swatch", STATUS_COLOURS[status]);
-        item.appendChild(swatch);
-        item.appendChild(el("span", null, config.statuses[status] || status));
-        statuses.appendChild(item);
-      });
-      var major = el("li");
-      major.appendChild(el("span", "wall-swatch is-pulse"));
-      major.appendChild(el("span", null, text.major));
-      statuses.appendChild(major);
-      var cats = section(text.categories);
-      (config.categories || []).forEach(function (c) {
-        var item = el("li");
-        item.appendChild(el("span", "wall-swatch is-glyph", glyphOf(c)));
-        item.appendChild(el("span", null, c.name));
-        cats.appendChild(item);
-      });
-      var people = section(text.members);
-      [
-        ["on_duty", text.onDuty],
-        ["busy", text.busy],
-        ["off_duty", text.offDuty],
-      ].forEach(function (row) {
-        var item = el("li");
-        var swatch = el("span", "wall-swatch is-member");
-        swatch.style.setProperty("--swatch", MEMBER_COLOURS[row[0]]);
-        item.appendChild(swatch);
-        item.appendChild(el("span", null, row[1]));
-        people.appendChild(item);
-      });
-      var route = el("li");
-      route.appendChild(el("span", "wall-swatch is-route"));
-      route.appendChild(el("span", null, text.route));
-      people.appendChild(route);
-      var load = el("li");
-      var ramp = el("span", "wall-swatch is-ramp");
-      load.appendChild(ramp);
-      load.appendChild(el("span", null, text.gridLoad));
-      people.appendChild(load);
-      box.appendChild(cols);
-      L.DomEvent.disableClickPropagation(box);
-      L.DomEvent.disableScrollPropagation(box);
-      return box;
-    },
-  });
-  new Legend().addTo(map);
+  // In the side column, not on the map: on the map it would hide incidents at the edge of the
+  // sub-district. Chips flow in rows, so it stays short at 1920 px and at 3840 px.
+  (function legend() {
+    var box = document.getElementById("wall-legend");
+    if (!box) {
+      return;
+    }
+    function row(title) {
+      var list = el("ul", "wall-legend-row");
+      var item = el("li", "wall-legend-title", title);
+      list.appendChild(item);
+      box.appendChild(list);
+      return list;
+    }
+    function chip(list, swatch, label) {
+      var item = el("li");
+      item.appendChild(swatch);
+      item.appendChild(el("span", null, label));
+      list.appendChild(item);
+    }
+    var statuses = row(text.statuses);
+    ["new", "dispatched", "arrived", "in_progress", "resolved", "needs_location"].forEach(function (status) {
+      var swatch = el("span", "wall-swatch is-dot");
+      swatch.style.setProperty("--swatch", STATUS_COLOURS[status]);
+      chip(statuses, swatch, config.statuses[status] || status);
+    });
+    chip(statuses, el("span", "wall-swatch is-pulse"), text.major);
+    var cats = row(text.categories);
+    (config.categories || []).forEach(function (c) {
+      chip(cats, el("span", "wall-swatch is-glyph", glyphOf(c)), c.name);
+    });
+    var people = row(text.members);
+    [
+      ["on_duty", text.onDuty],
+      ["busy", text.busy],
+      ["off_duty", text.offDuty],
+    ].forEach(function (r) {
+      var swatch = el("span", "wall-swatch is-member");
+      swatch.style.setProperty("--swatch", MEMBER_COLOURS[r[0]]);
+      chip(people, swatch, r[1]);
+    });
+    chip(people, el("span", "wall-swatch is-route"), text.route);
+    chip(people, el("span", "wall-swatch is-ramp"), text.gridLoad);
+  })();
 
   // ---- replay ------------------------------------------------------------------------------------
 
