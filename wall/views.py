@@ -19,11 +19,11 @@ from dispatch.models import DispatchOrder, Force
 from frontend.console_views import _category_name
 from frontend.views import map_config
 from geo.selectors import subdistrict_get
+from incidents.consumers import CLOSE_ANONYMOUS, CLOSE_FORBIDDEN
 from incidents.models import Category, Channel, IncidentEvent, Status
 
 # Words of the wall, handed to wall.js. Model labels are reused where they fit.
 WALL_TEXT = {
-    "title": _("Wall map"),
     "live": _("Live"),
     "reconnecting": _("Reconnecting…"),
     "connecting": _("Connecting…"),
@@ -31,25 +31,15 @@ WALL_TEXT = {
     "noEventYet": _("no event yet"),
     "fullscreen": _("Full screen"),
     "exitFullscreen": _("Exit full screen"),
-    "sound": _("Sound"),
     "soundOn": _("Sound on"),
     "soundOff": _("Sound off"),
-    "queue": _("Live queue"),
-    "alarms": _("Overdue alarms"),
     "noAlarms": _("No overdue arrivals"),
-    "byCategory": _("Today by category"),
-    "byChannel": _("Today by channel"),
-    "ticker": _("Latest events"),
-    "today": _("Today"),
-    "open": _("Open"),
-    "overdue": _("Overdue"),
     "overdueBy": _("overdue %(time)s"),
     "dueIn": _("due in %(time)s"),
     "arriveBy": _("Arrive by"),
     "deadline": _("Deadline"),
     "eta": _("ETA"),
     "dispatchedAt": _("Dispatched"),
-    "acceptedAt": _("Accepted"),
     "arrivedAt": _("Arrived"),
     "people": _("People dispatched"),
     "timeline": _("Timeline"),
@@ -68,27 +58,21 @@ WALL_TEXT = {
     "busy": _("Busy on an order"),
     "offDuty": _("Off duty"),
     "route": _("Route to the scene"),
-    "incidents": _("Incidents"),
     "statuses": _("Status"),
     "categories": _("Category"),
     "gridLoad": _("Open incidents per grid"),
     "emptyQueue": _("No open cases"),
     "loadError": _("The wall data could not be loaded; retrying."),
     "cardError": _("The case could not be loaded."),
-    "replay": _("Replay"),
-    "replayDay": _("Day to replay"),
     "play": _("Play"),
     "pause": _("Pause"),
-    "speed": _("Speed"),
-    "backToLive": _("Back to live"),
     "replaying": _("Replay of %(date)s"),
     "replayEmpty": _("Nothing happened on that day."),
     "replayError": _("That day could not be loaded."),
-    "legend": _("Legend"),
-    "unknown": _("Unknown"),
     "openCase": _("Open case page"),
     "positionAt": _("Position at"),
     "stale": _("position out of date"),
+    "signedOut": _("The session has ended: log in again to keep the wall live."),
 }
 
 # Seconds before the deadline from which a countdown turns amber.
@@ -117,6 +101,8 @@ def wall_config(request, subdistrict) -> dict:
         "forces": dict(Force.choices),
         "orderStates": dict(DispatchOrder.State.choices),
         "amberSeconds": AMBER_SECONDS,
+        # Close codes of the socket that mean "not signed in (any more)" / "not allowed".
+        "closeCodes": {"anonymous": CLOSE_ANONYMOUS, "forbidden": CLOSE_FORBIDDEN},
         "text": WALL_TEXT,
     }
 

@@ -1309,10 +1309,12 @@
     }
     socket = ws;
     ws.onopen = function () {
-      attempt = 0;
       setConnection("live");
     };
     ws.onmessage = function (message) {
+      // The back-off starts again once the server has said something (a socket it accepts and
+      // closes at once, as for a signed-out user, keeps backing off).
+      attempt = 0;
       var data;
       try {
         data = JSON.parse(message.data);
@@ -1325,11 +1327,17 @@
       }
       handle(data);
     };
-    ws.onclose = function () {
+    ws.onclose = function (event) {
       if (socket !== ws) {
         return;
       }
       socket = null;
+      // Signed out (the session expired) or the role was taken away: say so, and keep trying,
+      // so that a log-in in another tab brings the wall back.
+      var codes = config.closeCodes || {};
+      if (event && (event.code === codes.anonymous || event.code === codes.forbidden)) {
+        showNotice(text.signedOut);
+      }
       setConnection("reconnecting");
       scheduleReconnect();
     };
