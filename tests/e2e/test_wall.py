@@ -257,6 +257,11 @@ def test_replay_plays_a_past_day_and_returns_to_live(page, login, e2e, artifacts
     assert seen >= 1, "the demo history of yesterday shows no incident at any hour"
     page.evaluate("""() => { const el = document.getElementById('replay-slider');
                              el.value = String(10 * 3600); el.dispatchEvent(new Event('input')); }""")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.wait_for_timeout(500)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1920
+    bar = page.locator(".wall-bar").bounding_box()
+    assert bar and bar["height"] < 80, "the bar with the replay controls stays on one line"
     page.screenshot(path=str(artifacts_dir / "wall-replay.png"))
     page.click('[data-testid="replay-exit"]')
     page.wait_for_function("() => !document.body.dataset.replay")
