@@ -212,6 +212,19 @@ def test_an_overdue_arrival_raises_the_alarm_banner(page, login, e2e):
     assert sound.get_attribute("aria-pressed") == "true"
 
 
+def test_a_position_posted_moves_the_responder(page, login, e2e):
+    login(page, "command_room")
+    open_wall(page, e2e.base_url)
+    state = page.request.get(e2e.url("/api/v1/wall/") + subdistrict_code(page, e2e) + "/state/").json()
+    member = next(m for m in state["members"] if m["point"] and m["status"] == "on_duty")
+    lon, lat = member["point"]
+    answer = page.request.post(e2e.url("/api/v1/positions/"), headers=csrf_headers(page), data={"positions": [
+        {"member": member["id"], "at": state["now"], "lon": lon + 0.001, "lat": lat + 0.001, "accuracy_m": 8,
+         "datum": "WGS84"}]})
+    assert answer.status == 201, answer.text()
+    page.wait_for_selector(f'body[data-last-moved="{member["id"]}"]', state="attached", timeout=5000)
+
+
 @pytest.mark.parametrize(("width", "height"), SCREENS)
 def test_wall_screenshot(page, login, e2e, artifacts_dir, width, height):
     login(page, "command_room")

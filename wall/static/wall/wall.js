@@ -17,7 +17,8 @@
  * Test hooks: body[data-wall-ready="1"] once the first snapshot is drawn; body[data-socket] =
  * connecting | live | reconnecting; body[data-last-event] = newest event id applied; incident
  * markers are `.wall-incident[data-incident=<id>]`; routes are SVG paths
- * `path.wall-route[data-order=<id>][data-incident=<id>]`.
+ * `path.wall-route[data-order=<id>][data-incident=<id>]`; body[data-last-moved] = the member whose
+ * position came last; body[data-members-busy] = how many are drawn busy.
  */
 (function () {
   "use strict";
@@ -581,6 +582,7 @@
       if (!replaying) {
         drawMember(member);
       }
+      body.dataset.lastMoved = String(member.id);
     });
   }
 
