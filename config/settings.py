@@ -116,8 +116,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Channels: in-memory layer for one process, channels-redis when REDIS_URL is set.
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
+    # channels-redis waits for messages with blocking pops of 5 s; redis-py 8 reads with a 5 s
+    # timeout by default, which tore idle sockets down every few seconds (channels_redis issue 422).
+    # The client timeout stays above the pop's, and still catches a dead connection.
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                    "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]}}
     }
 else:
     # Channels' in-memory layer with an expiry sweep that does not grow with the open sockets.

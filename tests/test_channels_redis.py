@@ -30,6 +30,7 @@ from tests.factories import make_user, make_world
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 TIMEOUT = 10
+QUIET_S = 8  # longer than channels-redis's 5 s blocking pop
 P = {"type": "Point", "coordinates": [120.495, 30.495]}  # inside make_world's west grid
 
 pytestmark = pytest.mark.skipif(
@@ -134,6 +135,36 @@ def test_an_incident_created_on_server_a_reaches_a_wall_map_on_server_b(two_serv
         created["id"], created["number"], IncidentEvent.Kind.CREATED)
     first = IncidentEvent.objects.filter(incident_id=created["id"]).order_by("pk").first()
     assert event["id"] == first.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_quiet_wall_map_stays_connected_past_the_redis_client_timeout(two_servers):
+    """channels-redis waits for messages with blocking pops of 5 s; redis-py 8 gives every socket a
+    5 s read timeout by default, which tore idle consumers down every few seconds (channels_redis
+    issue 422). Settings lift the client timeout above the pop's: a socket idle for longer still
+    receives the next event."""
+    server_a, server_b = two_servers
+    world = make_world()
+    cookie = session_cookie(make_user("dispatcher", UserRole.DISPATCHER))
+    token = Token.objects.create(user=make_user("calltaker", UserRole.CALL_TAKER)).key
+    body = {"channel": world["channel"].code, "category": world["category"].code,
+            "description": "深夜的第一起", "location": P, "subdistrict": "T1"}
+
+    async def scenario():
+        headers = {"Cookie": f"sessionid={cookie}", "Origin": server_b}
+        async with connect(ws_url(server_b, "/ws/wall/T1/?last_event=0"), additional_headers=headers,
+                           open_timeout=TIMEOUT) as socket:
+            assert json.loads(await asyncio.wait_for(socket.recv(), TIMEOUT))["type"] == "caught_up"
+            await asyncio.sleep(QUIET_S)
+            async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+                response = await http.post(server_a + "/api/v1/incidents/", json=body, headers={
+                    "Authorization": f"Token {token}"})
+            assert response.status_code == 201, response.text
+            return response.json(), json.loads(await asyncio.wait_for(socket.recv(), TIMEOUT))
+
+    created, message = asyncio.run(scenario())
+    assert message["type"] == "event"
+    assert message["event"]["incident"] == created["id"]
 
 
 @pytest.mark.django_db(transaction=True)

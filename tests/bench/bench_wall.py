@@ -76,6 +76,7 @@ import logging  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
 import resource  # noqa: E402
+import shutil  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -181,6 +182,15 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def redis_ping(port: int) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis(host="127.0.0.1", port=port).ping())
+    except redis.ConnectionError:
+        return False
 
 
 def rss_bytes(pid: int, field_name: str = "VmRSS") -> int:
@@ -427,6 +437,8 @@ def main() -> int:
     parser.add_argument("--fanout-events", type=int, default=40, help="events per client count")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--uvicorn-args", default="", help="extra uvicorn options, e.g. '--ws wsproto'")
+    parser.add_argument("--redis", action="store_true",
+                        help="channels-redis instead of the in-memory layer, on a redis-server of its own")
     parser.add_argument("--profile", metavar="FILE", help="run the server under cProfile, stats to FILE")
     parser.add_argument("--keep-database", action="store_true", help="keep the copy for a look afterwards")
     args = parser.parse_args()
@@ -446,6 +458,7 @@ def main() -> int:
     copy_s = time.monotonic() - started
     settings.DATABASES["default"]["NAME"] = copy_name  # before the first query of this process
     processes: list[subprocess.Popen] = []
+    redis_process = None
     logs = Path(tempfile.mkdtemp(prefix="bench-wall-"))
     try:
         ctx = prepare(copy_name, sessions=-(-max(args.clients) // CLIENTS_PER_SESSION))
@@ -457,6 +470,16 @@ def main() -> int:
             env["DB_POOL_MAX_SIZE"] = SERVER_POOL_SIZE
         if server["host"].startswith("/") and server["port"]:
             env["PGPORT"] = server["port"]
+        if args.redis:
+            redis_port = _free_port()
+            redis_log = logs / "redis.log"
+            with redis_log.open("w") as out:
+                redis_process = subprocess.Popen(  # noqa: S603 - fixed arguments
+                    [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(redis_port),
+                     "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(logs)],
+                    cwd=logs, stdout=out, stderr=subprocess.STDOUT)
+            wait_for(lambda: redis_ping(redis_port), redis_process, redis_log, "redis-server")
+            env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
         port, floor_port = _free_port(), _free_port()
         server_log, floor_log = logs / "uvicorn.log", logs / "floor.log"
         with server_log.open("w") as out:
@@ -473,7 +496,7 @@ def main() -> int:
         wait_for(lambda: http_ok(server_url + "/accounts/login/"), processes[0], server_log, "uvicorn")
         wait_for(lambda: "ready" in floor_log.read_text(), processes[1], floor_log, "the floor server")
         print(f"GridLink wall-map benchmark: sub-district {ctx['sub'].name} ({DEMO_CODE}) on a copy of "
-              f"{source} ({how}, {copy_s:.1f} s), uvicorn {' '.join(['--lifespan off', args.uvicorn_args]).strip()}, "
+              f"{source} ({how}, {copy_s:.1f} s), {'channels-redis' if args.redis else 'in-memory channel layer'}, uvicorn {' '.join(['--lifespan off', args.uvicorn_args]).strip()}, "
               f"{os.cpu_count()} CPUs, load average {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}")
         idle_rss = rss_bytes(processes[0].pid)
         results = uvloop.run(benchmark(args, ctx, server_url, processes[0].pid,
@@ -483,7 +506,7 @@ def main() -> int:
             # uvicorn re-raises SIGTERM after its shutdown; after SIGINT cProfile still writes its stats
             processes[0].send_signal(signal.SIGINT)
             processes[0].wait(timeout=30)
-        for process in processes:
+        for process in [*processes, *([redis_process] if redis_process else [])]:
             _stop(process)
         connection.close()
         if not args.keep_database:
