@@ -1086,13 +1086,21 @@
     });
   }
 
+  // Flies to an incident so that it lands in the middle of the part of the map the card leaves free.
+  function flyToIncident(latlng, duration) {
+    var zoom = Math.max(map.getZoom(), 16);
+    var covered = cardBox.hidden ? 0 : cardBox.offsetWidth + 16;
+    var centre = map.unproject(map.project(latlng, zoom).add([covered / 2, 0]), zoom);
+    map.flyTo(centre, zoom, { duration: duration });
+  }
+
   function focusIncident(id) {
     var incident = incidents[id];
     var latlng = incident && latLngOf(incident.point);
-    if (latlng) {
-      map.flyTo(latlng, Math.max(map.getZoom(), 16), { duration: 1 });
-    }
     openCard(id);
+    if (latlng) {
+      flyToIncident(latlng, 1);
+    }
   }
 
   // One card request per incident at a time; events that arrive meanwhile ask for one more.
@@ -1127,8 +1135,8 @@
           // A new major incident: fly there and show it.
           var latlng = latLngOf(result.data.point);
           if (latlng) {
-            map.flyTo(latlng, Math.max(map.getZoom(), 16), { duration: 1.5 });
             openCard(result.data.id);
+            flyToIncident(latlng, 1.5);
           }
         }
         return result.data;
