@@ -501,6 +501,9 @@ def main() -> int:
         idle_rss = rss_bytes(processes[0].pid)
         results = uvloop.run(benchmark(args, ctx, server_url, processes[0].pid,
                                        f"ws://127.0.0.1:{floor_port}/", processes[1].pid))
+    except BaseException:
+        print(f"The servers' logs are in {logs}", file=sys.stderr)
+        raise
     finally:
         if args.profile and processes and processes[0].poll() is None:
             # uvicorn re-raises SIGTERM after its shutdown; after SIGINT cProfile still writes its stats
@@ -511,6 +514,7 @@ def main() -> int:
         connection.close()
         if not args.keep_database:
             _drop_database(server, copy_name)
+    shutil.rmtree(logs, ignore_errors=True)  # kept when something failed (above)
 
     # --- the table ------------------------------------------------------------------------------------
     print()
@@ -544,8 +548,7 @@ def main() -> int:
     for line in verdicts:
         print("target " + line)
     load_after = os.getloadavg()
-    print(f"(load average at the end {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}; "
-          f"logs in {logs})")
+    print(f"(load average at the end {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f})")
     return 0
 
 
