@@ -2,7 +2,16 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
-from dispatch.models import Alarm, DispatchOrder, DutyShift, Member, MemberPosition, ResponsibilityRule, Unit
+from dispatch.models import (
+    Alarm,
+    DispatchOrder,
+    DutyShift,
+    Member,
+    MemberPosition,
+    PositionFix,
+    ResponsibilityRule,
+    Unit,
+)
 
 
 @admin.register(Unit)
@@ -44,6 +53,22 @@ class MemberPositionAdmin(LeafletGeoAdmin):
     list_display = ["member", "recorded_at", "accuracy_m"]
     raw_id_fields = ["member"]
     list_select_related = ["member"]
+
+
+@admin.register(PositionFix)
+class PositionFixAdmin(LeafletGeoAdmin):
+    """The track is append-only: shown, never edited here (the positions API writes it)."""
+
+    list_display = ["member", "recorded_at", "accuracy_m", "received_at"]
+    raw_id_fields = ["member"]
+    list_select_related = ["member"]
+    date_hierarchy = "recorded_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(DispatchOrder)
