@@ -2,6 +2,8 @@
 
 A 2 km × 2 km square near 120.50E 30.50N (clear of the demo sub-district) with one community split into two grids."""
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -81,3 +83,11 @@ def make_channels() -> dict:
     hotline, _ = Channel.objects.get_or_create(
         code="t_hotline_110", defaults={"name": "社会110联动", "kind": Channel.Kind.HOTLINE, "phone": "88611155"})
     return {"district": district, "joint": joint, "hotline": hotline}
+
+
+def run_async(coroutine_function, *args):
+    """Run a coroutine on a fresh event loop in a thread of its own. Tests without the database run
+    last (pytest-django's order), beside the browser tests, whose session-long Playwright marks a
+    loop as running in the main thread: there `asyncio.run` and `async_to_sync` refuse to start."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine_function(*args)).result()

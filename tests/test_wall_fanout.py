@@ -18,7 +18,7 @@ from config.roles import UserRole
 from incidents.events import event_payload, wall_event_message
 from incidents.models import IncidentEvent
 from incidents.services import incident_intake
-from tests.factories import make_channels, make_user, make_world
+from tests.factories import make_channels, make_user, make_world, run_async
 
 TIMEOUT = 3
 
@@ -35,7 +35,7 @@ def test_group_send_gives_each_member_its_own_copy_and_a_full_queue_drops_only_i
         nothing_more = await _receive_or_none(layer, "specific.a!1")
         return first, second, nothing_more
 
-    first, second, nothing_more = asyncio.run(scenario())
+    first, second, nothing_more = run_async(scenario)
     assert first == {"type": "filler"}
     assert second == {"type": "incident.event", "id": 7, "text": "{}"}
     assert nothing_more is None
@@ -56,7 +56,7 @@ def test_expired_messages_are_still_dropped():
         await asyncio.sleep(1.2)
         return await _receive_or_none(layer, "specific.a!1")
 
-    assert asyncio.run(scenario()) is None
+    assert run_async(scenario) is None
 
 
 @pytest.mark.django_db

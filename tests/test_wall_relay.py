@@ -18,7 +18,7 @@ from django.db import connection
 from config.roles import UserRole
 from incidents import relay
 from tests.e2e.conftest import _server, subprocess_env
-from tests.factories import make_channels, make_user, make_world
+from tests.factories import make_channels, make_user, make_world, run_async
 from tests.test_wall_socket import TIMEOUT, socket
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ time.sleep(2.5)  # the fan-out's throttled send runs on a timer in this process
 @pytest.fixture(autouse=True)
 def _fresh_channel_layer():
     yield
-    async_to_sync(get_channel_layer().flush)()
+    run_async(get_channel_layer().flush)
 
 
 def run_worker(code: str) -> None:
