@@ -5,6 +5,7 @@ a server restart, and screenshots at 3840×2160 and 1920×1080 (test-artifacts/w
 Test hooks of wall.js: body[data-wall-ready="1"], body[data-socket="live"|"reconnecting"],
 body[data-last-event], `.wall-incident[data-incident=<id>]`, `path.wall-route[data-order=<id>]`."""
 
+import json
 import time
 
 import pytest
@@ -282,3 +283,28 @@ def test_replay_plays_a_past_day_and_returns_to_live(page, login, e2e, artifacts
     page.click('[data-testid="replay-exit"]')
     page.wait_for_function("() => !document.body.dataset.replay")
     assert page.locator('[data-testid="wall-conn"]').get_attribute("data-state") == "live"
+
+
+def test_an_event_committed_late_with_a_lower_id_still_reaches_the_wall(page, login, e2e):
+    """Event ids are handed out at insert, not at commit: a slow transaction publishes its lower id
+    after a quicker one's higher id. The wall must not take it for old news."""
+    login(page, "command_room")
+    open_wall(page, e2e.base_url)
+    first = create_incident(page, e2e.base_url, "E2E 墙图：事务较慢的警情")
+    page.wait_for_selector(marker(first["id"]), state="attached")
+    code = subdistrict_code(page, e2e)
+    with _admin_cursor(_server(), e2e.database) as cursor:
+        cursor.execute("BEGIN")
+        cursor.execute(
+            "INSERT INTO incidents_incidentevent (incident_id, subdistrict_id, kind, from_status, to_status, note, "
+            "data, at) SELECT id, subdistrict_id, 'note', '', '', %s, '{}', now() FROM incidents_incident "
+            "WHERE id = %s RETURNING id", ["E2E 墙图：迟到的记录", first["id"]])
+        slow_id = cursor.fetchone()[0]
+        second = create_incident(page, e2e.base_url, "E2E 墙图：事务较快的警情")  # commits a higher id first
+        page.wait_for_selector(marker(second["id"]), state="attached")
+        assert int(page.evaluate("document.body.dataset.lastEvent")) > slow_id
+        # As a worker process publishes (incidents/relay.py): NOTIFY, delivered at commit.
+        envelope = json.dumps({"pid": 0, "group": f"wall.{code}", "events": [slow_id]})
+        cursor.execute("SELECT pg_notify('gridlink_wall', %s)", [envelope])
+        cursor.execute("COMMIT")
+    page.wait_for_selector(f'#wall-ticker [data-event="{slow_id}"]', state="attached", timeout=5000)

@@ -296,6 +296,23 @@
   var alarms = [];
   var counts = null;
   var lastEvent = 0;
+  // Event ids are handed out when a transaction inserts its event, not when it commits: a slower
+  // transaction can publish a lower id after a higher one. So events are told apart by the ids seen
+  // (bounded), not by "newer than the last", and a reconnect asks again from a little before the
+  // newest id; what comes twice is dropped here.
+  var SEEN_MAX = 5000;
+  var RESUME_OVERLAP = 200;
+  var seenEvents = new Set();
+  function markSeen(id) {
+    if (seenEvents.has(id)) {
+      return false;
+    }
+    seenEvents.add(id);
+    if (seenEvents.size > SEEN_MAX) {
+      seenEvents.delete(seenEvents.values().next().value);
+    }
+    return true;
+  }
   var lastEventAt = null; // time of the newest event applied (server time)
   var replaying = false;
   var ready = false;
@@ -1255,6 +1272,9 @@
     renderQueue();
     renderAlarms();
     if (reason !== "periodic") {
+      (state.events || []).forEach(function (event) {
+        markSeen(event.id);
+      });
       tickerReset(state.events);
       if (state.events && state.events.length && !lastEventAt) {
         lastEventAt = ms(state.events[0].at);
@@ -1285,7 +1305,7 @@
   function socketUrl() {
     var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
     var url = scheme + "//" + window.location.host + config.socket;
-    return lastEvent ? url + "?last_event=" + encodeURIComponent(lastEvent) : url;
+    return lastEvent ? url + "?last_event=" + encodeURIComponent(Math.max(0, lastEvent - RESUME_OVERLAP)) : url;
   }
 
   function setConnection(state) {
@@ -1386,12 +1406,14 @@
   }
 
   function applyEvent(event) {
-    if (event.id <= lastEvent) {
+    if (!markSeen(event.id)) {
       return;
     }
-    lastEvent = event.id;
-    lastEventAt = ms(event.at) || now();
-    body.dataset.lastEvent = String(lastEvent);
+    if (event.id > lastEvent) {
+      lastEvent = event.id;
+      body.dataset.lastEvent = String(lastEvent);
+    }
+    lastEventAt = Math.max(lastEventAt || 0, ms(event.at) || now());
     showConnection();
     tickerAdd(event);
     if (replaying) {
