@@ -2,22 +2,15 @@
 through json_script, the nav link only for those who may open it (the browser tests are in
 tests/e2e/test_wall.py)."""
 
-import json
-import re
 
 import pytest
 from django.urls import reverse
 
 from config.roles import STAFF_ROLES, UserRole
 from tests.factories import make_channels, make_user, make_world
+from tests.test_console_pages import json_script
 
 pytestmark = pytest.mark.django_db
-
-
-def json_script(response, element_id: str) -> dict:
-    match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', response.text, re.S)
-    assert match, f"the page hands its data to the script through json_script #{element_id}"
-    return json.loads(match.group(1))
 
 
 @pytest.fixture

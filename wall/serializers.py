@@ -27,7 +27,9 @@ class WallSubdistrictSerializer(CodeNameSerializer):
                                  help_text="[min lon, min lat, max lon, max lat]")
 
 
-class WallOrderSerializer(serializers.Serializer):
+class OrderBaseSerializer(serializers.Serializer):
+    """What the board and the replay both say of an order."""
+
     id = serializers.IntegerField()
     member = serializers.IntegerField()
     member_name = serializers.CharField()
@@ -35,11 +37,14 @@ class WallOrderSerializer(serializers.Serializer):
     state = serializers.CharField()
     dispatched_at = serializers.DateTimeField()
     arrive_by = serializers.DateTimeField(allow_null=True)
-    accepted_at = serializers.DateTimeField(allow_null=True)
     arrived_at = serializers.DateTimeField(allow_null=True)
+    route = _line(allow_null=True, help_text="The road route from where the member set out, as seen at dispatch")
+
+
+class WallOrderSerializer(OrderBaseSerializer):
+    accepted_at = serializers.DateTimeField(allow_null=True)
     travel_seconds = serializers.FloatField(allow_null=True)
     eta = serializers.DateTimeField(allow_null=True, help_text="dispatched_at + travel_seconds while awaited")
-    route = _line(allow_null=True, help_text="The road route from where the member set out, as seen at dispatch")
 
 
 class WallIncidentSerializer(serializers.Serializer):
@@ -161,17 +166,8 @@ class ReplayIncidentSerializer(serializers.Serializer):
                                      help_text="[[iso time, status], ...] in order")
 
 
-class ReplayOrderSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+class ReplayOrderSerializer(OrderBaseSerializer):
     incident = serializers.IntegerField()
-    member = serializers.IntegerField()
-    member_name = serializers.CharField()
-    force = serializers.CharField()
-    state = serializers.CharField()
-    dispatched_at = serializers.DateTimeField()
-    arrive_by = serializers.DateTimeField(allow_null=True)
-    arrived_at = serializers.DateTimeField(allow_null=True)
-    route = _line(allow_null=True)
 
 
 class ReplaySerializer(serializers.Serializer):
