@@ -180,10 +180,10 @@ def _newest_payloads(fixes: list[Fix], codes: dict[int, str]) -> dict[str, list[
 
 
 def positions_message(positions: list[dict]) -> dict:
-    """The channel-layer message of a positions batch; `text`: the socket's frame encoded once here,
-    not once per open wall map (see WallConsumer)."""
-    return {"type": "positions.batch", "positions": positions,
-            "text": json.dumps({"type": "positions", "positions": positions})}
+    """The channel-layer message of a positions batch: only the socket's frame, encoded once here
+    rather than once per open wall map (see WallConsumer) — and the in-memory layer copies each
+    message for each socket, so a list of dicts beside it would be copied a thousand times."""
+    return {"type": "positions.batch", "text": json.dumps({"type": "positions", "positions": positions})}
 
 
 def position_payload(fix: Fix) -> dict:

@@ -21,7 +21,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from config.roles import STAFF_ROLES, has_role
 from geo.models import Subdistrict
 from incidents import relay
-from incidents.events import event_payload, wall_group
+from incidents.events import event_payload, events_for_payload, wall_group
 from incidents.models import IncidentEvent
 
 log = logging.getLogger(__name__)
@@ -45,14 +45,10 @@ def _access(user, code: str) -> tuple[int | None, int | None]:
 def _missed_events(subdistrict_id: int, last_event: int, cap: int) -> tuple[list[dict], bool, int]:
     """(payloads of the events after `last_event`, oldest first; whether more than `cap` were missed;
     the newest event id of the sub-district, or `last_event` when there is none newer)."""
-    events = list(
-        IncidentEvent.objects.filter(subdistrict_id=subdistrict_id, pk__gt=last_event)
-        .select_related("incident").order_by("pk")[: cap + 1]
-    )
-    if len(events) > cap:
-        newest = (IncidentEvent.objects.filter(subdistrict_id=subdistrict_id)
-                  .order_by("-pk").values_list("pk", flat=True).first())
-        return [], True, newest or last_event
+    missed = IncidentEvent.objects.filter(subdistrict_id=subdistrict_id, pk__gt=last_event)
+    if missed.order_by("pk")[cap:cap + 1].exists():  # too many: only the newest id matters then
+        return [], True, missed.order_by("-pk").values_list("pk", flat=True).first()
+    events = list(events_for_payload(missed).order_by("pk"))
     return [event_payload(e, e.incident) for e in events], False, events[-1].pk if events else last_event
 
 
@@ -140,7 +136,8 @@ class WallConsumer(AsyncJsonWebsocketConsumer):
     # handlers run a thousand times per event with a thousand wall maps open. They touch no
     # database: Channels' dispatch would first close stale connections through a hop to the one
     # sync thread (which also serves the HTTP requests' views) for each of them; skipped here.
-    # The frame comes encoded by the publisher (`text`, see incidents.events) when it can.
+    # The frame comes encoded by the publisher (`text`: incidents.events.wall_event_message,
+    # dispatch.positions.positions_message).
     FANOUT_HANDLERS = {"incident.event": "incident_event", "positions.batch": "positions_batch"}
 
     async def dispatch(self, message: dict) -> None:
@@ -151,18 +148,9 @@ class WallConsumer(AsyncJsonWebsocketConsumer):
             await getattr(self, handler)(message)
 
     async def incident_event(self, message: dict) -> None:
-        event_id = message["id"] if "id" in message else message["event"].get("id")
-        if event_id in self.sent_on_resume:
+        if message["id"] in self.sent_on_resume:
             return
-        text = message.get("text")
-        if text is None:
-            await self.send_json({"type": "event", "event": message["event"]})
-        else:
-            await self.send(text_data=text)
+        await self.send(text_data=message["text"])
 
     async def positions_batch(self, message: dict) -> None:
-        text = message.get("text")
-        if text is None:
-            await self.send_json({"type": "positions", "positions": message["positions"]})
-        else:
-            await self.send(text_data=text)
+        await self.send(text_data=message["text"])

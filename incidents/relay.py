@@ -103,8 +103,11 @@ def ensure_listener(layer) -> None:
 async def wait_listening(timeout: float = 10.0) -> None:
     """Until this process's listener holds its LISTEN (tests, before a worker publishes; the first wall
     socket starts it once its connection was accepted and checked)."""
+    loop = asyncio.get_running_loop()
+
     async def ready() -> None:
-        while _listening is None:
+        # a listener of an earlier event loop (a closed one) does not count
+        while _listener is None or _listener.get_loop() is not loop:
             await asyncio.sleep(0.02)
         await _listening.wait()
 
@@ -140,10 +143,10 @@ async def _listen(layer, listening: asyncio.Event) -> None:
 
 
 def _event_messages(event_ids: list[int]) -> list[dict]:
-    from incidents.events import event_payload, wall_event_message
+    from incidents.events import event_payload, events_for_payload, wall_event_message
     from incidents.models import IncidentEvent
 
-    events = IncidentEvent.objects.filter(pk__in=event_ids).select_related("incident").order_by("pk")
+    events = events_for_payload(IncidentEvent.objects.filter(pk__in=event_ids)).order_by("pk")
     return [wall_event_message(event_payload(e, e.incident)) for e in events]
 
 
@@ -164,16 +167,13 @@ async def _forward(layer, payload: str) -> None:
         log.exception("the wall relay could not forward a notification")
 
 
-def publish_now(group: str, message: dict, *, event_ids: list[int] | None = None) -> None:
-    """Send one message to a wall group from sync code after commit: in process, through the shared
-    layer, or through PostgreSQL for a worker process (events by id)."""
+def publish_event(group: str, message: dict, *, event_id: int) -> None:
+    """Send one committed event's message to a wall group from sync code: through the channel layer
+    (in process, or shared Redis), or through PostgreSQL from a worker process (by id)."""
     layer = get_channel_layer()
     if layer is None:
         return
     if relays(layer):
-        if event_ids is not None:
-            notify_events(group, event_ids)
-        else:
-            notify_positions(group, message["positions"])
-        return
-    async_to_sync(layer.group_send)(group, message)
+        notify_events(group, [event_id])
+    else:
+        async_to_sync(layer.group_send)(group, message)

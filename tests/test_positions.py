@@ -3,6 +3,7 @@ the ingest service, and the throttled fan-out to the wall map over a real channe
 real ASGI websocket."""
 
 import asyncio
+import json
 import logging
 import time
 from datetime import timedelta
@@ -39,6 +40,11 @@ def _fresh_fanout():
     positions.fanout.reset()
     yield
     positions.fanout.reset()
+
+
+def sent(message: dict) -> list[dict]:
+    """The positions a channel-layer message carries to the sockets (its encoded frame)."""
+    return json.loads(message["text"])["positions"]
 
 
 def second_member(world, code="M2", name="李娜"):
@@ -294,23 +300,23 @@ def test_many_ingests_within_an_interval_become_one_message_with_each_members_la
     assert all(later - earlier >= interval * 0.95 for earlier, later in pairwise(times))
     for _, message in got1 + got2:
         assert message["type"] == "positions.batch"
-        members = [p["member"] for p in message["positions"]]
+        members = [p["member"] for p in sent(message)]
         assert members == sorted(set(members))
     assert len(got1) <= 2 + int(took / interval)
     if took < interval:  # the usual case: the first batch at once, all the others in one trailing message
         assert len(got1) == 2
-        assert [p["member"] for p in got1[0][1]["positions"]] == sorted([a.pk, b.pk])
+        assert [p["member"] for p in sent(got1[0][1])] == sorted([a.pk, b.pk])
     # the trailing message carries each member's latest fix
     last = got1[-1][1]
-    assert [p["member"] for p in last["positions"]] == sorted([a.pk, b.pk])
-    latest = {p["member"]: p for p in last["positions"]}
+    assert [p["member"] for p in sent(last)] == sorted([a.pk, b.pk])
+    latest = {p["member"]: p for p in sent(last)}
     assert latest[a.pk]["lon"] == pytest.approx(LON + 9e-4)
     assert latest[a.pk]["accuracy_m"] == 5.0
     assert latest[b.pk]["lat"] == pytest.approx(LAT + 9e-4)
     assert latest[a.pk]["at"] == (start + timedelta(seconds=9)).isoformat()
     # the other sub-district has its own wall and its own throttle
     assert 1 <= len(got2) <= 2 + int(took / interval)
-    assert [p["member"] for p in got2[-1][1]["positions"]] == [c.pk]
+    assert [p["member"] for p in sent(got2[-1][1])] == [c.pk]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -330,7 +336,7 @@ def test_a_fix_that_moved_nobody_is_not_sent(settings):
 
     got = async_to_sync(scenario)()
     assert len(got) == 1
-    assert got[0][1]["positions"][0]["lon"] == LON
+    assert sent(got[0][1])[0]["lon"] == LON
 
 
 class BrokenLayer:

@@ -8,12 +8,14 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection
+from django.utils import timezone
 
 from config.roles import UserRole
 from incidents import relay
@@ -44,19 +46,48 @@ time.sleep(2.5)  # the fan-out's throttled send runs on a timer in this process
 """
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_sla_alarm_raised_by_the_clock_worker_reaches_the_wall():
+    """The escalation the issues send to the wall map: `run_sla_clock`, its own process, finds an
+    overdue order and raises the alarm; the wall socket of the server gets the `alarm` event."""
+    from tests.test_sla_clock import build_world, make_incident, make_order
+
+    world = build_world()
+    incident = make_incident(world)
+    make_order(world, incident, world["member"], arrive_by=timezone.now() - timedelta(minutes=5))
+    communicator = socket(f"/ws/wall/{world['subdistrict'].code}/", make_user("command", UserRole.COMMAND_ROOM))
+
+    async def scenario():
+        connected, _ = await communicator.connect(timeout=TIMEOUT)
+        assert connected
+        await relay.wait_listening()
+        await asyncio.get_running_loop().run_in_executor(None, run_command, ["run_sla_clock", "--once"])
+        message = await next_of_type(communicator, "event")
+        await communicator.disconnect()
+        return message["event"]
+
+    event = async_to_sync(scenario)()
+    assert (event["kind"], event["incident"]) == ("alarm", incident.pk)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_channel_layer():
     yield
     run_async(get_channel_layer().flush)
 
 
-def run_worker(code: str) -> None:
+def run_command(arguments: list[str]) -> None:
+    """`manage.py <arguments>` as its own process on the test database, without Redis."""
     env = subprocess_env(_server(), connection.settings_dict["NAME"])
     env.pop("REDIS_URL", None)  # the in-memory layer: the relay's case
     env.pop(relay.WORKER_FLAG, None)  # manage.py sets it itself
-    done = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=REPO, env=env,  # noqa: S603
+    done = subprocess.run([sys.executable, "manage.py", *arguments], cwd=REPO, env=env,  # noqa: S603
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def run_worker(code: str) -> None:
+    run_command(["shell", "-c", code])
 
 
 async def next_of_type(communicator, kind: str, timeout: float = 10.0) -> dict:

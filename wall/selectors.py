@@ -41,7 +41,7 @@ from dispatch.recommend import BUSY_STATUSES, LIVE_STATES
 from dispatch.selectors import on_duty_at
 from geo.models import BoundaryVersion, Grid, Subdistrict
 from incidents import flows
-from incidents.events import event_payload
+from incidents.events import event_payload, events_for_payload
 from incidents.models import Incident, IncidentEvent, Status
 
 SUMMARY_CHARS = 60  # the description's first characters shown in the queue
@@ -293,14 +293,10 @@ def _alarms(subdistrict_id: int, iso: _Iso) -> list[dict]:
                  member_name) in rows]
 
 
-_EVENT_FIELDS = ("id", "incident_id", "kind", "from_status", "to_status", "at", "note", "data",
-                 "incident__id", "incident__number", "incident__status")
-
-
 def _latest_events(subdistrict_id: int, last_event: int) -> list[dict]:
     """The newest events up to `last_event`, newest first, as the socket sends them."""
-    events = (IncidentEvent.objects.filter(subdistrict_id=subdistrict_id, pk__lte=last_event)
-              .select_related("incident").only(*_EVENT_FIELDS).order_by("-pk")[:EVENTS_SHOWN])
+    events = events_for_payload(IncidentEvent.objects.filter(subdistrict_id=subdistrict_id, pk__lte=last_event)
+                                ).order_by("-pk")[:EVENTS_SHOWN]
     return [event_payload(e, e.incident) for e in events]
 
 
