@@ -54,7 +54,6 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from scipy.sparse.csgraph import dijkstra
 
 from config.errors import DomainError
 from dispatch import routing
@@ -81,10 +80,6 @@ BUSY_STATUSES = ("new", "dispatched", "arrived", "reported")
 # The places whose contact is proposed (property, construction site, park building, enterprise).
 PLACE_KINDS_WITH_CONTACT = ("residential_complex", "construction_site", "park_building", "enterprise")
 
-# The fields of an incident a recommendation reads (for `QuerySet.only` with
-# select_related("category", "place"); `incident_facts` reads the same).
-INCIDENT_FIELDS = ("id", "level", "location", "subdistrict_id", "major", "description", "category__code",
-                   "category__scope", "category__is_police", "place__kind", "place__name", "place__contact_id")
 _INCIDENT_SQL = """
 SELECT i.id, i.level, ST_X(i.location), ST_Y(i.location), i.subdistrict_id, i.major, i.description, i.category_id,
        c.code, c.scope, c.is_police, i.place_id, p.kind, p.name, p.contact_id
@@ -593,7 +588,7 @@ def _origin(row: _Row, at: datetime) -> tuple[tuple[float, float], str, bool]:
 # --- the recommendation ------------------------------------------------------------------------------
 
 def incident_facts(*, incident_id: int):
-    """The incident as much as a recommendation reads of it (INCIDENT_FIELDS), in one plain query
+    """The incident as much as a recommendation reads of it, in one plain query
     (an unsaved Incident with its category and place attached; None when there is no such case).
     For reading only: the API's hot path, where building the ORM query cost more than running it."""
     with connection.cursor() as cur:
@@ -829,39 +824,13 @@ def recommend(incident, *, at: datetime | None = None, level: int | None = None,
 
 
 def _draw_routes(graph: routing.RoadGraph, target: np.ndarray, candidates: list[Candidate]) -> None:
-    """The fastest route of each candidate to the target, as WGS 84 (lon, lat) points: one
-    Dijkstra per travel mode from the target on the reversed graph, whose predecessor tree holds
-    every origin's next junction towards the target (instead of one search per candidate)."""
+    """The fastest route of each candidate to the target (`RoadGraph.routes_to`)."""
     if not candidates:
         return
-    _t_dist, t_node = graph.tree.query(target)
     origins_xy = routing.to_local(np.array([c.origin for c in candidates], dtype=float))
-    _o_dist, o_nodes = graph.tree.query(origins_xy)
-    pred_by_mode = {mode: dijkstra(graph.reverse[mode], directed=True, indices=int(t_node),
-                                   return_predecessors=True)[1]
-                    for mode in {c.mode for c in candidates}}
-    paths, pieces = [], []
-    for c, o_node, o_xy in zip(candidates, o_nodes.tolist(), origins_xy, strict=True):
-        pred, nodes, k = pred_by_mode[c.mode], [o_node], o_node
-        while k != t_node and k >= 0 and len(nodes) <= len(pred):
-            k = int(pred[k])
-            nodes.append(k)
-        if k != t_node:
-            paths.append(0)
-            continue
-        pts = np.vstack([o_xy, graph.xy[nodes], target])
-        paths.append(len(pts))
-        pieces.append(pts)
-    if not pieces:
-        return
-    stacked = np.vstack(pieces)
-    lon, lat = routing.to_wgs84(stacked)
-    lon, lat = np.round(lon, 6).tolist(), np.round(lat, 6).tolist()
-    at = 0
-    for c, n in zip(candidates, paths, strict=True):
-        if n:
-            c.route = list(zip(lon[at:at + n], lat[at:at + n], strict=True))
-            at += n
+    for c, route in zip(candidates, graph.routes_to(target, origins_xy, [c.mode for c in candidates]), strict=True):
+        if route:
+            c.route = route
 
 
 def _merge(shown: list[_Match], proposed: dict[int, _Match], matches: list[_Match], *, at, origins, straight,

@@ -131,6 +131,40 @@ class RoadGraph:
             out[near] = np.minimum(out[near], ACCESS_DETOUR * straight[near] / walk)
         return out
 
+    def routes_to(self, target_xy: np.ndarray, origins_xy: np.ndarray,
+                  modes: list[str]) -> list[list[tuple[float, float]] | None]:
+        """The fastest route from each origin (by its mode) to the target, as WGS 84 (lon, lat)
+        points, origin and target included (None when unreachable): one Dijkstra per travel mode
+        from the target on the reversed graph, whose predecessor tree holds every origin's next
+        junction towards the target — not one search per origin."""
+        if len(origins_xy) == 0:
+            return []
+        _t_dist, t_node = self.tree.query(target_xy)
+        _o_dist, o_nodes = self.tree.query(origins_xy)
+        pred_by_mode = {mode: dijkstra(self.reverse[mode], directed=True, indices=int(t_node),
+                                       return_predecessors=True)[1] for mode in set(modes)}
+        sizes, pieces = [], []
+        for mode, o_node, o_xy in zip(modes, o_nodes.tolist(), origins_xy, strict=True):
+            pred, nodes, k = pred_by_mode[mode], [o_node], o_node
+            while k != t_node and k >= 0 and len(nodes) <= len(pred):
+                k = int(pred[k])
+                nodes.append(k)
+            if k != t_node:
+                sizes.append(0)
+                continue
+            pts = np.vstack([o_xy, self.xy[nodes], target_xy])
+            sizes.append(len(pts))
+            pieces.append(pts)
+        if not pieces:
+            return [None] * len(sizes)
+        lon, lat = to_wgs84(np.vstack(pieces))  # one trip to the projection thread for all
+        lon, lat = np.round(lon, 6).tolist(), np.round(lat, 6).tolist()
+        out, at = [], 0
+        for n in sizes:
+            out.append(list(zip(lon[at:at + n], lat[at:at + n], strict=True)) if n else None)
+            at += n
+        return out
+
     def route(self, origin_xy: np.ndarray, target_xy: np.ndarray, mode: str) -> list[tuple[float, float]]:
         """The junctions of the fastest route as WGS 84 (lon, lat), origin and target included."""
         _, o_node = self.tree.query(origin_xy)
@@ -182,17 +216,6 @@ def points_xy(points: list[Point]) -> np.ndarray:
     if not points:
         return np.zeros((0, 2))
     return to_local(np.array([(p.x, p.y) for p in points], dtype=float))
-
-
-def travel_seconds(subdistrict_id: int, target: Point, origins: list[Point], modes: list[str]) -> list[float]:
-    """Seconds from each origin (travelling by its mode) to the target, inf when unreachable."""
-    graph = graph_for(subdistrict_id)
-    return graph.seconds_to(points_xy([target])[0], points_xy(origins), modes).tolist()
-
-
-def straight_metres(target: Point, origins: list[Point]) -> list[float]:
-    t = points_xy([target])[0]
-    return np.hypot(*(points_xy(origins) - t).T).tolist() if origins else []
 
 
 def route(subdistrict_id: int, origin: Point, target: Point, mode: str) -> list[tuple[float, float]]:

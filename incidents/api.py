@@ -24,6 +24,7 @@ from config.permissions import HasRole
 from config.roles import STAFF_ROLES, UserRole
 from dispatch.recommend import incident_facts, recommend
 from geo.gazetteer import address_search, grids_at_point, locate
+from geo.selectors import subdistrict_get
 from incidents import api_support, services
 from incidents.models import CallbackTask
 from incidents.selectors import category_suggest, handover_return_counts, incident_detail, incident_queue
@@ -63,7 +64,7 @@ SUBDISTRICT_PARAMETER = OpenApiParameter(
 
 
 def _subdistrict(request):
-    subdistrict = api_support.subdistrict_resolve(code=request.query_params.get("subdistrict") or None)
+    subdistrict = subdistrict_get(code=request.query_params.get("subdistrict") or None)
     if subdistrict is None:
         raise NotFound(_("No such sub-district."))
     return subdistrict

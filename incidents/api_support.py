@@ -35,12 +35,6 @@ OPEN311_MAX_REQUESTS = 1000
 
 # --- scoping -------------------------------------------------------------------------------------
 
-def subdistrict_resolve(*, code: str | None) -> Subdistrict | None:
-    """The sub-district with `code`, or without a code the first one by code; None if unknown."""
-    qs = Subdistrict.objects.defer("boundary").order_by("code")
-    return qs.filter(code=code).first() if code else qs.first()
-
-
 def incident_is_visible(*, user, incident_id: int) -> bool:
     """Whether the user may see the case at all (the API answers 404 otherwise)."""
     return incidents_visible_to(user).filter(pk=incident_id).exists()

@@ -38,6 +38,7 @@ from rest_framework.views import APIView
 from config.exceptions import api_exception_handler
 from config.permissions import HasRole
 from config.roles import STAFF_ROLES, UserRole
+from geo.selectors import subdistrict_get
 from incidents import api_support, services
 from incidents.models import Incident
 from incidents.serializers import FiniteFloatField, category_field, channel_field
@@ -111,7 +112,7 @@ def _iso(value) -> str | None:
 
 
 def _subdistrict(value: str | None):
-    subdistrict = api_support.subdistrict_resolve(code=value or None)
+    subdistrict = subdistrict_get(code=value or None)
     if subdistrict is None:
         raise NotFound(_("Unknown jurisdiction_id."))
     return subdistrict

@@ -365,14 +365,23 @@ def _origin_of(origin, shift_post, duty_post, home):
     return origin or shift_post or duty_post or home
 
 
-def _route_to(subdistrict_id: int, origin: Point | None, target: Point | None, mode: str) -> list[list[float]] | None:
-    if origin is None or target is None:
-        return None
+def _routes_now(subdistrict_id: int, wanted: dict[int, tuple[Point, list[tuple[int, Point, str]]]]) -> dict:
+    """Routes of orders that have none stored: {order id: [[lon, lat], ...] or None}, computed now on
+    the road network — per incident, every order's route from one search per travel mode
+    (`RoadGraph.routes_to`). `wanted`: incident id -> (scene, [(order id, origin, mode), ...])."""
+    if not wanted:
+        return {}
     try:
-        points = routing.route(subdistrict_id, origin, target, mode)
+        graph = routing.graph_for(subdistrict_id)
     except ValueError:  # no road network
-        return None
-    return [list(p) for p in points] if len(points) >= 2 else None
+        return {}
+    out = {}
+    for target, orders in wanted.values():
+        origins_xy = routing.points_xy([origin for _pk, origin, _mode in orders])
+        routes = graph.routes_to(routing.points_xy([target])[0], origins_xy, [mode for *_rest, mode in orders])
+        for (pk, _origin, _mode), route in zip(orders, routes, strict=True):
+            out[pk] = [list(p) for p in route] if route and len(route) >= 2 else None
+    return out
 
 
 def wall_replay(*, subdistrict: WallSubdistrict, day: date) -> dict:
@@ -409,14 +418,20 @@ def wall_replay(*, subdistrict: WallSubdistrict, day: date) -> dict:
                   .values_list("id", "incident_id", "member_id", "member__name", "member__force",
                                "member__travel_mode", "state", "dispatched_at", "arrive_by", "arrived_at", "route",
                                "origin", "shift_post", "member__duty_post", "member__home"))
+    order_rows = list(order_rows)
+    missing: dict[int, tuple[Point, list]] = {}
+    for (pk, incident_id, _m, _n, _f, mode, _s, _d, _a, _r, route, origin, post, duty_post, home) in order_rows:
+        start_at = _origin_of(origin, post, duty_post, home)
+        if route is None and start_at is not None and points.get(incident_id) is not None:
+            missing.setdefault(incident_id, (points[incident_id], []))[1].append((pk, start_at, mode))
+    computed = _routes_now(subdistrict.id, missing)
     orders = []
-    for (pk, incident_id, member_id, member_name, force, mode, state, dispatched_at, arrive_by, arrived_at, route,
-         origin, post, duty_post, home) in order_rows:
-        line = _line(route) if route is not None else _route_to(
-            subdistrict.id, _origin_of(origin, post, duty_post, home), points.get(incident_id), mode)
+    for (pk, incident_id, member_id, member_name, force, _mode, state, dispatched_at, arrive_by, arrived_at, route,
+         *_where) in order_rows:
         orders.append({"id": pk, "incident": incident_id, "member": member_id, "member_name": member_name,
                        "force": force, "state": state, "dispatched_at": iso(dispatched_at),
-                       "arrive_by": iso(arrive_by), "arrived_at": iso(arrived_at), "route": line})
+                       "arrive_by": iso(arrive_by), "arrived_at": iso(arrived_at),
+                       "route": _line(route) if route is not None else computed.get(pk)})
 
     return {"date": day.isoformat(), "start": iso(start), "end": iso(end), "incidents": incidents, "orders": orders,
             "tracks": _tracks(subdistrict.id, start, end, iso)}
