@@ -77,3 +77,4 @@ def test_names_typed_by_people_are_escaped(client, world):
     client.force_login(make_user("cmd2", UserRole.COMMAND_ROOM))
     response = client.get(reverse("wallpage:wall"))
     assert "<script>alert(1)</script>" not in response.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text  # shown, as text
