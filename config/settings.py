@@ -233,6 +233,19 @@ ARRIVAL_MAX_DISTANCE_M = env.int("ARRIVAL_MAX_DISTANCE_M", default=300)
 ARRIVAL_POSITION_MAX_AGE_SECONDS = env.int("ARRIVAL_POSITION_MAX_AGE_SECONDS", default=120)
 # The SLA clock (manage.py run_sla_clock): seconds between two looks for passed deadlines.
 SLA_CLOCK_INTERVAL_SECONDS = env.float("SLA_CLOCK_INTERVAL_SECONDS", default=5.0)
+# The ladder: an arrival-overdue alarm that nobody acknowledged (or snoozed) within this many
+# minutes raises the case's escalation level once, by the SLA clock.
+SLA_ESCALATE_AFTER_MINUTES = env.int("SLA_ESCALATE_AFTER_MINUTES", default=5)
+# A case handed to a unit (a transfer from the scene, an assignment to an office): minutes to
+# accept or return it, and hours to report the result, by unit kind ("police_station=15,...");
+# HANDOVER_*_DEFAULT for every other kind. An assignment form's own deadline wins for the result.
+HANDOVER_ACCEPT_MINUTES_DEFAULT = env.int("HANDOVER_ACCEPT_MINUTES_DEFAULT", default=60)
+HANDOVER_ACCEPT_MINUTES = env.dict(
+    "HANDOVER_ACCEPT_MINUTES", cast={"value": int},
+    default={"police_station": 15, "grid_squad": 30, "community": 30, "subdistrict_office": 120})
+HANDOVER_REPORT_HOURS_DEFAULT = env.int("HANDOVER_REPORT_HOURS_DEFAULT", default=72)
+HANDOVER_REPORT_HOURS = env.dict(
+    "HANDOVER_REPORT_HOURS", cast={"value": int}, default={"police_station": 24, "grid_squad": 48})
 # The recommendation's two queries are prepared once per database connection; set to 0 behind a
 # pooler that does not keep sessions (PgBouncer in transaction mode).
 DISPATCH_PREPARED_STATEMENTS = env.bool("DISPATCH_PREPARED_STATEMENTS", default=True)

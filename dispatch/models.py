@@ -230,10 +230,24 @@ class PositionFix(models.Model):
         ]
 
 
+class OrderQuerySet(models.QuerySet):
+    """The one definition of which orders are live (`dispatch/flows.py` holds the states)."""
+
+    def live(self):
+        """On the way: dispatched or accepted, not yet arrived. The SLA clock watches these, a
+        stand-down ends them."""
+        return self.filter(state__in=DispatchOrder.LIVE_STATES)
+
+    def current(self):
+        """Not ended: on the way or on the scene (live + arrived). What a member's load counts,
+        what lets a responder act on the case, and what the one-per-member index holds."""
+        return self.filter(state__in=DispatchOrder.CURRENT_STATES)
+
+
 class DispatchOrder(models.Model):
-    """A linkage order (联动指令) to one member for one incident. At most one live order per
-    member and incident (partial unique index): two dispatchers acting at once cannot send the
-    same member twice."""
+    """A linkage order (联动指令) to one member for one incident; its states and moves are the
+    table in `dispatch/flows.py`. At most one current order per member and incident (partial
+    unique index): two dispatchers acting at once cannot send the same member twice."""
 
     class Method(models.TextChoices):
         RADIO = "radio", _("walkie-talkie")
@@ -246,7 +260,12 @@ class DispatchOrder(models.Model):
         ACCEPTED = "accepted", _("accepted")
         DECLINED = "declined", _("declined")
         ARRIVED = "arrived", _("arrived")
-        CANCELLED = "cancelled", _("cancelled")
+        STOOD_DOWN = "stood_down", _("stood down")
+
+    # The state sets of `dispatch/flows.py`, here so that every app may name them with the model.
+    LIVE_STATES = (State.DISPATCHED, State.ACCEPTED)
+    CURRENT_STATES = (State.DISPATCHED, State.ACCEPTED, State.ARRIVED)
+    ENDED_STATES = (State.DECLINED, State.STOOD_DOWN)
 
     incident = models.ForeignKey("incidents.Incident", on_delete=models.PROTECT, related_name="orders")
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="orders")
@@ -277,6 +296,20 @@ class DispatchOrder(models.Model):
     arrival_flagged = models.BooleanField(_("arrived far from the scene"), default=False)
     # Set by the SLA clock when arrive_by passed without an arrival: the escalation is raised once.
     overdue_escalated_at = models.DateTimeField(_("overdue escalated at"), null=True, blank=True)
+    # Stood down (no longer needed: the case was resolved, transferred, closed or merged, or the
+    # dispatcher called this member off): never watched by the SLA clock again.
+    stood_down_at = models.DateTimeField(_("stood down at"), null=True, blank=True)
+    stand_down_reason = models.CharField(_("stand-down reason"), max_length=500, blank=True)
+    stood_down_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The declined or late order this one was sent to replace (the replacement proposal).
+    replaces = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replacements",
+        verbose_name=_("replaces"),
+    )
+
+    objects = OrderQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("dispatch order")
@@ -284,11 +317,18 @@ class DispatchOrder(models.Model):
         ordering = ["dispatched_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["incident", "member"], condition=~Q(state__in=["declined", "cancelled"]),
+                fields=["incident", "member"], condition=~Q(state__in=["declined", "stood_down"]),
                 name="dispatch_order_one_live_per_member",
             ),
             models.CheckConstraint(
                 condition=~Q(state="arrived") | Q(arrived_at__isnull=False), name="dispatch_order_arrived_has_time"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="stood_down") | (Q(stood_down_at__isnull=False) & ~Q(stand_down_reason="")),
+                name="dispatch_order_stood_down_has_time_and_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="declined") | Q(declined_at__isnull=False), name="dispatch_order_declined_has_time"
             ),
         ]
         indexes = [
@@ -362,7 +402,8 @@ class Alarm(models.Model):
     class Kind(models.TextChoices):
         ARRIVAL_OVERDUE = "arrival_overdue", _("arrival overdue")
         MAJOR_INCIDENT = "major_incident", _("major incident")
-        HANDOVER_OVERDUE = "handover_overdue", _("hand-over overdue")
+        HANDOVER_ACCEPT_OVERDUE = "handover_accept_overdue", _("hand-over not accepted in time")
+        HANDOVER_REPORT_OVERDUE = "handover_report_overdue", _("office's result overdue")
 
     class State(models.TextChoices):
         OPEN = "open", _("open")
@@ -372,6 +413,8 @@ class Alarm(models.Model):
     subdistrict = models.ForeignKey("geo.Subdistrict", on_delete=models.PROTECT, related_name="alarms")
     incident = models.ForeignKey("incidents.Incident", on_delete=models.PROTECT, related_name="alarms")
     order = models.ForeignKey(DispatchOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="alarms")
+    handover = models.ForeignKey("incidents.Handover", on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="alarms")
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.OPEN)
     due_at = models.DateTimeField(_("deadline"), null=True, blank=True)
@@ -383,16 +426,28 @@ class Alarm(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     note = models.TextField(_("note"), max_length=2000, blank=True)
+    # The ladder: an arrival-overdue alarm still open (not acknowledged, not snoozed) at
+    # `escalate_after` raises the case's level once; `escalated_at` is the SLA clock's mark.
+    escalate_after = models.DateTimeField(_("raise the level after"), null=True, blank=True)
+    escalated_at = models.DateTimeField(_("level raised at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("alarm")
         verbose_name_plural = _("alarms")
         ordering = ["-raised_at", "-id"]
-        indexes = [models.Index(fields=["subdistrict", "state"])]
+        indexes = [
+            models.Index(fields=["subdistrict", "state"]),
+            # The SLA clock's claims: snoozed alarms to reopen, open ones waiting to raise the level.
+            models.Index(fields=["snoozed_until"], name="alarm_snoozed_due", condition=Q(state="snoozed")),
+            models.Index(fields=["escalate_after"], name="alarm_escalation_due",
+                         condition=Q(state="open", escalated_at__isnull=True, escalate_after__isnull=False)),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["order", "kind"], condition=Q(order__isnull=False),
                                     name="alarm_once_per_order"),
-            models.UniqueConstraint(fields=["incident", "kind"], condition=Q(order__isnull=True),
+            models.UniqueConstraint(fields=["handover", "kind"], condition=Q(handover__isnull=False),
+                                    name="alarm_once_per_handover"),
+            models.UniqueConstraint(fields=["incident", "kind"], condition=Q(order__isnull=True, handover__isnull=True),
                                     name="alarm_once_per_incident"),
             models.CheckConstraint(condition=~Q(state="snoozed") | Q(snoozed_until__isnull=False),
                                    name="alarm_snoozed_has_time"),

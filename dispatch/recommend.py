@@ -387,7 +387,7 @@ def department_kinds(description: str) -> list[str]:
 
 _MEMBERS_SQL = """
 WITH here AS (SELECT o.member_id FROM dispatch_dispatchorder o
-              WHERE o.incident_id = %(incident)s AND o.state NOT IN ('declined', 'cancelled')),
+              WHERE o.incident_id = %(incident)s AND o.state NOT IN ('declined', 'stood_down')),
 served AS (SELECT mg.member_id, array_agg(mg.grid_id) AS grids FROM dispatch_member_grids mg
            WHERE mg.grid_id = ANY(%(grids)s) GROUP BY mg.member_id),
 handed AS (SELECT h.unit_id FROM incidents_handover h

@@ -90,7 +90,7 @@ def callback_list(*, subdistrict: Subdistrict, state: str | None = None, limit: 
 
 # --- what a user may do now ----------------------------------------------------------------------
 
-_DEAD_ORDERS = (DispatchOrder.State.DECLINED, DispatchOrder.State.CANCELLED)
+_DEAD_ORDERS = DispatchOrder.ENDED_STATES
 
 
 

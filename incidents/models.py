@@ -69,6 +69,9 @@ class Channel(models.Model):
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     phone = models.CharField(_("hotline number"), max_length=20, blank=True)
     callback_url = models.URLField(_("result callback URL"), blank=True)
+    # The key of the HMAC-SHA256 signature on every callback (header X-GridLink-Signature), so the
+    # receiving system can verify that a result came from us. Generated, never in the repository.
+    callback_secret = models.CharField(_("callback signing secret"), max_length=128, blank=True)
     active = models.BooleanField(_("active"), default=True)
     sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
 
@@ -210,6 +213,9 @@ class IncidentEvent(models.Model):
         CALLBACK_DONE = "callback_done", _("call-back done")
         ORDER_ACCEPTED = "order_accepted", _("order accepted")
         ORDER_DECLINED = "order_declined", _("order declined")
+        ORDER_STOOD_DOWN = "order_stood_down", _("responder stood down")
+        PART_COMPLETED = "part_completed", _("office's part completed")
+        PROGRESS = "progress", _("progress reported")
         LEVEL_RAISED = "level_raised", _("escalation level raised")
         ALARM = "alarm", _("alarm raised")
         ALARM_HANDLED = "alarm_handled", _("alarm handled")
@@ -330,7 +336,13 @@ class Handover(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
     reason = models.TextField(_("reason"), max_length=2000)
-    deadline = models.DateTimeField(_("deadline"), null=True, blank=True)
+    # Two deadlines, each watched by the SLA clock: to accept (or return) the case, and to report
+    # the office's result (`deadline`). Defaults per unit kind: settings.HANDOVER_ACCEPT_MINUTES,
+    # HANDOVER_REPORT_HOURS; an assignment form's own deadline wins for the report.
+    accept_by = models.DateTimeField(_("accept by"), null=True, blank=True)
+    deadline = models.DateTimeField(_("report the result by"), null=True, blank=True)
+    accept_escalated_at = models.DateTimeField(_("acceptance overdue raised at"), null=True, blank=True)
+    report_escalated_at = models.DateTimeField(_("result overdue raised at"), null=True, blank=True)
     lead = models.BooleanField(_("lead unit"), default=True)
     created_at = models.DateTimeField(_("created at"))
     created_by = models.ForeignKey(
@@ -341,6 +353,14 @@ class Handover(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     return_reason = models.TextField(_("return reason"), max_length=2000, blank=True)
+    # Each office completes its own part; the case is completed when every accepted part is.
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    result = models.TextField(_("office's result"), max_length=2000, blank=True)
+    # Set when the command room completed the part on the office's behalf: why.
+    on_behalf_reason = models.TextField(_("completed on the office's behalf because"), max_length=2000, blank=True)
 
     class Meta:
         verbose_name = _("handover")
@@ -351,6 +371,10 @@ class Handover(models.Model):
                 condition=~Q(state="returned") | ~Q(return_reason=""), name="handover_return_has_reason"
             ),
             models.CheckConstraint(condition=~Q(reason=""), name="handover_has_reason"),
+            models.CheckConstraint(
+                condition=~Q(state="completed") | (Q(completed_at__isnull=False) & ~Q(result="")),
+                name="handover_completed_has_result",
+            ),
         ]
 
 
