@@ -21,3 +21,12 @@ class TransitionRefused(DomainError):
 
     def __init__(self, message, *, code: str = "refused", http_status: int | None = None):
         super().__init__(message, code=code, http_status=http_status)
+
+
+class Forbidden(DomainError):
+    """The user's role (or their relation to the case) does not allow this: HTTP 403."""
+
+    http_status = 403
+
+    def __init__(self, message, *, code: str = "forbidden", http_status: int | None = None):
+        super().__init__(message, code=code, http_status=http_status)

@@ -19,6 +19,13 @@ class UserRole(models.TextChoices):
 
 # Roles that see the whole sub-district's forces (names, phones, positions of the 692 members).
 STAFF_ROLES = frozenset({UserRole.COMMAND_ROOM, UserRole.DISPATCHER, UserRole.CALL_TAKER, UserRole.LEADER})
+# The command room's desk: dispatches, moves cases along their flows, answers orders on a member's
+# behalf, stands members down, raises levels, handles alarms.
+COMMAND_ROLES = (UserRole.COMMAND_ROOM, UserRole.DISPATCHER)
+# Who takes reports in (the hotlines' call-takers, the command room, the district centre's system).
+INTAKE_ROLES = (UserRole.CALL_TAKER, UserRole.DISPATCHER, UserRole.COMMAND_ROOM, UserRole.INTEGRATION)
+# Who may reveal a person's full ID number (each reveal is in the timeline).
+REVEAL_ROLES = (UserRole.COMMAND_ROOM, UserRole.LEADER)
 
 
 def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:

@@ -28,15 +28,24 @@ from rest_framework.response import Response
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from config.permissions import MEMBER_MAP_ROLES, HasRole, is_staff_role
-from config.roles import has_role
+from config.roles import STAFF_ROLES, has_role
 from dispatch import positions, selectors, services
 from dispatch.gcj02 import gcj02_to_wgs84_array
 from dispatch.models import Alarm, DispatchOrder, Member
+from dispatch.recommend import incident_facts, recommend
 from geo.api import SUBDISTRICT_PARAMETER, SubdistrictScopedMixin
 from geo.selectors import boundary_version_in_force
 from geo.serializers import geometry_field
+from incidents import api as incidents_api
 from incidents import api_support, flows
 from incidents.models import Incident
+from incidents.serializers import (
+    IncidentDetailSerializer,
+    MergeInputSerializer,
+    RecommendationQuerySerializer,
+    RecommendationSerializer,
+    TransitionInputSerializer,
+)
 
 
 class MemberMapSerializer(GeoFeatureModelSerializer):
@@ -105,7 +114,8 @@ class MemberDetailView(MemberMapMixin, generics.RetrieveAPIView):
 ORDER_FIELDS = ["id", "incident", "member", "unit", "force", "state", "state_display", "method", "level",
                 "dispatched_at", "arrive_by", "accepted_at", "declined_at", "decline_reason", "arrived_at",
                 "arrival_distance_m", "arrival_flagged", "overdue_escalated_at", "off_duty_override",
-                "can_accept", "can_decline"]
+                "stood_down_at", "stand_down_reason", "replaces",
+                "can_accept", "can_decline", "can_stand_down"]
 
 
 def _visible_or_404(request, incident_id: int) -> None:
@@ -135,6 +145,8 @@ class DispatchOrderSerializer(serializers.ModelSerializer):
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     can_accept = serializers.SerializerMethodField()
     can_decline = serializers.SerializerMethodField()
+    can_stand_down = serializers.SerializerMethodField()
+    replaces = serializers.IntegerField(source="replaces_id", read_only=True, allow_null=True)
 
     class Meta:
         model = DispatchOrder
@@ -153,6 +165,10 @@ class DispatchOrderSerializer(serializers.ModelSerializer):
 
     def get_can_decline(self, order) -> bool:
         return order.state in services.LIVE_ORDER_STATES and self._may_answer(order)
+
+    def get_can_stand_down(self, order) -> bool:
+        return (order.state in services.LIVE_ORDER_STATES and self.context.get("open", True)
+                and has_role(self.context["request"].user, *services.STAND_DOWN_ROLES))
 
 
 class AlarmSerializer(serializers.ModelSerializer):
@@ -206,6 +222,53 @@ class DeclineInputSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True, trim_whitespace=False)
 
 
+class StandDownInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True, trim_whitespace=False,
+                                   help_text="Why the member is no longer needed (shown in the timeline).")
+
+
+class ReplaceInputSerializer(serializers.Serializer):
+    member = serializers.IntegerField(min_value=1, help_text="The member to send (the proposed replacement).")
+    method = serializers.ChoiceField(choices=DispatchOrder.Method.choices, default=DispatchOrder.Method.PHONE)
+    off_duty_override = serializers.BooleanField(default=False)
+
+
+class ReplacementSerializer(serializers.Serializer):
+    """Who to send in place of a declined or late order (`dispatch.selectors.replacements`)."""
+
+    order = serializers.IntegerField(help_text="The declined or overdue order.")
+    member = MemberRefSerializer(help_text="The member of that order.")
+    why = serializers.ChoiceField(choices=["declined", "overdue"])
+    decline_reason = serializers.CharField(allow_blank=True)
+    candidate = serializers.DictField(allow_null=True, help_text="{id, name, force, force_display, unit, rule, "
+                                      "travel_seconds, deadline_minutes, reason}; null: nobody of the same rule or "
+                                      "force is available (raise the level).")
+    same_rule = serializers.BooleanField()
+    can_send = serializers.BooleanField()
+
+
+def replacements_data(request, incident_id: int, *, is_open: bool = True) -> list[dict]:
+    """The replacement proposals of a case as the incident page and the wall card show them."""
+    from dispatch.models import Force
+
+    forces = dict(Force.choices)
+    may_send = is_open and has_role(request.user, *services.STAND_DOWN_ROLES)
+    out = []
+    for item in selectors.replacements(incident_id=incident_id):
+        order, c = item["order"], item["candidate"]
+        out.append({
+            "order": order.pk, "member": {"id": order.member_id, "name": order.member.name},
+            "why": "declined" if order.state == DispatchOrder.State.DECLINED else "overdue",
+            "decline_reason": order.decline_reason,
+            "candidate": None if c is None else {
+                "id": c.member_id, "name": c.name, "force": c.force, "force_display": str(forces.get(c.force, c.force)),
+                "unit": c.unit_name, "rule": c.rule.name if c.rule else None, "travel_seconds": c.travel_seconds,
+                "deadline_minutes": c.deadline_minutes, "on_duty": c.on_duty, "reason": c.reason},
+            "same_rule": item["same_rule"], "can_send": may_send and c is not None,
+        })
+    return out
+
+
 class LevelInputSerializer(serializers.Serializer):
     level = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1,
                                      help_text="The new level; default: one above the present one.")
@@ -234,6 +297,7 @@ class IncidentDispatchSerializer(serializers.Serializer):
     can_handle_alarms = serializers.BooleanField()
     orders = DispatchOrderSerializer(many=True)
     alarms = AlarmSerializer(many=True)
+    replacements = ReplacementSerializer(many=True)
 
 
 def _incident_dispatch(request, incident_id: int) -> dict:
@@ -241,14 +305,15 @@ def _incident_dispatch(request, incident_id: int) -> dict:
     is_open = incident.status in flows.OPEN_STATUSES
     orders = selectors.incident_orders(incident_id=incident_id)
     alarms = selectors.alarm_list(user=request.user, incident_id=incident_id)
+    top = services.escalation_max_level()
     return {
         "incident": incident.pk, "number": incident.number, "level": incident.level,
-        "max_level": services.ESCALATION_MAX_LEVEL,
-        "can_raise_level": is_open and incident.level < services.ESCALATION_MAX_LEVEL
-        and has_role(request.user, *services.LEVEL_ROLES),
+        "max_level": top,
+        "can_raise_level": is_open and incident.level < top and has_role(request.user, *services.LEVEL_ROLES),
         "can_handle_alarms": has_role(request.user, *services.ALARM_ROLES),
         "orders": DispatchOrderSerializer(orders, many=True, context={"request": request, "open": is_open}).data,
         "alarms": _alarms_data(alarms),
+        "replacements": replacements_data(request, incident_id, is_open=is_open),
     }
 
 
@@ -306,6 +371,30 @@ class OrderDeclineView(_OrderAnswerView):
                                                                         reason=data["reason"]))
 
 
+class OrderStandDownView(_OrderAnswerView):
+    @extend_schema(summary="Stand a responder down: no longer needed on this case (command room, dispatcher)",
+                   description="The order ends; the SLA clock never raises it again and its open alarms are "
+                               "settled. 403 for other roles; 409 when the order is no longer on the way.",
+                   request=StandDownInputSerializer, responses=DispatchOrderSerializer)
+    def post(self, request, pk: int):
+        data = _valid(StandDownInputSerializer, request.data)
+        return self._answer(request, pk, lambda: services.order_stand_down(order_id=pk, actor=request.user,
+                                                                           reason=data["reason"]))
+
+
+class OrderReplaceView(_OrderAnswerView):
+    @extend_schema(summary="Send a member in place of a declined or overdue order (the proposed replacement)",
+                   description="Answers the new order. 403 for roles that do not dispatch; 409 when the order "
+                               "needs no replacement or was replaced already; 400 for a member who declined "
+                               "this case or is off duty without `off_duty_override`.",
+                   request=ReplaceInputSerializer, responses=DispatchOrderSerializer)
+    def post(self, request, pk: int):
+        data = _valid(ReplaceInputSerializer, request.data)
+        return self._answer(request, pk, lambda: services.order_replace(
+            order_id=pk, member_id=data["member"], actor=request.user, method=data["method"],
+            off_duty_override=data["off_duty_override"]))
+
+
 class AlarmListView(SubdistrictScopedMixin, generics.GenericAPIView):
     """Alarms of the SLA clock, newest first: every alarm for the staff roles, a member's own (those
     they were told of) for anybody else."""
@@ -352,6 +441,66 @@ class AlarmSnoozeView(generics.GenericAPIView):
         data = _valid(SnoozeInputSerializer, request.data)
         services.alarm_snooze(alarm_id=pk, actor=request.user, minutes=data["minutes"], note=data["note"])
         return Response(_alarm_data(pk))
+
+
+# --- the case's moves that involve orders (the transitions endpoint keeps its URL under incidents/) --
+#
+# These views live here because dispatching has one home: `dispatch.services.incident_transition`
+# writes orders, stands them down when the case leaves on-site handling, and delegates every other
+# move to the incident's lifecycle primitives. `incidents/urls.py` routes to them.
+
+class IncidentTransitionView(incidents_api.RoleCheckedView):
+    @extend_schema(
+        summary="Move a case along its flow",
+        description="200 with the case; 409 when the flow does not allow the action now (nothing changes); "
+                    "403 when the user may not make it; 400 when the request lacks what the action needs.",
+        request=TransitionInputSerializer, responses=IncidentDetailSerializer,
+    )
+    def post(self, request, pk: int):
+        incidents_api._visible_or_404(request, pk)
+        data = incidents_api._valid(TransitionInputSerializer, request.data)
+        services.incident_transition(incident_id=pk, action=data["action"], actor=request.user, text=data["text"],
+                                     unit=data["unit"], members=data["members"], method=data["method"],
+                                     position=data["position"], off_duty_override=data["off_duty_override"],
+                                     reason=data.get("reason", ""))
+        return incidents_api._detail_response(request, pk, changed=True)
+
+
+class IncidentRecommendationView(incidents_api.RoleCheckedView):
+    allowed_roles = STAFF_ROLES
+
+    @extend_schema(
+        summary="The responders recommended for a case, ranked by travel time",
+        description="The responsible grid and community, backups on a border, and the candidates with the reason "
+                    "each is there, on-duty and load, straight-line distance, travel time on the road network, "
+                    "deadline and whether it can be met; `proposed` ones are pre-selected; the first ones carry "
+                    "their `route`. `at` asks what-if for another instant, `level` for another escalation ring. "
+                    "400 when the case has no location yet.",
+        parameters=[OpenApiParameter("at", OpenApiTypes.DATETIME, description="Default: now."),
+                    OpenApiParameter("level", OpenApiTypes.INT, description="Default: the case's escalation level.")],
+        responses=RecommendationSerializer,
+    )
+    def get(self, request, pk: int):
+        query = incidents_api._valid(RecommendationQuerySerializer, request.query_params)
+        incidents_api._visible_or_404(request, pk)
+        incident = incident_facts(incident_id=pk)
+        if incident is None:
+            raise Http404
+        return Response(RecommendationSerializer(recommend(incident, at=query["at"], level=query["level"])).data)
+
+
+class IncidentMergeView(incidents_api.RoleCheckedView):
+    allowed_roles = incidents_api.MERGE_ROLES
+
+    @extend_schema(summary="Merge this case into another (answers the case kept)",
+                   request=MergeInputSerializer, responses=IncidentDetailSerializer)
+    def post(self, request, pk: int):
+        incidents_api._visible_or_404(request, pk)
+        data = incidents_api._valid(MergeInputSerializer, request.data)
+        incidents_api._visible_or_404(request, data["into"])
+        into = services.incident_merge(incident_id=pk, into_id=data["into"], actor=request.user)
+        return incidents_api._detail_response(request, into.pk, changed=True)
+
 
 
 # --- responders' positions (issue 5): phones and their gateway post fixes in batches ---------------

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dispatch.models import DispatchOrder
 
-O = DispatchOrder.State
+S = DispatchOrder.State
 
 LIVE_STATES = DispatchOrder.LIVE_STATES  # (dispatched, accepted)
 CURRENT_STATES = DispatchOrder.CURRENT_STATES  # live + arrived
@@ -37,10 +37,10 @@ class OrderTransition:
 
 
 ORDER_TRANSITIONS: dict[str, OrderTransition] = {t.action: t for t in [
-    OrderTransition("accept", _("Accept"), frozenset({O.DISPATCHED}), O.ACCEPTED),
-    OrderTransition("decline", _("Decline"), frozenset(LIVE_STATES), O.DECLINED, needs_reason=True),
-    OrderTransition("arrive", _("Arrived on site"), frozenset(LIVE_STATES), O.ARRIVED),
-    OrderTransition("stand_down", _("Stand down"), frozenset(LIVE_STATES), O.STOOD_DOWN, needs_reason=True),
+    OrderTransition("accept", _("Accept"), frozenset({S.DISPATCHED}), S.ACCEPTED),
+    OrderTransition("decline", _("Decline"), frozenset(LIVE_STATES), S.DECLINED, needs_reason=True),
+    OrderTransition("arrive", _("Arrived on site"), frozenset(LIVE_STATES), S.ARRIVED),
+    OrderTransition("stand_down", _("Stand down"), frozenset(LIVE_STATES), S.STOOD_DOWN, needs_reason=True),
 ]}
 
 

@@ -27,7 +27,6 @@ daemon thread of our own, which reaches other processes through channels-redis.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import os
@@ -54,6 +53,7 @@ from config.errors import DomainError
 from config.roles import UserRole
 from incidents import relay
 from incidents.events import wall_group
+from incidents.relay import positions_message
 
 log = logging.getLogger(__name__)
 
@@ -177,13 +177,6 @@ def _newest_payloads(fixes: list[Fix], codes: dict[int, str]) -> dict[str, list[
     for member_id, fix in newest.items():
         out.setdefault(codes[member_id], []).append((member_id, fix.recorded_at, position_payload(fix)))
     return out
-
-
-def positions_message(positions: list[dict]) -> dict:
-    """The channel-layer message of a positions batch: only the socket's frame, encoded once here
-    rather than once per open wall map (see WallConsumer) — and the in-memory layer copies each
-    message for each socket, so a list of dicts beside it would be copied a thousand times."""
-    return {"type": "positions.batch", "text": json.dumps({"type": "positions", "positions": positions})}
 
 
 def position_payload(fix: Fix) -> dict:

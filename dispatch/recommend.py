@@ -26,8 +26,11 @@ reason it is there.
   no grid leader of the grid is. Members off duty or at their load limit are listed after the
   others, never proposed, and their reason says why.
 - **Deadline**: the rule's minutes, or "at once" (settings.DISPATCH_AT_ONCE_MINUTES) when it has
-  none; the unit's reserve never gets a later deadline than its unit's own rule. A candidate can
-  arrive in time when their travel time is within it.
+  none; a member chosen by hand that no rule names gets the plan's deadline for their force and the
+  time of day (`dispatch.deadlines`: none for a grid leader or a contact after 21:30); the unit's
+  reserve never gets a later deadline than its unit's own rule (or, for a unit already on the case,
+  than its members' plan deadline). A candidate can arrive in time when their travel time is within
+  it, or when no deadline binds them and a route exists.
 
 Cost: the same queries whatever the number of candidates and the level — one for the grids, the
 neighbouring grids, the nearby roads and the rules' fingerprint (the rules are cached per process),
@@ -44,8 +47,7 @@ import re
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
@@ -57,6 +59,7 @@ from django.utils.translation import gettext_lazy
 
 from config.errors import DomainError
 from dispatch import routing
+from dispatch.deadlines import at_once_minutes, day_starts, local_zone, manual_deadline_minutes
 from dispatch.models import DispatchOrder, Force, ResponsibilityRule, Role, Unit
 from geo.models import Place
 from incidents.models import Category, Incident
@@ -70,7 +73,6 @@ PREFILTER_FACTOR = 4
 LIST_EXTRA = 3  # available members listed beyond the proposed ones, per rule
 LIST_UNAVAILABLE = 2  # off-duty or fully loaded members listed, per rule
 ROUTES_MAX = 6  # routes drawn for the first candidates (the proposed ones come first)
-DEFAULT_DEADLINE_MINUTES = 30  # a member chosen by hand, outside every rule: the plan's 30 minutes
 ROAD_RADIUS_GUESS = 100.0  # metres searched for road classes before the rules are known
 # A member's load: their live orders on cases still handled on site. These constants are written
 # out in _MEMBERS_SQL (as literals, so that its generic plan can use the index); a test checks
@@ -143,9 +145,9 @@ class Candidate:
     origin: tuple[float, float]  # lon, lat
     straight_m: float
     travel_seconds: float | None
-    deadline_minutes: int
-    arrive_by: datetime
-    reachable: bool
+    deadline_minutes: int | None  # None: no deadline binds them (the plan's 21:30 rule)
+    arrive_by: datetime | None
+    reachable: bool  # within the deadline, or no deadline and a route
     proposed: bool
     reasons: list[str] = field(default_factory=list)
     rules: list[ResponsibilityRule] = field(default_factory=list)
@@ -189,27 +191,25 @@ class Recommendation:
 
 # --- settings ------------------------------------------------------------------------------------
 
-def at_once_minutes() -> int:
-    return int(settings.DISPATCH_AT_ONCE_MINUTES)
-
-
-def deadline_of(rule: ResponsibilityRule | None) -> int:
-    if rule is None:
-        return DEFAULT_DEADLINE_MINUTES
+def deadline_of(rule: ResponsibilityRule) -> int:
+    """A rule's deadline in minutes: its own, or "at once" when it has none. (A member no rule
+    names gets `dispatch.deadlines.manual_deadline_minutes`.)"""
     return rule.deadline_minutes if rule.deadline_minutes is not None else at_once_minutes()
+
+
+def _latest_last(minutes: int | None) -> float:
+    """A deadline as a sort key: no deadline is the latest of all."""
+    return math.inf if minutes is None else minutes
+
+
+def _earliest(*minutes: int | None) -> int | None:
+    """The strictest of some deadlines (None, no deadline, only when none binds)."""
+    bound = [m for m in minutes if m is not None]
+    return min(bound) if bound else None
 
 
 def load_limit(force: str) -> int:
     return int(settings.DISPATCH_LOAD_LIMITS.get(force, settings.DISPATCH_LOAD_LIMIT))
-
-
-def _local_zone() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
-
-
-def _day_starts() -> time:
-    hh, mm = (int(x) for x in str(settings.DISPATCH_DAY_STARTS).split(":")[:2])
-    return time(hh, mm)
 
 
 def before_cutoff(rule: ResponsibilityRule, at: datetime) -> bool:
@@ -217,8 +217,8 @@ def before_cutoff(rule: ResponsibilityRule, at: datetime) -> bool:
     from DISPATCH_DAY_STARTS up to, not including, `until_time` — 21:29 yes, 21:30 and 21:31 no."""
     if rule.until_time is None:
         return True
-    local = at.astimezone(_local_zone()).time()
-    return _day_starts() <= local < rule.until_time
+    local = at.astimezone(local_zone()).time()
+    return day_starts() <= local < rule.until_time
 
 
 # --- running the two queries ---------------------------------------------------------------------
@@ -484,7 +484,7 @@ class _Match:
     rule: ResponsibilityRule | None
     relation: str
     note: tuple | None  # the relation in words, translated when shown: (lazy template, arguments)
-    deadline: int
+    deadline: int | None  # minutes; None: no deadline binds them
     level: int
 
 
@@ -767,13 +767,14 @@ def recommend(incident, *, at: datetime | None = None, level: int | None = None,
     # of the same force, not yet ordered. Its deadline is never later than the unit's own rule's.
     reserve_rules = [r for r in rules if r.target == T.UNIT_RESERVE]
     if reserve_rules:
-        unit_deadline: dict[tuple[int, str], int] = {}
+        unit_deadline: dict[tuple[int, str], int | None] = {}
         for m in proposed.values():
             key = (m.row.unit_id, m.row.force)
-            unit_deadline[key] = min(unit_deadline.get(key, m.deadline), m.deadline)
+            unit_deadline[key] = _earliest(unit_deadline.get(key, m.deadline), m.deadline)
         for r in rows:
-            if r.here:
-                unit_deadline.setdefault((r.unit_id, r.force), DEFAULT_DEADLINE_MINUTES)
+            if r.here:  # a unit already on the case: its member's plan deadline
+                unit_deadline.setdefault((r.unit_id, r.force), manual_deadline_minutes(
+                    force=r.force, roles=r.roles, at=at, major=incident.major))
         reserve_rows = rows if unit_deadline else []
         for rule in reserve_rules:
             per_unit: dict[tuple[int, str], list[_Match]] = defaultdict(list)
@@ -783,7 +784,7 @@ def recommend(incident, *, at: datetime | None = None, level: int | None = None,
                 key = (row.unit_id, row.force)
                 if key in unit_deadline:
                     per_unit[key].append(_Match(row, rule, "reserve", (_N_RESERVE, {"unit": row.unit_name}),
-                                                min(deadline_of(rule), unit_deadline[key]), rule.level))
+                                                _earliest(deadline_of(rule), unit_deadline[key]), rule.level))
             groups = [prefilter(group, rule.count) for group in per_unit.values()]
             travel([m.row for group in groups for m in group])
             for group in groups:
@@ -797,16 +798,16 @@ def recommend(incident, *, at: datetime | None = None, level: int | None = None,
                              + [m for m in ranked if available(m.row) and m.row.id not in proposed][:1]
                              + [m for m in ranked if not available(m.row)][:1])
 
-    # Members chosen by hand that no rule names.
+    # Members chosen by hand; those no rule names get the plan's deadline for their force and the hour.
     named = {m.row.id for m in shown}
     for row in rows:
         if row.id in chosen and row.id not in named and not row.here:
             ruled = [m for m in matches if m.row.id == row.id]
             if ruled:
-                shown.append(min(ruled, key=lambda m: m.deadline))
+                shown.append(min(ruled, key=lambda m: _latest_last(m.deadline)))
             else:
-                shown.append(_Match(row, None, "chosen", (_N_CHOSEN, {}), DEFAULT_DEADLINE_MINUTES,
-                                    level))
+                shown.append(_Match(row, None, "chosen", (_N_CHOSEN, {}), manual_deadline_minutes(
+                    force=row.force, roles=row.roles, at=at, major=incident.major), level))
     measure([m.row for m in shown])
     travel([m.row for m in shown])
 
@@ -846,7 +847,7 @@ def _merge(shown: list[_Match], proposed: dict[int, _Match], matches: list[_Matc
             by_member[m.row.id].append(m)
     out = []
     for member_id, ms in by_member.items():
-        main = proposed.get(member_id) or min(ms, key=lambda m: (m.deadline, m.level))
+        main = proposed.get(member_id) or min(ms, key=lambda m: (_latest_last(m.deadline), m.level))
         others = [m for m in ms if m is not main]
         row = main.row
         limit = load_limit(row.force)
@@ -854,7 +855,7 @@ def _merge(shown: list[_Match], proposed: dict[int, _Match], matches: list[_Matc
         secs = seconds.get(row.id, math.inf)
         secs = None if not math.isfinite(secs) else round(secs, 1)
         deadline = main.deadline
-        reachable = secs is not None and secs <= deadline * 60
+        reachable = secs is not None and (deadline is None or secs <= deadline * 60)
         reasons = [_rule_words(main)] + [_rule_words(m) for m in others]
         if not row.on_duty:
             reasons.append(_("off duty at this time: not proposed"))
@@ -869,6 +870,8 @@ def _merge(shown: list[_Match], proposed: dict[int, _Match], matches: list[_Matc
                 reasons.append(_("no position shared, ranked from %(where)s") % {"where": where})
         if secs is None:
             reasons.append(_("no route on the road network"))
+        elif deadline is None:
+            reasons.append(_("no arrival deadline at this hour"))
         elif not reachable:
             reasons.append(_("cannot arrive within %(minutes)s min") % {"minutes": deadline})
         out.append(Candidate(
@@ -878,7 +881,8 @@ def _merge(shown: list[_Match], proposed: dict[int, _Match], matches: list[_Matc
             position_source=source, position_stale=stale,
             position_recorded_at=row.position_at if row.position is not None else None,
             origin=(round(origin[0], 6), round(origin[1], 6)), straight_m=round(straight[row.id], 1),
-            travel_seconds=secs, deadline_minutes=deadline, arrive_by=at + timedelta(minutes=deadline),
+            travel_seconds=secs, deadline_minutes=deadline,
+            arrive_by=None if deadline is None else at + timedelta(minutes=deadline),
             reachable=reachable, proposed=member_id in proposed, reasons=reasons,
             rules=[m.rule for m in [main, *others] if m.rule is not None],
         ))
@@ -896,7 +900,8 @@ def _rule_words(m: _Match) -> str:
 def assess_members(incident, *, member_ids: list[int], at: datetime, routes: bool = False) -> dict[int, Candidate]:
     """The chosen members as the recommendation sees them at `at` (on duty, rule, reason,
     deadline, travel time), for the orders of a dispatch. A member already holding a live order on
-    the case is left out; a case without a point gets an empty answer (plain 30-minute orders).
+    the case is left out; a case without a point gets an empty answer (each order then gets the
+    plan's deadline, `dispatch.deadlines.manual_deadline_minutes`).
     `routes`: draw each chosen member's fastest road route to the scene (`Candidate.route`, from
     their `origin`; left None when the network cannot reach them or there is no network)."""
     if incident.location is None or not member_ids:

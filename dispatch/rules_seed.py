@@ -9,7 +9,15 @@ Reading a rule (see `dispatch.models.ResponsibilityRule` and `dispatch.recommend
   settings.DISPATCH_DAY_STARTS in the morning);
 - target: who is proposed (`count` of them, fastest first), with `deadline_minutes` (empty: "at
   once", settings.DISPATCH_AT_ONCE_MINUTES);
-- `level`: 0 at first; 1 and 2 are the rings a dispatcher adds by raising the incident's level.
+- `level`: 0 at first; 1, 2 and 3 are the rings a dispatcher (or the SLA clock, when an overdue
+  arrival goes unacknowledged) adds by raising the incident's level. The highest level a case can
+  reach is the highest ring the active rules define (`dispatch.services.escalation_max_level`).
+
+The ladder, from the plan's 联动组织体系 and 处置规范 (our reading; the plan names no numbered levels):
+  1 — the neighbouring grids' workers and leaders, and more members of the units already going;
+  2 — the sub-district's responsible and principal leaders (the leading group, 领导小组);
+  3 — all hands (全员联动): every on-duty grid worker and grid leader of the neighbouring grids,
+      more police officers, and the command room's own linkage squad (大联动中队) in the field.
 
 The plan's deadlines: police and full-time grid workers within 30 minutes; before 21:30 the grid
 leader or security director and the contact of the place involved within 30 minutes; linkage
@@ -97,6 +105,15 @@ RULES: list[dict] = [
          count=2, deadline_minutes=None, level=2, priority=90),
     dict(code="ring2.principal", name="升级二级：街道主要领导", target=T.LEADERS, role=Role.PRINCIPAL_LEADER,
          count=1, deadline_minutes=None, level=2, priority=91),
+    # --- level 3: all hands ----------------------------------------------------------------------
+    dict(code="ring3.neighbour_grid_workers", name="升级三级：相邻网格全部在岗网格员", target=T.NEIGHBOUR_GRID_STAFF,
+         force=Force.GRID_WORKER, count=8, deadline_minutes=30, level=3, priority=100),
+    dict(code="ring3.neighbour_grid_leaders", name="升级三级：相邻网格全部网格长", target=T.NEIGHBOUR_GRID_STAFF,
+         force=Force.GRID_LEADER, role=Role.GRID_LEADER, count=4, deadline_minutes=30, level=3, priority=101),
+    dict(code="ring3.police", name="升级三级：派出所增援警力", target=T.FORCE, force=Force.POLICE, count=4,
+         deadline_minutes=30, level=3, priority=102),
+    dict(code="ring3.command_squad", name="升级三级：大联动中队出动", target=T.FORCE, force=Force.COMMAND_ROOM,
+         count=2, deadline_minutes=None, level=3, priority=103),
 ]
 
 

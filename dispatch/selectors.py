@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from config.roles import STAFF_ROLES, has_role
 from dispatch.models import Alarm, DispatchOrder, DutyShift, Member
+from dispatch.recommend import incident_facts, recommend
 from geo.models import BoundaryVersion, Grid, Subdistrict
 
 
@@ -80,3 +81,45 @@ def alarm_list(*, user, subdistrict: Subdistrict | None = None, state: str | Non
 
 def member_names(*, member_ids) -> dict[int, str]:
     return dict(Member.objects.filter(pk__in=set(member_ids)).values_list("pk", "name"))
+
+
+# --- replacements -----------------------------------------------------------------------------------
+
+def order_needs_replacement(order: DispatchOrder) -> bool:
+    """A declined order, or one still on the way past its deadline (the SLA clock raised it)."""
+    return order.state == DispatchOrder.State.DECLINED or (
+        order.state in DispatchOrder.LIVE_STATES and order.overdue_escalated_at is not None)
+
+
+ON_SITE_OPEN = ("new", "dispatched", "arrived", "reported")
+
+
+def replacements(*, incident_id: int, at: datetime | None = None) -> list[dict]:
+    """Who to send in place of each declined order, and each order still on the way past its
+    deadline, that nobody replaced yet: the next candidate of the same responsibility rule who is
+    on duty and under the load limit (else the next of the same force), never a member who
+    declined this case, each member proposed once. One recommendation (`dispatch.recommend`) for
+    the whole case; nothing is computed when no order wants a replacement. Items:
+    {"order", "candidate" (a recommend.Candidate or None), "same_rule"}."""
+    orders = list(DispatchOrder.objects.filter(incident_id=incident_id).select_related("member__unit", "rule")
+                  .order_by("dispatched_at", "id"))
+    replaced = {o.replaces_id for o in orders if o.replaces_id}
+    wanting = [o for o in orders if order_needs_replacement(o) and o.pk not in replaced]
+    if not wanting:
+        return []
+    incident = incident_facts(incident_id=incident_id)
+    status = DispatchOrder.objects.filter(pk=wanting[0].pk).values_list("incident__status", flat=True).first()
+    if incident is None or incident.location is None or status not in ON_SITE_OPEN:
+        return []
+    rec = recommend(incident, at=at or timezone.now(), routes=False)
+    declined = {o.member_id for o in orders if o.state == DispatchOrder.State.DECLINED}
+    taken: set[int] = set()
+    out = []
+    for order in wanting:
+        pool = [c for c in rec.candidates if c.available and c.member_id not in declined and c.member_id not in taken]
+        same_rule = [c for c in pool if order.rule_id is not None and any(r.pk == order.rule_id for r in c.rules)]
+        pick = same_rule[0] if same_rule else next((c for c in pool if c.force == order.member.force), None)
+        if pick is not None:
+            taken.add(pick.member_id)
+        out.append({"order": order, "candidate": pick, "same_rule": bool(same_rule)})
+    return out

@@ -9,22 +9,27 @@ What it watches, every tick:
 - an open major incident whose leaders were not told yet (`major_notified_at` empty): a
   MAJOR_INCIDENT alarm, told to the sub-district's principal and responsible leaders. This is
   "at intake": the first tick after the case is taken (or marked major);
-- a hand-over's `deadline` (pending or accepted) on an open case: one HANDOVER_OVERDUE alarm for
-  the case, told to the unit leaders of the receiving units;
+- a hand-over (one office's part of the case) on an open case, with two deadlines: still pending
+  past its `accept_by` (`accept_escalated_at` empty; the partial index `handover_accept_due`): a
+  HANDOVER_ACCEPT_OVERDUE alarm; accepted and its result not reported by its `deadline`
+  (`report_escalated_at` empty; `handover_report_due`): a HANDOVER_REPORT_OVERDUE alarm — each
+  once per hand-over, told to the unit leaders on duty of the receiving unit;
 - a snoozed alarm whose `snoozed_until` passed: it is open again.
 Every alarm appends an ALARM event to the incident's timeline, published to the wall map after
 commit; the command room acknowledges (with a note) or snoozes it (dispatch/services.py).
 
 Exactly once, with any number of clocks and across kills:
-1. the claim: `SELECT ... FOR UPDATE SKIP LOCKED` of the due rows, the order together with its
-   incident, in the tick's transaction. A second clock skips the rows the first one holds; once
-   the first commits, the rows no longer match (PostgreSQL re-checks the WHERE clause of a row
-   changed since the statement began), so they are never claimed twice;
-2. the mark (`overdue_escalated_at`, `major_notified_at`), the Alarm and the timeline event are
-   written in that same transaction: a clock killed mid-tick commits none of them, its locks go
-   with its connection, and the next tick of any clock claims the rows again;
-3. the Alarm's unique constraints (one per order and kind; one per incident and kind without an
-   order) are the last word: an insert that would duplicate fails in its savepoint and is skipped.
+1. the claim: `SELECT ... FOR UPDATE SKIP LOCKED` of the due rows, the order (or hand-over)
+   together with its incident, in the tick's transaction. A second clock skips the rows the first
+   one holds; once the first commits, the rows no longer match (PostgreSQL re-checks the WHERE
+   clause of a row changed since the statement began), so they are never claimed twice;
+2. the mark (`overdue_escalated_at`, `major_notified_at`, `accept_escalated_at`,
+   `report_escalated_at`), the Alarm and the timeline event are written in that same
+   transaction: a clock killed mid-tick commits none of them, its locks go with its connection,
+   and the next tick of any clock claims the rows again;
+3. the Alarm's unique constraints (one per order and kind; one per hand-over and kind; one per
+   incident and kind without either) are the last word: an insert that would duplicate fails in
+   its savepoint and is skipped.
 Nothing about a deadline lives in the worker's memory. The clock never waits for a lock, so it
 cannot deadlock with the services (which lock the incident first, then its orders or alarms).
 
@@ -34,16 +39,17 @@ are skipped and listed in the event (`skipped`), so that the command room can ph
 """
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dispatch.models import Alarm, DispatchOrder, Member, Role
 from dispatch.selectors import on_duty_at
-from dispatch.services import LIVE_ORDER_STATES, alarm_data
+from dispatch.services import LIVE_ORDER_STATES, alarm_data, escalation_max_level, level_set
 from incidents import flows
 from incidents.events import event_append
 from incidents.models import Handover, Incident, IncidentEvent
@@ -52,16 +58,16 @@ log = logging.getLogger("gridlink.sla")
 
 CLAIM_BATCH = 100  # rows claimed per transaction; a tick repeats while a batch comes back full
 MAX_ROUNDS = 50
-ONCE_CONSTRAINTS = frozenset({"alarm_once_per_order", "alarm_once_per_incident"})
+ONCE_CONSTRAINTS = frozenset({"alarm_once_per_order", "alarm_once_per_handover", "alarm_once_per_incident"})
 LEADER_ROLES = [Role.PRINCIPAL_LEADER, Role.RESPONSIBLE_LEADER]
-HANDOVER_WATCHED = (Handover.State.PENDING, Handover.State.ACCEPTED)
 
 
 def sla_tick(*, now: datetime | None = None, batch: int = CLAIM_BATCH) -> int:
     """One look at every deadline; returns how many rows were handled. Each step claims and
     raises in its own transaction, and repeats while it finds a full batch."""
     handled = 0
-    for step in (arrivals_overdue_raise, major_incidents_notify, handovers_overdue_raise, snoozed_alarms_reopen):
+    for step in (arrivals_overdue_raise, alarms_unacknowledged_escalate, major_incidents_notify,
+                 handovers_accept_overdue_raise, handovers_report_overdue_raise, snoozed_alarms_reopen):
         for _round in range(MAX_ROUNDS):
             n = step(now=now or timezone.now(), batch=batch)
             handled += n
@@ -94,15 +100,16 @@ def overdue_recipients(order: DispatchOrder, at: datetime) -> tuple[list[Member]
 
 
 def major_recipients(incident: Incident, at: datetime) -> tuple[list[Member], list[Member]]:
-    """The sub-district's principal and responsible leaders on duty, and those the dispatcher
-    explicitly sent to this case although off duty."""
-    chosen = set(incident.orders.filter(state__in=LIVE_ORDER_STATES, off_duty_override=True)
-                 .values_list("member_id", flat=True))
-    leaders = Member.objects.filter(subdistrict_id=incident.subdistrict_id, roles__overlap=LEADER_ROLES)
-    return _recipients(leaders, at, chosen)
+    """Every principal and responsible leader of the sub-district, whatever their shift: the plan
+    sends them to a major incident at once (街道主要领导、分管领导第一时间到达现场), so nobody is
+    skipped for being off duty."""
+    leaders = Member.objects.filter(subdistrict_id=incident.subdistrict_id, roles__overlap=LEADER_ROLES,
+                                    active=True).order_by("code")
+    return list(leaders), []
 
 
 def handover_recipients(unit_ids: list[int], at: datetime) -> tuple[list[Member], list[Member]]:
+    """The unit leaders on duty of the receiving units (those off duty are skipped)."""
     return _recipients(Member.objects.filter(unit_id__in=unit_ids, roles__contains=[Role.UNIT_LEADER]), at)
 
 
@@ -122,15 +129,18 @@ def _alarm_once(**fields) -> Alarm | None:
         constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
         if constraint not in ONCE_CONSTRAINTS:
             raise
-        log.warning("alarm %s for incident %s (order %s) exists already: not raised again",
-                    fields.get("kind"), fields["incident"].pk, getattr(fields.get("order"), "pk", None))
+        log.warning("alarm %s for incident %s (order %s, hand-over %s) exists already: not raised again",
+                    fields.get("kind"), fields["incident"].pk, getattr(fields.get("order"), "pk", None),
+                    getattr(fields.get("handover"), "pk", None))
         return None
 
 
 def _raise(*, incident: Incident, kind: str, due_at: datetime | None, now: datetime, told: list[Member],
-           skipped: list[Member], note: str, order: DispatchOrder | None = None, extra: dict | None = None) -> bool:
-    alarm = _alarm_once(subdistrict_id=incident.subdistrict_id, incident=incident, order=order, kind=kind,
-                        due_at=due_at, raised_at=now, notified=[m.pk for m in told])
+           skipped: list[Member], note: str, order: DispatchOrder | None = None, extra: dict | None = None,
+           escalate_after: datetime | None = None, handover: Handover | None = None) -> bool:
+    alarm = _alarm_once(subdistrict_id=incident.subdistrict_id, incident=incident, order=order, handover=handover,
+                        kind=kind, due_at=due_at, raised_at=now, notified=[m.pk for m in told],
+                        escalate_after=escalate_after)
     if alarm is None:
         return False
     if not told:
@@ -156,7 +166,8 @@ def arrivals_overdue_raise(*, now: datetime, batch: int = CLAIM_BATCH) -> int:
             note = _("%(member)s (%(unit)s) has not arrived; the deadline was %(deadline)s.") % {
                 "member": order.member.name, "unit": order.member.unit.name, "deadline": deadline}
             _raise(incident=order.incident, kind=Alarm.Kind.ARRIVAL_OVERDUE, due_at=order.arrive_by, now=now,
-                   told=told, skipped=skipped, note=note, order=order)
+                   told=told, skipped=skipped, note=note, order=order, escalate_after=_escalate_after(now),
+                   extra={"replacement": True})
             order.overdue_escalated_at = now
             order.save(update_fields=["overdue_escalated_at"])
     return len(orders)
@@ -172,35 +183,57 @@ def major_incidents_notify(*, now: datetime, batch: int = CLAIM_BATCH) -> int:
         )
         for incident in incidents:
             told, skipped = major_recipients(incident, now)
+            names = "、".join(m.name for m in told)
             _raise(incident=incident, kind=Alarm.Kind.MAJOR_INCIDENT, due_at=incident.reported_at, now=now,
-                   told=told, skipped=skipped, note=_("Major incident: the sub-district's leaders are told."))
+                   told=told, skipped=skipped,
+                   note=_("Major incident: the sub-district's leaders are told at once: %(names)s.")
+                   % {"names": names} if told else _("Major incident: the sub-district has no leaders on record."))
             incident.major_notified_at = now
             incident.save(update_fields=["major_notified_at"])
     return len(incidents)
 
 
-def handovers_overdue_raise(*, now: datetime, batch: int = CLAIM_BATCH) -> int:
-    """Claim the open cases with a hand-over past its deadline and no such alarm yet; raise one
-    HANDOVER_OVERDUE alarm per case. (The alarm itself is the mark: the claim excludes cases that
-    have one, and its unique constraint settles a race.)"""
-    due = Handover.objects.filter(incident=OuterRef("pk"), state__in=HANDOVER_WATCHED, deadline__lt=now)
-    raised = Alarm.objects.filter(incident=OuterRef("pk"), kind=Alarm.Kind.HANDOVER_OVERDUE, order__isnull=True)
+def _handovers_overdue_raise(*, now: datetime, batch: int, state: str, due: str, mark: str, kind: str,
+                             message: str) -> int:
+    """Claim the hand-overs in `state` whose deadline `due` passed on an open case and that are not
+    marked yet (`mark`), each together with its incident; raise one `kind` alarm per hand-over,
+    told to the receiving unit's leaders on duty, and mark it in the same transaction."""
     with transaction.atomic():
-        incidents = list(
-            Incident.objects.select_for_update(skip_locked=True, of=("self",)).select_related("subdistrict")
-            .defer("subdistrict__boundary").filter(Exists(due), ~Exists(raised), status__in=flows.OPEN_STATUSES)
-            .order_by("deadline", "id")[:batch]
+        handovers = list(
+            Handover.objects.select_for_update(skip_locked=True, of=("self", "incident"))
+            .select_related("incident__subdistrict", "unit").defer("incident__subdistrict__boundary")
+            .filter(state=state, incident__status__in=flows.OPEN_STATUSES,
+                    **{f"{mark}__isnull": True, f"{due}__isnull": False, f"{due}__lt": now})
+            .order_by(due, "id")[:batch]
         )
-        for incident in incidents:
-            handovers = list(incident.handovers.filter(state__in=HANDOVER_WATCHED, deadline__lt=now)
-                             .select_related("unit").order_by("deadline", "id"))
-            told, skipped = handover_recipients([h.unit_id for h in handovers], now)
-            units = "、".join(dict.fromkeys(h.unit.name for h in handovers))
-            note = _("The hand-over to %(units)s is past its deadline.") % {"units": units}
-            _raise(incident=incident, kind=Alarm.Kind.HANDOVER_OVERDUE, due_at=handovers[0].deadline, now=now,
-                   told=told, skipped=skipped, note=note,
-                   extra={"handovers": [h.pk for h in handovers], "unit_name": units})
-    return len(incidents)
+        for handover in handovers:
+            told, skipped = handover_recipients([handover.unit_id], now)
+            deadline = getattr(handover, due)
+            note = message % {"unit": handover.unit.name,
+                              "deadline": timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M")}
+            _raise(incident=handover.incident, kind=kind, due_at=deadline, now=now, told=told, skipped=skipped,
+                   note=note, handover=handover,
+                   extra={"handover": handover.pk, "unit": handover.unit_id, "unit_name": handover.unit.name})
+            setattr(handover, mark, now)
+            handover.save(update_fields=[mark])
+    return len(handovers)
+
+
+def handovers_accept_overdue_raise(*, now: datetime, batch: int = CLAIM_BATCH) -> int:
+    """A hand-over still waiting for its unit past `accept_by`: one HANDOVER_ACCEPT_OVERDUE alarm each."""
+    return _handovers_overdue_raise(
+        now=now, batch=batch, state=Handover.State.PENDING, due="accept_by", mark="accept_escalated_at",
+        kind=Alarm.Kind.HANDOVER_ACCEPT_OVERDUE,
+        message=_("%(unit)s has neither accepted nor returned the case; the deadline was %(deadline)s."))
+
+
+def handovers_report_overdue_raise(*, now: datetime, batch: int = CLAIM_BATCH) -> int:
+    """An accepted part whose result is not reported by its `deadline`: one HANDOVER_REPORT_OVERDUE
+    alarm each."""
+    return _handovers_overdue_raise(
+        now=now, batch=batch, state=Handover.State.ACCEPTED, due="deadline", mark="report_escalated_at",
+        kind=Alarm.Kind.HANDOVER_REPORT_OVERDUE,
+        message=_("%(unit)s has not reported its result; the deadline was %(deadline)s."))
 
 
 def snoozed_alarms_reopen(*, now: datetime, batch: int = CLAIM_BATCH) -> int:
@@ -215,8 +248,56 @@ def snoozed_alarms_reopen(*, now: datetime, batch: int = CLAIM_BATCH) -> int:
         for alarm in alarms:
             until = alarm.snoozed_until
             alarm.state, alarm.snoozed_until = Alarm.State.OPEN, None
-            alarm.save(update_fields=["state", "snoozed_until"])
+            if alarm.escalate_after is not None and alarm.escalated_at is None:
+                alarm.escalate_after = _escalate_after(now)  # the ladder's wait starts again
+            alarm.save(update_fields=["state", "snoozed_until", "escalate_after"])
             event_append(incident=alarm.incident, kind=IncidentEvent.Kind.ALARM,
                          note=_("The snooze is over: the alarm is open again."),
                          data=alarm_data(alarm, reopened=True, snoozed_until=until.isoformat()), at=now)
+    return len(alarms)
+
+
+# --- the ladder: an overdue arrival nobody acknowledges raises the level --------------------------
+
+def _escalate_after(now: datetime) -> datetime:
+    return now + timedelta(minutes=settings.SLA_ESCALATE_AFTER_MINUTES)
+
+
+def alarms_unacknowledged_escalate(*, now: datetime, batch: int = CLAIM_BATCH) -> int:
+    """Claim the arrival-overdue alarms still open (neither acknowledged nor snoozed) at their
+    `escalate_after` and raise each case's level once (the next ring of the rules is proposed).
+    The mark `escalated_at` is written in the claim's transaction: exactly once across clocks and
+    restarts, like every other deadline. An alarm whose case was raised since it was raised (by a
+    dispatcher or by another alarm), or that is at the top level already, raises nothing more: the
+    timeline says so."""
+    with transaction.atomic():
+        alarms = list(
+            Alarm.objects.select_for_update(skip_locked=True, of=("self", "incident"))
+            .select_related("incident__subdistrict", "order__member").defer("incident__subdistrict__boundary")
+            .filter(kind=Alarm.Kind.ARRIVAL_OVERDUE, state=Alarm.State.OPEN, escalated_at__isnull=True,
+                    escalate_after__isnull=False, escalate_after__lte=now,
+                    incident__status__in=flows.OPEN_STATUSES)
+            .order_by("escalate_after", "id")[:batch]
+        )
+        top = escalation_max_level() if alarms else 0
+        for alarm in alarms:
+            alarm.escalated_at = now
+            alarm.save(update_fields=["escalated_at"])
+            incident = alarm.incident
+            member = alarm.order.member.name if alarm.order_id else ""
+            raised_since = IncidentEvent.objects.filter(incident=incident, kind=IncidentEvent.Kind.LEVEL_RAISED,
+                                                        at__gte=alarm.raised_at).exists()
+            if raised_since:
+                continue  # the case went up a ring after this alarm: one raise per lateness is enough
+            if incident.level >= top:
+                event_append(incident=incident, kind=IncidentEvent.Kind.ALARM, at=now,
+                             note=_("Nobody acknowledged the overdue arrival of %(member)s; the case is at the "
+                                    "highest level already: phone the leaders.") % {"member": member},
+                             data=alarm_data(alarm, escalation="at_top", level=incident.level))
+                continue
+            minutes = settings.SLA_ESCALATE_AFTER_MINUTES
+            level_set(incident, incident.level + 1, actor=None, at=now,
+                      note=_("Nobody acknowledged the overdue arrival of %(member)s within %(minutes)d minutes: "
+                             "the SLA clock raised the level.") % {"member": member, "minutes": minutes},
+                      data={"alarm": alarm.pk, "by_clock": True})
     return len(alarms)

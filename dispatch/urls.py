@@ -9,6 +9,8 @@ urlpatterns = [
     # Orders, escalation level and the SLA clock's alarms (issue 4).
     path("orders/<int:pk>/accept/", api.OrderAcceptView.as_view(), name="order-accept"),
     path("orders/<int:pk>/decline/", api.OrderDeclineView.as_view(), name="order-decline"),
+    path("orders/<int:pk>/stand-down/", api.OrderStandDownView.as_view(), name="order-stand-down"),
+    path("orders/<int:pk>/replace/", api.OrderReplaceView.as_view(), name="order-replace"),
     path("incidents/<int:pk>/", api.IncidentDispatchView.as_view(), name="incident-dispatch"),
     path("incidents/<int:pk>/level/", api.IncidentLevelView.as_view(), name="incident-level"),
     path("alarms/", api.AlarmListView.as_view(), name="alarms"),

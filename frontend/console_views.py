@@ -10,12 +10,13 @@ Reads go through selectors; nothing here writes.
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from config.permissions import role_required
-from config.roles import UserRole, has_role
+from config.roles import COMMAND_ROLES, UserRole, has_role
 from dispatch.models import DispatchOrder, Unit
 from frontend.views import map_config
 from geo.selectors import subdistrict_get
@@ -60,6 +61,8 @@ TEXT = {
     "method": capfirst(_("instruction method")),
     "text": _("Text"),
     "lead": capfirst(_("lead unit")),
+    "reason": _("Reason"),
+    "allOffices": _("All offices"),
     "loading": _("Loading…"),
     "choose": _("Choose…"),
     "updated": _("Updated %(time)s"),
@@ -159,6 +162,16 @@ def incident_view(request, incident_id: int):
         channels.setdefault(report.channel.pk, report.channel)
     pending_units = [{"id": h.unit_id, "name": h.unit.name} for h in handovers
                      if h.state == Handover.State.PENDING]
+    # The offices' parts: each with its two deadlines, marked when passed while the part is still
+    # waiting for its decision (accept_by) or its result (deadline).
+    now = timezone.now()
+    for h in handovers:
+        h.accept_overdue = h.state == Handover.State.PENDING and h.accept_by is not None and h.accept_by < now
+        h.report_overdue = h.state == Handover.State.ACCEPTED and h.deadline is not None and h.deadline < now
+    accepted_units = [{"id": h.unit_id, "name": h.unit.name} for h in handovers
+                      if h.state == Handover.State.ACCEPTED]
+    completed_units = [{"id": h.unit_id, "name": h.unit.name} for h in handovers
+                       if h.state == Handover.State.COMPLETED]
     live_members = [{"id": o.member_id, "name": o.member.name, "unit": o.member.unit.name} for o in orders
                     if o.state in (DispatchOrder.State.DISPATCHED, DispatchOrder.State.ACCEPTED)]
     location = [incident.location.x, incident.location.y] if incident.location else None
@@ -170,6 +183,10 @@ def incident_view(request, incident_id: int):
         "units": _unit_list(incident.subdistrict),
         "methods": dict(DispatchOrder.Method.choices),
         "pendingUnits": pending_units,
+        "acceptedUnits": accepted_units,
+        "completedUnits": completed_units,
+        # The command room decides and completes for a named office; an office only for itself.
+        "can": {"command": has_role(request.user, *COMMAND_ROLES)},
         "liveMembers": live_members,
         "text": TEXT,
     }

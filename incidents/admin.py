@@ -1,6 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from leaflet.admin import LeafletGeoAdmin
 
+from incidents.feedback import channel_secret_issue, secret_mask
 from incidents.models import (
     CallbackTask,
     Category,
@@ -23,8 +26,32 @@ class CategoryAdmin(admin.ModelAdmin):
 
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin):
+    """The callback signing secret is never shown in clear nor typed in: it is generated (first
+    callback, `manage.py callback_secret`, or the rotate action) and shown masked."""
+
     list_display = ["code", "name", "kind", "phone", "active"]
     list_filter = ["kind", "active"]
+    exclude = ["callback_secret"]
+    readonly_fields = ["callback_secret_masked"]
+    actions = ["rotate_callback_secret"]
+
+    @admin.display(description=Channel._meta.get_field("callback_secret").verbose_name)
+    def callback_secret_masked(self, obj):
+        if obj is None or not obj.callback_secret:
+            return _("not set yet: created with the first callback or by manage.py callback_secret")
+        return secret_mask(obj.callback_secret)
+
+    @admin.action(description=_("Rotate callback secret"), permissions=["change"])
+    def rotate_callback_secret(self, request, queryset):
+        channels = list(queryset)
+        for channel in channels:
+            channel_secret_issue(channel, rotate=True)
+        self.message_user(request, ngettext(
+            "Callback secret rotated for %(count)d channel: give the new one (manage.py callback_secret) "
+            "to the district centre.",
+            "Callback secret rotated for %(count)d channels: give the new ones (manage.py callback_secret) "
+            "to the district centre.",
+            len(channels)) % {"count": len(channels)}, messages.SUCCESS)
 
 
 class IncidentEventInline(admin.TabularInline):

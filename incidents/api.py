@@ -21,8 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.permissions import HasRole
-from config.roles import STAFF_ROLES, UserRole
-from dispatch.recommend import incident_facts, recommend
+from config.roles import COMMAND_ROLES, INTAKE_ROLES, REVEAL_ROLES, STAFF_ROLES, UserRole
 from geo.gazetteer import address_search, grids_at_point, locate
 from geo.selectors import subdistrict_get
 from incidents import api_support, services
@@ -43,21 +42,17 @@ from incidents.serializers import (
     IntakeResponseSerializer,
     LocateInputSerializer,
     LocationSerializer,
-    MergeInputSerializer,
     PartyInputSerializer,
     PartySerializer,
     PointQuerySerializer,
-    RecommendationQuerySerializer,
-    RecommendationSerializer,
     ReturnCountSerializer,
     RevealSerializer,
     SuggestionSerializer,
-    TransitionInputSerializer,
     UnitSerializer,
 )
 
 QUEUES = ("open", "needs_location", "handovers", "outside")
-MERGE_ROLES = (*services.COMMAND_ROLES, UserRole.CALL_TAKER)
+MERGE_ROLES = (*COMMAND_ROLES, UserRole.CALL_TAKER)
 
 SUBDISTRICT_PARAMETER = OpenApiParameter(
     "subdistrict", OpenApiTypes.STR, description="Sub-district code; default: the first one by code.")
@@ -101,7 +96,7 @@ class RoleCheckedView(APIView):
 class IncidentListView(RoleCheckedView):
     @property
     def allowed_roles(self):
-        return services.INTAKE_ROLES if self.request.method == "POST" else None
+        return INTAKE_ROLES if self.request.method == "POST" else None
 
     @extend_schema(
         summary="Incident queue (GeoJSON FeatureCollection)",
@@ -148,60 +143,8 @@ class IncidentDetailView(RoleCheckedView):
         return _detail_response(request, pk)
 
 
-class IncidentTransitionView(RoleCheckedView):
-    @extend_schema(
-        summary="Move a case along its flow",
-        description="200 with the case; 409 when the flow does not allow the action now (nothing changes); "
-                    "403 when the user may not make it; 400 when the request lacks what the action needs.",
-        request=TransitionInputSerializer, responses=IncidentDetailSerializer,
-    )
-    def post(self, request, pk: int):
-        _visible_or_404(request, pk)
-        data = _valid(TransitionInputSerializer, request.data)
-        services.incident_transition(incident_id=pk, action=data["action"], actor=request.user, text=data["text"],
-                                     unit=data["unit"], members=data["members"], method=data["method"],
-                                     position=data["position"], off_duty_override=data["off_duty_override"])
-        return _detail_response(request, pk, changed=True)
-
-
-class IncidentRecommendationView(RoleCheckedView):
-    allowed_roles = STAFF_ROLES
-
-    @extend_schema(
-        summary="The responders recommended for a case, ranked by travel time",
-        description="The responsible grid and community, backups on a border, and the candidates with the reason "
-                    "each is there, on-duty and load, straight-line distance, travel time on the road network, "
-                    "deadline and whether it can be met; `proposed` ones are pre-selected; the first ones carry "
-                    "their `route`. `at` asks what-if for another instant, `level` for another escalation ring. "
-                    "400 when the case has no location yet.",
-        parameters=[OpenApiParameter("at", OpenApiTypes.DATETIME, description="Default: now."),
-                    OpenApiParameter("level", OpenApiTypes.INT, description="Default: the case's escalation level.")],
-        responses=RecommendationSerializer,
-    )
-    def get(self, request, pk: int):
-        query = _valid(RecommendationQuerySerializer, request.query_params)
-        _visible_or_404(request, pk)
-        incident = incident_facts(incident_id=pk)
-        if incident is None:
-            raise Http404
-        return Response(RecommendationSerializer(recommend(incident, at=query["at"], level=query["level"])).data)
-
-
-class IncidentMergeView(RoleCheckedView):
-    allowed_roles = MERGE_ROLES
-
-    @extend_schema(summary="Merge this case into another (answers the case kept)",
-                   request=MergeInputSerializer, responses=IncidentDetailSerializer)
-    def post(self, request, pk: int):
-        _visible_or_404(request, pk)
-        data = _valid(MergeInputSerializer, request.data)
-        _visible_or_404(request, data["into"])
-        into = services.incident_merge(incident_id=pk, into_id=data["into"], actor=request.user)
-        return _detail_response(request, into.pk, changed=True)
-
-
 class IncidentLocateView(RoleCheckedView):
-    allowed_roles = services.INTAKE_ROLES
+    allowed_roles = INTAKE_ROLES
 
     @extend_schema(summary="Place a case of the needs-location queue on the map",
                    request=LocateInputSerializer, responses=IncidentDetailSerializer)
@@ -213,7 +156,7 @@ class IncidentLocateView(RoleCheckedView):
 
 
 class IncidentCategoryView(RoleCheckedView):
-    allowed_roles = services.INTAKE_ROLES
+    allowed_roles = INTAKE_ROLES
 
     @extend_schema(summary="Change a case's category", request=CategoryInputSerializer,
                    responses=IncidentDetailSerializer)
@@ -236,7 +179,7 @@ class IncidentPartyView(RoleCheckedView):
 
 
 class PartyRevealView(RoleCheckedView):
-    allowed_roles = services.REVEAL_ROLES
+    allowed_roles = REVEAL_ROLES
 
     @extend_schema(summary="The full ID number of a person (recorded in the timeline)",
                    request=None, responses=RevealSerializer)
@@ -249,7 +192,7 @@ class PartyRevealView(RoleCheckedView):
 
 
 class DuplicateCheckView(RoleCheckedView):
-    allowed_roles = services.INTAKE_ROLES
+    allowed_roles = INTAKE_ROLES
 
     @extend_schema(
         summary="Likely duplicates of a report not yet saved",
@@ -302,7 +245,7 @@ class UnitListView(RoleCheckedView):
 # --- call-backs and hand-overs -------------------------------------------------------------------
 
 class CallbackListView(RoleCheckedView):
-    allowed_roles = services.COMMAND_ROLES
+    allowed_roles = COMMAND_ROLES
 
     @extend_schema(summary="Call-backs of a sub-district",
                    parameters=[SUBDISTRICT_PARAMETER,
@@ -317,7 +260,7 @@ class CallbackListView(RoleCheckedView):
 
 
 class CallbackCompleteView(RoleCheckedView):
-    allowed_roles = services.COMMAND_ROLES
+    allowed_roles = COMMAND_ROLES
 
     @extend_schema(summary="Record a call-back (dissatisfied with `reopen` reopens the case)",
                    request=CallbackCompleteInputSerializer, responses=CallbackSerializer)

@@ -137,7 +137,7 @@ class WallConsumer(AsyncJsonWebsocketConsumer):
     # database: Channels' dispatch would first close stale connections through a hop to the one
     # sync thread (which also serves the HTTP requests' views) for each of them; skipped here.
     # The frame comes encoded by the publisher (`text`: incidents.events.wall_event_message,
-    # dispatch.positions.positions_message).
+    # incidents.relay.positions_message).
     FANOUT_HANDLERS = {"incident.event": "incident_event", "positions.batch": "positions_batch"}
 
     async def dispatch(self, message: dict) -> None:

@@ -64,18 +64,23 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in [
     # --- off-site flow ----------------------------------------------------------------------
     _t("assign", _("Assign to an office"), {S.ASSIGNED}, S.ASSIGNED,
        requires=("unit", "text"), flows=OFF_SITE),
+    # Several offices may hold parts of one case: each notes its progress and completes its own
+    # part; the case is completed when no part waits for a decision and every accepted part is
+    # completed (the service decides the status). The command room may complete a part on an
+    # office's behalf: it names the `unit` and gives the `reason`.
     _t("progress", _("Progress note"), {S.IN_PROGRESS}, None,
        requires=("text",), unit_staff=True, flows=OFF_SITE),
-    _t("complete", _("Completed by the office"), {S.IN_PROGRESS}, S.COMPLETED,
+    _t("complete", _("Completed by the office"), {S.IN_PROGRESS}, None,
        requires=("text",), unit_staff=True, flows=OFF_SITE),
     _t("confirm", _("Confirm the office's result"), {S.COMPLETED}, S.REPORTED_TO_COMMAND,
        flows=OFF_SITE),
     _t("send_back", _("Send back to the office"), {S.COMPLETED}, S.IN_PROGRESS,
-       requires=("text",), flows=OFF_SITE),
+       requires=("text",), flows=OFF_SITE),  # the named `unit`'s part, or every completed part
     # --- handovers (transfers and assignments): the receiving unit decides ------------------
-    _t("accept_handover", _("Accept"), {S.TRANSFERRED, S.ASSIGNED}, S.IN_PROGRESS,
+    # Also while the case is in progress: a second office decides while the first one works.
+    _t("accept_handover", _("Accept"), {S.TRANSFERRED, S.ASSIGNED, S.IN_PROGRESS}, S.IN_PROGRESS,
        unit_staff=True),
-    _t("return_handover", _("Return with a reason"), {S.TRANSFERRED, S.ASSIGNED}, None,
+    _t("return_handover", _("Return with a reason"), {S.TRANSFERRED, S.ASSIGNED, S.IN_PROGRESS}, None,
        requires=("text",), unit_staff=True),
     # --- both flows: feedback and closure ---------------------------------------------------
     _t("feed_back", _("Feed the result back"), {S.RESOLVED, S.REPORTED_TO_COMMAND}, S.FED_BACK,

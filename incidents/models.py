@@ -366,6 +366,13 @@ class Handover(models.Model):
         verbose_name = _("handover")
         verbose_name_plural = _("handovers")
         ordering = ["created_at", "id"]
+        indexes = [
+            # The SLA clock's claims (dispatch/sla.py): exactly the hand-overs it watches.
+            models.Index(fields=["accept_by"], name="handover_accept_due",
+                         condition=Q(state="pending", accept_escalated_at__isnull=True, accept_by__isnull=False)),
+            models.Index(fields=["deadline"], name="handover_report_due",
+                         condition=Q(state="accepted", report_escalated_at__isnull=True, deadline__isnull=False)),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(state="returned") | ~Q(return_reason=""), name="handover_return_has_reason"

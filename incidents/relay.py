@@ -150,6 +150,14 @@ def _event_messages(event_ids: list[int]) -> list[dict]:
     return [wall_event_message(event_payload(e, e.incident)) for e in events]
 
 
+def positions_message(positions: list[dict]) -> dict:
+    """The channel-layer message of a positions batch: only the socket's frame, encoded once here
+    rather than once per open wall map (see WallConsumer) — and the in-memory layer copies each
+    message for each socket, so a list of dicts beside it would be copied a thousand times."""
+    return {"type": "positions.batch", "text": json.dumps({"type": "positions", "positions": positions})}
+
+
+
 async def _forward(layer, payload: str) -> None:
     try:
         body = json.loads(payload)
@@ -160,8 +168,6 @@ async def _forward(layer, payload: str) -> None:
             for message in await database_sync_to_async(_event_messages)(body["events"]):
                 await layer.group_send(group, message)
         elif "positions" in body:
-            from dispatch.positions import positions_message
-
             await layer.group_send(group, positions_message(body["positions"]))
     except Exception:  # one bad notification must not stop the listener
         log.exception("the wall relay could not forward a notification")

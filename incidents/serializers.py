@@ -13,6 +13,7 @@ involved are only ever shown masked.
 
 import math
 
+from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -21,7 +22,6 @@ from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from dispatch.models import DispatchOrder, Force, Member, TravelMode, Unit
-from dispatch.recommend import at_once_minutes
 from geo.models import Subdistrict
 from incidents import api_support
 from incidents.models import (
@@ -176,6 +176,10 @@ class TransitionInputSerializer(serializers.Serializer):
         many=True, required=False, default=list,
         help_text="`dispatch` only: members among `members` to dispatch although they are off duty "
                   "(without this an off-duty member is refused).")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", trim_whitespace=False,
+        help_text="`complete` by the command room or a dispatcher: why the command room completes the named "
+                  "`unit`'s part on the office's behalf (required then; shown in the timeline).")
 
 
 class MergeInputSerializer(serializers.Serializer):
@@ -325,7 +329,7 @@ class HandoverSerializer(serializers.ModelSerializer):
     class Meta:
         model = Handover
         fields = ["id", "unit", "kind", "kind_display", "state", "state_display", "lead", "reason", "return_reason",
-                  "deadline", "created_at", "decided_at"]
+                  "accept_by", "deadline", "created_at", "decided_at", "completed_at", "result", "on_behalf_reason"]
 
 
 class OrderSerializer(serializers.ModelSerializer):
@@ -579,8 +583,8 @@ class CandidateSerializer(serializers.Serializer):
     position = CandidatePositionSerializer()
     straight_m = serializers.FloatField()
     travel_seconds = serializers.FloatField(allow_null=True)
-    deadline_minutes = serializers.IntegerField()
-    arrive_by = serializers.DateTimeField()
+    deadline_minutes = serializers.IntegerField(allow_null=True, help_text="Null: no deadline binds them (21:30).")
+    arrive_by = serializers.DateTimeField(allow_null=True)
     reachable = serializers.BooleanField(help_text="The travel time is within the deadline.")
     route = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()), allow_null=True,
                                  help_text="The fastest route as [longitude, latitude] points (first candidates).")
@@ -635,7 +639,7 @@ class RecommendationSerializer(serializers.Serializer):
 
         return {
             "incident": rec.incident_id, "at": at_field.to_representation(rec.at), "level": rec.level,
-            "at_once_minutes": at_once_minutes(),
+            "at_once_minutes": settings.DISPATCH_AT_ONCE_MINUTES,
             "point": [round(rec.point[0], COORDINATE_PRECISION), round(rec.point[1], COORDINATE_PRECISION)],
             "grid": grid(rec.grid),
             "community": {"id": rec.grid.community_id, "name": rec.grid.community_name} if rec.grid else None,

@@ -9,18 +9,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import httpx
 from django.conf import settings
-from django.contrib.gis.geos import LineString, Point
+from django.contrib.gis.geos import Point
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from pyproj import Geod
 
-from config.errors import DomainError, TransitionRefused
-from config.roles import UserRole, has_role
-from dispatch.models import DispatchOrder, Member, MemberPosition, Unit
-from dispatch.recommend import DEFAULT_DEADLINE_MINUTES, assess_members
+from config.errors import DomainError, Forbidden, TransitionRefused
+from config.roles import COMMAND_ROLES, INTAKE_ROLES, REVEAL_ROLES, UserRole, has_role
+from dispatch.models import DispatchOrder, Member, Unit
 from geo.gazetteer import geocode, locate
 from geo.models import Place, Subdistrict
 from incidents import flows
@@ -29,7 +26,6 @@ from incidents.models import (
     CallbackTask,
     Category,
     Channel,
-    FeedbackAttempt,
     FeedbackDelivery,
     Flow,
     Handover,
@@ -43,13 +39,6 @@ from incidents.validators import clean_text, validate_id_number, validate_phone
 
 MAX_DESCRIPTION = 4000
 MAX_TEXT = 2000
-INTAKE_ROLES = (UserRole.CALL_TAKER, UserRole.DISPATCHER, UserRole.COMMAND_ROOM, UserRole.INTEGRATION)
-REVEAL_ROLES = (UserRole.COMMAND_ROOM, UserRole.LEADER)
-COMMAND_ROLES = (UserRole.COMMAND_ROOM, UserRole.DISPATCHER)
-
-
-class Forbidden(DomainError):
-    http_status = 403
 
 
 def _require_role(actor, roles: Sequence[str]) -> None:
@@ -57,7 +46,8 @@ def _require_role(actor, roles: Sequence[str]) -> None:
         raise Forbidden(_("Your role may not do this."), code="forbidden")
 
 
-def _actor_member(actor) -> Member | None:
+def actor_member(actor) -> Member | None:
+    """The member linked to the acting user (a responder, a unit's staff), if any."""
     return getattr(actor, "member", None) if actor is not None and actor.is_authenticated else None
 
 
@@ -92,7 +82,8 @@ class IntakeResult:
     duplicates: list[Incident] = field(default_factory=list)
 
 
-def _check_point(point: Point | None) -> Point | None:
+def check_point(point: Point | None) -> Point | None:
+    """A point in WGS 84 (transformed if it came in another SRID), refused outside lon/lat range."""
     if point is None:
         return None
     if point.srid not in (None, 4326):
@@ -133,7 +124,7 @@ def incident_intake(
     off_site = channel.kind == Channel.Kind.JOINT_ASSIGNMENT
     if off_site and not offices:
         raise DomainError(_("An assignment form names at least one responsible office."), code="offices")
-    location = _check_point(location)
+    location = check_point(location)
     if location is None and not address_text and not off_site:
         raise DomainError(_("Give the location on the map or an address."), code="location")
     reported_at = reported_at or timezone.now()
@@ -218,9 +209,10 @@ def _intake(*, channel, category, description, actor, location, address_text, ex
         at=reported_at,
     )
     for i, office in enumerate(offices):
+        accept_by, report_by = handover_deadlines(office.kind, reported_at, deadline)
         Handover.objects.create(
-            incident=incident, unit=office, kind=Handover.Kind.ASSIGNMENT, reason=description, deadline=deadline,
-            lead=(i == 0), created_at=reported_at, created_by=report_fields["received_by"],
+            incident=incident, unit=office, kind=Handover.Kind.ASSIGNMENT, reason=description, accept_by=accept_by,
+            deadline=report_by, lead=(i == 0), created_at=reported_at, created_by=report_fields["received_by"],
         )
     duplicates = duplicate_candidates(incident=incident) if location is not None else []
     return IntakeResult(incident, report, created=True, duplicates=duplicates)
@@ -284,8 +276,10 @@ def duplicate_candidates(
     return [found[i] for i in ids]
 
 
-def incident_merge(*, incident_id: int, into_id: int, actor) -> Incident:
-    """Link a duplicate case into another: its reports and parties move over, it is marked merged."""
+def incident_merge_records(*, incident_id: int, into_id: int, actor) -> Incident:
+    """Link a duplicate case into another: its reports and parties move over, it is marked merged.
+    A primitive: `dispatch.services.incident_merge` calls it and then stands down the orders still
+    on the way to the duplicate. Refused while responders are on the duplicate's scene."""
     _require_role(actor, COMMAND_ROLES + (UserRole.CALL_TAKER,))
     if incident_id == into_id:
         raise DomainError(_("A case cannot be merged into itself."), code="merge")
@@ -300,8 +294,8 @@ def incident_merge(*, incident_id: int, into_id: int, actor) -> Incident:
         for case in (dup, into):
             if case.status in (Status.CLOSED, Status.MERGED):
                 raise TransitionRefused(_("Case %(number)s is no longer open.") % {"number": case.number})
-        if dup.orders.exclude(state__in=[DispatchOrder.State.DECLINED, DispatchOrder.State.CANCELLED]).exists():
-            raise TransitionRefused(_("Case %(number)s already has responders dispatched; merge the other way.")
+        if dup.orders.filter(state=DispatchOrder.State.ARRIVED).exists():
+            raise TransitionRefused(_("Responders are on the scene of case %(number)s; merge the other way.")
                                     % {"number": dup.number})
         moved = list(dup.reports.values_list("pk", flat=True))
         dup.reports.update(incident=into)
@@ -321,7 +315,7 @@ def incident_merge(*, incident_id: int, into_id: int, actor) -> Incident:
 def incident_locate(*, incident_id: int, point: Point, actor) -> Incident:
     """Place a case of the "needs location" queue on the map: it becomes a new on-site case."""
     _require_role(actor, INTAKE_ROLES)
-    point = _check_point(point)
+    point = check_point(point)
     with transaction.atomic():
         incident = _lock(incident_id)
         if incident.status != Status.NEEDS_LOCATION and not (incident.flow == Flow.OFF_SITE and incident.location is None):
@@ -359,9 +353,17 @@ def incident_set_category(*, incident_id: int, category: Category, actor) -> Inc
     return incident
 
 
-# --- the lifecycle -----------------------------------------------------------------------------
+# --- the lifecycle: primitives ------------------------------------------------------------------
+#
+# A transition is applied by `dispatch.services.incident_transition`, the one entry point of the
+# transitions API: it locks the case (`incident_lock`), checks the move (`transition_check`), and
+# then either writes orders itself (dispatch, arrive: the order lifecycle lives in `dispatch/`) or
+# calls `transition_handle` here for a move of the case alone — and stands down the orders still on
+# the way when the case leaves on-site handling. This app never imports dispatch's logic.
 
-def _lock(incident_id: int) -> Incident:
+def incident_lock(incident_id: int) -> Incident:
+    """Lock the incident row (FOR UPDATE) with its sub-district, category and channel.
+    Precondition: inside a transaction. Unknown id: 404."""
     incident = (Incident.objects.select_for_update(of=("self",))
                 .select_related("subdistrict", "category", "channel").filter(pk=incident_id).first())
     if incident is None:
@@ -369,9 +371,12 @@ def _lock(incident_id: int) -> Incident:
     return incident
 
 
-def _member_has_live_order(member: Member | None, incident: Incident) -> bool:
-    return member is not None and incident.orders.filter(member=member).exclude(
-        state__in=[DispatchOrder.State.DECLINED, DispatchOrder.State.CANCELLED]).exists()
+_lock = incident_lock
+
+
+def member_has_current_order(member: Member | None, incident: Incident) -> bool:
+    """Whether the member is dispatched to the case and has not declined or been stood down."""
+    return member is not None and incident.orders.current().filter(member=member).exists()
 
 
 def _open_handovers(incident: Incident):
@@ -381,175 +386,70 @@ def _open_handovers(incident: Incident):
 HANDOVER_STATES_OF_UNIT = (Handover.State.PENDING, Handover.State.ACCEPTED, Handover.State.COMPLETED)
 
 
-def _check_may(t: flows.Transition, incident: Incident, actor) -> None:
-    if actor is not None and has_role(actor, *t.roles):
-        return  # allowed by role: the member's order and unit hand-over need not be looked up
-    member = _actor_member(actor)
-    live_order = _member_has_live_order(member, incident)
-    unit_handover = member is not None and incident.handovers.filter(
-        unit=member.unit_id, state__in=HANDOVER_STATES_OF_UNIT).exists()
-    if actor is None or not flows.actor_may(t, actor, live_order=live_order, unit_handover=unit_handover):
-        raise Forbidden(_("Your role may not do “%(action)s” on this case.") % {"action": t.label}, code="forbidden")
-
-
-def incident_transition(
-    *, incident_id: int, action: str, actor, text: str = "", unit: Unit | None = None,
-    members: Sequence[Member] = (), method: str = "", at: datetime | None = None, position: Point | None = None,
-    off_duty_override: Sequence[Member | int] = (),
-) -> Incident:
-    """Move a case along its flow (see incidents/flows.py). Locks the incident, checks that the
-    flow allows the action from the current status, that the actor may make it and that the
-    request carries what the action needs; then writes the change and its timeline events."""
+def transition_get(action: str) -> flows.Transition:
     t = flows.transition_for(action)
     if t is None:
         raise DomainError(_("Unknown action “%(action)s”.") % {"action": action}, code="action")
-    text = clean_text(text, field=_("Text"), max_length=MAX_TEXT, required="text" in t.requires)
-    at = at or timezone.now()
-    with transaction.atomic():
-        incident = _lock(incident_id)
-        if incident.flow not in t.flows or incident.status not in t.sources:
-            raise TransitionRefused(
-                _("The case is “%(status)s” (%(flow)s): “%(action)s” is not possible now.")
-                % {"status": incident.get_status_display(), "flow": incident.get_flow_display(), "action": t.label}
-            )
-        _check_may(t, incident, actor)
-        if "unit" in t.requires and unit is None:
-            raise DomainError(_("Choose the unit to hand the case to."), code="unit")
-        if "unit" in t.requires and unit.subdistrict_id != incident.subdistrict_id:
-            raise DomainError(_("That unit belongs to another sub-district."), code="unit")
-        handler = _HANDLERS.get(action, _plain)
-        handler(incident=incident, t=t, actor=actor, text=text, unit=unit, members=members, method=method, at=at,
-                position=position, off_duty_override=off_duty_override)
-    return incident
+    return t
 
 
-def _set_status(incident: Incident, to: str, *, actor, at, note: str = "", data: dict | None = None,
-                fields: Sequence[str] = ()) -> None:
+def transition_check(t: flows.Transition, incident: Incident, actor, *, unit: Unit | None = None) -> None:
+    """Whether the locked case may make this move now: the flow allows it from the current
+    status, the actor may make it (by role, as a member with a current order on the case, or as
+    staff of a unit holding a hand-over), and a hand-over names a unit of the case's sub-district.
+    Raises TransitionRefused (409), Forbidden (403) or DomainError (400); checks only."""
+    if incident.flow not in t.flows or incident.status not in t.sources:
+        raise TransitionRefused(
+            _("The case is “%(status)s” (%(flow)s): “%(action)s” is not possible now.")
+            % {"status": incident.get_status_display(), "flow": incident.get_flow_display(), "action": t.label}
+        )
+    if not (actor is not None and has_role(actor, *t.roles)):
+        # Not allowed by role: the member's order and the unit's hand-over decide.
+        member = actor_member(actor)
+        live_order = member_has_current_order(member, incident)
+        unit_handover = member is not None and incident.handovers.filter(
+            unit=member.unit_id, state__in=HANDOVER_STATES_OF_UNIT).exists()
+        if actor is None or not flows.actor_may(t, actor, live_order=live_order, unit_handover=unit_handover):
+            raise Forbidden(_("Your role may not do “%(action)s” on this case.") % {"action": t.label},
+                            code="forbidden")
+    if "unit" in t.requires and unit is None:
+        raise DomainError(_("Choose the unit to hand the case to."), code="unit")
+    if "unit" in t.requires and unit.subdistrict_id != incident.subdistrict_id:
+        raise DomainError(_("That unit belongs to another sub-district."), code="unit")
+
+
+def transition_handle(*, incident: Incident, t: flows.Transition, actor, text: str = "", unit: Unit | None = None,
+                      at: datetime, reason: str = "") -> None:
+    """Apply a checked move of the case alone (not dispatch or arrival, which write orders).
+    Precondition: the incident is locked and `transition_check` passed."""
+    handler = _HANDLERS.get(t.action, _plain)
+    handler(incident=incident, t=t, actor=actor, text=text, unit=unit, at=at, reason=reason)
+
+
+def status_set(incident: Incident, to: str, *, actor, at, note: str = "", data: dict | None = None,
+               fields: Sequence[str] = ()) -> None:
+    """Move the locked case to `to` and append the STATUS_CHANGED event (published after commit)."""
     previous = incident.status
     incident.status = to
     incident.save(update_fields=["status", "updated_at", *fields])
     event_append(incident=incident, kind=IncidentEvent.Kind.STATUS_CHANGED, actor=actor,
-                 actor_member=_actor_member(actor), from_status=previous, to_status=to, note=note,
+                 actor_member=actor_member(actor), from_status=previous, to_status=to, note=note,
                  data=data, at=at)
+
+
+_set_status = status_set
 
 
 def _plain(*, incident, t, actor, text, at, **_kw) -> None:
     """A transition that only moves the status (or, without a target, only notes)."""
     if t.target is None:
-        event_append(incident=incident, kind=IncidentEvent.Kind.NOTE, actor=actor, actor_member=_actor_member(actor),
+        event_append(incident=incident, kind=IncidentEvent.Kind.NOTE, actor=actor, actor_member=actor_member(actor),
                      note=text, data={"action": t.action}, at=at)
     elif incident.status != t.target:
         _set_status(incident, t.target, actor=actor, at=at, note=text, data={"action": t.action})
     else:
-        event_append(incident=incident, kind=IncidentEvent.Kind.NOTE, actor=actor, actor_member=_actor_member(actor),
+        event_append(incident=incident, kind=IncidentEvent.Kind.NOTE, actor=actor, actor_member=actor_member(actor),
                      note=text, data={"action": t.action}, at=at)
-
-
-def _dispatch(*, incident, t, actor, text, members, method, at, off_duty_override=(), **_kw) -> None:
-    """One order per chosen member, each with its deadline, rule, reason, level, estimated
-    travel time, origin and road route (null when the network cannot reach them) from the
-    recommendation (`dispatch.recommend`): arrive_by = now + the rule's
-    minutes ("at once" for departments and leaders; 30 minutes for a member no rule names).
-    A member off duty is refused unless the dispatcher named them in `off_duty_override`: the
-    whole dispatch is refused then and nothing changes. A member already holding a live order on
-    the case is skipped; the partial unique index settles two dispatchers racing."""
-    if not members:
-        raise DomainError(_("Choose at least one responder."), code="members")
-    if method not in DispatchOrder.Method.values:
-        raise DomainError(_("Choose how the order is given (walkie-talkie, WeChat group, phone, app)."), code="method")
-    if any(m.subdistrict_id != incident.subdistrict_id or not m.active for m in members):
-        raise DomainError(_("A chosen responder does not serve this sub-district."), code="members")
-    overrides = {m if isinstance(m, int) else m.pk for m in off_duty_override}
-    assessed = assess_members(incident, member_ids=[m.pk for m in members], at=at, routes=True)
-    off = [m for m in members if m.pk in assessed and not assessed[m.pk].on_duty and m.pk not in overrides]
-    if off:
-        raise DomainError(
-            _("%(names)s: off duty now. Tick “include although off duty” beside the name to dispatch anyway.")
-            % {"names": "、".join(m.name for m in off)}, code="off_duty")
-    new_orders = []
-    for member in members:
-        if _member_has_live_order(member, incident):
-            continue  # already on their way: a second dispatcher's click adds nothing
-        c = assessed.get(member.pk)
-        deadline = c.deadline_minutes if c else DEFAULT_DEADLINE_MINUTES
-        fields = {
-            "arrive_by": at + timedelta(minutes=deadline),
-            "rule": c.rule if c else None,
-            "reason": (c.reason if c else "")[:500],
-            "level": c.level if c and c.rule else incident.level,
-            "travel_seconds": c.travel_seconds if c else None,
-            "off_duty_override": bool(c and not c.on_duty),
-            # Where they set out from and their road route, as the wall map draws them.
-            "origin": Point(*c.origin, srid=4326) if c else None,
-            "route": LineString(c.route, srid=4326) if c and c.route and len(c.route) >= 2 else None,
-        }
-        with transaction.atomic():
-            try:
-                new_orders.append(DispatchOrder.objects.create(
-                    incident=incident, member=member, method=method, dispatched_at=at, dispatched_by=actor, **fields))
-            except IntegrityError:
-                continue
-    for order in new_orders:
-        event_append(incident=incident, kind=IncidentEvent.Kind.DISPATCHED, actor=actor, note=text,
-                     data={"order": order.pk, "member": order.member_id, "member_name": order.member.name,
-                           "force": order.member.force, "method": method,
-                           "arrive_by": order.arrive_by.isoformat(), "rule": order.rule.code if order.rule else None,
-                           "off_duty_override": order.off_duty_override}, at=at)
-    if incident.status == Status.NEW and new_orders:
-        _set_status(incident, Status.DISPATCHED, actor=actor, at=at, data={"action": t.action})
-
-
-_GEOD = Geod(ellps="WGS84")
-
-
-def _arrival_check(order: DispatchOrder, incident: Incident, position: Point | None, at: datetime) -> dict:
-    """Where the member was when they said "arrived": the position sent with the request, else
-    their last known position if it is fresh (settings.ARRIVAL_POSITION_MAX_AGE_SECONDS). The
-    geodesic distance to the incident goes on the order; beyond settings.ARRIVAL_MAX_DISTANCE_M the
-    arrival is flagged, never refused. Returns what the timeline event says about it."""
-    source, accuracy = "request", None
-    if position is None:
-        fresh_since = at - timedelta(seconds=settings.ARRIVAL_POSITION_MAX_AGE_SECONDS)
-        last = MemberPosition.objects.filter(member_id=order.member_id, recorded_at__gte=fresh_since).first()
-        if last is None:
-            return {"position": None}
-        position, source, accuracy = last.point, "last_known", last.accuracy_m
-    if incident.location is None:
-        return {"position": None}
-    _az, _back, distance = _GEOD.inv(position.x, position.y, incident.location.x, incident.location.y)
-    order.arrival_distance_m = round(float(distance), 1)
-    order.arrival_flagged = distance > settings.ARRIVAL_MAX_DISTANCE_M
-    return {"position": source, "lon": round(position.x, 6), "lat": round(position.y, 6), "accuracy_m": accuracy,
-            "distance_m": order.arrival_distance_m, "max_distance_m": settings.ARRIVAL_MAX_DISTANCE_M,
-            "flagged": order.arrival_flagged}
-
-
-def _arrive(*, incident, t, actor, members, at, position=None, **_kw) -> None:
-    member = _actor_member(actor)
-    who = list(members) if members and has_role(actor, *COMMAND_ROLES) else ([member] if member else [])
-    if not who:
-        raise DomainError(_("Say who arrived."), code="members")
-    if position is not None and len(who) > 1:
-        raise DomainError(_("A position belongs to one responder: record their arrivals one by one."),
-                          code="position")
-    position = _check_point(position)
-    orders = list(incident.orders.select_for_update(of=("self",)).select_related("member").filter(
-        member__in=who, state__in=[DispatchOrder.State.DISPATCHED, DispatchOrder.State.ACCEPTED]))
-    if not orders:
-        raise TransitionRefused(_("No open order of this responder on this case."))
-    for order in orders:
-        check = _arrival_check(order, incident, position, at)
-        order.state, order.arrived_at = DispatchOrder.State.ARRIVED, at
-        order.save(update_fields=["state", "arrived_at", "arrival_distance_m", "arrival_flagged"])
-        note = ""
-        if order.arrival_flagged:
-            note = _("Arrived %(distance)d m from the scene, more than %(max)d m: check where the responder is.") % {
-                "distance": order.arrival_distance_m, "max": settings.ARRIVAL_MAX_DISTANCE_M}
-        event_append(incident=incident, kind=IncidentEvent.Kind.ARRIVED, actor=actor, actor_member=order.member,
-                     note=note, data={"order": order.pk, "member": order.member_id, "member_name": order.member.name,
-                                      "arrival": check}, at=at)
-    if incident.status == Status.DISPATCHED:
-        _set_status(incident, Status.ARRIVED, actor=actor, at=at, data={"action": t.action})
 
 
 def _resolve(*, incident, t, actor, text, at, **_kw) -> None:
@@ -558,14 +458,34 @@ def _resolve(*, incident, t, actor, text, at, **_kw) -> None:
                 fields=["resolved_at"])
 
 
+# --- hand-overs and the offices' parts ------------------------------------------------------------
+#
+# Every hand-over (a transfer from the scene, an assignment to an office at intake or later) is one
+# office's part of the case, with two deadlines watched by the SLA clock: to accept or return it
+# (`accept_by`) and to report its result (`deadline`). Each office decides, notes its progress and
+# completes its own part; the case is completed when no part waits for a decision and every
+# accepted part is completed.
+
+def handover_deadlines(unit_kind: str, at: datetime, given: datetime | None = None) -> tuple[datetime, datetime]:
+    """(accept_by, report_by) of a hand-over made at `at` to a unit of this kind: accept or return
+    within settings.HANDOVER_ACCEPT_MINUTES[kind] (else HANDOVER_ACCEPT_MINUTES_DEFAULT); report
+    the result by the `given` deadline (the assignment form's, the case's) when there is one, else
+    within settings.HANDOVER_REPORT_HOURS[kind] hours (else HANDOVER_REPORT_HOURS_DEFAULT)."""
+    minutes = settings.HANDOVER_ACCEPT_MINUTES.get(unit_kind, settings.HANDOVER_ACCEPT_MINUTES_DEFAULT)
+    hours = settings.HANDOVER_REPORT_HOURS.get(unit_kind, settings.HANDOVER_REPORT_HOURS_DEFAULT)
+    return at + timedelta(minutes=minutes), given or at + timedelta(hours=hours)
+
+
 def _handover_out(*, incident, t, actor, text, unit, at, **_kw) -> None:
     if _open_handovers(incident).filter(unit=unit).exists():
         raise TransitionRefused(_("The case is already with %(unit)s.") % {"unit": unit.name})
     kind = Handover.Kind.TRANSFER if t.action == "transfer" else Handover.Kind.ASSIGNMENT
+    accept_by, report_by = handover_deadlines(unit.kind, at, incident.deadline)
     handover = Handover.objects.create(incident=incident, unit=unit, kind=kind, reason=text, created_at=at,
-                                       created_by=actor, deadline=incident.deadline,
+                                       created_by=actor, accept_by=accept_by, deadline=report_by,
                                        lead=not _open_handovers(incident).exists())
-    data = {"action": t.action, "handover": handover.pk, "unit": unit.pk, "unit_name": unit.name}
+    data = {"action": t.action, "handover": handover.pk, "unit": unit.pk, "unit_name": unit.name,
+            "accept_by": accept_by.isoformat(), "deadline": report_by.isoformat()}
     if incident.status != t.target:
         _set_status(incident, t.target, actor=actor, at=at, note=text, data=data)
     else:
@@ -573,12 +493,19 @@ def _handover_out(*, incident, t, actor, text, unit, at, **_kw) -> None:
 
 
 def _decided_handover(incident, actor, unit) -> Handover:
-    pending = incident.handovers.select_for_update().filter(state=Handover.State.PENDING)
-    if has_role(actor, *COMMAND_ROLES) and unit is not None:
+    """The pending hand-over the actor decides: their own unit's; for the command room the named
+    unit's, or — none named — the one hand-over waiting."""
+    pending = (incident.handovers.select_for_update(of=("self",)).select_related("unit")
+               .filter(state=Handover.State.PENDING).order_by("created_at", "id"))
+    command = has_role(actor, *COMMAND_ROLES)
+    if command and unit is not None:
         handover = pending.filter(unit=unit).first()
     else:
-        member = _actor_member(actor)
+        member = actor_member(actor)
         handover = pending.filter(unit=member.unit_id).first() if member else None
+        if handover is None and command:
+            waiting = list(pending[:2])
+            handover = waiting[0] if len(waiting) == 1 else None
     if handover is None:
         raise TransitionRefused(_("No hand-over of this case waits for your unit."))
     return handover
@@ -607,22 +534,114 @@ def _return_handover(*, incident, t, actor, text, unit, at, **_kw) -> None:
     event_append(incident=incident, kind=IncidentEvent.Kind.TRANSFER_RETURNED, actor=actor, note=text,
                  data={"handover": handover.pk, "unit": handover.unit_id, "unit_name": handover.unit.name,
                        "returns": returns}, at=at)
-    if not _open_handovers(incident).exists() and incident.status == Status.TRANSFERRED:
+    if incident.status == Status.IN_PROGRESS:
+        # Other offices work on: only the note above — unless this was the last part waiting and
+        # every accepted part is completed already.
+        if not _open_handovers(incident).exists() and incident.handovers.filter(
+                state=Handover.State.COMPLETED).exists():
+            _case_complete(incident, t, actor=actor, at=at)
+    elif not _open_handovers(incident).exists() and incident.status == Status.TRANSFERRED:
         # Bounced back to the command room, which resolves or transfers again.
         _set_status(incident, Status.REPORTED, actor=actor, at=at, note=text, data={"action": t.action})
 
 
-def _complete(*, incident, t, actor, text, at, **_kw) -> None:
-    incident.handovers.filter(state=Handover.State.ACCEPTED).update(state=Handover.State.COMPLETED)
+def _progress(*, incident, t, actor, text, unit, at, **_kw) -> None:
+    """A progress note of an office's part: the acting staff's own unit; the command room may
+    name the unit it notes for (else the note is its own)."""
+    parts = incident.handovers.select_related("unit").filter(state__in=HANDOVER_STATES_OF_UNIT).order_by("-id")
+    member = actor_member(actor)
+    if has_role(actor, *COMMAND_ROLES) and unit is not None:
+        part = parts.filter(unit=unit).first()
+        if part is None:
+            raise TransitionRefused(_("%(unit)s holds no part of this case.") % {"unit": unit.name})
+    else:
+        part = parts.filter(unit=member.unit_id).first() if member is not None else None
+    data = {"action": t.action}
+    if part is not None:
+        data |= {"handover": part.pk, "unit": part.unit_id, "unit_name": part.unit.name}
+    event_append(incident=incident, kind=IncidentEvent.Kind.PROGRESS, actor=actor, actor_member=member,
+                 note=text, data=data, at=at)
+
+
+def _part_to_complete(incident, actor, unit, reason: str) -> tuple[Handover, bool]:
+    """The part the actor completes, and whether on an office's behalf. Staff of an office
+    complete their unit's own accepted part; the command room (or a dispatcher) completes the
+    named unit's part, with a reason. A reopened case whose parts were all completed: a completed
+    part is completed again."""
+    states = [Handover.State.ACCEPTED] if _open_handovers(incident).exists() else [Handover.State.COMPLETED]
+    parts = (incident.handovers.select_for_update(of=("self",)).select_related("unit")
+             .filter(state__in=states).order_by("created_at", "id"))
+    member = actor_member(actor)
+    own = parts.filter(unit=member.unit_id).first() if member is not None else None
+    if own is not None and (unit is None or unit.pk == own.unit_id):
+        return own, False
+    if has_role(actor, *COMMAND_ROLES):
+        if unit is None:
+            raise DomainError(_("Name the office whose part the command room completes."), code="unit")
+        if not reason:
+            raise DomainError(_("Completing an office's part on its behalf needs the reason."), code="reason")
+        part = parts.filter(unit=unit).first()
+        if part is None:
+            raise TransitionRefused(_("%(unit)s holds no accepted part of this case.") % {"unit": unit.name})
+        return part, True
+    if unit is not None and (member is None or unit.pk != member.unit_id):
+        raise Forbidden(_("An office completes only its own part."), code="forbidden")
+    raise TransitionRefused(_("Your unit holds no accepted part of this case."))
+
+
+def _case_complete(incident, t, *, actor, at) -> None:
     incident.resolved_at = at
-    _set_status(incident, Status.COMPLETED, actor=actor, at=at, note=text, data={"action": t.action},
-                fields=["resolved_at"])
+    _set_status(incident, Status.COMPLETED, actor=actor, at=at, note=_("Every office's part is completed."),
+                data={"action": t.action}, fields=["resolved_at"])
 
 
-def _send_back(*, incident, t, actor, text, at, **_kw) -> None:
-    incident.handovers.filter(state=Handover.State.COMPLETED).update(state=Handover.State.ACCEPTED)
+def _complete(*, incident, t, actor, text, unit, at, reason="", **_kw) -> None:
+    """An office completes its own part with its result (`text`), or the command room completes
+    the named `unit`'s part on its behalf with a `reason` (in the timeline). The case is completed
+    when no part waits for a decision and every accepted part is completed; until then the event
+    says which offices the case still waits for."""
+    reason = (reason or "").strip()
+    part, on_behalf = _part_to_complete(incident, actor, unit, reason)
+    part.state, part.completed_at, part.completed_by, part.result = Handover.State.COMPLETED, at, actor, text
+    part.on_behalf_reason = reason if on_behalf else ""
+    part.save(update_fields=["state", "completed_at", "completed_by", "result", "on_behalf_reason"])
+    waiting = list(_open_handovers(incident).select_related("unit").order_by("created_at", "id"))
+    waiting_names = list(dict.fromkeys(h.unit.name for h in waiting))
+    lines = [_("On behalf of %(unit)s: %(reason)s") % {"unit": part.unit.name, "reason": reason}] if on_behalf else []
+    lines.append(text)
+    if waiting:
+        lines.append(_("The case still waits for %(units)s.") % {"units": "、".join(waiting_names)})
+    data = {"action": t.action, "handover": part.pk, "unit": part.unit_id, "unit_name": part.unit.name,
+            "on_behalf": on_behalf, "waiting": [h.unit_id for h in waiting], "waiting_names": waiting_names}
+    if on_behalf:
+        data["on_behalf_reason"] = reason
+    event_append(incident=incident, kind=IncidentEvent.Kind.PART_COMPLETED, actor=actor,
+                 actor_member=actor_member(actor), note="\n".join(lines), data=data, at=at)
+    if not waiting:
+        _case_complete(incident, t, actor=actor, at=at)
+
+
+def _send_back(*, incident, t, actor, text, unit, at, **_kw) -> None:
+    """The command room sends the named unit's completed part back (every completed part when no
+    unit is named): accepted again, its result cleared — the timeline keeps it — and the case is
+    in progress again."""
+    parts = (incident.handovers.select_for_update(of=("self",)).select_related("unit")
+             .filter(state=Handover.State.COMPLETED).order_by("created_at", "id"))
+    if unit is not None:
+        parts = parts.filter(unit=unit)
+    parts = list(parts)
+    if unit is not None and not parts:
+        raise TransitionRefused(_("%(unit)s has no completed part to send back.") % {"unit": unit.name})
+    sent = [{"handover": h.pk, "unit": h.unit_id, "unit_name": h.unit.name, "result": h.result,
+             "on_behalf_reason": h.on_behalf_reason} for h in parts]
+    for h in parts:
+        h.state, h.completed_at, h.completed_by, h.result, h.on_behalf_reason = (
+            Handover.State.ACCEPTED, None, None, "", "")
+        h.save(update_fields=["state", "completed_at", "completed_by", "result", "on_behalf_reason"])
     incident.resolved_at = None
-    _set_status(incident, Status.IN_PROGRESS, actor=actor, at=at, note=text, data={"action": t.action},
+    _set_status(incident, Status.IN_PROGRESS, actor=actor, at=at, note=text,
+                data={"action": t.action, "sent_back": sent,
+                      "unit_name": "、".join(dict.fromkeys(s["unit_name"] for s in sent))},
                 fields=["resolved_at"])
 
 
@@ -668,13 +687,12 @@ def _reopen(*, incident, t, actor, text, at, **_kw) -> None:
 
 
 _HANDLERS = {
-    "dispatch": _dispatch,
-    "arrive": _arrive,
     "resolve": _resolve,
     "transfer": _handover_out,
     "assign": _handover_out,
     "accept_handover": _accept_handover,
     "return_handover": _return_handover,
+    "progress": _progress,
     "complete": _complete,
     "send_back": _send_back,
     "feed_back": _feed_back,
@@ -698,12 +716,12 @@ def party_register(*, incident_id: int, actor, name: str, phone: str = "", id_nu
         incident = _lock(incident_id)
         if incident.status in (Status.CLOSED, Status.MERGED):
             raise TransitionRefused(_("The case is closed."))
-        if not has_role(actor, *COMMAND_ROLES) and not _member_has_live_order(_actor_member(actor), incident):
+        if not has_role(actor, *COMMAND_ROLES) and not member_has_current_order(actor_member(actor), incident):
             raise Forbidden(_("Only the command room or a dispatched responder registers people."), code="forbidden")
         party = Party.objects.create(incident=incident, name=name, phone=phone, id_number=id_number, role=role,
                                      registered_at=timezone.now(), registered_by=actor)
         event_append(incident=incident, kind=IncidentEvent.Kind.PARTY_REGISTERED, actor=actor,
-                     actor_member=_actor_member(actor),
+                     actor_member=actor_member(actor),
                      data={"party": party.pk, "name": name, "role": role, "id_number": party.id_number_masked})
     return party
 
@@ -721,51 +739,6 @@ def party_reveal(*, party_id: int, actor) -> str:
 
 
 # --- feedback ----------------------------------------------------------------------------------
-
-def _backoff(attempts: int) -> timedelta:
-    seconds = settings.FEEDBACK_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1)
-    return timedelta(seconds=min(seconds, settings.FEEDBACK_RETRY_MAX_SECONDS))
-
-
-def feedback_deliver_due(*, now: datetime | None = None, limit: int = 20) -> int:
-    """Post every due result delivery to its callback URL; a 2xx answer acknowledges it, anything
-    else schedules the next try with exponential backoff. Rows are claimed with SKIP LOCKED, so
-    several workers never post the same delivery twice. Returns how many were attempted."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        due = list(FeedbackDelivery.objects.select_for_update(skip_locked=True)
-                   .filter(state=FeedbackDelivery.State.PENDING, next_attempt_at__lte=now)
-                   .select_related("incident__subdistrict").order_by("next_attempt_at", "id")[:limit])
-        with httpx.Client(timeout=settings.FEEDBACK_TIMEOUT_SECONDS) as client:
-            for delivery in due:
-                _deliver(client, delivery, now)
-    return len(due)
-
-
-def _deliver(client: httpx.Client, delivery: FeedbackDelivery, now: datetime) -> None:
-    status, error = None, ""
-    try:
-        response = client.post(delivery.url, json=delivery.payload)
-        status = response.status_code
-        ok = 200 <= status < 300
-        if not ok:
-            error = response.text[:200]
-    except httpx.HTTPError as exc:
-        ok, error = False, f"{type(exc).__name__}: {exc}"[:500]
-    FeedbackAttempt.objects.create(delivery=delivery, at=now, http_status=status, error=error, ok=ok)
-    delivery.attempts += 1
-    if ok:
-        delivery.state, delivery.delivered_at = FeedbackDelivery.State.DELIVERED, now
-        event_append(incident=delivery.incident, kind=IncidentEvent.Kind.FEEDBACK_DELIVERED,
-                     data={"delivery": delivery.pk, "attempts": delivery.attempts}, at=now)
-    else:
-        delivery.next_attempt_at = now + _backoff(delivery.attempts)
-        if delivery.attempts == 1:
-            event_append(incident=delivery.incident, kind=IncidentEvent.Kind.FEEDBACK_FAILED, note=error,
-                         data={"delivery": delivery.pk, "http_status": status,
-                               "next_attempt_at": delivery.next_attempt_at.isoformat()}, at=now)
-    delivery.save(update_fields=["attempts", "state", "delivered_at", "next_attempt_at"])
-
 
 def callback_complete(*, callback_id: int, actor, state: str, satisfaction: str = "", note: str = "",
                       reopen: bool = False) -> CallbackTask:
@@ -792,5 +765,7 @@ def callback_complete(*, callback_id: int, actor, state: str, satisfaction: str 
         event_append(incident=incident, kind=IncidentEvent.Kind.CALLBACK_DONE, actor=actor, note=note,
                      data={"callback": task.pk, "state": state, "satisfaction": task.satisfaction})
         if reopen:
-            incident_transition(incident_id=incident.pk, action="reopen", actor=actor, text=note)
+            t = transition_get("reopen")
+            transition_check(t, incident, actor)
+            transition_handle(incident=incident, t=t, actor=actor, text=note, at=task.done_at)
     return task

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from dispatch import api as dispatch_api  # the moves that write orders: see dispatch/api.py
 from incidents import api
 
 app_name = "incidents"
@@ -7,10 +8,10 @@ urlpatterns = [
     path("incidents/", api.IncidentListView.as_view(), name="incidents"),
     path("incidents/duplicates/", api.DuplicateCheckView.as_view(), name="duplicates"),
     path("incidents/<int:pk>/", api.IncidentDetailView.as_view(), name="incident-detail"),
-    path("incidents/<int:pk>/transitions/", api.IncidentTransitionView.as_view(), name="incident-transition"),
-    path("incidents/<int:pk>/recommendations/", api.IncidentRecommendationView.as_view(),
+    path("incidents/<int:pk>/transitions/", dispatch_api.IncidentTransitionView.as_view(), name="incident-transition"),
+    path("incidents/<int:pk>/recommendations/", dispatch_api.IncidentRecommendationView.as_view(),
          name="incident-recommendations"),
-    path("incidents/<int:pk>/merge/", api.IncidentMergeView.as_view(), name="incident-merge"),
+    path("incidents/<int:pk>/merge/", dispatch_api.IncidentMergeView.as_view(), name="incident-merge"),
     path("incidents/<int:pk>/locate/", api.IncidentLocateView.as_view(), name="incident-locate"),
     path("incidents/<int:pk>/category/", api.IncidentCategoryView.as_view(), name="incident-category"),
     path("incidents/<int:pk>/parties/", api.IncidentPartyView.as_view(), name="incident-parties"),

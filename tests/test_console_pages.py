@@ -10,8 +10,9 @@ from django.urls import reverse
 
 from config.roles import UserRole
 from dispatch.models import DispatchOrder
+from dispatch.services import incident_transition
 from incidents.models import Channel, Party
-from incidents.services import incident_intake, incident_transition
+from incidents.services import incident_intake
 from tests.factories import N, S, W, make_channels, make_user, make_world, put_on_duty
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from shapely.geometry import Point
 from dispatch.models import FORCE_STRENGTH, Force, Role, TravelMode, Unit
 from fixtures.demo import DEFAULT_SEED, generate, roster_shifts
 from fixtures.geography import to_epsg4549
-from fixtures.history import SPRING_FESTIVALS
+from fixtures.history import HANDOVER_ACCEPT_MINUTES, HANDOVER_ACCEPT_MINUTES_DEFAULT, SPRING_FESTIVALS
 from geo.models import Community, Place, Road
 from incidents.models import Channel, Flow, IncidentEvent, Status
 from tests.conftest import DEMO_ANCHOR, DEMO_HISTORY_DAYS
@@ -385,6 +385,7 @@ def test_the_historical_rhythm(full):
 
 def test_every_historical_case_is_closed_with_a_consistent_timeline(demo_data):
     grid_by_code = {g.code: g for g in demo_data.grids}
+    unit_kind = {u.code: u.kind for u in demo_data.units}
     numbers = set()
     end = datetime.combine(DEMO_ANCHOR, time(0, 0), tzinfo=SHANGHAI)
     on_site = ["new", "dispatched", "arrived", "reported", "resolved", "fed_back", "closed"]
@@ -417,6 +418,14 @@ def test_every_historical_case_is_closed_with_a_consistent_timeline(demo_data):
         arrived = {o.member_code for o in inc.orders if o.state == "arrived"}
         assert all(o.arrived_at is None or o.arrived_at >= o.dispatched_at for o in inc.orders)
         assert {e.data["member"] for e in inc.events if e.kind == "arrived"} == arrived
+        # Hand-overs: the acceptance deadline of the unit's kind; completed with the office's result.
+        completed = [e for e in inc.events if e.kind == "status_changed" and e.to_status == "completed"]
+        assert len(inc.handovers) == len(completed) == (1 if inc.flow == Flow.OFF_SITE else 0)
+        for h, done in zip(inc.handovers, completed, strict=True):
+            window = HANDOVER_ACCEPT_MINUTES.get(unit_kind[h.unit_code], HANDOVER_ACCEPT_MINUTES_DEFAULT)
+            assert h.accept_by == h.created_at + timedelta(minutes=window)
+            assert h.state == "completed" and h.created_at <= h.decided_at <= h.completed_at <= inc.closed_at
+            assert h.completed_at == done.at and h.result == done.note and h.result
 
 
 def test_people_registered_on_site_are_synthetic_but_valid_in_form(demo_data):
@@ -471,7 +480,7 @@ def test_historical_orders_have_consistent_times_and_none_is_live(which, request
         escalated = set()
         for o in inc.orders:
             m = members[o.member_code]
-            assert o.state in ("arrived", "declined", "cancelled"), inc.number  # nothing for the SLA clock
+            assert o.state in ("arrived", "declined", "stood_down"), inc.number  # nothing for the SLA clock
             assert inc.reported_at <= o.dispatched_at <= inc.closed_at
             limit = _expected_deadline(m.force, m.roles, o.dispatched_at, inc.major)
             assert o.arrive_by == (None if limit is None else o.dispatched_at + limit), (inc.number, o.member_code)
@@ -492,9 +501,13 @@ def test_historical_orders_have_consistent_times_and_none_is_live(which, request
                 declined += 1
             else:
                 assert o.declined_at is None and o.decline_reason == ""
-            if o.state == "cancelled":
+            if o.state == "stood_down":  # the case moved on without them
                 assert o.overdue_escalated_at in (None, o.arrive_by)
+                assert o.dispatched_at <= o.stood_down_at <= inc.closed_at and o.stand_down_reason
+                assert o.overdue_escalated_at is None or o.overdue_escalated_at <= o.stood_down_at
                 never += 1
+            else:
+                assert o.stood_down_at is None and o.stand_down_reason == ""
             assert o.arrival_flagged == (o.arrival_distance_m is not None and o.arrival_distance_m > 300)
             if o.overdue_escalated_at is not None:
                 escalated.add(o.member_code)
@@ -538,7 +551,7 @@ def test_arrival_and_timeliness_rates_are_plausible(full):
     assert 0.70 <= timeliness <= 0.92
     states = Counter(o.state for o in orders)
     assert 0.01 <= states["declined"] / len(orders) <= 0.05
-    assert 0.01 <= states["cancelled"] / len(orders) <= 0.05
+    assert 0.01 <= states["stood_down"] / len(orders) <= 0.05
     # The 21:30 rule: grid leaders and contacts go unbound only when sent after 21:30 (or before 06:00).
     members = {m.code: m for m in full.members}
     for o in orders:

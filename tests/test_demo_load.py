@@ -119,6 +119,12 @@ def test_timelines_refer_to_real_rows(demo, sub):
     for e in IncidentEvent.objects.filter(subdistrict=sub, kind="party_registered"):
         assert parties[e.data["party"]] == e.incident_id
     handovers = {h.pk: h for h in Handover.objects.filter(incident__subdistrict=sub)}
+    # Hand-overs arrive as generated: both deadlines, and the office's result when completed.
+    records = {(i.number, h.unit_code): h for i in demo.incidents for h in i.handovers}
+    columns = ("state", "accept_by", "deadline", "decided_at", "completed_at", "result")
+    for row in Handover.objects.filter(incident__subdistrict=sub).values("incident__number", "unit__code", *columns):
+        h = records[(row["incident__number"], row["unit__code"])]
+        assert {c: row[c] for c in columns} == {c: getattr(h, c) for c in columns}
     for e in IncidentEvent.objects.filter(subdistrict=sub, kind="transfer_accepted"):
         assert handovers[e.data["handover"]].unit_id == e.data["unit"]
     # Events of a case come in time order of their ids.
@@ -131,6 +137,9 @@ def test_orders_and_alarms_of_the_history(demo, sub):
     orders = DispatchOrder.objects.filter(incident__subdistrict=sub)
     # Nothing live: the SLA clock has nothing to escalate in the history.
     assert not orders.filter(state__in=["dispatched", "accepted"]).exists()
+    stood_down = orders.filter(state="stood_down")  # the no-shows, once the case moved on without them
+    assert stood_down.exists() and not stood_down.filter(stood_down_at__isnull=True).exists()
+    assert not stood_down.filter(stand_down_reason="").exists()
     assert not orders.filter(arrived_at__lt=F("dispatched_at")).exists()
     assert not orders.filter(accepted_at__lt=F("dispatched_at")).exists()
     late = orders.filter(arrived_at__gt=F("arrive_by"))
@@ -139,7 +148,8 @@ def test_orders_and_alarms_of_the_history(demo, sub):
     # The records' columns arrive as they were generated.
     records = {(i.number, o.member_code): o for i in demo.incidents for o in i.orders}
     fields = ("state", "arrive_by", "accepted_at", "arrived_at", "declined_at", "decline_reason", "reason",
-              "travel_seconds", "arrival_distance_m", "arrival_flagged", "overdue_escalated_at")
+              "travel_seconds", "arrival_distance_m", "arrival_flagged", "overdue_escalated_at", "stood_down_at",
+              "stand_down_reason")
     for row in orders.values("incident__number", "member__code", "rule_id", "level", *fields):
         o = records[(row["incident__number"], row["member__code"])]
         assert {f: row[f] for f in fields} == {f: getattr(o, f) for f in fields}

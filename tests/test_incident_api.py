@@ -14,9 +14,10 @@ from rest_framework.test import APIClient
 
 from config.roles import UserRole
 from dispatch.models import Force, Member, TravelMode, Unit
+from dispatch.services import incident_transition
 from geo.models import Address
 from incidents.models import CategoryRule, Incident, IncidentEvent, Status
-from incidents.services import incident_intake, incident_transition
+from incidents.services import incident_intake
 from tests.factories import S, W, make_channels, make_user, make_world, put_on_duty
 
 pytestmark = pytest.mark.django_db

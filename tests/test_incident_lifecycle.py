@@ -4,16 +4,15 @@ role checks, hand-overs accepted and returned, parties, feedback and reopening."
 import pytest
 from django.contrib.gis.geos import Point
 
-from config.errors import DomainError, TransitionRefused
+from config.errors import DomainError, Forbidden, TransitionRefused
 from config.roles import UserRole
 from dispatch.models import DispatchOrder, Force, Member, TravelMode, Unit
+from dispatch.services import incident_transition
 from incidents import flows
 from incidents.models import CallbackTask, Flow, Handover, Incident, IncidentEvent, Party, Status
 from incidents.services import (
-    Forbidden,
     callback_complete,
     incident_intake,
-    incident_transition,
     party_register,
     party_reveal,
 )

@@ -14,16 +14,15 @@ from django.utils import timezone
 
 from config.errors import DomainError
 from config.roles import UserRole
+from dispatch.services import incident_merge, incident_transition
 from geo.gazetteer import address_search, geocode, normalize_address
 from geo.models import Address, Place
+from incidents.feedback import feedback_deliver_due
 from incidents.models import FeedbackDelivery, Incident, IncidentEvent, Report, Status
 from incidents.services import (
     duplicate_candidates,
-    feedback_deliver_due,
     incident_intake,
     incident_locate,
-    incident_merge,
-    incident_transition,
 )
 from incidents.validators import id_check_digit, validate_id_number
 from tests.factories import E, N, S, W, make_channels, make_user, make_world

@@ -12,8 +12,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from config.roles import UserRole
+from dispatch.services import incident_transition
 from incidents.models import CategoryRule, Incident, Status
-from incidents.services import incident_intake, incident_transition
+from incidents.services import incident_intake
 from tests.factories import S, W, make_channels, make_user, make_world, put_on_duty
 
 pytestmark = pytest.mark.django_db

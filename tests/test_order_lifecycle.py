@@ -12,12 +12,19 @@ from django.utils import timezone
 from pyproj import Geod
 from rest_framework.test import APIClient
 
-from config.errors import DomainError, TransitionRefused
+from config.errors import DomainError, Forbidden, TransitionRefused
 from config.roles import UserRole
 from dispatch.models import DispatchOrder, Force, Member, MemberPosition, TravelMode
-from dispatch.services import ESCALATION_MAX_LEVEL, incident_raise_level, order_accept, order_decline
+from dispatch.rules_seed import rules_seed
+from dispatch.services import (
+    escalation_max_level,
+    incident_raise_level,
+    incident_transition,
+    order_accept,
+    order_decline,
+)
 from incidents.models import Incident, IncidentEvent, Status
-from incidents.services import Forbidden, incident_intake, incident_transition
+from incidents.services import incident_intake
 from tests.factories import S, W, make_user, make_world
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +42,7 @@ def offset(point: Point, metres: float) -> Point:
 @pytest.fixture
 def ctx():
     world = make_world()
+    rules_seed()  # the ladder's rings: the highest level is the highest ring the rules define
     sub = world["subdistrict"]
     other = Member.objects.create(
         subdistrict=sub, unit=world["unit"], code="T1-M2", name="陈静", force=Force.GRID_WORKER,
@@ -192,7 +200,7 @@ def test_a_dispatcher_raises_the_level(ctx):
         incident_raise_level(incident_id=incident.pk, actor=ctx["command"], level=1)
     assert incident_raise_level(incident_id=incident.pk, actor=ctx["command"], level=3).level == 3
     with pytest.raises(DomainError) as too_high:
-        incident_raise_level(incident_id=incident.pk, actor=ctx["command"], level=ESCALATION_MAX_LEVEL + 1)
+        incident_raise_level(incident_id=incident.pk, actor=ctx["command"], level=escalation_max_level() + 1)
     assert too_high.value.http_status == 400
     with pytest.raises(Forbidden):
         incident_raise_level(incident_id=incident.pk, actor=ctx["responder"])

@@ -34,10 +34,11 @@ from dispatch.models import (
 )
 from dispatch.recommend import recommend
 from dispatch.rules_seed import RULES, rules_seed
+from dispatch.services import incident_transition
 from geo.gazetteer import locate
 from geo.models import Grid, Place, Road, Subdistrict
 from incidents.models import Category, Channel, Incident, Status
-from incidents.services import incident_intake, incident_transition
+from incidents.services import incident_intake
 from tests.factories import W, make_channels, make_user, make_world, put_on_duty
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -478,7 +479,9 @@ def test_dispatch_refuses_an_off_duty_member_unless_chosen_explicitly(ctx):
     assert orders[off.pk].off_duty_override and not orders[on.pk].off_duty_override
 
 
-def test_a_member_no_rule_names_gets_the_plans_30_minutes(ctx):
+def test_a_member_no_rule_names_gets_the_plans_deadline_for_their_force(ctx, settings):
+    # A building work station is a linkage station: "at the first moment" (tests/test_deadlines.py has the table).
+    settings.DISPATCH_AT_ONCE_MINUTES = 10
     incident = case(ctx, "public_order", place_point("residential_complex"))
     clerk = Member.objects.filter(force=Force.BUILDING_STATION).order_by("code").first()
     put_on_duty_at(clerk, AT)
@@ -486,7 +489,7 @@ def test_a_member_no_rule_names_gets_the_plans_30_minutes(ctx):
         incident_transition(incident_id=incident.pk, action="dispatch", actor=ctx["dispatcher"], members=[clerk],
                             method="wechat", at=AT)
     order = DispatchOrder.objects.get(incident=incident)
-    assert order.rule is None and order.arrive_by == AT + timedelta(minutes=30)
+    assert order.rule is None and order.arrive_by == AT + timedelta(minutes=10)
     assert "chosen by the dispatcher" in order.reason and order.travel_seconds > 0
 
 
@@ -525,7 +528,7 @@ def test_two_dispatchers_at_once_never_send_one_member_twice():
         t.join(timeout=30)
     assert not errors, errors
     live = DispatchOrder.objects.filter(incident=incident, member=world["member"]).exclude(
-        state__in=[DispatchOrder.State.DECLINED, DispatchOrder.State.CANCELLED])
+        state__in=[DispatchOrder.State.DECLINED, DispatchOrder.State.STOOD_DOWN])
     assert live.count() == 1
     assert live.get().arrive_by is not None
 

@@ -20,13 +20,12 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from config.errors import TransitionRefused
+from config.errors import Forbidden, TransitionRefused
 from config.roles import UserRole
 from dispatch.models import Alarm, DispatchOrder, DutyShift, Force, Member, Role, TravelMode, Unit
 from dispatch.services import alarm_acknowledge, alarm_snooze
 from dispatch.sla import sla_tick
 from incidents.models import Handover, Incident, IncidentEvent, Status
-from incidents.services import Forbidden
 from tests.factories import S, W, make_user, make_world
 
 REPO = Path(__file__).resolve().parents[1]
@@ -173,46 +172,71 @@ def test_an_existing_alarm_is_never_raised_twice(world):
     assert DispatchOrder.objects.get(pk=order.pk).overdue_escalated_at is not None
 
 
-def test_a_major_incident_tells_the_leaders_on_duty_once(world):
+def test_a_major_incident_tells_both_leaders_at_once_whatever_their_shift(world):
+    # The plan: the principal and responsible leaders go to a major incident at once. The
+    # responsible leader is off duty in this world, and is told all the same.
     incident = make_incident(world, major=True, status=Status.NEW)
     make_incident(world, major=False, status=Status.NEW)
     assert sla_tick() == 1
     sla_tick()
     (alarm,) = Alarm.objects.all()
     assert (alarm.kind, alarm.incident, alarm.order) == (Alarm.Kind.MAJOR_INCIDENT, incident, None)
-    assert alarm.notified == [world["principal"].pk]  # the responsible leader is off duty
+    assert sorted(alarm.notified) == sorted([world["principal"].pk, world["responsible"].pk])
     incident.refresh_from_db()
     assert incident.major_notified_at == alarm.raised_at
     (event,) = alarm_events(incident)
-    assert event.data["skipped"] == [world["responsible"].pk]
+    assert event.data["skipped"] == []
+    assert world["principal"].name in event.note and world["responsible"].name in event.note
 
 
-def test_a_leader_sent_off_duty_to_a_major_incident_is_told(world):
+def test_a_major_incident_with_both_leaders_off_duty_tells_both(world):
+    DutyShift.objects.filter(member__in=[world["principal"], world["responsible"]]).delete()
     incident = make_incident(world, major=True)
-    make_order(world, incident, world["responsible"], arrive_by=timezone.now() + timedelta(minutes=10),
-               off_duty_override=True)
     sla_tick()
     assert sorted(Alarm.objects.get().notified) == sorted([world["principal"].pk, world["responsible"].pk])
+    (event,) = alarm_events(incident)
+    assert sorted(event.data["notified_names"]) == sorted([world["principal"].name, world["responsible"].name])
 
 
 def test_nobody_on_duty_still_raises_the_alarm_and_says_so(world):
-    DutyShift.objects.filter(member=world["principal"]).delete()
-    incident = make_incident(world, major=True)
+    late = add_member(world, "T1-LATE", "迟到者")  # off duty, as are the unit leaders here
+    DutyShift.objects.filter(member__in=[world["leader_on"], world["shift_leader"]]).delete()
+    incident = make_incident(world)
+    make_order(world, incident, late, arrive_by=timezone.now() - timedelta(minutes=1))
     sla_tick()
     assert Alarm.objects.get().notified == []
     (event,) = alarm_events(incident)
-    assert event.data["notified"] == [] and len(event.data["skipped"]) == 2
+    assert event.data["notified"] == [] and world["leader_off"].pk in event.data["skipped"]
+    assert "phone them" in event.note or "电话" in event.note
 
 
-def test_an_overdue_handover_raises_one_alarm_for_the_case(world):
+def test_overdue_handovers_raise_one_alarm_each_per_deadline(world):
+    """A hand-over still pending past `accept_by` and an accepted part past its `deadline` each
+    raise their own alarm once, told to the receiving unit's leader on duty; a part completed in
+    time, or not yet due, raises nothing."""
     now = timezone.now()
-    incident = make_incident(world, status=Status.TRANSFERRED)
-    for hours in (2, 1):
-        Handover.objects.create(incident=incident, unit=world["unit"], kind=Handover.Kind.TRANSFER, reason="移交",
-                                deadline=now - timedelta(hours=hours), created_at=now - timedelta(hours=3))
-    assert sla_tick() == 1 and sla_tick() == 0
-    alarm = Alarm.objects.get()
-    assert alarm.kind == Alarm.Kind.HANDOVER_OVERDUE and alarm.notified == [world["leader_on"].pk]
+    incident = make_incident(world, status=Status.IN_PROGRESS)
+    hours = timedelta(hours=1)
+    pending = Handover.objects.create(
+        incident=incident, unit=world["unit"], kind=Handover.Kind.TRANSFER, reason="移交",
+        accept_by=now - hours, deadline=now + 24 * hours, created_at=now - 3 * hours)
+    accepted = Handover.objects.create(
+        incident=incident, unit=world["unit"], kind=Handover.Kind.ASSIGNMENT, reason="交办",
+        state=Handover.State.ACCEPTED, accept_by=now - 2 * hours, deadline=now - hours, created_at=now - 3 * hours)
+    Handover.objects.create(  # completed in time: its passed deadline raises nothing
+        incident=incident, unit=world["unit"], kind=Handover.Kind.ASSIGNMENT, reason="交办",
+        state=Handover.State.COMPLETED, completed_at=now - 2 * hours, result="已办结",
+        accept_by=now - 2 * hours, deadline=now - hours, created_at=now - 3 * hours)
+    assert sla_tick() == 2 and sla_tick() == 0
+    alarms = {a.kind: a for a in Alarm.objects.all()}
+    assert set(alarms) == {Alarm.Kind.HANDOVER_ACCEPT_OVERDUE, Alarm.Kind.HANDOVER_REPORT_OVERDUE}
+    assert alarms[Alarm.Kind.HANDOVER_ACCEPT_OVERDUE].handover == pending
+    assert alarms[Alarm.Kind.HANDOVER_REPORT_OVERDUE].handover == accepted
+    assert all(a.notified == [world["leader_on"].pk] and a.order is None for a in alarms.values())
+    pending.refresh_from_db()
+    accepted.refresh_from_db()
+    assert pending.accept_escalated_at is not None and pending.report_escalated_at is None
+    assert accepted.report_escalated_at is not None and accepted.accept_escalated_at is None
 
 
 # --- acknowledge and snooze -----------------------------------------------------------------------

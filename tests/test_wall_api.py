@@ -18,10 +18,11 @@ from config.roles import UserRole
 from dispatch.models import Alarm, DispatchOrder, Force, Member, MemberPosition, PositionFix, TravelMode
 from dispatch.recommend import recommend
 from dispatch.rules_seed import rules_seed
+from dispatch.services import incident_transition
 from dispatch.sla import arrivals_overdue_raise
 from geo.models import Place, Subdistrict
 from incidents.models import Category, Channel, Incident, IncidentEvent, Status
-from incidents.services import incident_intake, incident_transition
+from incidents.services import incident_intake
 from tests.conftest import DEMO_ANCHOR
 from tests.factories import S, W, make_channels, make_user, make_world, put_on_duty
 from wall import selectors

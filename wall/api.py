@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from config.permissions import HasRole
 from config.roles import STAFF_ROLES
+from dispatch.api import replacements_data
 from wall import selectors
 from wall.serializers import (
     ReplayQuerySerializer,
@@ -59,6 +60,8 @@ class WallIncidentView(WallView):
         card = selectors.wall_incident(subdistrict=self.subdistrict(code), incident_id=pk)
         if card is None:
             raise Http404
+        # Who to send in place of a declined or late responder: one click from the card.
+        card["replacements"] = replacements_data(request, pk, is_open=card["status"] not in ("closed", "merged"))
         return Response(card)
 
 

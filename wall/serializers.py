@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from dispatch.api import ReplacementSerializer
 from incidents.serializers import CodeNameSerializer
 from wall.selectors import local_today
 
@@ -150,6 +151,8 @@ class WallStateSerializer(serializers.Serializer):
 class WallIncidentCardSerializer(WallIncidentSerializer):
     description = serializers.CharField()
     timeline = WallTimelineEventSerializer(many=True)
+    replacements = ReplacementSerializer(many=True, help_text="Who to send in place of a declined or late "
+                                                              "responder (as on the incident page).")
 
 
 class ReplayIncidentSerializer(serializers.Serializer):

@@ -73,6 +73,12 @@ WALL_TEXT = {
     "positionAt": _("Position at"),
     "stale": _("position out of date"),
     "signedOut": _("The session has ended: log in again to keep the wall live."),
+    "replacements": _("Replacements"),
+    "inPlaceOfDeclined": _("%(name)s declined: send in their place"),
+    "inPlaceOfOverdue": _("%(name)s is late: send in addition"),
+    "send": _("Send %(name)s"),
+    "noReplacement": _("Nobody of the same rule or force is available: raise the level."),
+    "sendFailed": _("The request failed; try again."),
 }
 
 # Seconds before the deadline from which a countdown turns amber.
@@ -88,6 +94,7 @@ def wall_config(request, subdistrict) -> dict:
             "state": reverse("wall:state", args=[code]),
             "incident": reverse("wall:incident", args=[code, 0]).replace("/0/", "/{id}/"),
             "replay": reverse("wall:replay", args=[code]),
+            "replace": reverse("dispatch:order-replace", args=[0]).replace("/0/", "/{id}/"),
         },
         "pages": {"incident": reverse("console:incident", args=[0]).replace("/0/", "/{id}/")},
         "socket": f"/ws/wall/{code}/",

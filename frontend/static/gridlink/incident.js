@@ -70,6 +70,17 @@
     return node;
   }
 
+  // A choice among the units of the case's parts; the only one is chosen already.
+  function unitSelect(units, placeholder) {
+    var node = select("unit", units.map(function (u) {
+      return { value: u.id, label: u.name };
+    }), false, placeholder);
+    if (units.length === 1 && !placeholder) {
+      node.value = String(units[0].id);
+    }
+    return node;
+  }
+
   function field(label, control) {
     var wrap = el("label", "cfield");
     wrap.appendChild(el("span", null, label));
@@ -167,10 +178,23 @@
       form.appendChild(field(text.unit, select("unit", config.units.map(function (u) {
         return { value: u.id, label: u.name };
       }), false)));
-    } else if ((action.action === "accept_handover" || action.action === "return_handover") && config.pendingUnits.length > 1) {
-      form.appendChild(field(text.unit, select("unit", config.pendingUnits.map(function (u) {
-        return { value: u.id, label: u.name };
-      }), false)));
+    } else if (action.action === "accept_handover" || action.action === "return_handover") {
+      // The command room decides for a named office (the only one waiting needs no choice); an
+      // office's staff decide for their own unit.
+      if (config.can.command && config.pendingUnits.length > 1) {
+        form.appendChild(field(text.unit, unitSelect(config.pendingUnits)));
+      }
+    } else if (action.action === "complete" && config.can.command) {
+      // The command room completes an office's part on its behalf: which office, and why.
+      form.appendChild(field(text.unit + " *", unitSelect(config.acceptedUnits)));
+      var reason = el("textarea");
+      reason.name = "reason";
+      reason.rows = 2;
+      reason.dataset.field = "reason";
+      form.appendChild(field(text.reason + " *", reason));
+    } else if (action.action === "send_back" && config.completedUnits.length > 1) {
+      // One office's part, or (no choice) every completed part.
+      form.appendChild(field(text.unit, unitSelect(config.completedUnits, text.allOffices)));
     }
     var note = el("textarea");
     note.name = "text";
@@ -210,6 +234,10 @@
       var unit = form.querySelector('[name="unit"]');
       if (unit && unit.value) {
         body.unit = Number(unit.value);
+      }
+      var reasonField = form.querySelector('[name="reason"]');
+      if (reasonField && reasonField.value.trim()) {
+        body.reason = reasonField.value.trim();
       }
       // Members: the options selected in the list and the ticked candidates of the recommendation;
       // off-duty ones only go with their explicit "include off duty" tick.
@@ -471,7 +499,8 @@
   // Only the orders with something to answer or to know beyond the orders list: a declined one,
   // an overdue one, an arrival far from the scene.
   function worthShowing(order) {
-    return order.can_accept || order.can_decline || order.arrival_flagged || order.state === "declined" ||
+    return order.can_accept || order.can_decline || order.can_stand_down || order.arrival_flagged ||
+      order.state === "declined" || order.state === "stood_down" ||
       (order.overdue_escalated_at && (order.state === "dispatched" || order.state === "accepted"));
   }
 
@@ -499,6 +528,9 @@
       if (order.decline_reason) {
         item.appendChild(el("div", "row-text row-warn", order.decline_reason));
       }
+      if (order.state === "stood_down" && order.stand_down_reason) {
+        item.appendChild(el("div", "row-text", format(data.textStoodDown, { reason: order.stand_down_reason })));
+      }
       var actions = el("div", "form-actions");
       if (order.can_accept) {
         actions.appendChild(button(data.textAccept, "btn-primary", function () {
@@ -516,7 +548,52 @@
             });
         }));
       }
+      if (order.can_stand_down) {
+        actions.appendChild(button(data.textStandDown, "btn-quiet", function () {
+          var reason = textarea("reason");
+          openForm(data.textStandDown + " · " + order.member.name, [labelled(data.textReason + " *", reason)],
+            data.textStandDown, idUrl(data.standDownUrl, order.id), function () {
+              return { reason: reason.value.trim() };
+            });
+        }));
+      }
       if (actions.childNodes.length) {
+        item.appendChild(actions);
+      }
+      list.appendChild(item);
+    });
+  }
+
+  // ---- replacements: the next candidate of the same rule for a declined or late order ----------
+
+  function renderReplacements(summary) {
+    var list = clear(part("replacements"));
+    (summary.replacements || []).forEach(function (proposal) {
+      var item = el("li", "replacement");
+      item.dataset.replaces = String(proposal.order);
+      var why = proposal.why === "declined" ? data.textInPlaceOfDeclined : data.textInPlaceOfOverdue;
+      item.appendChild(el("div", "row-head", format(why, { name: proposal.member.name })));
+      var c = proposal.candidate;
+      if (!c) {
+        item.appendChild(el("div", "row-text row-warn", data.textNoReplacement));
+        list.appendChild(item);
+        return;
+      }
+      var meta = [c.force_display, c.unit];
+      if (c.travel_seconds !== null && c.travel_seconds !== undefined) {
+        meta.push(format(data.textEta, { minutes: Math.max(1, Math.round(c.travel_seconds / 60)) }));
+      }
+      item.appendChild(el("div", "row-meta", c.name + " · " + meta.join(" · ")));
+      if (c.reason) {
+        item.appendChild(el("div", "row-text", c.reason));
+      }
+      if (proposal.can_send) {
+        var actions = el("div", "form-actions");
+        actions.appendChild(button(format(data.textSend, { name: c.name }), "btn-primary", function () {
+          send(idUrl(data.replaceUrl, proposal.order), { member: c.id, method: "phone" }).then(function (error) {
+            item.appendChild(el("span", "field-error", error));
+          });
+        }));
         item.appendChild(actions);
       }
       list.appendChild(item);
@@ -580,6 +657,7 @@
       }
       renderLevel(result.data);
       renderOrders(result.data);
+      renderReplacements(result.data);
       renderAlarms(result.data);
       document.body.dataset.slaLoaded = "1";
     })

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from config.worker import run_loop
-from incidents.services import feedback_deliver_due
+from incidents.feedback import feedback_deliver_due
 
 
 class Command(BaseCommand):

@@ -1054,6 +1054,39 @@
     }
     cardBox.appendChild(orders);
 
+    // Replacements: the next candidate of the same rule for a declined or late responder.
+    if (incident.replacements && incident.replacements.length) {
+      cardBox.appendChild(el("h3", null, text.replacements));
+      var proposals = el("ul", "wall-card-replacements");
+      incident.replacements.forEach(function (p) {
+        var item = el("li", "wall-replacement");
+        item.dataset.replaces = String(p.order);
+        var why = p.why === "declined" ? text.inPlaceOfDeclined : text.inPlaceOfOverdue;
+        item.appendChild(el("div", null, format(why, { name: p.member.name })));
+        if (!p.candidate) {
+          item.appendChild(el("div", "wall-warn", text.noReplacement));
+        } else if (p.can_send) {
+          var send = el("button", "wall-btn wall-send", format(text.send, { name: p.candidate.name }));
+          send.type = "button";
+          send.addEventListener("click", function () {
+            send.disabled = true;
+            http.post(http.url(config.api.replace, p.order), { member: p.candidate.id, method: "phone" })
+              .then(function (result) {
+                if (!result.ok) {
+                  send.disabled = false;
+                  item.appendChild(el("div", "wall-warn", http.errorMessages(result, text.sendFailed).message));
+                }
+              });
+          });
+          item.appendChild(send);
+        } else {
+          item.appendChild(el("div", "muted", p.candidate.name));
+        }
+        proposals.appendChild(item);
+      });
+      cardBox.appendChild(proposals);
+    }
+
     if (incident.timeline && incident.timeline.length) {
       cardBox.appendChild(el("h3", null, text.timeline));
       var timeline = el("ol", "wall-card-timeline");
