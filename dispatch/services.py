@@ -1,6 +1,8 @@
-"""The operations that change dispatch orders, an incident's escalation level and the SLA clock's
-alarms. Each runs in one transaction: lock, check, mutate, append the timeline event (published
-after commit by `incidents.events.event_append`). The API calls these and nothing else.
+"""Dispatching's one home: the operations that write dispatch orders (dispatch, accept, decline,
+arrive, stand down, replace), the moves of a case along its flow (`incident_transition`, the
+transitions endpoint's service), an incident's escalation level and the SLA clock's alarms. Each
+runs in one transaction: lock, check, mutate, append the timeline event (published after commit by
+`incidents.events.event_append`). The API calls these and nothing else.
 
 Locks are always taken incident first, then the order or alarm row, as the incident services do;
 the SLA clock never waits for a lock (SKIP LOCKED), so no order of locks can deadlock with it.

@@ -173,7 +173,7 @@ def incident_view(request, incident_id: int):
     completed_units = [{"id": h.unit_id, "name": h.unit.name} for h in handovers
                        if h.state == Handover.State.COMPLETED]
     live_members = [{"id": o.member_id, "name": o.member.name, "unit": o.member.unit.name} for o in orders
-                    if o.state in (DispatchOrder.State.DISPATCHED, DispatchOrder.State.ACCEPTED)]
+                    if o.state in DispatchOrder.LIVE_STATES]
     location = [incident.location.x, incident.location.y] if incident.location else None
     config = {
         "incident": incident.pk,

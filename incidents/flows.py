@@ -11,9 +11,10 @@ reported to the command room (the command room confirms, or sends it back) → f
 responsible office and to the party → closed.
 
 Each transition names who may make it (user roles; the unit's own staff where `unit_staff` is
-set; the dispatched member where `dispatched_member` is set) and what it must carry. The services
-in `incidents/services.py` apply them: lock the incident, check, write, append the timeline event,
-publish after commit.
+set; the dispatched member where `dispatched_member` is set) and what it must carry.
+`dispatch.services.incident_transition` applies them with the primitives of `incidents/services.py`:
+lock the incident, check, write, append the timeline event, publish after commit; the moves that
+end on-site handling (resolve, transfer, cancel, close) also stand down the orders still on the way.
 """
 
 from dataclasses import dataclass, field

@@ -343,7 +343,8 @@ class OrderSerializer(serializers.ModelSerializer):
     class Meta:
         model = DispatchOrder
         fields = ["id", "member", "force", "force_display", "unit", "method", "method_display", "state",
-                  "state_display", "dispatched_at", "accepted_at", "arrived_at", "arrive_by"]
+                  "state_display", "dispatched_at", "accepted_at", "arrived_at", "arrive_by", "stood_down_at",
+                  "stand_down_reason", "replaces"]
 
 
 class CallbackSerializer(serializers.ModelSerializer):

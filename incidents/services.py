@@ -1,6 +1,10 @@
 """The operations that change incidents. Each runs in one transaction: lock, check, mutate,
 append the timeline event, publish after commit. Views and the API call these and nothing else.
 
+A move along a flow goes through `dispatch.services.incident_transition` (dispatching has one
+home): this module gives it the lifecycle primitives — `incident_lock`, `transition_check`,
+`transition_handle`, `status_set` — and never imports dispatch's logic (only its models).
+
 Errors are `DomainError` (400), `TransitionRefused` (409) or `Forbidden` (403); a refused call
 changes nothing.
 """
@@ -682,6 +686,10 @@ def _reopen(*, incident, t, actor, text, at, **_kw) -> None:
     incident.closed_at = None
     incident.resolved_at = None
     incident.reopen_count += 1
+    if incident.flow == Flow.OFF_SITE:
+        # The offices' parts are open again: each reports a new result before the case completes.
+        incident.handovers.filter(state=Handover.State.COMPLETED).update(
+            state=Handover.State.ACCEPTED, completed_at=None, completed_by=None, result="", on_behalf_reason="")
     _set_status(incident, flows.REOPEN_TARGET[incident.flow], actor=actor, at=at, note=text,
                 data={"action": t.action}, fields=["closed_at", "resolved_at", "reopen_count"])
 

@@ -35,8 +35,8 @@ from dispatch.services import (
     order_stand_down,
 )
 from dispatch.sla import sla_tick
-from geo.models import Subdistrict
-from incidents.models import Channel, Incident, IncidentEvent, Status
+from incidents.models import Incident, IncidentEvent, Status
+from tests import test_recommend
 from tests.factories import make_user
 from tests.test_recommend import AT, case, place_point, put_on_duty_at
 from tests.test_sla_clock import (
@@ -223,33 +223,23 @@ def test_the_clock_raises_the_level_exactly_once_across_a_restart():
 
 # --- replacements (on the demo: the recommendation needs its roads and rosters) ----------------------
 
-@pytest.fixture
-def ctx(demo, db):
-    rules_seed()
-    return {
-        "sub": Subdistrict.objects.get(code="330110011"),
-        "calltaker": make_user("taker", UserRole.CALL_TAKER),
-        "dispatcher": make_user("disp", UserRole.DISPATCHER),
-        "channel": Channel.objects.get(code="hotline_social_110"),
-    }
+ctx = test_recommend.ctx  # the demo's context (rules seeded, a call-taker and a dispatcher)
 
 
-def _dispatch_proposed(ctx, incident, at):
-    rec = recommend(incident, at=at)
-    chosen = [Member.objects.get(pk=c.member_id) for c in rec.proposed]
+def _police_case_dispatched(ctx, at) -> tuple[Incident, list[DispatchOrder]]:
+    """A public-order case with the proposed responders dispatched; its officers' orders."""
+    incident = case(ctx, "public_order", place_point("residential_complex"))
+    for member in Member.objects.filter(force=Force.POLICE).order_by("code")[:12]:
+        put_on_duty_at(member, at)
+    chosen = [Member.objects.get(pk=c.member_id) for c in recommend(incident, at=at).proposed]
     incident_transition(incident_id=incident.pk, action="dispatch", actor=ctx["dispatcher"], members=chosen,
                         method=DispatchOrder.Method.RADIO, at=at)
-    return rec
+    return incident, list(DispatchOrder.objects.filter(incident=incident, rule__code="police.officers").order_by("id"))
 
 
 def test_a_decline_proposes_the_next_of_the_same_rule_and_one_click_sends_them(ctx):
-    now = timezone.now()
-    incident = case(ctx, "public_order", place_point("residential_complex"))
-    for member in Member.objects.filter(force=Force.POLICE).order_by("code")[:12]:
-        put_on_duty_at(member, now)
-    _dispatch_proposed(ctx, incident, now)
-    order = DispatchOrder.objects.filter(incident=incident, rule__code="police.officers").order_by("id").first()
-    assert order is not None
+    incident, orders = _police_case_dispatched(ctx, timezone.now())
+    order = orders[0]
     order_decline(order_id=order.pk, actor=ctx["dispatcher"], reason="正在处置其他警情")
     (proposal,) = replacements(incident_id=incident.pk)
     candidate = proposal["candidate"]
@@ -277,11 +267,7 @@ def test_a_decline_proposes_the_next_of_the_same_rule_and_one_click_sends_them(c
 
 def test_an_overdue_arrival_proposes_a_replacement_who_is_neither_late_nor_a_decliner(ctx):
     now = timezone.now()
-    incident = case(ctx, "public_order", place_point("residential_complex"))
-    for member in Member.objects.filter(force=Force.POLICE).order_by("code")[:12]:
-        put_on_duty_at(member, now)
-    _dispatch_proposed(ctx, incident, now)
-    orders = list(DispatchOrder.objects.filter(incident=incident, rule__code="police.officers").order_by("id"))
+    incident, orders = _police_case_dispatched(ctx, now)
     assert len(orders) >= 2
     declined, late = orders[0], orders[1]
     order_decline(order_id=declined.pk, actor=ctx["dispatcher"], reason="车辆故障")

@@ -49,7 +49,7 @@ EVENTS_SHOWN = 50  # the ticker's events in the snapshot
 ALARMS_SHOWN = 100
 TRACK_STEP_SECONDS = 15  # replay tracks: at most one point per member per this many seconds
 # Orders whose arrival is still awaited: their earliest arrive_by is the incident's deadline.
-AWAITED_STATES = (DispatchOrder.State.DISPATCHED, DispatchOrder.State.ACCEPTED)
+AWAITED_STATES = DispatchOrder.LIVE_STATES
 OPEN_STATUSES = tuple(sorted(flows.OPEN_STATUSES))
 
 

@@ -1,6 +1,8 @@
 """Dispatch from the recommendation in headless Chromium against the seeded demo sub-district: the
 dispatcher opens an open case, sees the recommended responders (the proposed ones ticked) with
-their routes drawn on the map, dispatches them with one click, and sees their orders on the page."""
+their routes drawn on the map, dispatches them with one click, and sees their orders on the page;
+when one declines, the page proposes the next of the same rule and one click sends them; a
+member is stood down from the page with a reason."""
 
 import pytest
 
@@ -64,3 +66,33 @@ def test_dispatcher_dispatches_the_recommended_responders(page, login, e2e, arti
     assert {o["member"]["name"] for o in detail["orders"]} == set(names)
     assert all(o["arrive_by"] for o in detail["orders"])
     page.screenshot(path=str(artifacts_dir / "dispatch-orders.png"), full_page=True)
+
+    # One declines (recorded by the dispatcher on their behalf): the page proposes a replacement.
+    first = detail["orders"][0]
+    declined = page.request.post(e2e.url(f"/api/v1/dispatch/orders/{first['id']}/decline/"),
+                                 headers=csrf_headers(page), data={"reason": "E2E 正在处置其他警情"})
+    assert declined.status == 200, declined.text()
+    page.reload()
+    page.wait_for_selector("body[data-sla-loaded]")
+    send = page.locator(f'[data-testid="sla-replacements"] li[data-replaces="{first["id"]}"] button[data-replacement]')
+    assert send.count() == 1
+    replacement_id = int(send.get_attribute("data-replacement"))
+    assert replacement_id != first["member"]["id"]
+    with page.expect_navigation():
+        send.click()
+    page.wait_for_selector("body[data-sla-loaded]")
+    summary = page.request.get(e2e.url(f"/api/v1/dispatch/incidents/{incident['id']}/")).json()
+    new = next(o for o in summary["orders"] if o["replaces"] == first["id"])
+    assert new["member"]["id"] == replacement_id and new["state"] == "dispatched"
+    assert not any(p["order"] == first["id"] for p in summary["replacements"])
+
+    # The dispatcher stands the replacement down from the page, with a reason.
+    page.click(f'[data-testid="sla-orders"] li[data-order="{new["id"]}"] button[data-order-action="stand-down"]')
+    page.fill('[data-sla="form"] textarea[name="reason"]', "E2E 现场已无需增援")
+    with page.expect_navigation():
+        page.click('[data-sla="form"] button[type=submit]')
+    page.wait_for_selector("body[data-sla-loaded]")
+    summary = page.request.get(e2e.url(f"/api/v1/dispatch/incidents/{incident['id']}/")).json()
+    stood = next(o for o in summary["orders"] if o["id"] == new["id"])
+    assert stood["state"] == "stood_down" and stood["stand_down_reason"] == "E2E 现场已无需增援"
+    assert "E2E 现场已无需增援" in page.locator('[data-testid="sla-orders"]').text_content()

@@ -549,13 +549,14 @@
         }));
       }
       if (order.can_stand_down) {
-        actions.appendChild(button(data.textStandDown, "btn-quiet", function () {
+        var standDown = actions.appendChild(button(data.textStandDown, "btn-quiet", function () {
           var reason = textarea("reason");
           openForm(data.textStandDown + " · " + order.member.name, [labelled(data.textReason + " *", reason)],
             data.textStandDown, idUrl(data.standDownUrl, order.id), function () {
               return { reason: reason.value.trim() };
             });
         }));
+        standDown.dataset.orderAction = "stand-down";
       }
       if (actions.childNodes.length) {
         item.appendChild(actions);
@@ -593,7 +594,7 @@
           send(idUrl(data.replaceUrl, proposal.order), { member: c.id, method: "phone" }).then(function (error) {
             item.appendChild(el("span", "field-error", error));
           });
-        }));
+        })).dataset.replacement = String(c.id);
         item.appendChild(actions);
       }
       list.appendChild(item);

@@ -123,7 +123,8 @@
       facts.appendChild(el("span", "rec-eta", cfg.textNoRoute));
     }
     facts.appendChild(el("span", null, distance(c.straight_m)));
-    facts.appendChild(el("span", null, format(cfg.textDeadline, { minutes: c.deadline_minutes })));
+    facts.appendChild(el("span", null, c.deadline_minutes === null ? cfg.textNoDeadline
+      : format(cfg.textDeadline, { minutes: c.deadline_minutes })));
     facts.appendChild(badge(c.reachable ? cfg.textInTime : cfg.textLate, c.reachable ? "is-ok" : "is-late"));
     facts.appendChild(badge(c.on_duty ? cfg.textOnDuty : cfg.textOffDuty, c.on_duty ? "is-ok" : "is-off"));
     facts.appendChild(badge(format(cfg.textLoad, { load: c.load, limit: c.load_limit }),
