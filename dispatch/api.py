@@ -28,10 +28,10 @@ from rest_framework.response import Response
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from config.permissions import MEMBER_MAP_ROLES, HasRole, is_staff_role
-from config.roles import STAFF_ROLES, has_role
+from config.roles import COMMAND_ROLES, STAFF_ROLES, has_role
 from dispatch import positions, selectors, services
 from dispatch.gcj02 import gcj02_to_wgs84_array
-from dispatch.models import Alarm, DispatchOrder, Member
+from dispatch.models import Alarm, DispatchOrder, Force, Member
 from dispatch.recommend import incident_facts, recommend
 from geo.api import SUBDISTRICT_PARAMETER, SubdistrictScopedMixin
 from geo.selectors import boundary_version_in_force
@@ -158,17 +158,17 @@ class DispatchOrderSerializer(serializers.ModelSerializer):
             return False
         user = self.context["request"].user
         member = getattr(user, "member", None)
-        return (member is not None and member.pk == order.member_id) or has_role(user, *services.ON_BEHALF_ROLES)
+        return (member is not None and member.pk == order.member_id) or has_role(user, *COMMAND_ROLES)
 
     def get_can_accept(self, order) -> bool:
         return order.state == DispatchOrder.State.DISPATCHED and self._may_answer(order)
 
     def get_can_decline(self, order) -> bool:
-        return order.state in services.LIVE_ORDER_STATES and self._may_answer(order)
+        return order.state in DispatchOrder.LIVE_STATES and self._may_answer(order)
 
     def get_can_stand_down(self, order) -> bool:
-        return (order.state in services.LIVE_ORDER_STATES and self.context.get("open", True)
-                and has_role(self.context["request"].user, *services.STAND_DOWN_ROLES))
+        return (order.state in DispatchOrder.LIVE_STATES and self.context.get("open", True)
+                and has_role(self.context["request"].user, *COMMAND_ROLES))
 
 
 class AlarmSerializer(serializers.ModelSerializer):
@@ -182,11 +182,20 @@ class AlarmSerializer(serializers.ModelSerializer):
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     notified = serializers.SerializerMethodField()
     acknowledged_by = serializers.CharField(source="acknowledged_by.username", default=None, read_only=True)
+    handover = serializers.SerializerMethodField()
 
     class Meta:
         model = Alarm
-        fields = ["id", "incident", "order", "member", "kind", "kind_display", "state", "state_display", "due_at",
-                  "raised_at", "notified", "snoozed_until", "acknowledged_at", "acknowledged_by", "note"]
+        fields = ["id", "incident", "order", "member", "handover", "kind", "kind_display", "state", "state_display",
+                  "due_at", "raised_at", "notified", "snoozed_until", "acknowledged_at", "acknowledged_by", "note"]
+
+    @extend_schema_field({"type": "object", "nullable": True,
+                          "properties": {"id": {"type": "integer"}, "unit": {"type": "string"}}})
+    def get_handover(self, alarm):
+        """The office's part a hand-over alarm is about."""
+        if alarm.handover_id is None:
+            return None
+        return {"id": alarm.handover_id, "unit": alarm.handover.unit.name}
 
     @extend_schema_field({"type": "object", "properties": {"id": {"type": "integer"}, "number": {"type": "string"}}})
     def get_incident(self, alarm):
@@ -214,7 +223,7 @@ def _alarms_data(alarms) -> list:
 
 
 def _alarm_data(alarm_id: int):
-    return _alarms_data(Alarm.objects.select_related("incident", "order__member__unit", "acknowledged_by")
+    return _alarms_data(Alarm.objects.select_related("incident", "order__member__unit", "handover__unit", "acknowledged_by")
                         .filter(pk=alarm_id))[0]
 
 
@@ -248,11 +257,13 @@ class ReplacementSerializer(serializers.Serializer):
 
 
 def replacements_data(request, incident_id: int, *, is_open: bool = True) -> list[dict]:
-    """The replacement proposals of a case as the incident page and the wall card show them."""
-    from dispatch.models import Force
-
+    """The replacement proposals of a case as the incident page and the wall card show them: for the
+    staff roles only (other members' names, units and travel times are not a responder's business);
+    `can_send` for those who may dispatch."""
+    if not has_role(request.user, *STAFF_ROLES):
+        return []
     forces = dict(Force.choices)
-    may_send = is_open and has_role(request.user, *services.STAND_DOWN_ROLES)
+    may_send = is_open and has_role(request.user, *flows.transition_for("dispatch").roles)
     out = []
     for item in selectors.replacements(incident_id=incident_id):
         order, c = item["order"], item["candidate"]
@@ -309,8 +320,8 @@ def _incident_dispatch(request, incident_id: int) -> dict:
     return {
         "incident": incident.pk, "number": incident.number, "level": incident.level,
         "max_level": top,
-        "can_raise_level": is_open and incident.level < top and has_role(request.user, *services.LEVEL_ROLES),
-        "can_handle_alarms": has_role(request.user, *services.ALARM_ROLES),
+        "can_raise_level": is_open and incident.level < top and has_role(request.user, *COMMAND_ROLES),
+        "can_handle_alarms": has_role(request.user, *COMMAND_ROLES),
         "orders": DispatchOrderSerializer(orders, many=True, context={"request": request, "open": is_open}).data,
         "alarms": _alarms_data(alarms),
         "replacements": replacements_data(request, incident_id, is_open=is_open),
@@ -328,7 +339,7 @@ class IncidentDispatchView(generics.GenericAPIView):
 
 class IncidentLevelView(generics.GenericAPIView):
     permission_classes = [HasRole]
-    allowed_roles = services.LEVEL_ROLES
+    allowed_roles = COMMAND_ROLES
 
     @extend_schema(summary="Raise a case's escalation level (the recommendation then adds the next ring)",
                    description="409 when the case is at that level already or no longer handled.",
@@ -420,7 +431,7 @@ class AlarmListView(SubdistrictScopedMixin, generics.GenericAPIView):
 
 class AlarmAcknowledgeView(generics.GenericAPIView):
     permission_classes = [HasRole]
-    allowed_roles = services.ALARM_ROLES
+    allowed_roles = COMMAND_ROLES
 
     @extend_schema(summary="Acknowledge an alarm with a note", description="409 when acknowledged already.",
                    request=AcknowledgeInputSerializer, responses=AlarmSerializer)
@@ -432,7 +443,7 @@ class AlarmAcknowledgeView(generics.GenericAPIView):
 
 class AlarmSnoozeView(generics.GenericAPIView):
     permission_classes = [HasRole]
-    allowed_roles = services.ALARM_ROLES
+    allowed_roles = COMMAND_ROLES
 
     @extend_schema(summary="Snooze an alarm for some minutes (the clock opens it again afterwards)",
                    description="409 when acknowledged already.", request=SnoozeInputSerializer,

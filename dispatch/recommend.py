@@ -77,8 +77,8 @@ ROAD_RADIUS_GUESS = 100.0  # metres searched for road classes before the rules a
 # A member's load: their live orders on cases still handled on site. These constants are written
 # out in _MEMBERS_SQL (as literals, so that its generic plan can use the index); a test checks
 # that the two agree.
-LIVE_STATES = DispatchOrder.CURRENT_STATES  # a member's load: orders not declined or stood down
-BUSY_STATUSES = ("new", "dispatched", "arrived", "reported")
+LOAD_STATES = DispatchOrder.CURRENT_STATES  # orders not declined or stood down
+BUSY_STATUSES = ("new", "dispatched", "arrived", "reported")  # flows.OPEN_ON_SITE, in the SQL's order
 # The places whose contact is proposed (property, construction site, park building, enterprise).
 PLACE_KINDS_WITH_CONTACT = ("residential_complex", "construction_site", "park_building", "enterprise")
 

@@ -11,6 +11,7 @@ from config.roles import STAFF_ROLES, has_role
 from dispatch.models import Alarm, DispatchOrder, DutyShift, Member
 from dispatch.recommend import incident_facts, recommend
 from geo.models import BoundaryVersion, Grid, Subdistrict
+from incidents import flows
 
 
 def on_duty_at(at: datetime) -> Exists:
@@ -64,7 +65,7 @@ def alarm_list(*, user, subdistrict: Subdistrict | None = None, state: str | Non
                incident_id: int | None = None, limit: int = 200) -> QuerySet[Alarm]:
     """Alarms, newest first. Staff roles see every alarm (of `subdistrict` when given); any other
     user only the alarms their member was told of (a unit leader's own list)."""
-    qs = Alarm.objects.select_related("incident", "order__member__unit", "acknowledged_by")
+    qs = Alarm.objects.select_related("incident", "order__member__unit", "handover__unit", "acknowledged_by")
     if not has_role(user, *STAFF_ROLES):
         member = getattr(user, "member", None) if user.is_authenticated else None
         if member is None:
@@ -91,7 +92,6 @@ def order_needs_replacement(order: DispatchOrder) -> bool:
         order.state in DispatchOrder.LIVE_STATES and order.overdue_escalated_at is not None)
 
 
-ON_SITE_OPEN = ("new", "dispatched", "arrived", "reported")
 
 
 def replacements(*, incident_id: int, at: datetime | None = None) -> list[dict]:
@@ -109,7 +109,7 @@ def replacements(*, incident_id: int, at: datetime | None = None) -> list[dict]:
         return []
     incident = incident_facts(incident_id=incident_id)
     status = DispatchOrder.objects.filter(pk=wanting[0].pk).values_list("incident__status", flat=True).first()
-    if incident is None or incident.location is None or status not in ON_SITE_OPEN:
+    if incident is None or incident.location is None or status not in flows.OPEN_ON_SITE:
         return []
     rec = recommend(incident, at=at or timezone.now(), routes=False)
     declined = {o.member_id for o in orders if o.state == DispatchOrder.State.DECLINED}

@@ -32,18 +32,12 @@ from dispatch.selectors import order_needs_replacement
 from incidents import flows
 from incidents import services as lifecycle
 from incidents.events import event_append
-from incidents.models import Incident, IncidentEvent, Status
+from incidents.models import Handover, Incident, IncidentEvent, Status
 from incidents.validators import clean_text
 
 MAX_TEXT = lifecycle.MAX_TEXT
-# Who records an acceptance or a decline on a member's behalf, stands members down, raises
-# levels and handles alarms.
-ON_BEHALF_ROLES = COMMAND_ROLES
-STAND_DOWN_ROLES = COMMAND_ROLES
-LEVEL_ROLES = COMMAND_ROLES
-ALARM_ROLES = COMMAND_ROLES
-
-LIVE_ORDER_STATES = order_flows.LIVE_STATES
+# The command room's desk (config.roles.COMMAND_ROLES) records answers on a member's behalf,
+# stands members down, raises levels and handles alarms.
 SNOOZE_MAX_MINUTES = 24 * 60
 # The moves of a case that end on-site handling: every order still on the way is stood down.
 STAND_DOWN_ACTIONS = {
@@ -52,6 +46,10 @@ STAND_DOWN_ACTIONS = {
     "cancel": gettext_lazy("The case was closed as invalid."),
     "close": gettext_lazy("The case was closed."),
 }
+
+
+# The offices' moves after which their parts' deadline alarms may be settled.
+HANDOVER_ACTIONS = {"accept_handover", "return_handover", "complete"}
 
 
 def _actor_member(actor):
@@ -109,6 +107,8 @@ def incident_transition(
         else:
             lifecycle.transition_handle(incident=incident, t=t, actor=actor, text=text, unit=unit, at=at,
                                         reason=reason)
+            if action in HANDOVER_ACTIONS:
+                handover_alarms_settle(incident, actor=actor, at=at)
             if action in STAND_DOWN_ACTIONS:
                 orders_stand_down_all(incident=incident, actor=actor, at=at, reason=str(STAND_DOWN_ACTIONS[action]))
     return incident
@@ -175,12 +175,15 @@ def _dispatch(*, incident, t, actor, text, members, method, at, off_duty_overrid
             "route": LineString(c.route, srid=4326) if c and c.route and len(c.route) >= 2 else None,
             "replaces": replaces,
         }
-        with transaction.atomic():
-            try:
+        try:
+            with transaction.atomic():
                 new_orders.append(DispatchOrder.objects.create(
                     incident=incident, member=member, method=method, dispatched_at=at, dispatched_by=actor, **fields))
-            except IntegrityError:
-                continue
+        except IntegrityError as exc:
+            constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+            if constraint != "dispatch_order_one_live_per_member":
+                raise
+            continue  # a second dispatcher sent them a moment ago
     for order in new_orders:
         data = {"order": order.pk, "member": order.member_id, "member_name": order.member.name,
                 "force": order.member.force, "method": method,
@@ -245,6 +248,10 @@ def _arrive(*, incident, t, actor, members, at, position=None) -> None:
         event_append(incident=incident, kind=IncidentEvent.Kind.ARRIVED, actor=actor, actor_member=order.member,
                      note=note, data={"order": order.pk, "member": order.member_id, "member_name": order.member.name,
                                       "arrival": check}, at=at)
+        if order.overdue_escalated_at is not None:  # late, but there: the lateness stays on the order
+            _alarms_settle(order.alarms.all(), incident=incident, actor=actor, at=at,
+                           note=_("%(member)s arrived at %(time)s.") % {
+                               "member": order.member.name, "time": timezone.localtime(at).strftime("%H:%M")})
     if incident.status == Status.DISPATCHED:
         lifecycle.status_set(incident, Status.ARRIVED, actor=actor, at=at, data={"action": t.action})
 
@@ -278,7 +285,7 @@ def _check_may_answer(order: DispatchOrder, actor) -> bool:
     member = _actor_member(actor)
     if member is not None and member.pk == order.member_id:
         return False
-    if actor is not None and has_role(actor, *ON_BEHALF_ROLES):
+    if actor is not None and has_role(actor, *COMMAND_ROLES):
         return True
     raise Forbidden(_("Only the dispatched member or a dispatcher may answer this order."), code="forbidden")
 
@@ -320,7 +327,8 @@ def order_decline(*, order_id: int, actor, reason: str, at: datetime | None = No
         _check_order_move(order, "decline")
         order.state, order.declined_at, order.decline_reason = DispatchOrder.State.DECLINED, at, reason
         order.save(update_fields=["state", "declined_at", "decline_reason"])
-        _alarms_settle(order, actor=actor, at=at, note=_("Declined: %(reason)s") % {"reason": reason})
+        _alarms_settle(order.alarms.all(), incident=incident, actor=actor, at=at,
+                       note=_("Declined: %(reason)s") % {"reason": reason})
         still = incident.orders.current().count()
         data = _order_data(order, on_behalf=on_behalf) | {"responders_left": still}
         event_append(incident=incident, kind=IncidentEvent.Kind.ORDER_DECLINED, actor=actor,
@@ -328,14 +336,30 @@ def order_decline(*, order_id: int, actor, reason: str, at: datetime | None = No
     return order
 
 
-def _alarms_settle(order: DispatchOrder, *, actor, at: datetime, note: str) -> None:
-    """An order that ended (declined, stood down) leaves no alarm open: the command room is not
-    alarmed about a member nobody waits for any more. Precondition: the incident is locked."""
-    for alarm in order.alarms.select_for_update().exclude(state=Alarm.State.ACKNOWLEDGED):
-        alarm.state, alarm.acknowledged_at, alarm.acknowledged_by, alarm.note = (
-            Alarm.State.ACKNOWLEDGED, at, actor if actor is not None and actor.is_authenticated else None, note)
+def _alarms_settle(alarms, *, incident: Incident, actor, at: datetime, note: str) -> None:
+    """Settle alarms whose cause is gone (the member arrived, declined, was stood down or replaced;
+    the office decided or reported): acknowledged with `note`, and an ALARM_HANDLED event each so
+    the timeline and the wall say so. Precondition: the incident is locked."""
+    user = actor if actor is not None and actor.is_authenticated else None
+    for alarm in alarms.select_for_update(of=("self",)).select_related("order__member") \
+            .exclude(state=Alarm.State.ACKNOWLEDGED).order_by("id"):
+        alarm.state, alarm.acknowledged_at, alarm.acknowledged_by, alarm.note = Alarm.State.ACKNOWLEDGED, at, user, note
         alarm.snoozed_until = None
         alarm.save(update_fields=["state", "acknowledged_at", "acknowledged_by", "note", "snoozed_until"])
+        event_append(incident=incident, kind=IncidentEvent.Kind.ALARM_HANDLED, actor=user,
+                     actor_member=_actor_member(actor), note=_("Settled.") + " " + note,
+                     data=alarm_data(alarm, action="settled", reason=note), at=at)
+
+
+def handover_alarms_settle(incident: Incident, *, actor, at: datetime) -> None:
+    """After an office decided or reported: its part's acceptance alarm is settled once the part
+    is no longer pending, its result alarm once the part is no longer accepted-and-working.
+    Precondition: the incident is locked."""
+    alarms = Alarm.objects.filter(incident=incident, handover__isnull=False)
+    _alarms_settle(alarms.filter(kind=Alarm.Kind.HANDOVER_ACCEPT_OVERDUE).exclude(handover__state=Handover.State.PENDING),
+                   incident=incident, actor=actor, at=at, note=_("The office decided on the hand-over."))
+    _alarms_settle(alarms.filter(kind=Alarm.Kind.HANDOVER_REPORT_OVERDUE).exclude(handover__state=Handover.State.ACCEPTED),
+                   incident=incident, actor=actor, at=at, note=_("The office reported its result."))
 
 
 def _stand_down(incident: Incident, order: DispatchOrder, *, actor, at: datetime, reason: str) -> None:
@@ -343,7 +367,8 @@ def _stand_down(incident: Incident, order: DispatchOrder, *, actor, at: datetime
     order.state, order.stood_down_at, order.stand_down_reason = DispatchOrder.State.STOOD_DOWN, at, reason[:500]
     order.stood_down_by = actor if actor is not None and actor.is_authenticated else None
     order.save(update_fields=["state", "stood_down_at", "stand_down_reason", "stood_down_by"])
-    _alarms_settle(order, actor=actor, at=at, note=_("Stood down: %(reason)s") % {"reason": reason})
+    _alarms_settle(order.alarms.all(), incident=incident, actor=actor, at=at,
+                   note=_("Stood down: %(reason)s") % {"reason": reason})
     event_append(incident=incident, kind=IncidentEvent.Kind.ORDER_STOOD_DOWN, actor=actor,
                  actor_member=_actor_member(actor), note=reason,
                  data=_order_data(order, on_behalf=False) | {"reason": reason}, at=at)
@@ -363,7 +388,7 @@ def order_stand_down(*, order_id: int, actor, reason: str, at: datetime | None =
     """A dispatcher calls one member off with a reason (no longer needed, sent elsewhere). Only an
     order still on the way can be stood down (409 otherwise); a stood-down order never raises an
     alarm, and its open alarms are settled."""
-    if actor is None or not has_role(actor, *STAND_DOWN_ROLES):
+    if actor is None or not has_role(actor, *COMMAND_ROLES):
         raise Forbidden(_("Only the command room or a dispatcher stands a responder down."), code="forbidden")
     reason = clean_text(reason, field=_("Reason"), max_length=500, required=True)
     at = at or timezone.now()
@@ -401,6 +426,9 @@ def order_replace(*, order_id: int, member_id: int, actor, method: str = Dispatc
                         off_duty_override=[member.pk] if off_duty_override else (), replaces=order)
         if not new:
             raise TransitionRefused(_("%(name)s is already dispatched to this case.") % {"name": member.name})
+        _alarms_settle(order.alarms.all(), incident=incident, actor=actor, at=at,
+                       note=_("%(name)s was sent in place of %(late)s.") % {"name": member.name,
+                                                                              "late": order.member.name})
     return new[0]
 
 
@@ -412,7 +440,7 @@ def incident_raise_level(*, incident_id: int, actor, level: int | None = None, n
     the recommendation reads `incident.level` and adds the rules of the next rings. Raising to
     the level the case already has (two dispatchers at once) is refused (409); above the highest
     ring the rules define, 400."""
-    if actor is None or not has_role(actor, *LEVEL_ROLES):
+    if actor is None or not has_role(actor, *COMMAND_ROLES):
         raise Forbidden(_("Only the command room or a dispatcher raises the level."), code="forbidden")
     note = clean_text(note, field=_("Note"), max_length=MAX_TEXT)
     at = at or timezone.now()
@@ -463,7 +491,7 @@ def alarm_data(alarm: Alarm, **extra) -> dict:
 
 def alarm_acknowledge(*, alarm_id: int, actor, note: str, at: datetime | None = None) -> Alarm:
     """The command room acknowledges an open or snoozed alarm with a note (what was done)."""
-    if actor is None or not has_role(actor, *ALARM_ROLES):
+    if actor is None or not has_role(actor, *COMMAND_ROLES):
         raise Forbidden(_("Only the command room handles alarms."), code="forbidden")
     note = clean_text(note, field=_("Note"), max_length=MAX_TEXT, required=True)
     at = at or timezone.now()
@@ -476,7 +504,7 @@ def alarm_acknowledge(*, alarm_id: int, actor, note: str, at: datetime | None = 
         alarm.snoozed_until = None
         alarm.save(update_fields=["state", "acknowledged_at", "acknowledged_by", "note", "snoozed_until"])
         event_append(incident=incident, kind=IncidentEvent.Kind.ALARM_HANDLED, actor=actor,
-                     actor_member=_actor_member(actor), note=f"{_('Acknowledged.')} {note}",
+                     actor_member=_actor_member(actor), note=_("Acknowledged.") + " " + note,
                      data=alarm_data(alarm, action="acknowledged", reason=note), at=at)
     return alarm
 
@@ -484,7 +512,7 @@ def alarm_acknowledge(*, alarm_id: int, actor, note: str, at: datetime | None = 
 def alarm_snooze(*, alarm_id: int, actor, minutes: int, note: str = "", at: datetime | None = None) -> Alarm:
     """Snooze an open (or snoozed) alarm for `minutes`; when the time passes, the SLA clock opens
     it again and says so in the timeline."""
-    if actor is None or not has_role(actor, *ALARM_ROLES):
+    if actor is None or not has_role(actor, *COMMAND_ROLES):
         raise Forbidden(_("Only the command room handles alarms."), code="forbidden")
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= SNOOZE_MAX_MINUTES:
         raise DomainError(_("Snooze for 1 to %(max)d minutes.") % {"max": SNOOZE_MAX_MINUTES}, code="minutes")

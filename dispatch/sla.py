@@ -49,7 +49,7 @@ from django.utils.translation import gettext as _
 
 from dispatch.models import Alarm, DispatchOrder, Member, Role
 from dispatch.selectors import on_duty_at
-from dispatch.services import LIVE_ORDER_STATES, alarm_data, escalation_max_level, level_set
+from dispatch.services import alarm_data, escalation_max_level, level_set
 from incidents import flows
 from incidents.events import event_append
 from incidents.models import Handover, Incident, IncidentEvent
@@ -156,8 +156,8 @@ def arrivals_overdue_raise(*, now: datetime, batch: int = CLAIM_BATCH) -> int:
         orders = list(
             DispatchOrder.objects.select_for_update(skip_locked=True, of=("self", "incident"))
             .select_related("incident__subdistrict", "member__unit").defer("incident__subdistrict__boundary")
-            .filter(state__in=LIVE_ORDER_STATES, overdue_escalated_at__isnull=True, arrive_by__isnull=False,
-                    arrive_by__lt=now, incident__status__in=flows.OPEN_STATUSES)
+            .filter(state__in=DispatchOrder.LIVE_STATES, overdue_escalated_at__isnull=True, arrive_by__isnull=False,
+                    arrive_by__lt=now, incident__status__in=flows.OPEN_ON_SITE)
             .order_by("arrive_by", "id")[:batch]
         )
         for order in orders:
@@ -267,16 +267,17 @@ def alarms_unacknowledged_escalate(*, now: datetime, batch: int = CLAIM_BATCH) -
     """Claim the arrival-overdue alarms still open (neither acknowledged nor snoozed) at their
     `escalate_after` and raise each case's level once (the next ring of the rules is proposed).
     The mark `escalated_at` is written in the claim's transaction: exactly once across clocks and
-    restarts, like every other deadline. An alarm whose case was raised since it was raised (by a
-    dispatcher or by another alarm), or that is at the top level already, raises nothing more: the
-    timeline says so."""
+    restarts, like every other deadline. Only while the member is still on the way and the case is
+    still handled on site. An alarm whose case went up a ring since it was raised (by a dispatcher
+    or another alarm) raises nothing more (one raise per lateness is enough); at the top level the
+    timeline says to phone the leaders."""
     with transaction.atomic():
         alarms = list(
             Alarm.objects.select_for_update(skip_locked=True, of=("self", "incident"))
             .select_related("incident__subdistrict", "order__member").defer("incident__subdistrict__boundary")
             .filter(kind=Alarm.Kind.ARRIVAL_OVERDUE, state=Alarm.State.OPEN, escalated_at__isnull=True,
                     escalate_after__isnull=False, escalate_after__lte=now,
-                    incident__status__in=flows.OPEN_STATUSES)
+                    order__state__in=DispatchOrder.LIVE_STATES, incident__status__in=flows.OPEN_ON_SITE)
             .order_by("escalate_after", "id")[:batch]
         )
         top = escalation_max_level() if alarms else 0

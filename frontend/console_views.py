@@ -16,7 +16,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from config.permissions import role_required
-from config.roles import COMMAND_ROLES, UserRole, has_role
+from config.roles import COMMAND_ROLES, REVEAL_ROLES, UserRole, has_role
 from dispatch.models import DispatchOrder, Unit
 from frontend.views import map_config
 from geo.selectors import subdistrict_get
@@ -24,9 +24,6 @@ from incidents.models import CallbackTask, Category, Channel, Handover, Incident
 from incidents.selectors import incident_detail
 
 CONSOLE_ROLES = (UserRole.CALL_TAKER, UserRole.DISPATCHER, UserRole.COMMAND_ROOM)
-# Who records call-backs and reveals ID numbers (incidents.services: callback_complete, party_reveal).
-CALLBACK_ROLES = (UserRole.COMMAND_ROOM, UserRole.DISPATCHER)
-REVEAL_ROLES = (UserRole.COMMAND_ROOM, UserRole.LEADER)
 
 # Short words of the console and the incident page, handed to the scripts. Model and flow
 # labels are reused where they fit (capitalised for English), so that few new words need a
@@ -140,7 +137,7 @@ def console_view(request):
         "units": _unit_list(subdistrict),
         "statuses": dict(Status.choices),
         "satisfaction": dict(CallbackTask.Satisfaction.choices),
-        "can": {"callbacks": has_role(request.user, *CALLBACK_ROLES)},
+        "can": {"callbacks": has_role(request.user, *COMMAND_ROLES)},
         "pollSeconds": 10,
         "text": TEXT,
     }

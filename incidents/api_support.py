@@ -90,7 +90,6 @@ def callback_list(*, subdistrict: Subdistrict, state: str | None = None, limit: 
 
 # --- what a user may do now ----------------------------------------------------------------------
 
-_DEAD_ORDERS = DispatchOrder.ENDED_STATES
 
 
 
@@ -102,7 +101,7 @@ def transitions_permitted(*, user, incident: Incident) -> list[flows.Transition]
     (409/400) when it is pressed."""
     member = getattr(user, "member", None) if user.is_authenticated else None
     live_order = member is not None and any(
-        o.member_id == member.pk and o.state not in _DEAD_ORDERS for o in incident.orders.all())
+        o.member_id == member.pk and o.state in DispatchOrder.CURRENT_STATES for o in incident.orders.all())
     unit_handover = member is not None and any(
         h.unit_id == member.unit_id and h.state in HANDOVER_STATES_OF_UNIT for h in incident.handovers.all())
     return [t for t in flows.available_actions(flow=incident.flow, status=incident.status)

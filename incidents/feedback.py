@@ -143,7 +143,7 @@ def feedback_deliver_due(*, now: datetime | None = None, limit: int = 20) -> int
                 _release(claims[done:], lease_until, now)
                 return done
             status, error, ok = _call(client, claim)
-            _record(claim.pk, now=now, status=status, error=error, ok=ok)
+            _record(claim.pk, now=now, status=status, error=error, ok=ok, lease_until=lease_until)
     return len(claims)
 
 
@@ -189,7 +189,9 @@ def _call(client: httpx.Client, claim: _Claim) -> tuple[int | None, str, bool]:
     return response.status_code, "" if ok else response.text[:200], ok
 
 
-def _record(pk: int, *, now: datetime, status: int | None, error: str, ok: bool) -> None:
+def _record(pk: int, *, now: datetime, status: int | None, error: str, ok: bool, lease_until: datetime) -> None:
+    """Write the attempt; reschedule only a delivery still under our lease (after it ran out,
+    another worker may have claimed it: its schedule is its own)."""
     with transaction.atomic():
         delivery = (FeedbackDelivery.objects.select_for_update(of=("self",))
                     .select_related("incident__subdistrict").get(pk=pk))
@@ -203,6 +205,9 @@ def _record(pk: int, *, now: datetime, status: int | None, error: str, ok: bool)
             delivery.state, delivery.delivered_at = FeedbackDelivery.State.DELIVERED, now
             event_append(incident=delivery.incident, kind=IncidentEvent.Kind.FEEDBACK_DELIVERED,
                          data={"delivery": delivery.pk, "attempts": delivery.attempts}, at=now)
+        elif delivery.next_attempt_at != lease_until:
+            delivery.save(update_fields=["attempts"])
+            return
         else:
             delivery.next_attempt_at = now + _backoff(delivery.attempts)
             if delivery.attempts == 1:

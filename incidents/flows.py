@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
+from config.roles import COMMAND_ROLES, has_role
 from config.roles import UserRole as R
-from config.roles import has_role
 from incidents.models import Flow
 from incidents.models import Status as S
 
-COMMAND = frozenset({R.COMMAND_ROOM, R.DISPATCHER})
+COMMAND = frozenset(COMMAND_ROLES)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ def incidents_visible_to(user) -> QuerySet[Incident]:
         return qs.none()
     scope = Q(pk__in=[])
     if has_role(user, UserRole.RESPONDER):
-        scope |= Q(orders__member=member) & ~Q(orders__state__in=DispatchOrder.ENDED_STATES)
+        scope |= Q(orders__member=member) & ~Q(orders__state=DispatchOrder.State.DECLINED)
     if has_role(user, UserRole.DEPARTMENT, UserRole.RESPONDER):
         scope |= Q(handovers__unit=member.unit_id)
     return qs.filter(scope).distinct()

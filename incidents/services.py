@@ -212,11 +212,13 @@ def _intake(*, channel, category, description, actor, location, address_text, ex
               "outside_jurisdiction": incident.outside_jurisdiction},
         at=reported_at,
     )
+    # The offices' clocks start when they receive the form, not when a back-dated report says.
+    handed_at = max(reported_at, timezone.now())
     for i, office in enumerate(offices):
-        accept_by, report_by = handover_deadlines(office.kind, reported_at, deadline)
+        accept_by, report_by = handover_deadlines(office.kind, handed_at, deadline)
         Handover.objects.create(
             incident=incident, unit=office, kind=Handover.Kind.ASSIGNMENT, reason=description, accept_by=accept_by,
-            deadline=report_by, lead=(i == 0), created_at=reported_at, created_by=report_fields["received_by"],
+            deadline=report_by, lead=(i == 0), created_at=handed_at, created_by=report_fields["received_by"],
         )
     duplicates = duplicate_candidates(incident=incident) if location is not None else []
     return IntakeResult(incident, report, created=True, duplicates=duplicates)

@@ -132,6 +132,27 @@ def test_a_dispatcher_stands_one_member_down_and_their_alarm_is_settled(world):
         order_stand_down(order_id=other.pk, actor=world["responder"], reason="x")
 
 
+def test_a_decline_settles_the_orders_alarm_in_the_timeline(world):
+    incident = make_incident(world)
+    late = make_order(world, incident, world["member"], arrive_by=timezone.now() - timedelta(minutes=1))
+    sla_tick()
+    order_decline(order_id=late.pk, actor=world["responder"], reason="车辆故障")
+    alarm = Alarm.objects.get(order=late)
+    assert alarm.state == Alarm.State.ACKNOWLEDGED and "车辆故障" in alarm.note
+    (handled,) = IncidentEvent.objects.filter(incident=incident, kind=IncidentEvent.Kind.ALARM_HANDLED)
+    assert handled.data["alarm"] == alarm.pk and handled.data["action"] == "settled"
+
+
+def test_a_case_no_longer_on_site_raises_nothing_for_an_order_left_on_the_way(world):
+    # Orders written before stand-down existed (the migration stands them down; here one is left):
+    # the clock watches only cases still handled on site.
+    for status in (Status.RESOLVED, Status.TRANSFERRED, Status.IN_PROGRESS, Status.FED_BACK):
+        incident = make_incident(world, status=status)
+        make_order(world, incident, world["member"], arrive_by=timezone.now() - timedelta(minutes=5))
+    assert sla_tick() == 0
+    assert not Alarm.objects.exists()
+
+
 # --- the ladder ------------------------------------------------------------------------------------
 
 def test_the_ladder_goes_up_to_the_highest_ring_the_rules_define(world):
@@ -182,6 +203,20 @@ def test_an_acknowledged_or_snoozed_alarm_raises_no_level(world, settings):
                        format="json").status_code == 200
     sla_tick(now=now + timedelta(minutes=10))
     assert set(Incident.objects.filter(pk__in=[acknowledged.pk, snoozed.pk]).values_list("level", flat=True)) == {0}
+
+
+def test_a_late_arrival_settles_the_alarm_and_raises_no_level(world, settings):
+    settings.SLA_ESCALATE_AFTER_MINUTES = 5
+    incident = make_incident(world)
+    late = make_order(world, incident, world["member"], arrive_by=timezone.now() - timedelta(minutes=1))
+    now = timezone.now()
+    sla_tick(now=now)
+    incident_transition(incident_id=incident.pk, action="arrive", actor=world["responder"])
+    assert Alarm.objects.get(order=late).state == Alarm.State.ACKNOWLEDGED
+    sla_tick(now=now + timedelta(minutes=10))
+    assert Incident.objects.get(pk=incident.pk).level == 0
+    late.refresh_from_db()
+    assert late.state == DispatchOrder.State.ARRIVED and late.arrived_at > late.arrive_by  # the lateness stays
 
 
 def test_the_clock_at_the_top_level_raises_nothing_more_and_says_so(world, settings):
@@ -259,10 +294,25 @@ def test_a_decline_proposes_the_next_of_the_same_rule_and_one_click_sends_them(c
     again = client_for(ctx["dispatcher"]).post(reverse("dispatch:order-replace", args=[order.pk]),
                                                {"member": candidate.member_id}, format="json")
     assert again.status_code == 409
-    # The decliner is never sent back to this case by the replacement.
+    # An order on time needs no replacement.
     assert client_for(ctx["dispatcher"]).post(
         reverse("dispatch:order-replace", args=[new.pk]), {"member": order.member_id}, format="json"
-    ).status_code == 409  # the new order is on time: it needs no replacement
+    ).status_code == 409
+    # A responder sees no proposals (other members' names and travel times are not theirs to see).
+    officer = Member.objects.get(pk=new.member_id)
+    officer_user = make_user("officer", UserRole.RESPONDER, member=officer)
+    seen = client_for(officer_user).get(reverse("dispatch:incident-dispatch", args=[incident.pk]))
+    assert seen.status_code == 200 and seen.json()["replacements"] == []
+
+
+def test_the_decliner_is_never_sent_back_by_a_replacement(ctx):
+    incident, orders = _police_case_dispatched(ctx, timezone.now())
+    order = orders[0]
+    order_decline(order_id=order.pk, actor=ctx["dispatcher"], reason="正在押解嫌疑人途中")
+    with pytest.raises(DomainError) as refused:
+        order_replace(order_id=order.pk, member_id=order.member_id, actor=ctx["dispatcher"])
+    assert refused.value.code == "members"
+    assert DispatchOrder.objects.filter(incident=incident, member_id=order.member_id).count() == 1
 
 
 def test_an_overdue_arrival_proposes_a_replacement_who_is_neither_late_nor_a_decliner(ctx):
@@ -303,8 +353,9 @@ def test_manual_dispatch_deadlines_follow_the_plan(ctx, settings):
     late_leader = _sent_by_hand(ctx, leader, evening)
     assert late_leader.arrive_by is None  # after 21:30 the plan binds no grid leader to 30 minutes
     # No deadline: the clock never raises it.
-    assert sla_tick(now=evening + timedelta(hours=3)) >= 0
+    sla_tick(now=evening + timedelta(hours=3))
     assert not Alarm.objects.filter(order=late_leader).exists()
+    assert Alarm.objects.filter(order__member=officer).count() == 1  # while the officer's 30 minutes did
 
 
 def test_a_refused_replacement_changes_nothing(ctx):

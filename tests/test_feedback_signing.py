@@ -24,7 +24,7 @@ from django.contrib.gis.geos import Point
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from config.roles import UserRole
 from dispatch.services import incident_transition
@@ -269,7 +269,8 @@ def test_a_worker_killed_during_the_call_leaves_the_delivery_to_be_retried_after
 def test_callback_secret_command_prints_the_secret_and_rotates_it(db):
     channel = make_channels()["district"]
     out, err = StringIO(), StringIO()
-    call_command("callback_secret", channel.code, stdout=out, stderr=err)
+    with translation.override("en"):
+        call_command("callback_secret", channel.code, stdout=out, stderr=err)
     secret = out.getvalue().strip()
     assert len(secret) >= 40 and Channel.objects.get(pk=channel.pk).callback_secret == secret
     assert "no result callbacks" in err.getvalue()  # no callback URL yet

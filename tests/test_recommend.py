@@ -37,6 +37,7 @@ from dispatch.rules_seed import RULES, rules_seed
 from dispatch.services import incident_transition
 from geo.gazetteer import locate
 from geo.models import Grid, Place, Road, Subdistrict
+from incidents import flows
 from incidents.models import Category, Channel, Incident, Status
 from incidents.services import incident_intake
 from tests.factories import W, make_channels, make_user, make_world, put_on_duty
@@ -421,7 +422,8 @@ def test_a_constant_number_of_queries_whatever_the_number_of_candidates(ctx, dja
 
 def test_the_constants_written_in_the_members_query_agree():
     sql = rec_module._MEMBERS_SQL
-    for values in (rec_module.LIVE_STATES, rec_module.BUSY_STATUSES, rec_module.PLACE_KINDS_WITH_CONTACT):
+    assert set(rec_module.BUSY_STATUSES) == flows.OPEN_ON_SITE  # the one definition of "handled on site"
+    for values in (rec_module.LOAD_STATES, rec_module.BUSY_STATUSES, rec_module.PLACE_KINDS_WITH_CONTACT):
         assert "(" + ", ".join(f"'{v}'" for v in values) + ")" in sql
 
 

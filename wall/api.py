@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from config.permissions import HasRole
 from config.roles import STAFF_ROLES
 from dispatch.api import replacements_data
+from incidents import flows
 from wall import selectors
 from wall.serializers import (
     ReplayQuerySerializer,
@@ -61,7 +62,7 @@ class WallIncidentView(WallView):
         if card is None:
             raise Http404
         # Who to send in place of a declined or late responder: one click from the card.
-        card["replacements"] = replacements_data(request, pk, is_open=card["status"] not in ("closed", "merged"))
+        card["replacements"] = replacements_data(request, pk, is_open=card["status"] in flows.OPEN_STATUSES)
         return Response(card)
 
 

@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from dispatch import routing
 from dispatch.models import Alarm, DispatchOrder, DutyShift, Force, Member, PositionFix
-from dispatch.recommend import BUSY_STATUSES, LIVE_STATES
+from dispatch.recommend import BUSY_STATUSES, LOAD_STATES
 from dispatch.selectors import on_duty_at
 from geo.models import BoundaryVersion, Grid, Subdistrict
 from incidents import flows
@@ -48,8 +48,6 @@ SUMMARY_CHARS = 60  # the description's first characters shown in the queue
 EVENTS_SHOWN = 50  # the ticker's events in the snapshot
 ALARMS_SHOWN = 100
 TRACK_STEP_SECONDS = 15  # replay tracks: at most one point per member per this many seconds
-# Orders whose arrival is still awaited: their earliest arrive_by is the incident's deadline.
-AWAITED_STATES = DispatchOrder.LIVE_STATES
 OPEN_STATUSES = tuple(sorted(flows.OPEN_STATUSES))
 
 
@@ -148,7 +146,7 @@ def _orders_by_incident(incident_ids: list[int], iso: _Iso) -> dict[int, list[di
                          "arrive_by", "accepted_at", "arrived_at", "travel_seconds", "route"))
     for (pk, incident_id, member_id, member_name, force, state, dispatched_at, arrive_by, accepted_at, arrived_at,
          travel_seconds, route) in rows:
-        awaited = state in AWAITED_STATES
+        awaited = state in DispatchOrder.LIVE_STATES  # their earliest arrive_by is the deadline
         eta = (dispatched_at + timedelta(seconds=travel_seconds)) if awaited and travel_seconds is not None else None
         out[incident_id].append({
             "id": pk, "member": member_id, "member_name": member_name, "force": force, "state": state,
@@ -213,7 +211,7 @@ def _members(subdistrict_id: int, now: datetime, iso: _Iso) -> list[dict]:
     stale_before = now - timedelta(minutes=settings.POSITION_STALE_MINUTES)
     # The members holding a live order on an open on-site case: a hashed sub-plan run once, from
     # the few open cases of the sub-district.
-    busy = DispatchOrder.objects.filter(state__in=LIVE_STATES, incident__subdistrict_id=subdistrict_id,
+    busy = DispatchOrder.objects.filter(state__in=LOAD_STATES, incident__subdistrict_id=subdistrict_id,
                                         incident__status__in=BUSY_STATUSES).values("member_id")
     # The shift covering now, for its post (shifts of a member never overlap: at most one row).
     shift = FilteredRelation("shifts", condition=Q(shifts__starts_at__lte=now, shifts__ends_at__gt=now))

@@ -77,6 +77,7 @@ WALL_TEXT = {
     "inPlaceOfDeclined": _("%(name)s declined: send in their place"),
     "inPlaceOfOverdue": _("%(name)s is late: send in addition"),
     "send": _("Send %(name)s"),
+    "etaMinutes": _("about %(minutes)s min away"),
     "noReplacement": _("Nobody of the same rule or force is available: raise the level."),
     "sendFailed": _("The request failed; try again."),
 }

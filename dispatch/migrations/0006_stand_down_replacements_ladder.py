@@ -76,6 +76,18 @@ class Migration(migrations.Migration):
                    stand_down_reason = '案件已转入后续处置，指令撤回',
                    stood_down_at = COALESCE(i.resolved_at, i.closed_at, o.dispatched_at)
             FROM incidents_incident i WHERE i.id = o.incident_id AND o.state = 'cancelled';
+            -- Orders left on the way to cases no longer handled on site (the bug this fixes):
+            -- stood down, and their open alarms settled, so the clock never raises them again.
+            UPDATE dispatch_dispatchorder o SET state = 'stood_down',
+                   stand_down_reason = '案件已不在现场处置阶段，指令撤回',
+                   stood_down_at = GREATEST(o.dispatched_at, COALESCE(i.resolved_at, i.closed_at, i.updated_at))
+            FROM incidents_incident i
+            WHERE i.id = o.incident_id AND o.state IN ('dispatched', 'accepted')
+              AND i.status NOT IN ('new', 'dispatched', 'arrived', 'reported');
+            UPDATE dispatch_alarm a SET state = 'acknowledged', acknowledged_at = o.stood_down_at,
+                   snoozed_until = NULL, note = o.stand_down_reason
+            FROM dispatch_dispatchorder o
+            WHERE a.order_id = o.id AND o.state = 'stood_down' AND a.state <> 'acknowledged';
             UPDATE dispatch_alarm SET kind = 'handover_report_overdue' WHERE kind = 'handover_overdue';
             """,
             reverse_sql=migrations.RunSQL.noop,

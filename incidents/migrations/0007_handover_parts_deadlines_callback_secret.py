@@ -66,9 +66,28 @@ class Migration(migrations.Migration):
         ),
         migrations.RunSQL(
             """
-            UPDATE incidents_handover SET completed_at = COALESCE(decided_at, created_at),
+            -- A part completed before parts existed: completed when its case was (the timeline).
+            UPDATE incidents_handover h SET
+                   completed_at = COALESCE(
+                       (SELECT max(e.at) FROM incidents_incidentevent e
+                        WHERE e.incident_id = h.incident_id AND e.to_status = 'completed'),
+                       h.decided_at, h.created_at),
                    result = '（办结结果记录于案件时间线）'
-            WHERE state = 'completed' AND (completed_at IS NULL OR result = '');
+            WHERE h.state = 'completed' AND (h.completed_at IS NULL OR h.result = '');
+            -- Open parts get the deadline to accept of their unit kind (the settings' defaults).
+            UPDATE incidents_handover h SET accept_by = h.created_at + make_interval(mins => CASE u.kind
+                       WHEN 'police_station' THEN 15 WHEN 'grid_squad' THEN 30 WHEN 'community' THEN 30
+                       WHEN 'subdistrict_office' THEN 120 ELSE 60 END)
+            FROM dispatch_unit u WHERE u.id = h.unit_id AND h.accept_by IS NULL;
+            -- The old per-case hand-over alarm was its own mark: its parts are marked raised, and the
+            -- alarm belongs to the first of them, so the clock does not raise them again.
+            UPDATE incidents_handover h SET report_escalated_at = a.raised_at
+            FROM dispatch_alarm a
+            WHERE a.incident_id = h.incident_id AND a.kind = 'handover_report_overdue' AND a.handover_id IS NULL
+              AND h.state IN ('pending', 'accepted') AND h.deadline IS NOT NULL AND h.deadline <= a.raised_at;
+            UPDATE dispatch_alarm a SET handover_id = (
+                SELECT min(h.id) FROM incidents_handover h WHERE h.incident_id = a.incident_id)
+            WHERE a.kind = 'handover_report_overdue' AND a.handover_id IS NULL;
             """,
             reverse_sql=migrations.RunSQL.noop,
         ),

@@ -569,6 +569,9 @@
 
   function renderReplacements(summary) {
     var list = clear(part("replacements"));
+    if ((summary.replacements || []).length) {
+      list.appendChild(el("li", "rows-heading", data.textReplacements));
+    }
     (summary.replacements || []).forEach(function (proposal) {
       var item = el("li", "replacement");
       item.dataset.replaces = String(proposal.order);
@@ -613,7 +616,8 @@
       item.dataset.alarm = String(alarm.id);
       item.dataset.state = alarm.state;
       var head = el("div", "row-head");
-      head.appendChild(el("strong", null, alarm.kind_display + (alarm.member ? " · " + alarm.member.name : "")));
+      head.appendChild(el("strong", null, alarm.kind_display + (alarm.member ? " · " + alarm.member.name : "") +
+        (alarm.handover ? " · " + alarm.handover.unit : "")));
       head.appendChild(el("span", "state state-" + alarm.state, alarm.state_display));
       item.appendChild(head);
       item.appendChild(el("div", "row-meta", G.fmt.time(alarm.raised_at, true)));

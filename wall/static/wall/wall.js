@@ -56,6 +56,10 @@
   };
   // Statuses in which a case is no longer on the map or in the queue.
   var GONE = { closed: true, merged: true, cancelled: true };
+  var SUMMARY_KINDS = {
+    created: true, status_changed: true, alarm: true, alarm_handled: true,
+    order_declined: true, order_stood_down: true, level_raised: true, arrived: true,
+  };
   // Statuses in which nothing is waiting any more (grey-green markers, out of the queue's top).
   var DONE = { resolved: true, completed: true, fed_back: true, reported_to_command: true };
   var LIVE_ORDER = { dispatched: true, accepted: true };
@@ -1063,6 +1067,15 @@
         item.dataset.replaces = String(p.order);
         var why = p.why === "declined" ? text.inPlaceOfDeclined : text.inPlaceOfOverdue;
         item.appendChild(el("div", null, format(why, { name: p.member.name })));
+        if (p.candidate) {
+          var eta = p.candidate.travel_seconds === null ? "" : " · " + format(text.etaMinutes,
+            { minutes: Math.max(1, Math.round(p.candidate.travel_seconds / 60)) });
+          item.appendChild(el("div", "muted", p.candidate.name + " · " + p.candidate.force_display + " · " +
+            p.candidate.unit + eta));
+          if (p.candidate.reason) {
+            item.appendChild(el("div", "wall-replacement-reason", p.candidate.reason));
+          }
+        }
         if (!p.candidate) {
           item.appendChild(el("div", "wall-warn", text.noReplacement));
         } else if (p.can_send) {
@@ -1076,11 +1089,13 @@
                   send.disabled = false;
                   item.appendChild(el("div", "wall-warn", http.errorMessages(result, text.sendFailed).message));
                 }
+              })
+              .catch(function () {
+                send.disabled = false;
+                item.appendChild(el("div", "wall-warn", text.sendFailed));
               });
           });
           item.appendChild(send);
-        } else {
-          item.appendChild(el("div", "muted", p.candidate.name));
         }
         proposals.appendChild(item);
       });
@@ -1467,7 +1482,8 @@
     } else {
       fetchCard(event.incident);
     }
-    if (event.kind === "created" || event.kind === "status_changed" || event.kind === "alarm" || event.kind === "alarm_handled") {
+    // What changes the counts, the alarms or who is busy: reload the snapshot soon.
+    if (SUMMARY_KINDS[event.kind]) {
       summarySoon();
     }
   }
