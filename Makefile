@@ -12,9 +12,10 @@ setup:  ## provision, migrate, load the demo sub-district (no server)
 run: setup  ## the running system on http://$(HOST):$(PORT)/
 	@scripts/run-server $(HOST) $(PORT)
 
-test:  ## provision (with Chromium), then the import layers and the whole suite against real PostGIS
+test:  ## provision (with Chromium), then the import layers, the browser modules' eslint and node --test, and the whole suite against real PostGIS
 	@scripts/provision --test
 	@.venv/bin/lint-imports --no-cache
+	@npm --prefix frontend run check
 	@$(PY) -m pytest
 
 bench: setup  ## benchmarks on the demo data of the development database, each beside its floor
@@ -23,6 +24,7 @@ bench: setup  ## benchmarks on the demo data of the development database, each b
 lint:
 	@.venv/bin/ruff check .
 	@.venv/bin/lint-imports --no-cache
+	@npm --prefix frontend run lint
 
 db-stop:  ## stop the project-local PostgreSQL cluster
 	@scripts/pg-local stop

@@ -1,5 +1,8 @@
 """Websocket routes of every app."""
 
+from django.urls import path
+
+from dispatch.consumers import MemberConsumer
 from incidents.routing import websocket_urlpatterns as incidents_patterns
 
-websocket_urlpatterns: list = [*incidents_patterns]
+websocket_urlpatterns: list = [*incidents_patterns, path("ws/member/", MemberConsumer.as_asgi())]

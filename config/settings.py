@@ -213,6 +213,19 @@ INTAKE_DUPLICATE_SAME_CATEGORY = env.bool("INTAKE_DUPLICATE_SAME_CATEGORY", defa
 FEEDBACK_RETRY_BASE_SECONDS = env.int("FEEDBACK_RETRY_BASE_SECONDS", default=30)
 FEEDBACK_RETRY_MAX_SECONDS = env.int("FEEDBACK_RETRY_MAX_SECONDS", default=3600)
 FEEDBACK_TIMEOUT_SECONDS = env.float("FEEDBACK_TIMEOUT_SECONDS", default=5.0)
+# Reaching a person (dispatch/notify.py, dispatch/notifier.py): a message to a member not read in
+# the app within NOTIFY_GRACE_SECONDS is sent through the outbound gateway (SMS or a government
+# messaging app) by `manage.py run_notifier`; without NOTIFY_GATEWAY_URL it goes to the outbox (the
+# log "gridlink.outbox") instead. The text is NOTIFY_TEMPLATE with {title} and {body}.
+NOTIFY_GATEWAY_URL = env.str("NOTIFY_GATEWAY_URL", default="")
+NOTIFY_GATEWAY_TOKEN = env.str("NOTIFY_GATEWAY_TOKEN", default="")
+NOTIFY_TEMPLATE = env.str("NOTIFY_TEMPLATE", default="【网事警情】{title}：{body}")
+NOTIFY_GRACE_SECONDS = env.int("NOTIFY_GRACE_SECONDS", default=60)
+NOTIFY_RETRY_BASE_SECONDS = env.int("NOTIFY_RETRY_BASE_SECONDS", default=15)
+NOTIFY_RETRY_MAX_SECONDS = env.int("NOTIFY_RETRY_MAX_SECONDS", default=900)
+NOTIFY_TIMEOUT_SECONDS = env.float("NOTIFY_TIMEOUT_SECONDS", default=5.0)
+# A claimed message is leased for 2 x NOTIFY_TIMEOUT_SECONDS per message claimed plus this margin.
+NOTIFY_LEASE_MARGIN_SECONDS = env.float("NOTIFY_LEASE_MARGIN_SECONDS", default=30.0)
 
 # Dispatch recommendation (dispatch/recommend.py). "At once" (第一时间) as minutes: the deadline of
 # departments, stations and, on major incidents, the leaders.
@@ -258,3 +271,9 @@ WALL_POSITIONS_INTERVAL_S = env.float("WALL_POSITIONS_INTERVAL_S", default=1.0)
 POSITIONS_MAX_BATCH = env.int("POSITIONS_MAX_BATCH", default=5000)
 POSITIONS_MAX_AGE_HOURS = env.int("POSITIONS_MAX_AGE_HOURS", default=24)
 POSITIONS_MAX_AHEAD_SECONDS = env.int("POSITIONS_MAX_AHEAD_SECONDS", default=300)
+
+# Idempotency keys of the API's actions (incidents/idempotency.py): a key is honoured this many
+# hours after its first use (a phone's offline queue replays within it); each keyed request purges
+# up to IDEMPOTENCY_PURGE_BATCH expired keys of anybody.
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=48)
+IDEMPOTENCY_PURGE_BATCH = env.int("IDEMPOTENCY_PURGE_BATCH", default=100)

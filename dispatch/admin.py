@@ -7,7 +7,9 @@ from dispatch.models import (
     DispatchOrder,
     DutyShift,
     Member,
+    MemberMessage,
     MemberPosition,
+    MessageAttempt,
     PositionFix,
     ResponsibilityRule,
     Unit,
@@ -88,6 +90,61 @@ class AlarmAdmin(admin.ModelAdmin):
     date_hierarchy = "raised_at"
     raw_id_fields = ["incident", "order", "acknowledged_by"]
     list_select_related = ["incident"]
+
+
+class MessageAttemptInline(admin.TabularInline):
+    model = MessageAttempt
+    fields = ["at", "http_status", "ok", "error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(MemberMessage)
+class MemberMessageAdmin(admin.ModelAdmin):
+    """Messages to members and their outbound delivery, read-only: written by the services and the
+    SLA clock, sent by `manage.py run_notifier`. Without a gateway (NOTIFY_GATEWAY_URL) the sent
+    ones show `outbox`: the operator passes them on from here or from the log."""
+
+    list_display = ["created_at", "member", "kind", "title", "state", "attempts", "read_at", "sent_at", "gateway_id"]
+    list_filter = ["state", "kind"]
+    search_fields = ["title", "member__name", "member__code", "gateway_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["member"]
+    raw_id_fields = ["member", "incident", "order", "alarm"]
+    inlines = [MessageAttemptInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(MessageAttempt)
+class MessageAttemptAdmin(admin.ModelAdmin):
+    """Every call of the gateway (or outbox line), read-only: filter by failures to see a gateway down."""
+
+    list_display = ["at", "message", "http_status", "ok", "error"]
+    list_filter = ["ok", "http_status"]
+    date_hierarchy = "at"
+    raw_id_fields = ["message"]
+    list_select_related = ["message"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(ResponsibilityRule)

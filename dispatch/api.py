@@ -38,6 +38,7 @@ from geo.selectors import boundary_version_in_force
 from geo.serializers import geometry_field
 from incidents import api as incidents_api
 from incidents import api_support, flows
+from incidents.idempotency import IdempotentMixin
 from incidents.models import Incident
 from incidents.serializers import (
     IncidentDetailSerializer,
@@ -337,7 +338,7 @@ class IncidentDispatchView(generics.GenericAPIView):
         return Response(_incident_dispatch(request, pk))
 
 
-class IncidentLevelView(generics.GenericAPIView):
+class IncidentLevelView(IdempotentMixin, generics.GenericAPIView):
     permission_classes = [HasRole]
     allowed_roles = COMMAND_ROLES
 
@@ -351,7 +352,7 @@ class IncidentLevelView(generics.GenericAPIView):
         return Response(_incident_dispatch(request, pk))
 
 
-class _OrderAnswerView(generics.GenericAPIView):
+class _OrderAnswerView(IdempotentMixin, generics.GenericAPIView):
     permission_classes = [HasRole]
 
     def _answer(self, request, pk: int, call):
@@ -429,7 +430,7 @@ class AlarmListView(SubdistrictScopedMixin, generics.GenericAPIView):
         return Response(_alarms_data(alarms))
 
 
-class AlarmAcknowledgeView(generics.GenericAPIView):
+class AlarmAcknowledgeView(IdempotentMixin, generics.GenericAPIView):
     permission_classes = [HasRole]
     allowed_roles = COMMAND_ROLES
 
@@ -441,7 +442,7 @@ class AlarmAcknowledgeView(generics.GenericAPIView):
         return Response(_alarm_data(pk))
 
 
-class AlarmSnoozeView(generics.GenericAPIView):
+class AlarmSnoozeView(IdempotentMixin, generics.GenericAPIView):
     permission_classes = [HasRole]
     allowed_roles = COMMAND_ROLES
 
@@ -460,7 +461,7 @@ class AlarmSnoozeView(generics.GenericAPIView):
 # writes orders, stands them down when the case leaves on-site handling, and delegates every other
 # move to the incident's lifecycle primitives. `incidents/urls.py` routes to them.
 
-class IncidentTransitionView(incidents_api.RoleCheckedView):
+class IncidentTransitionView(IdempotentMixin, incidents_api.RoleCheckedView):
     @extend_schema(
         summary="Move a case along its flow",
         description="200 with the case; 409 when the flow does not allow the action now (nothing changes); "
@@ -500,7 +501,7 @@ class IncidentRecommendationView(incidents_api.RoleCheckedView):
         return Response(RecommendationSerializer(recommend(incident, at=query["at"], level=query["level"])).data)
 
 
-class IncidentMergeView(incidents_api.RoleCheckedView):
+class IncidentMergeView(IdempotentMixin, incidents_api.RoleCheckedView):
     allowed_roles = incidents_api.MERGE_ROLES
 
     @extend_schema(summary="Merge this case into another (answers the case kept)",
@@ -603,7 +604,7 @@ def _parse_fixes(items: list, *, now: datetime) -> tuple[list[tuple], dict]:
     return rows, errors
 
 
-class PositionBatchView(SubdistrictScopedMixin, generics.GenericAPIView):
+class PositionBatchView(IdempotentMixin, SubdistrictScopedMixin, generics.GenericAPIView):
     """Responders' positions in batches. A responder posts their own member's only (a batch naming
     anybody else is refused whole with 404, as if that member did not exist); a phone gateway
     (integration role, token auth) and the command room post for any member of the sub-district
@@ -617,6 +618,8 @@ class PositionBatchView(SubdistrictScopedMixin, generics.GenericAPIView):
     @extend_schema(summary="Post responders' positions in a batch",
                    description="GCJ-02 fixes are converted to WGS 84 on arrival. Each member's last known "
                                "position moves forward only (an older fix is kept in the track only). The "
+                               "track holds one fix per member and time: `stored` counts the fixes new to it "
+                               "(the same batch again answers 0 and adds nothing). The "
                                "wall maps receive the positions coalesced, at most once per "
                                "WALL_POSITIONS_INTERVAL_S (1 s) per sub-district and server process.",
                    parameters=[SUBDISTRICT_PARAMETER], request=PositionBatchSerializer,

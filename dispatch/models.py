@@ -207,8 +207,9 @@ class MemberPosition(models.Model):
 
 class PositionFix(models.Model):
     """One position a responder's phone reported (the track), WGS 84 after any GCJ-02 conversion.
-    Append-only; the member's latest fix is mirrored in MemberPosition. Replay of a past day reads
-    the tracks from here (BRIN on the time: rows arrive roughly in time order)."""
+    Append-only, one fix per member and time (unique); the member's latest fix is mirrored in
+    MemberPosition. Replay of a past day reads the tracks from here (BRIN on the time: rows arrive
+    roughly in time order)."""
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="fixes")
     recorded_at = models.DateTimeField(_("recorded at"))
@@ -220,13 +221,15 @@ class PositionFix(models.Model):
         verbose_name = _("position fix")
         verbose_name_plural = _("position fixes")
         indexes = [
-            models.Index(fields=["member", "recorded_at"], name="position_fix_member_time"),
             BrinIndex(fields=["recorded_at"], name="position_fix_time_brin"),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(accuracy_m__isnull=True) | Q(accuracy_m__gte=0), name="position_fix_accuracy_nonneg"
             ),
+            # One fix per member and time: a replayed batch adds nothing (the ingest's ON CONFLICT
+            # DO NOTHING); also the (member, time) index the replay and the tracks read through.
+            models.UniqueConstraint(fields=["member", "recorded_at"], name="position_fix_member_time"),
         ]
 
 
@@ -454,3 +457,88 @@ class Alarm(models.Model):
             models.CheckConstraint(condition=~Q(state="acknowledged") | Q(acknowledged_at__isnull=False),
                                    name="alarm_acknowledged_has_time"),
         ]
+
+
+class MemberMessage(models.Model):
+    """One message to one member — a new order, a stand-down, an overdue reminder, an alarm, a
+    major-incident call — written in the same transaction as what it tells of (`dispatch/notify.py`),
+    published after commit to the member's live group (`dispatch/live.py`), and, unless read in the
+    app within the grace (`deliver_after`), sent once through the outbound gateway by the notifier
+    (`dispatch/notifier.py`). One message per event and recipient: the unique constraints below.
+
+    Outbound states: pending (also while failed and retrying: `attempts`, `last_error`,
+    `next_attempt_at`), sent, skipped because read in the app first, skipped because there is
+    nobody to send to (no phone, member no longer active)."""
+
+    class Kind(models.TextChoices):
+        ORDER = "order", _("new order")
+        STAND_DOWN = "stand_down", _("stand-down")
+        REMINDER = "reminder", _("overdue reminder")
+        ALARM = "alarm", _("alarm")
+        MAJOR = "major", _("major incident call")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENT = "sent", _("sent")
+        SKIPPED_READ = "skipped_read", _("not sent: read in the app")
+        SKIPPED_OFF = "skipped_off", _("not sent: nobody to send to")
+
+    subdistrict = models.ForeignKey("geo.Subdistrict", on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="messages", verbose_name=_("member"))
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="+", verbose_name=_("incident"))
+    order = models.ForeignKey(DispatchOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="messages",
+                              verbose_name=_("dispatch order"))
+    alarm = models.ForeignKey(Alarm, on_delete=models.PROTECT, null=True, blank=True, related_name="messages",
+                              verbose_name=_("alarm"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    title = models.CharField(_("title"), max_length=128)
+    body = models.TextField(_("text"), max_length=1000)
+    created_at = models.DateTimeField(_("created at"))
+    read_at = models.DateTimeField(_("read in the app at"), null=True, blank=True)
+    # The outbound delivery (SMS or messaging-app gateway).
+    deliver_after = models.DateTimeField(_("send outbound after"))
+    state = models.CharField(_("outbound state"), max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"))
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    gateway_id = models.CharField(_("gateway's id"), max_length=128, blank=True)
+
+    class Meta:
+        verbose_name = _("message to a member")
+        verbose_name_plural = _("messages to members")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The notifier's claim: pending messages by their next attempt.
+            models.Index(fields=["next_attempt_at"], name="member_message_due", condition=Q(state="pending")),
+            # The member's socket: their messages, newest first.
+            models.Index(fields=["member", "created_at"], name="member_message_inbox"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["member", "kind", "order"],
+                                    condition=Q(order__isnull=False, alarm__isnull=True),
+                                    name="member_message_once_per_order"),
+            models.UniqueConstraint(fields=["member", "kind", "alarm"], condition=Q(alarm__isnull=False),
+                                    name="member_message_once_per_alarm"),
+            models.CheckConstraint(condition=~Q(state="sent") | Q(sent_at__isnull=False),
+                                   name="member_message_sent_has_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.title}"
+
+
+class MessageAttempt(models.Model):
+    """One call of the outbound gateway for a message (or its line in the outbox log)."""
+
+    message = models.ForeignKey(MemberMessage, on_delete=models.CASCADE, related_name="attempt_log")
+    at = models.DateTimeField(_("at"))
+    http_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    ok = models.BooleanField(_("acknowledged"), default=False)
+
+    class Meta:
+        verbose_name = _("message attempt")
+        verbose_name_plural = _("message attempts")
+        ordering = ["at", "id"]

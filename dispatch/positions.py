@@ -1,7 +1,8 @@
 """Responders' positions: the track, the latest fix per member, and the throttled wall fan-out.
 
 Storing. `positions_ingest` writes a whole batch in one statement inside one transaction: every fix
-appended to the track (PositionFix) and, for each member, the batch's newest fix moved into
+appended to the track (PositionFix) unless the track has that member's fix at that time already (a
+replayed batch adds nothing) and, for each member, the batch's newest fix moved into
 MemberPosition — but only forward in time (`ON CONFLICT ... WHERE excluded.recorded_at >
 recorded_at`: a late or replayed batch never moves a member back). Rows are read from arrays
 (`unnest`), so the cost is a few milliseconds per thousand fixes, not one round trip per fix.
@@ -77,6 +78,11 @@ class Fix:
 
 # One statement: the input rows, the track, the newest fix per member moved forward, and the
 # sub-district of each member that moved (for the fan-out). The data-modifying CTEs all run.
+# The track takes a fix only once per member and time (unique `position_fix_member_time`, ON
+# CONFLICT DO NOTHING): a replayed batch adds nothing. Rows go in sorted by (member, time), so two
+# overlapping batches at once wait for each other in one order and never deadlock. One row per
+# member that moved, each carrying the number of fixes new to the track — at least one row (with a
+# null member) when nobody moved.
 _INGEST_SQL = """
 WITH input AS (
     SELECT * FROM unnest(%(members)s::bigint[], %(times)s::timestamptz[], %(lons)s::float8[],
@@ -85,7 +91,9 @@ WITH input AS (
 ), track AS (
     INSERT INTO dispatch_positionfix (member_id, recorded_at, point, accuracy_m, received_at)
     SELECT member_id, recorded_at, ST_SetSRID(ST_MakePoint(lon, lat), 4326), accuracy_m, %(received_at)s
-    FROM input
+    FROM input ORDER BY member_id, recorded_at
+    ON CONFLICT (member_id, recorded_at) DO NOTHING
+    RETURNING 1
 ), newest AS (
     SELECT DISTINCT ON (member_id) member_id, recorded_at, lon, lat, accuracy_m
     FROM input ORDER BY member_id, recorded_at DESC
@@ -98,8 +106,11 @@ WITH input AS (
         WHERE excluded.recorded_at > p.recorded_at
     RETURNING p.member_id
 )
-SELECT moved.member_id, s.code
-FROM moved JOIN dispatch_member m ON m.id = moved.member_id JOIN geo_subdistrict s ON s.id = m.subdistrict_id
+SELECT w.member_id, w.code, stored.n
+FROM (SELECT count(*) AS n FROM track) stored
+LEFT JOIN (SELECT moved.member_id, s.code
+           FROM moved JOIN dispatch_member m ON m.id = moved.member_id
+           JOIN geo_subdistrict s ON s.id = m.subdistrict_id) w ON true
 """
 
 
@@ -132,7 +143,9 @@ def _array_cursor() -> Iterator[tuple[object, bool]]:
 
 def positions_ingest(*, fixes: list[Fix], received_at: datetime | None = None) -> int:
     """Store the track, move each member's MemberPosition forward (never back in time), queue the
-    newest fix per member for the throttled wall fan-out (after commit). Returns the number stored.
+    newest fix per member for the throttled wall fan-out (after commit). Returns the number of fixes
+    new to the track: a fix the track holds already (same member and time — a replayed batch) is
+    skipped and not counted.
 
     Precondition: the fixes are valid (the API checks them); a fix naming no member raises
     DomainError and nothing is stored."""
@@ -155,14 +168,16 @@ def positions_ingest(*, fixes: list[Fix], received_at: datetime | None = None) -
                 if cur.fetchone()[0]:
                     raise IntegrityError("unknown member")
                 cur.execute(_INGEST_SQL_BINARY if binary else _INGEST_SQL, params)
-                moved = cur.fetchall()
+                rows = cur.fetchall()
+            stored = rows[0][2]
+            moved = [(member_id, code) for member_id, code, _n in rows if member_id is not None]
             if moved:
                 queued = _newest_payloads(fixes, dict(moved))
                 # robust: a failure to queue is logged, never an error of the request that stored them
                 transaction.on_commit(lambda: fanout.offer(queued), robust=True)
     except IntegrityError as exc:  # the member foreign key, checked at commit
         raise DomainError(_("A position names a member who does not exist."), code="unknown_member") from exc
-    return len(fixes)
+    return stored
 
 
 def _newest_payloads(fixes: list[Fix], codes: dict[int, str]) -> dict[str, list[tuple[int, datetime, dict]]]:

@@ -1,9 +1,10 @@
 """Read queries of the `dispatch` app, scoped to one sub-district."""
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.contrib.gis.db.models import PointField
-from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
+from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Prefetch, Q, QuerySet, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -12,6 +13,7 @@ from dispatch.models import Alarm, DispatchOrder, DutyShift, Member
 from dispatch.recommend import incident_facts, recommend
 from geo.models import BoundaryVersion, Grid, Subdistrict
 from incidents import flows
+from incidents.models import Handover
 
 
 def on_duty_at(at: datetime) -> Exists:
@@ -123,3 +125,77 @@ def replacements(*, incident_id: int, at: datetime | None = None) -> list[dict]:
             taken.add(pick.member_id)
         out.append({"order": order, "candidate": pick, "same_rule": bool(same_rule)})
     return out
+
+
+# --- the responders' app: a member's own work (issue 10) -------------------------------------------
+#
+# A responder's phone (/m/) lists the member's own orders and nobody else's. *Live* orders are the
+# current ones (dispatched, accepted, arrived) on a case still handled on site (new, dispatched,
+# arrived, reported on site): what the member still has to do. *Recently finished* ones are those
+# of the last MEMBER_WORK_FINISHED_HOURS: declined, stood down, or current on a case that left
+# on-site handling (resolved, transferred, closed, merged). An order's `finished_at` is its
+# decline or stand-down time, else the case's resolution or closure (else its last change).
+
+MEMBER_WORK_FINISHED_HOURS = 24
+
+
+@dataclass(frozen=True)
+class MemberWork:
+    member: Member  # annotated as by `member_of_user`
+    live: list[DispatchOrder]  # newest dispatch first
+    finished: list[DispatchOrder]  # most recently finished first
+
+
+def member_of_user(*, user, at: datetime | None = None) -> Member | None:
+    """The active member linked to `user` (None for anonymous users and users without one), with
+    their unit, `on_duty` (a shift covers `at`, default now) and their last known position
+    (`last_point`, `last_recorded_at`, `last_accuracy_m`; None when they never shared one). One query."""
+    if user is None or not user.is_authenticated:
+        return None
+    return (Member.objects.filter(user=user, active=True).select_related("unit")
+            .annotate(on_duty=on_duty_at(at or timezone.now()), last_point=F("position__point"),
+                      last_recorded_at=F("position__recorded_at"), last_accuracy_m=F("position__accuracy_m"))
+            .first())
+
+
+def _member_orders(member: Member) -> QuerySet[DispatchOrder]:
+    """The member's orders with their case and category, the case's orders *of this member only*
+    and hand-overs *of the member's unit only* prefetched — all that
+    `incidents.api_support.transitions_permitted` reads for this member (so `incident.orders.all()`
+    here is not every order of the case). Three queries whatever the number of orders."""
+    finished_at = Case(
+        When(state=DispatchOrder.State.DECLINED, then=F("declined_at")),
+        When(state=DispatchOrder.State.STOOD_DOWN, then=F("stood_down_at")),
+        default=Coalesce("incident__resolved_at", "incident__closed_at", "incident__updated_at"),
+        output_field=DateTimeField(),
+    )
+    return (DispatchOrder.objects.filter(member=member)
+            .select_related("incident__category")
+            .annotate(finished_at=finished_at)
+            .prefetch_related(
+                Prefetch("incident__orders", queryset=DispatchOrder.objects.filter(member=member)
+                         .only("id", "incident_id", "member_id", "state")),
+                Prefetch("incident__handovers", queryset=Handover.objects.filter(unit_id=member.unit_id)
+                         .only("id", "incident_id", "unit_id", "state")))
+            .order_by("-dispatched_at", "-id"))
+
+
+def order_is_live(order: DispatchOrder) -> bool:
+    """Current (on the way or on the scene) on a case still handled on site."""
+    return order.state in DispatchOrder.CURRENT_STATES and order.incident.status in flows.OPEN_ON_SITE
+
+
+def member_work(*, member: Member, at: datetime | None = None) -> MemberWork:
+    """A member's live orders and those finished in the last MEMBER_WORK_FINISHED_HOURS (see the
+    block comment above). Three queries whatever the number of orders."""
+    since = (at or timezone.now()) - timedelta(hours=MEMBER_WORK_FINISHED_HOURS)
+    on_site = Q(state__in=DispatchOrder.CURRENT_STATES, incident__status__in=flows.OPEN_ON_SITE)
+    orders = list(_member_orders(member).filter(on_site | Q(finished_at__gte=since)))
+    live = [o for o in orders if order_is_live(o)]
+    finished = sorted((o for o in orders if not order_is_live(o)), key=lambda o: (o.finished_at, o.pk), reverse=True)
+    return MemberWork(member=member, live=live, finished=finished)
+
+
+def member_order(*, member: Member, order_id: int) -> DispatchOrder | None:
+    """One of the member's own orders, whatever its age (None for another member's)."""
+    return _member_orders(member).filter(pk=order_id).first()

@@ -27,6 +27,7 @@ from config.roles import COMMAND_ROLES, has_role
 from dispatch import flows as order_flows
 from dispatch.deadlines import manual_deadline_minutes
 from dispatch.models import Alarm, DispatchOrder, Member, MemberPosition, ResponsibilityRule, Unit
+from dispatch.notify import message_stand_down, messages_for_order_dispatched
 from dispatch.recommend import assess_members
 from dispatch.selectors import order_needs_replacement
 from incidents import flows
@@ -192,6 +193,7 @@ def _dispatch(*, incident, t, actor, text, members, method, at, off_duty_overrid
         if replaces is not None:
             data |= {"replaces": replaces.pk, "replaces_member_name": replaces.member.name}
         event_append(incident=incident, kind=IncidentEvent.Kind.DISPATCHED, actor=actor, note=text, data=data, at=at)
+        messages_for_order_dispatched(order)
     if incident.status == Status.NEW and new_orders:
         lifecycle.status_set(incident, Status.DISPATCHED, actor=actor, at=at, data={"action": t.action})
     return new_orders
@@ -372,6 +374,7 @@ def _stand_down(incident: Incident, order: DispatchOrder, *, actor, at: datetime
     event_append(incident=incident, kind=IncidentEvent.Kind.ORDER_STOOD_DOWN, actor=actor,
                  actor_member=_actor_member(actor), note=reason,
                  data=_order_data(order, on_behalf=False) | {"reason": reason}, at=at)
+    message_stand_down(order)
 
 
 def orders_stand_down_all(*, incident: Incident, actor, at: datetime, reason: str) -> list[DispatchOrder]:

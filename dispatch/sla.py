@@ -48,6 +48,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dispatch.models import Alarm, DispatchOrder, Member, Role
+from dispatch.notify import messages_for_alarm
 from dispatch.selectors import on_duty_at
 from dispatch.services import alarm_data, escalation_max_level, level_set
 from incidents import flows
@@ -147,6 +148,7 @@ def _raise(*, incident: Incident, kind: str, due_at: datetime | None, now: datet
         note = f"{note} {_('Nobody on duty was told: phone them.')}"
     data = alarm_data(alarm, due_at=due_at.isoformat() if due_at else None, **_who(told, skipped), **(extra or {}))
     event_append(incident=incident, kind=IncidentEvent.Kind.ALARM, note=note, data=data, at=now)
+    messages_for_alarm(alarm, told)
     return True
 
 

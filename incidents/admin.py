@@ -11,6 +11,7 @@ from incidents.models import (
     Channel,
     FeedbackDelivery,
     Handover,
+    IdempotentRequest,
     Incident,
     IncidentEvent,
     Party,
@@ -136,3 +137,19 @@ class CallbackTaskAdmin(admin.ModelAdmin):
     list_display = ["incident", "name", "state", "satisfaction", "done_at"]
     list_filter = ["state", "satisfaction"]
     raw_id_fields = ["incident", "done_by"]
+
+
+@admin.register(IdempotentRequest)
+class IdempotentRequestAdmin(admin.ModelAdmin):
+    """The API's idempotency keys and their stored answers (incidents/idempotency.py): read only."""
+
+    list_display = ["created_at", "user", "key", "method", "path", "response_status"]
+    list_filter = ["method", "response_status"]
+    search_fields = ["key", "path", "user__username"]
+    raw_id_fields = ["user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

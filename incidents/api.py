@@ -8,6 +8,9 @@ roles are fixed, and always the services themselves.
 
 The list (`GET incidents/`) is a GeoJSON FeatureCollection, since maps consume it; the detail and
 every other answer are plain JSON objects with GeoJSON geometries where there is a point.
+
+Every view whose POST changes state (here and in dispatch/api.py) lists `IdempotentMixin` first: it
+honours the `Idempotency-Key` header (incidents/idempotency.py) — except the ID number's reveal.
 """
 
 from django.contrib.gis.geos import Point
@@ -25,6 +28,7 @@ from config.roles import COMMAND_ROLES, INTAKE_ROLES, REVEAL_ROLES, STAFF_ROLES,
 from geo.gazetteer import address_search, grids_at_point, locate
 from geo.selectors import subdistrict_get
 from incidents import api_support, services
+from incidents.idempotency import IdempotentMixin
 from incidents.models import CallbackTask
 from incidents.selectors import category_suggest, handover_return_counts, incident_detail, incident_queue
 from incidents.serializers import (
@@ -93,7 +97,7 @@ class RoleCheckedView(APIView):
 
 # --- incidents -----------------------------------------------------------------------------------
 
-class IncidentListView(RoleCheckedView):
+class IncidentListView(IdempotentMixin, RoleCheckedView):
     @property
     def allowed_roles(self):
         return INTAKE_ROLES if self.request.method == "POST" else None
@@ -143,7 +147,7 @@ class IncidentDetailView(RoleCheckedView):
         return _detail_response(request, pk)
 
 
-class IncidentLocateView(RoleCheckedView):
+class IncidentLocateView(IdempotentMixin, RoleCheckedView):
     allowed_roles = INTAKE_ROLES
 
     @extend_schema(summary="Place a case of the needs-location queue on the map",
@@ -155,7 +159,7 @@ class IncidentLocateView(RoleCheckedView):
         return _detail_response(request, pk, changed=True)
 
 
-class IncidentCategoryView(RoleCheckedView):
+class IncidentCategoryView(IdempotentMixin, RoleCheckedView):
     allowed_roles = INTAKE_ROLES
 
     @extend_schema(summary="Change a case's category", request=CategoryInputSerializer,
@@ -167,7 +171,7 @@ class IncidentCategoryView(RoleCheckedView):
         return _detail_response(request, pk, changed=True)
 
 
-class IncidentPartyView(RoleCheckedView):
+class IncidentPartyView(IdempotentMixin, RoleCheckedView):
     @extend_schema(summary="Register a person involved (ID number answered masked)",
                    request=PartyInputSerializer, responses={201: PartySerializer})
     def post(self, request, pk: int):
@@ -259,7 +263,7 @@ class CallbackListView(RoleCheckedView):
         return Response(CallbackSerializer(tasks, many=True).data)
 
 
-class CallbackCompleteView(RoleCheckedView):
+class CallbackCompleteView(IdempotentMixin, RoleCheckedView):
     allowed_roles = COMMAND_ROLES
 
     @extend_schema(summary="Record a call-back (dissatisfied with `reopen` reopens the case)",

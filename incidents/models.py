@@ -474,3 +474,30 @@ class CategoryRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.keyword} → {self.category}"
+
+
+class IdempotentRequest(models.Model):
+    """One action POSTed to the API with an `Idempotency-Key` header (phones replay their offline
+    queue): the first answer, kept so that a repeat of the same request answers it again and runs
+    nothing (`incidents/idempotency.py`). The row is inserted before the action runs, inside the
+    request's transaction, with `response_status` null: the unique (user, key) makes a concurrent
+    repeat wait until the first one commits (or rolls back). Rows older than
+    settings.IDEMPOTENCY_KEY_HOURS are no longer honoured and are purged on later writes."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(_("idempotency key"), max_length=128)
+    method = models.CharField(_("method"), max_length=8)
+    path = models.TextField(_("path"))
+    body_hash = models.CharField(_("request body SHA-256"), max_length=64)
+    response_status = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)
+    response_body = models.JSONField(_("response body"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("idempotent request")
+        verbose_name_plural = _("idempotent requests")
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotent_request_user_key")]
+        indexes = [models.Index(fields=["created_at"], name="idempotent_request_created")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}]"

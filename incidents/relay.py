@@ -11,7 +11,9 @@ its own in-memory layer:
 - an event travels as its id only (`{"events": [id, ...]}`), the listener reads the event rows and
   builds the frames exactly as the publishing process would have — so a NOTIFY stays far below
   PostgreSQL's 8,000-byte limit whatever the event's note holds;
-- positions travel as themselves, in chunks that fit.
+- positions travel as themselves, in chunks that fit;
+- other apps' rows (a member's message) travel as ids with their kind (`{"kind", "ids"}`); the
+  app registers how to build their messages (`register_loader`).
 
 Which processes relay: those started through manage.py (it sets GRIDLINK_WALL_RELAY=1); the ASGI
 server (uvicorn) and the test process publish in process, so the relay adds nothing to the wall's
@@ -24,6 +26,7 @@ import asyncio
 import json
 import logging
 import os
+from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
@@ -64,6 +67,11 @@ def _envelope(group: str, body: dict) -> str:
 def notify_events(group: str, event_ids: list[int]) -> None:
     """Announce committed IncidentEvents to the wall servers (ids only)."""
     _notify([_envelope(group, {"events": event_ids})])
+
+
+def notify_ids(group: str, kind: str, ids: list[int]) -> None:
+    """Announce committed rows of a registered `kind` (see `register_loader`) to the servers, by id."""
+    _notify([_envelope(group, {"kind": kind, "ids": ids})])
 
 
 def notify_positions(group: str, positions: list[dict]) -> None:
@@ -169,8 +177,40 @@ async def _forward(layer, payload: str) -> None:
                 await layer.group_send(group, message)
         elif "positions" in body:
             await layer.group_send(group, positions_message(body["positions"]))
+        elif "ids" in body:
+            loader = _loaders.get(body.get("kind"))
+            if loader is None:
+                log.warning("the relay has no loader for %r: notification dropped", body.get("kind"))
+                return
+            for message in await database_sync_to_async(loader)(body["ids"]):
+                await layer.group_send(group, message)
     except Exception:  # one bad notification must not stop the listener
         log.exception("the wall relay could not forward a notification")
+
+
+# Rows of other apps relayed by id (the members' messages of dispatch/live.py): the app that owns
+# the rows registers, at import, how a server process builds their channel-layer messages from the
+# committed rows — so this module never imports the apps above it.
+_loaders: dict[str, Callable[[list[int]], list[dict]]] = {}
+
+
+def register_loader(kind: str, loader: Callable[[list[int]], list[dict]]) -> None:
+    """`loader(ids)` returns the channel-layer messages of those committed rows (sync: it reads
+    the database), sent to the group the publisher named."""
+    _loaders[kind] = loader
+
+
+def publish(group: str, message: dict, *, kind: str, object_id: int) -> None:
+    """Send one committed row's message to a group from sync code: through the channel layer (in
+    process, or shared Redis), or from a worker process through PostgreSQL by id (its `kind` has a
+    registered loader in the server)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    if relays(layer):
+        notify_ids(group, kind, [object_id])
+    else:
+        async_to_sync(layer.group_send)(group, message)
 
 
 def publish_event(group: str, message: dict, *, event_id: int) -> None:

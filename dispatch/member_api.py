@@ -1,0 +1,204 @@
+"""The responders' app API (/api/v1/m/): a member's own work, for the phone page /m/ (issue 10).
+
+Only for a logged-in user linked to an active member (anybody else: 403, whatever their role — the
+staff roles read the whole sub-district elsewhere). A member sees their own orders only: another
+member's order is a 404, as if it did not exist. Reads only; the actions go to the endpoints that
+already exist (accept / decline under dispatch/orders/, the case's moves under
+incidents/{id}/transitions/, positions/).
+
+`actions` of an order are the on-site moves the member may make now: the transitions of
+`incidents.api_support.transitions_permitted` — the rule the service checks — among ON_SITE_ACTIONS,
+so that a button the phone shows is one the service takes (an arrival also needs this order still
+on the way: the service refuses it otherwise). A finished order (declined, stood down) offers none.
+"""
+
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import generics, serializers
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from dispatch import flows as order_flows
+from dispatch import selectors
+from dispatch.models import DispatchOrder
+from incidents import flows
+from incidents.api_support import transitions_permitted
+
+# The moves a dispatched member makes from the scene, in the order the phone shows them.
+ON_SITE_ACTIONS = ("arrive", "report_on_site", "resolve", "note")
+COORDINATE_DECIMALS = 6
+
+NOT_A_MEMBER = _("This app is for the responders of the linkage forces: your login is not linked to an "
+                 "active member.")
+
+
+def _lon_lat(point) -> list[float] | None:
+    return None if point is None else [round(point.x, COORDINATE_DECIMALS), round(point.y, COORDINATE_DECIMALS)]
+
+
+class MemberPositionSerializer(serializers.Serializer):
+    lon = serializers.FloatField()
+    lat = serializers.FloatField()
+    recorded_at = serializers.DateTimeField()
+    accuracy_m = serializers.FloatField(allow_null=True)
+
+
+class MemberSelfSerializer(serializers.Serializer):
+    """The member themself (annotated by `dispatch.selectors.member_of_user`)."""
+
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    force = serializers.CharField()
+    force_display = serializers.CharField(source="get_force_display")
+    unit = serializers.CharField(source="unit.name")
+    travel_mode = serializers.CharField()
+    on_duty = serializers.BooleanField(help_text="A duty shift covers now.")
+    position = serializers.SerializerMethodField(help_text="The last known position (WGS 84), null if none.")
+
+    @extend_schema_field(MemberPositionSerializer(allow_null=True))
+    def get_position(self, member):
+        if member.last_point is None:
+            return None
+        lon, lat = _lon_lat(member.last_point)
+        return MemberPositionSerializer({"lon": lon, "lat": lat, "recorded_at": member.last_recorded_at,
+                                         "accuracy_m": member.last_accuracy_m}).data
+
+
+class WorkOrderSerializer(serializers.ModelSerializer):
+    state_display = serializers.CharField(source="get_state_display")
+    can_accept = serializers.SerializerMethodField()
+    can_decline = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DispatchOrder
+        fields = ["id", "state", "state_display", "method", "dispatched_at", "arrive_by", "accepted_at",
+                  "arrived_at", "declined_at", "decline_reason", "stood_down_at", "stand_down_reason",
+                  "travel_seconds", "arrival_distance_m", "arrival_flagged", "can_accept", "can_decline"]
+
+    # The member answers their own order while the case is handled (the service's own checks).
+    def get_can_accept(self, order) -> bool:
+        return order.incident.status in flows.OPEN_STATUSES and order_flows.order_may("accept", order.state)
+
+    def get_can_decline(self, order) -> bool:
+        return order.incident.status in flows.OPEN_STATUSES and order_flows.order_may("decline", order.state)
+
+
+class WorkIncidentSerializer(serializers.Serializer):
+    """The case of an order. `description` and `address_text` are typed by the public: the client
+    shows them as text, never as markup."""
+
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    category = serializers.SerializerMethodField()
+    status = serializers.CharField()
+    status_display = serializers.CharField(source="get_status_display")
+    major = serializers.BooleanField()
+    address_text = serializers.CharField()
+    description = serializers.CharField()
+    location = serializers.SerializerMethodField(help_text="[lon, lat] (WGS 84), null without a point.")
+
+    def get_category(self, incident) -> str:
+        # Categories carry their own Chinese and English names (not in the message catalogue).
+        zh = (get_language() or "zh-hans").startswith("zh")
+        return incident.category.name if zh else (incident.category.name_en or incident.category.name)
+
+    @extend_schema_field({"type": "array", "items": {"type": "number"}, "nullable": True})
+    def get_location(self, incident):
+        return _lon_lat(incident.location)
+
+
+class WorkActionSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    label = serializers.CharField()
+    requires = serializers.ListField(child=serializers.CharField())
+
+
+class WorkItemSerializer(serializers.Serializer):
+    """One order of the member with its case, the road route drawn at dispatch and the on-site
+    moves the member may make now. Context: `request`."""
+
+    live = serializers.SerializerMethodField(help_text="Still to do: current, on a case handled on site.")
+    finished_at = serializers.DateTimeField(allow_null=True, help_text="Null while live.")
+    order = serializers.SerializerMethodField()
+    incident = WorkIncidentSerializer()
+    route = serializers.SerializerMethodField(help_text="[[lon, lat], …] from where the member set out, or null.")
+    actions = serializers.SerializerMethodField()
+
+    def to_representation(self, order):
+        data = super().to_representation(order)
+        if data["live"]:
+            data["finished_at"] = None
+        return data
+
+    def get_live(self, order) -> bool:
+        return selectors.order_is_live(order)
+
+    @extend_schema_field(WorkOrderSerializer)
+    def get_order(self, order):
+        return WorkOrderSerializer(order).data
+
+    @extend_schema_field({"type": "array", "items": {"type": "array", "items": {"type": "number"}}, "nullable": True})
+    def get_route(self, order):
+        if order.route is None or len(order.route) < 2:
+            return None
+        return [[round(x, COORDINATE_DECIMALS), round(y, COORDINATE_DECIMALS)] for x, y in order.route.coords]
+
+    @extend_schema_field(WorkActionSerializer(many=True))
+    def get_actions(self, order):
+        if order.state in DispatchOrder.ENDED_STATES:
+            return []
+        permitted = {t.action: t for t in transitions_permitted(user=self.context["request"].user,
+                                                                incident=order.incident)}
+        out = []
+        for action in ON_SITE_ACTIONS:
+            t = permitted.get(action)
+            if t is None or (action == "arrive" and order.state not in DispatchOrder.LIVE_STATES):
+                continue
+            out.append({"action": t.action, "label": str(t.label), "requires": list(t.requires)})
+        return out
+
+
+class MemberWorkSerializer(serializers.Serializer):
+    now = serializers.DateTimeField(help_text="The server's clock (the phone corrects its countdowns by it).")
+    member = MemberSelfSerializer()
+    orders = WorkItemSerializer(many=True, help_text="Live orders (newest dispatch first), then those finished "
+                                                     "in the last 24 hours (most recent first).")
+
+
+class WorkOrderDetailSerializer(serializers.Serializer):
+    now = serializers.DateTimeField()
+    item = WorkItemSerializer()
+
+
+class _MemberView(generics.GenericAPIView):
+    """Admits a logged-in user linked to an active member (403 otherwise)."""
+
+    def member(self):
+        member = selectors.member_of_user(user=self.request.user)
+        if member is None:
+            raise PermissionDenied(NOT_A_MEMBER)
+        return member
+
+
+class MemberWorkView(_MemberView):
+    @extend_schema(summary="The responder's own work: the member, live orders, then the last 24 hours' finished",
+                   description="403 for a user not linked to an active member.", responses=MemberWorkSerializer)
+    def get(self, request):
+        work = selectors.member_work(member=self.member())
+        data = {"now": timezone.now(), "member": work.member, "orders": [*work.live, *work.finished]}
+        return Response(MemberWorkSerializer(data, context={"request": request}).data)
+
+
+class MemberOrderView(_MemberView):
+    @extend_schema(summary="One of the responder's own orders (another member's: 404)",
+                   responses=WorkOrderDetailSerializer)
+    def get(self, request, pk: int):
+        order = selectors.member_order(member=self.member(), order_id=pk)
+        if order is None:
+            raise Http404
+        return Response(WorkOrderDetailSerializer({"now": timezone.now(), "item": order},
+                                                  context={"request": request}).data)

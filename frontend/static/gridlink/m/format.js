@@ -1,0 +1,37 @@
+// Text of the responders' app: filling the server's translated templates, distances and times.
+// Pure functions (no DOM): node --test runs them (frontend/tests/).
+
+/** Django's "%(name)s" placeholders filled with plain values (never markup). */
+export function fill(template, values = {}) {
+  return String(template ?? "").replace(/%\((\w+)\)s/g, (match, key) =>
+    values[key] === undefined || values[key] === null ? "" : String(values[key]),
+  );
+}
+
+/** "850 m" under a kilometre (rounded to 10 m), else "1.2 km"; `text` holds the two templates. */
+export function formatDistance(metres, text) {
+  if (metres === null || metres === undefined || !Number.isFinite(metres)) {
+    return "";
+  }
+  if (metres < 1000) {
+    return fill(text.metres, { n: Math.round(metres / 10) * 10 });
+  }
+  return fill(text.kilometres, { n: (metres / 1000).toFixed(metres < 10000 ? 1 : 0) });
+}
+
+/** "08:05" in the given time zone (the server's), from an ISO 8601 string or a time in ms. */
+export function formatTime(value, timeZone, locale = "zh-CN") {
+  if (value === null || value === undefined || value === "") {
+    return "";
+  }
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) {
+    return "";
+  }
+  return new Intl.DateTimeFormat(locale, {
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+    timeZone,
+  }).format(date);
+}

@@ -1,0 +1,37 @@
+// The small text helpers and the API's error messages.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { cookieValue, errorMessage, urlFor } from "../static/gridlink/m/api.js";
+import { fill, formatDistance, formatTime } from "../static/gridlink/m/format.js";
+
+const TEXT = { metres: "%(n)s 米", kilometres: "%(n)s 公里" };
+
+test("templates are filled with plain text", () => {
+  assert.equal(fill("已拒绝：%(reason)s", { reason: "<b>车坏了</b>" }), "已拒绝：<b>车坏了</b>");
+  assert.equal(fill("%(missing)s!", {}), "!");
+});
+
+test("distances", () => {
+  assert.equal(formatDistance(34, TEXT), "30 米");
+  assert.equal(formatDistance(999, TEXT), "1000 米");
+  assert.equal(formatDistance(1234, TEXT), "1.2 公里");
+  assert.equal(formatDistance(12_345, TEXT), "12 公里");
+  assert.equal(formatDistance(null, TEXT), "");
+});
+
+test("times in the server's time zone", () => {
+  assert.equal(formatTime("2026-11-24T00:05:00Z", "Asia/Shanghai"), "08:05");
+});
+
+test("the server's message of a refusal", () => {
+  assert.equal(errorMessage({ detail: "此指令已结束。", code: "refused" }, "x"), "此指令已结束。");
+  assert.equal(errorMessage({ reason: ["必填。"], text: ["太长。"] }, "x"), "必填。 太长。");
+  assert.equal(errorMessage(null, "请求失败"), "请求失败");
+});
+
+test("cookies and URL templates", () => {
+  assert.equal(cookieValue("a=1; csrftoken=abc%3D; b=2", "csrftoken"), "abc=");
+  assert.equal(cookieValue("", "csrftoken"), "");
+  assert.equal(urlFor("/api/v1/m/orders/{id}/", 12), "/api/v1/m/orders/12/");
+});
