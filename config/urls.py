@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("frontend.console_urls")),
     path("wall/", include("wall.page_urls")),
     path("m/", include("frontend.mobile_urls")),  # the responders' app
+    path("dept/", include("frontend.dept_urls")),  # the department queue
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -17,6 +18,7 @@ urlpatterns = [
     path("api/v1/wall/", include("wall.urls")),
     path("api/v1/", include("dispatch.position_urls")),
     path("api/v1/", include("dispatch.member_urls")),  # the responders' app: /api/v1/m/
+    path("api/v1/dept/", include("incidents.dept_urls")),  # the department queue: /api/v1/dept/
     path("api/v1/", include("incidents.urls")),
     path("open311/v2/", include("incidents.open311_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -31,7 +31,7 @@ from config.permissions import MEMBER_MAP_ROLES, HasRole, is_staff_role
 from config.roles import COMMAND_ROLES, STAFF_ROLES, has_role
 from dispatch import positions, selectors, services
 from dispatch.gcj02 import gcj02_to_wgs84_array
-from dispatch.models import Alarm, DispatchOrder, Force, Member
+from dispatch.models import Alarm, DispatchOrder, Force, Member, MemberMessage
 from dispatch.recommend import incident_facts, recommend
 from geo.api import SUBDISTRICT_PARAMETER, SubdistrictScopedMixin
 from geo.selectors import boundary_version_in_force
@@ -296,10 +296,85 @@ class SnoozeInputSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, default="")
 
 
+# --- reaching a person: was each one told, did they see it (issue 10) -----------------------------
+
+MESSAGE_STATUSES = {
+    "seen": "read in the app (`read_at`)",
+    "sent": "not read in the app, sent outbound by the gateway (`sent_at`)",
+    "waiting": "not read in the app yet; the outbound gateway was not tried yet (the grace runs)",
+    "retrying": "not read; the gateway was tried (`attempts`, `last_error`) and did not take it yet",
+    "skipped": "not read, and nobody to send it to outbound (no phone, member no longer active)",
+}
+
+
+def message_status_word(message: MemberMessage) -> str:
+    """One word for where a message stands (MESSAGE_STATUSES)."""
+    if message.read_at is not None:
+        return "seen"
+    if message.state == MemberMessage.State.SENT:
+        return "sent"
+    if message.state in (MemberMessage.State.SKIPPED_OFF, MemberMessage.State.SKIPPED_READ):
+        return "skipped"
+    return "retrying" if message.attempts else "waiting"
+
+
+class MemberMessageStatusSerializer(serializers.ModelSerializer):
+    """One message of a case and whether it reached its member: `created_at` (told), `read_at`
+    (seen in the app), the outbound `state`, `sent_at`, `attempts`, `last_error`, and `status`, one
+    word for all of it. `order` / `alarm`: what it tells of."""
+
+    member = MemberRefSerializer(read_only=True)
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    order = serializers.IntegerField(source="order_id", read_only=True, allow_null=True)
+    alarm = serializers.IntegerField(source="alarm_id", read_only=True, allow_null=True)
+    status = serializers.SerializerMethodField(
+        help_text="; ".join(f"{word}: {meaning}" for word, meaning in MESSAGE_STATUSES.items()))
+
+    class Meta:
+        model = MemberMessage
+        fields = ["id", "member", "kind", "kind_display", "order", "alarm", "created_at", "read_at", "state",
+                  "sent_at", "attempts", "last_error", "status"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.STR)  # one of MESSAGE_STATUSES (no enum: "status" names others)
+    def get_status(self, message) -> str:
+        return message_status_word(message)
+
+
+def case_messages(request, incident_id: int) -> list[MemberMessage]:
+    """The case's messages (`selectors.message_status`, one query) the user may see: every one for
+    the staff roles, else only their own member's."""
+    messages = selectors.message_status(incident_id=incident_id)
+    if has_role(request.user, *STAFF_ROLES):
+        return messages
+    own = getattr(request.user, "member", None)
+    return [m for m in messages if own is not None and m.member_id == own.pk]
+
+
+def order_messages(messages: list[MemberMessage]) -> dict[int, MemberMessage]:
+    """Each order's own `order` message (the new order told to its member), by order id."""
+    return {m.order_id: m for m in messages if m.kind == MemberMessage.Kind.ORDER and m.order_id is not None}
+
+
+class IncidentOrderSerializer(DispatchOrderSerializer):
+    """An order on the incident page, with when its member was told of it and saw it. Expects the
+    attributes `told_at` / `seen_at` set from `order_messages` (None when there is no message)."""
+
+    told_at = serializers.DateTimeField(read_only=True, allow_null=True, default=None,
+                                        help_text="When the order's message was written to the member")
+    seen_at = serializers.DateTimeField(read_only=True, allow_null=True, default=None,
+                                        help_text="When the member read it in the app")
+
+    class Meta(DispatchOrderSerializer.Meta):
+        fields = [*ORDER_FIELDS, "told_at", "seen_at"]
+        read_only_fields = fields
+
+
 class IncidentDispatchSerializer(serializers.Serializer):
     """A case's escalation level, orders and alarms as the incident page shows them, with what the
     requesting user may do (`can_raise_level`, `can_handle_alarms`, per order `can_accept` /
-    `can_decline`)."""
+    `can_decline`), and whether each person was reached (`messages`; per order `told_at` /
+    `seen_at`)."""
 
     incident = serializers.IntegerField()
     number = serializers.CharField()
@@ -307,25 +382,35 @@ class IncidentDispatchSerializer(serializers.Serializer):
     max_level = serializers.IntegerField()
     can_raise_level = serializers.BooleanField()
     can_handle_alarms = serializers.BooleanField()
-    orders = DispatchOrderSerializer(many=True)
+    orders = IncidentOrderSerializer(many=True)
     alarms = AlarmSerializer(many=True)
     replacements = ReplacementSerializer(many=True)
+    messages = MemberMessageStatusSerializer(many=True, help_text="Every message of the case the user may see "
+                                             "(staff roles: all; others: their own), oldest first; an alarm's "
+                                             "recipients are the messages whose `alarm` is its id.")
 
 
 def _incident_dispatch(request, incident_id: int) -> dict:
     incident = Incident.objects.only("id", "number", "level", "status").get(pk=incident_id)
     is_open = incident.status in flows.OPEN_STATUSES
-    orders = selectors.incident_orders(incident_id=incident_id)
+    orders = list(selectors.incident_orders(incident_id=incident_id))
     alarms = selectors.alarm_list(user=request.user, incident_id=incident_id)
+    messages = case_messages(request, incident_id)
+    told = order_messages(messages)
+    for order in orders:
+        message = told.get(order.pk)
+        order.told_at = message.created_at if message else None
+        order.seen_at = message.read_at if message else None
     top = services.escalation_max_level()
     return {
         "incident": incident.pk, "number": incident.number, "level": incident.level,
         "max_level": top,
         "can_raise_level": is_open and incident.level < top and has_role(request.user, *COMMAND_ROLES),
         "can_handle_alarms": has_role(request.user, *COMMAND_ROLES),
-        "orders": DispatchOrderSerializer(orders, many=True, context={"request": request, "open": is_open}).data,
+        "orders": IncidentOrderSerializer(orders, many=True, context={"request": request, "open": is_open}).data,
         "alarms": _alarms_data(alarms),
         "replacements": replacements_data(request, incident_id, is_open=is_open),
+        "messages": MemberMessageStatusSerializer(messages, many=True).data,
     }
 
 

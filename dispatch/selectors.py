@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from config.roles import STAFF_ROLES, has_role
-from dispatch.models import Alarm, DispatchOrder, DutyShift, Member
+from dispatch.models import Alarm, DispatchOrder, DutyShift, Member, MemberMessage
 from dispatch.recommend import incident_facts, recommend
 from geo.models import BoundaryVersion, Grid, Subdistrict
 from incidents import flows
@@ -199,3 +199,15 @@ def member_work(*, member: Member, at: datetime | None = None) -> MemberWork:
 def member_order(*, member: Member, order_id: int) -> DispatchOrder | None:
     """One of the member's own orders, whatever its age (None for another member's)."""
     return _member_orders(member).filter(pk=order_id).first()
+
+
+# --- reaching a person: the delivery of each message of a case (issue 10) ---------------------------
+
+def message_status(*, incident_id: int) -> list[MemberMessage]:
+    """Every message of a case (orders, stand-downs, reminders, alarms, major-incident calls), oldest
+    first, with its member: when it was written (told), read in the app (`read_at`), and its
+    outbound delivery (`state`, `sent_at`, `attempts`, `last_error`). One query."""
+    return list(MemberMessage.objects.filter(incident_id=incident_id).select_related("member")
+                .only("id", "kind", "order_id", "alarm_id", "incident_id", "created_at", "read_at", "deliver_after",
+                      "state", "sent_at", "attempts", "last_error", "member__id", "member__name")
+                .order_by("created_at", "id"))

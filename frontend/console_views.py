@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from config.permissions import role_required
 from config.roles import COMMAND_ROLES, REVEAL_ROLES, UserRole, has_role
 from dispatch.models import DispatchOrder, Unit
-from frontend.views import map_config
+from frontend.views import map_config, url_template
 from geo.selectors import subdistrict_get
 from incidents.models import CallbackTask, Category, Channel, Handover, Incident, Status
 from incidents.selectors import incident_detail
@@ -95,30 +95,25 @@ def _unit_list(subdistrict) -> list[dict]:
     ]
 
 
-def _url_template(name: str) -> str:
-    """The URL of `name` with "{id}" where its id goes (console.js fills it in)."""
-    return reverse(name, args=[0]).replace("/0/", "/{id}/")
-
-
 def _api_urls() -> dict:
     return {
         "incidents": reverse("incidents:incidents"),
-        "incident": _url_template("incidents:incident-detail"),
-        "transitions": _url_template("incidents:incident-transition"),
-        "locateIncident": _url_template("incidents:incident-locate"),
+        "incident": url_template("incidents:incident-detail"),
+        "transitions": url_template("incidents:incident-transition"),
+        "locateIncident": url_template("incidents:incident-locate"),
         "duplicates": reverse("incidents:duplicates"),
         "suggest": reverse("incidents:category-suggest"),
         "gazetteer": reverse("incidents:gazetteer"),
         "locate": reverse("incidents:locate"),
         "callbacks": reverse("incidents:callbacks"),
-        "callbackComplete": _url_template("incidents:callback-complete"),
-        "reveal": _url_template("incidents:party-reveal"),
+        "callbackComplete": url_template("incidents:callback-complete"),
+        "reveal": url_template("incidents:party-reveal"),
         "members": reverse("dispatch:members"),
     }
 
 
 def _page_urls() -> dict:
-    return {"incident": _url_template("console:incident")}
+    return {"incident": url_template("console:incident")}
 
 
 @role_required(*CONSOLE_ROLES)

@@ -33,6 +33,7 @@ from config.roles import has_role
 from dispatch.models import DispatchOrder
 from dispatch.positions import POSITION_ROLES
 from dispatch.selectors import member_of_user
+from frontend.views import csrf_header_name, url_template
 
 # The app shell the service worker keeps: static paths (Leaflet is served under vendor/ from npm).
 SHELL_STATIC = [
@@ -48,6 +49,7 @@ SHELL_STATIC = [
     "gridlink/m/nav.js",
     "gridlink/m/map.js",
     "gridlink/m/live.js",
+    "gridlink/m/queue.js",
     "vendor/leaflet/leaflet.css",
     "vendor/leaflet/leaflet.js",
 ]
@@ -158,17 +160,11 @@ MOBILE_TEXT = {
     },
     "notifyEnable": _("Allow notifications"),
     "inboxClose": _("Got it"),
+    # The outbox (queue.js): actions kept on the phone until the connection returns.
+    "queued": _("Saved: sent when the phone is online again."),
+    "queueCount": _("%(n)s waiting to be sent"),
+    "queueLastError": _("(last try: %(message)s)"),
 }
-
-
-def _url_template(name: str) -> str:
-    """The URL of `name` with "{id}" where its id goes (the modules fill it in)."""
-    return reverse(name, args=[0]).replace("/0/", "/{id}/")
-
-
-def _csrf_header_name() -> str:
-    """settings.CSRF_HEADER_NAME is a WSGI key ("HTTP_X_CSRFTOKEN"): the header a client sends."""
-    return settings.CSRF_HEADER_NAME.removeprefix("HTTP_").replace("_", "-")
 
 
 def _shell_paths() -> list[str]:
@@ -211,13 +207,13 @@ def mobile_config(request, member) -> dict:
         "language": get_language(),
         "api": {
             "work": reverse("member_app:work"),
-            "order": _url_template("member_app:order"),
-            "accept": _url_template("dispatch:order-accept"),
-            "decline": _url_template("dispatch:order-decline"),
-            "transitions": _url_template("incidents:incident-transition"),
+            "order": url_template("member_app:order"),
+            "accept": url_template("dispatch:order-accept"),
+            "decline": url_template("dispatch:order-decline"),
+            "transitions": url_template("incidents:incident-transition"),
             "positions": reverse("positions:position-batch"),
         },
-        "csrf": {"cookie": settings.CSRF_COOKIE_NAME, "header": _csrf_header_name()},
+        "csrf": {"cookie": settings.CSRF_COOKIE_NAME, "header": csrf_header_name()},
         "orderStates": {value: str(label) for value, label in DispatchOrder.State.choices},
         "liveStates": list(DispatchOrder.LIVE_STATES),
         "amberSeconds": AMBER_SECONDS,

@@ -86,3 +86,13 @@ def map_view(request):
         "frontend/map.html",
         {"subdistrict": subdistrict, "map_config": map_config(request, subdistrict)},
     )
+
+
+def url_template(name: str) -> str:
+    """The URL of `name` with "{id}" where its id goes (the pages' modules fill it in)."""
+    return reverse(name, args=[0]).replace("/0/", "/{id}/")
+
+
+def csrf_header_name() -> str:
+    """settings.CSRF_HEADER_NAME is a WSGI key ("HTTP_X_CSRFTOKEN"): the header a client sends."""
+    return settings.CSRF_HEADER_NAME.removeprefix("HTTP_").replace("_", "-")

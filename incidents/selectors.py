@@ -1,12 +1,14 @@
 """Read queries of incidents. Every list is scoped to one sub-district; a responder sees only
 the cases they are dispatched to, a department only the cases handed to its unit."""
 
-from django.db.models import Count, Q, QuerySet
+from datetime import datetime, timedelta
+
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from config.roles import STAFF_ROLES, UserRole, has_role
-from dispatch.models import DispatchOrder
+from dispatch.models import DispatchOrder, Member, Unit
 from incidents import flows
-from incidents.models import Category, CategoryRule, Handover, Incident, Status
+from incidents.models import Category, CategoryRule, Handover, Incident, IncidentEvent, Status
 
 
 def incidents_visible_to(user) -> QuerySet[Incident]:
@@ -69,3 +71,74 @@ def handover_return_counts(*, subdistrict) -> list[dict]:
         .annotate(received=Count("id"), returned=Count("id", filter=Q(state=Handover.State.RETURNED)))
         .order_by("-returned", "unit__name")
     )
+
+
+# --- the department queue (/dept/) ------------------------------------------------------------------
+#
+# A unit's work: its parts of cases (hand-overs to it), in three lists — waiting for its decision
+# (pending, by `accept_by`), being worked on (accepted, by the report `deadline`, with the unit's
+# progress notes from the timeline), and done in the last DEPT_DONE_DAYS (completed or returned,
+# most recent first). Two queries whatever the number of parts: the parts with their cases, and
+# the progress notes of the parts being worked on.
+
+DEPT_DONE_DAYS = 7
+
+
+def dept_unit_of(user) -> Unit | None:
+    """The unit of the user's active member record, or None (anonymous, no member, inactive)."""
+    if user is None or not user.is_authenticated:
+        return None
+    member = Member.objects.filter(user=user, active=True).select_related("unit").first()
+    return None if member is None else member.unit
+
+
+def _dept_parts(unit: Unit) -> QuerySet[Handover]:
+    return (Handover.objects.filter(unit=unit)
+            .select_related("incident", "incident__category", "created_by"))
+
+
+def dept_queue(*, unit: Unit, now: datetime) -> dict[str, list[Handover]]:
+    """{"waiting", "working", "done"}: the unit's parts (hand-overs) in the three lists. Each part
+    of "working" carries `progress_notes`: the unit's PROGRESS events of its case, oldest first."""
+    since = now - timedelta(days=DEPT_DONE_DAYS)
+    parts = list(
+        _dept_parts(unit).filter(
+            Q(state__in=[Handover.State.PENDING, Handover.State.ACCEPTED])
+            | Q(state=Handover.State.COMPLETED, completed_at__gte=since)
+            | Q(state=Handover.State.RETURNED, decided_at__gte=since))
+        .order_by(F("accept_by").asc(nulls_last=True), "created_at", "id"))
+    waiting = [p for p in parts if p.state == Handover.State.PENDING]
+    working = sorted((p for p in parts if p.state == Handover.State.ACCEPTED),
+                     key=lambda p: (p.deadline is None, p.deadline or now, p.pk))
+    done = sorted((p for p in parts if p.state in (Handover.State.COMPLETED, Handover.State.RETURNED)),
+                  key=lambda p: dept_part_finished_at(p) or now, reverse=True)
+    notes: dict[int, list[IncidentEvent]] = {}
+    if working:
+        for event in (IncidentEvent.objects.filter(
+                kind=IncidentEvent.Kind.PROGRESS, incident_id__in={p.incident_id for p in working},
+                data__unit=unit.pk).select_related("actor", "actor_member").order_by("id")):
+            notes.setdefault(event.incident_id, []).append(event)
+    for p in working:
+        p.progress_notes = notes.get(p.incident_id, [])
+    return {"waiting": waiting, "working": working, "done": done}
+
+
+def dept_part_finished_at(part: Handover) -> datetime | None:
+    """When a done part ended: completed, or returned."""
+    return part.completed_at if part.state == Handover.State.COMPLETED else part.decided_at
+
+
+def dept_part(*, unit: Unit, handover_id: int) -> Handover | None:
+    """One part of the unit (another unit's: None), with its case's orders and every part of the
+    case (for `transitions_permitted` and the other offices' states) and the unit's progress notes.
+    A constant number of queries."""
+    part = (_dept_parts(unit).select_related("incident__subdistrict")
+            .prefetch_related("incident__orders",
+                              Prefetch("incident__handovers",
+                                       queryset=Handover.objects.select_related("unit").order_by("created_at", "id")))
+            .filter(pk=handover_id).first())
+    if part is not None:
+        part.progress_notes = list(IncidentEvent.objects.filter(
+            kind=IncidentEvent.Kind.PROGRESS, incident_id=part.incident_id, data__unit=unit.pk)
+            .select_related("actor", "actor_member").order_by("id"))
+    return part

@@ -10,13 +10,14 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.permissions import HasRole
 from config.roles import STAFF_ROLES
-from dispatch.api import replacements_data
+from dispatch.api import MemberMessageStatusSerializer, case_messages, order_messages, replacements_data
 from incidents import flows
 from wall import selectors
 from wall.serializers import (
@@ -63,6 +64,14 @@ class WallIncidentView(WallView):
             raise Http404
         # Who to send in place of a declined or late responder: one click from the card.
         card["replacements"] = replacements_data(request, pk, is_open=card["status"] in flows.OPEN_STATUSES)
+        # Whether each person was reached: "told 14:02 · seen 14:03" under each one dispatched.
+        messages = case_messages(request, pk)
+        told, as_iso = order_messages(messages), serializers.DateTimeField().to_representation
+        for order in card["orders"]:
+            message = told.get(order["id"])
+            order["told_at"] = as_iso(message.created_at) if message else None
+            order["seen_at"] = as_iso(message.read_at) if message and message.read_at else None
+        card["messages"] = MemberMessageStatusSerializer(messages, many=True).data
         return Response(card)
 
 

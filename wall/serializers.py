@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from dispatch.api import ReplacementSerializer
+from dispatch.api import MemberMessageStatusSerializer, ReplacementSerializer
 from incidents.serializers import CodeNameSerializer
 from wall.selectors import local_today
 
@@ -148,11 +148,20 @@ class WallStateSerializer(serializers.Serializer):
     events = WallEventSerializer(many=True, help_text="The latest events, newest first")
 
 
+class WallCardOrderSerializer(WallOrderSerializer):
+    told_at = serializers.DateTimeField(allow_null=True, help_text="When the order's message was written to the "
+                                                                   "member (null: none)")
+    seen_at = serializers.DateTimeField(allow_null=True, help_text="When the member read it in the app")
+
+
 class WallIncidentCardSerializer(WallIncidentSerializer):
+    orders = WallCardOrderSerializer(many=True)
     description = serializers.CharField()
     timeline = WallTimelineEventSerializer(many=True)
     replacements = ReplacementSerializer(many=True, help_text="Who to send in place of a declined or late "
                                                               "responder (as on the incident page).")
+    messages = MemberMessageStatusSerializer(many=True, help_text="Every message of the case and whether it "
+                                             "reached its member (as on the incident page).")
 
 
 class ReplayIncidentSerializer(serializers.Serializer):

@@ -80,6 +80,11 @@ WALL_TEXT = {
     "etaMinutes": _("about %(minutes)s min away"),
     "noReplacement": _("Nobody of the same rule or force is available: raise the level."),
     "sendFailed": _("The request failed; try again."),
+    "toldAt": _("told %(time)s"),
+    "seenAt": _("seen %(time)s"),
+    "notSeen": _("not seen"),
+    "smsSent": _("SMS sent %(time)s"),
+    "smsRetrying": _("SMS retrying (%(attempts)s attempts)"),
 }
 
 # Seconds before the deadline from which a countdown turns amber.

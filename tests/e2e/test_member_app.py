@@ -2,13 +2,15 @@
 the dispatcher sends the demo `responder` (a full-time grid worker) to a new case through the API;
 on the phone — its position granted and set by the test — the order appears with its countdown,
 distance and route; a refused action shows the server's words (the dispatcher recorded the
-acceptance first); the responder arrives (the phone's position is sent and the distance to the
-scene recorded), reports from the scene and resolves; the case's timeline has each step. One test,
-to keep the browser suite short.
+acceptance first); with no signal the responder arrives (the phone's position is read at the tap)
+and adds two notes: the three actions wait on the phone (the bar says 3) and, online again, reach
+the server in order, each once (the distance to the scene recorded); then the responder reports
+from the scene and resolves; the case's timeline has each step. One test, to keep the browser suite
+short.
 
 Test hooks of the app: body[data-m-ready="1"], body[data-refreshed], article[data-testid="order"]
 [data-order][data-state][data-live], buttons [data-action], forms form[data-form], notices
-[data-testid="notice"], #m-share[data-state]."""
+[data-testid="notice"], #m-share[data-state], the outbox bar [data-testid="queue"][data-count]."""
 
 import time
 from datetime import UTC, datetime, timedelta
@@ -23,6 +25,7 @@ PHONE = {"width": 390, "height": 844}
 RESPONDER_CODE = "WG0002"  # fixtures/seed.py: the demo `responder` acts as this grid worker
 REPORT = "E2E 双方情绪已平复，正在调解"
 RESULT = "E2E 调解成功，双方达成一致"
+NOTES = ["E2E 离线备注一：已到楼下", "E2E 离线备注二：正在敲门"]
 
 
 def csrf_headers(page) -> dict:
@@ -125,8 +128,30 @@ def test_a_responder_handles_an_order_on_the_phone(page, browser, login, e2e, ar
         phone.evaluate("window.dispatchEvent(new Event('online'))")  # the app loads its work again
         phone.wait_for_selector(f'{card}[data-state="accepted"]')
 
-        # Arrive: the phone's position goes with it, the distance to the scene comes back.
+        # No signal at the scene: arrive (the phone's position is read now, at the tap) and two notes.
+        # They wait on the phone, the bar at the top lists them; nothing reaches the server.
+        context.set_offline(True)
         phone.locator(f'{card} [data-action="arrive"]').click()
+        queued = phone.locator(f'{card} [data-testid="notice"][data-kind="queued"]')
+        queued.wait_for()
+        assert queued.text_content() == "已保存，联网后发送"
+        assert phone.locator(f'{card} [data-action="arrive"]').is_disabled()  # not offered twice
+        for n, note in enumerate(NOTES, start=2):
+            phone.locator(f'{card} [data-action="note"]').click()
+            phone.fill(f'{card} form[data-form="note"] textarea[name="text"]', note)
+            phone.click(f'{card} form[data-form="note"] button[type="submit"]')
+            phone.wait_for_selector(f'{card}[data-queued="{n}"]')
+        bar = phone.locator('[data-testid="queue"]')
+        assert bar.is_visible() and bar.get_attribute("data-count") == "3"
+        assert phone.locator('[data-testid="queue-count"]').text_content() == "3 项待发送"
+        labels = phone.locator('[data-testid="queue-list"] li').all_text_contents()
+        assert len(labels) == 3 and labels[0].startswith("已到场") and NOTES[1][:10] in labels[2], labels
+        phone.screenshot(path=str(artifacts_dir / "member-app-390x844-offline.png"))
+        waiting = page.request.get(e2e.url(f"/api/v1/incidents/{incident['id']}/")).json()
+        assert "arrived" not in [e["kind"] for e in waiting["events"]]
+        # Online again: the three go, in order; the distance to the scene comes back.
+        context.set_offline(False)
+        phone.wait_for_selector('[data-testid="queue"][data-count="0"]', state="hidden")
         phone.wait_for_selector(f'{card}[data-state="arrived"]')
         arrival = phone.locator(f'{card} [data-testid="arrival"]').text_content()
         assert "到场时距现场" in arrival and "米" in arrival, arrival
@@ -156,6 +181,10 @@ def test_a_responder_handles_an_order_on_the_phone(page, browser, login, e2e, ar
     kinds = [e["kind"] for e in events]
     for kind in ("dispatched", "order_accepted", "arrived"):
         assert kind in kinds, kinds
+    # The offline actions were applied once each, in the order taken.
+    offline = [e["kind"] if e["kind"] == "arrived" else e["note"] for e in events
+               if e["kind"] == "arrived" or (e["kind"] == "note" and e["note"] in NOTES)]
+    assert offline == ["arrived", *NOTES], offline
     arrived = next(e for e in events if e["kind"] == "arrived")
     assert arrived["data"]["arrival"]["position"] == "request"  # the phone's own position, not the last shared
     assert 25 < arrived["data"]["arrival"]["distance_m"] < 60

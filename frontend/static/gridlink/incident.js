@@ -504,8 +504,43 @@
       (order.overdue_escalated_at && (order.state === "dispatched" || order.state === "accepted"));
   }
 
+  // ---- reaching a person: was each one told, did they see it (issue 10) ------------------------
+
+  // "Told 14:02 · seen 14:03", "Told 14:02 · not seen", "Told 14:02 · SMS sent 14:03",
+  // "Told 14:02 · SMS retrying (3 attempts)" for one message (`summary.messages`).
+  function reachedText(message) {
+    var parts = [format(data.textToldAt, { time: G.fmt.time(message.created_at) })];
+    if (message.status === "seen") {
+      parts.push(format(data.textSeenAt, { time: G.fmt.time(message.read_at) }));
+    } else if (message.status === "sent") {
+      parts.push(format(data.textSmsSent, { time: G.fmt.time(message.sent_at) }));
+    } else if (message.status === "retrying") {
+      parts.push(format(data.textSmsRetrying, { attempts: message.attempts }));
+    } else {
+      parts.push(data.textNotSeen);
+      if (message.status === "skipped") {
+        parts.push(data.textSmsSkipped);
+      }
+    }
+    return parts.join(" · ");
+  }
+
+  function reachedNode(message, prefix) {
+    var node = el("div", "row-meta" + (message.status === "seen" || message.status === "sent" ? "" : " row-warn"),
+      (prefix ? prefix + ": " : "") + reachedText(message));
+    node.dataset.reached = message.status;
+    node.dataset.message = String(message.id);
+    return node;
+  }
+
   function renderOrders(summary) {
     var list = clear(part("orders"));
+    var told = {};
+    (summary.messages || []).forEach(function (message) {
+      if (message.kind === "order" && message.order !== null) {
+        told[message.order] = message;
+      }
+    });
     summary.orders.filter(worthShowing).forEach(function (order) {
       var item = el("li");
       item.dataset.order = String(order.id);
@@ -518,6 +553,9 @@
         meta.push(format(data.textArriveBy, { time: G.fmt.time(order.arrive_by) }));
       }
       item.appendChild(el("div", "row-meta", meta.join(" · ")));
+      if (told[order.id]) {
+        item.appendChild(reachedNode(told[order.id]));
+      }
       if (order.overdue_escalated_at && (order.state === "dispatched" || order.state === "accepted")) {
         item.appendChild(el("span", "badge badge-warn", data.textOverdue));
       }
@@ -626,6 +664,11 @@
       });
       item.appendChild(el("div", "row-meta",
         names.length ? format(data.textTold, { names: names.join("、") }) : data.textNobodyTold));
+      (summary.messages || []).forEach(function (message) {
+        if (message.alarm === alarm.id) {
+          item.appendChild(reachedNode(message, message.member.name));
+        }
+      });
       if (alarm.state === "snoozed" && alarm.snoozed_until) {
         item.appendChild(el("div", "row-meta", format(data.textSnoozedUntil, { time: G.fmt.time(alarm.snoozed_until) })));
       }

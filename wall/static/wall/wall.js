@@ -1037,6 +1037,12 @@
 
     cardBox.appendChild(el("h3", null, text.people));
     var orders = el("ul", "wall-card-orders");
+    var told = {}; // each order's own "order" message: whether the person was reached
+    (incident.messages || []).forEach(function (m) {
+      if (m.kind === "order" && m.order !== null) {
+        told[m.order] = m;
+      }
+    });
     (incident.orders || []).forEach(function (o) {
       var item = el("li", "wall-order state-" + o.state);
       item.dataset.order = String(o.id);
@@ -1051,6 +1057,24 @@
       cardRow(times, text.arriveBy, hhmm(o.arrive_by));
       cardRow(times, text.arrivedAt, hhmm(o.arrived_at));
       item.appendChild(times);
+      if (o.told_at) {
+        // "told 14:02 · seen 14:03", or not seen yet / SMS sent / SMS retrying.
+        var m = told[o.id] || {};
+        var parts = [format(text.toldAt, { time: hhmm(o.told_at) })];
+        if (o.seen_at) {
+          parts.push(format(text.seenAt, { time: hhmm(o.seen_at) }));
+        } else if (m.status === "sent") {
+          parts.push(format(text.smsSent, { time: hhmm(m.sent_at) }));
+        } else if (m.status === "retrying") {
+          parts.push(format(text.smsRetrying, { attempts: m.attempts }));
+        } else {
+          parts.push(text.notSeen);
+        }
+        var reached = el("div", "wall-order-reached" + (o.seen_at || m.status === "sent" ? "" : " wall-warn"),
+          parts.join(" · "));
+        reached.dataset.reached = o.seen_at ? "seen" : m.status || "waiting";
+        item.appendChild(reached);
+      }
       orders.appendChild(item);
     });
     if (!orders.childNodes.length) {

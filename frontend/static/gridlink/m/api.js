@@ -1,6 +1,7 @@
 // The API as the responders' app uses it: JSON both ways, the session's CSRF token on every POST
-// (cookie and header names from the server's configuration), a fresh Idempotency-Key per action
-// (the server keeps the answer with it: a request repeated by a flaky network runs once), and the
+// (cookie and header names from the server's configuration), an Idempotency-Key per action — fresh,
+// or the one the outbox (queue.js) made when the action was queued, sent again on every retry (the
+// server keeps the answer with it: a request repeated by a flaky network runs once) — and the
 // server's own words when it refuses (a 4xx's `detail`, or DRF's field messages).
 //
 // Every call resolves to {ok, status, data, message}; a network failure resolves too, with
@@ -63,14 +64,15 @@ export function newKey(cryptoImpl = globalThis.crypto) {
 /**
  * createApi({csrf: {cookie, header}, fallback, fetchImpl, cookies}) → {get(url), post(url, body)}.
  * `cookies()` returns the document's cookie string (the CSRF token rotates at login).
+ * `post(url, body, {key})` sends `key` as the Idempotency-Key (default: a fresh one).
  */
 export function createApi({ csrf, fallback, fetchImpl = globalThis.fetch.bind(globalThis), cookies }) {
-  async function call(method, url, body) {
+  async function call(method, url, body, key) {
     const headers = { Accept: "application/json" };
     if (method !== "GET") {
       headers["Content-Type"] = "application/json";
       headers[csrf.header] = cookieValue(cookies(), csrf.cookie);
-      headers["Idempotency-Key"] = newKey();
+      headers["Idempotency-Key"] = key || newKey();
     }
     let response;
     try {
@@ -101,6 +103,6 @@ export function createApi({ csrf, fallback, fetchImpl = globalThis.fetch.bind(gl
 
   return {
     get: (url) => call("GET", url),
-    post: (url, body = {}) => call("POST", url, body),
+    post: (url, body = {}, { key } = {}) => call("POST", url, body, key),
   };
 }

@@ -1,19 +1,22 @@
 // The responders' app (/m/), entry module: reads the page's configuration (#m-config, json_script),
 // loads the member's own work every `refreshSeconds` and after every action, sends the actions to
-// the existing endpoints, shares the phone's position, and registers the service worker that keeps
-// the app shell for an offline start.
+// the existing endpoints through the outbox (queue.js: kept on the phone while there is no signal,
+// sent in order when it returns; the bar at the top lists what waits), shares the phone's
+// position, and registers the service worker that keeps the app shell for an offline start.
 //
 // `refresh()` is exported for the member's live socket (ws/member/, another module to come): a
 // message about an order calls it, and the list is redrawn from the server's answer.
 //
 // Test hooks: body[data-m-ready="1"] after the first answer is drawn; body[data-refreshed] = how
-// many answers were drawn; #m-share[data-state] = the sharing state.
+// many answers were drawn; #m-share[data-state] = the sharing state; #m-queue[data-count] = how
+// many actions wait to be sent.
 
-import { createApi, urlFor } from "./api.js";
+import { createApi, newKey, urlFor } from "./api.js";
 import { fill, formatTime } from "./format.js";
 import { createSharing, currentFix } from "./geo.js";
 import { connectLive } from "./live.js";
 import { createOrderMap } from "./map.js";
+import { createQueue, persistentStore } from "./queue.js";
 import { createStore } from "./store.js";
 import { createWorkView } from "./work.js";
 
@@ -21,7 +24,7 @@ const config = JSON.parse(document.getElementById("m-config").textContent);
 const text = config.text;
 const body = document.body;
 const api = createApi({ csrf: config.csrf, fallback: text.failed, cookies: () => document.cookie });
-const store = createStore({ work: null, loadedAt: null, selected: null, notices: {}, form: null, busy: null });
+const store = createStore({ work: null, loadedAt: null, selected: null, notices: {}, form: null, busy: null, queue: [] });
 
 let clockOffset = 0; // server time − phone time (ms), from the last answer
 const serverNow = () => Date.now() + clockOffset;
@@ -143,31 +146,108 @@ async function arrivalBody() {
   return { body: { action: "arrive" }, said }; // the server takes the last known position
 }
 
+// The outbox: every action is queued (IndexedDB, one database per member) and sent from there. An
+// action that waits is sent when the phone is online again, the app becomes visible, or every ~20 s.
+const queue = createQueue({
+  store: persistentStore({ name: `gridlink-m-outbox-${config.member}` }),
+  send: (entry) => api.post(entry.url, entry.body, { key: entry.key }),
+  newKey,
+  lock: navigator.locks ? (fn) => navigator.locks.request(`gridlink-m-outbox-${config.member}`, fn) : undefined,
+  onChange: (entries) => store.set({ queue: entries }),
+  onSettled: (entry, result, { awaited }) => {
+    if (awaited) return; // act() shows it
+    if (entry.orderId !== null) notify(entry.orderId, ...outcome(entry.action, entry.said, result));
+    refreshSoon();
+  },
+});
+
+let refreshPending = false;
+function refreshSoon() {
+  if (refreshPending) return;
+  refreshPending = true;
+  setTimeout(() => {
+    refreshPending = false;
+    refresh();
+  }, 300);
+}
+
+function outcome(action, said, result) {
+  if (!result.ok) return ["error", result.message];
+  return [said ? "warn" : "ok", [text.done[action], said].filter(Boolean).join(" ")];
+}
+
+function actionLabel(item, action, fields) {
+  const words = [text.buttons[action] || action, fill(text.case, { number: item.incident.number })];
+  if (fields.text) words.push(fields.text.length > 24 ? fields.text.slice(0, 24) + "…" : fields.text);
+  return words.join(" · ");
+}
+
 async function act(item, action, fields) {
   const id = item.order.id;
   if (store.get().busy !== null) return;
   store.set({ busy: id });
   notify(id, "info", text.sending);
-  let result;
+  let url;
+  let payload;
   let said = "";
   if (action === "accept") {
-    result = await api.post(urlFor(config.api.accept, id));
+    [url, payload] = [urlFor(config.api.accept, id), {}];
   } else if (action === "decline") {
-    result = await api.post(urlFor(config.api.decline, id), { reason: fields.text });
+    [url, payload] = [urlFor(config.api.decline, id), { reason: fields.text }];
   } else if (action === "arrive") {
-    const arrival = await arrivalBody();
+    const arrival = await arrivalBody(); // the position when the member taps, not when it is sent
     said = arrival.said;
-    result = await api.post(urlFor(config.api.transitions, item.incident.id), arrival.body);
+    [url, payload] = [urlFor(config.api.transitions, item.incident.id), arrival.body];
   } else {
-    result = await api.post(urlFor(config.api.transitions, item.incident.id), { action, text: fields.text });
+    [url, payload] = [urlFor(config.api.transitions, item.incident.id), { action, text: fields.text }];
+  }
+  let sent;
+  try {
+    sent = await queue.add({ url, body: payload, label: actionLabel(item, action, fields), orderId: id, action, said });
+  } catch {
+    sent = { queued: false, result: await api.post(url, payload) }; // no storage at all: as before
   }
   const notices = { ...store.get().notices };
-  notices[id] = result.ok
-    ? { kind: said ? "warn" : "ok", text: [text.done[action], said].filter(Boolean).join(" ") }
-    : { kind: "error", text: result.message };
-  store.set({ busy: null, notices, form: result.ok ? null : store.get().form });
+  if (sent.queued) {
+    notices[id] = { kind: "queued", text: [text.queued, said].filter(Boolean).join(" ") };
+    store.set({ busy: null, notices, form: null });
+    return;
+  }
+  const [kind, message] = outcome(action, said, sent.result);
+  notices[id] = { kind, text: message };
+  store.set({ busy: null, notices, form: sent.result.ok ? null : store.get().form });
   await refresh();
 }
+
+// ---- the bar of what waits to be sent --------------------------------------------------------------
+
+const queueBar = document.getElementById("m-queue");
+const queueCount = document.getElementById("m-queue-count");
+const queueList = document.getElementById("m-queue-list");
+let queueShown = null;
+
+store.subscribe((state) => {
+  if (state.queue === queueShown) return;
+  queueShown = state.queue;
+  const entries = state.queue;
+  queueBar.hidden = entries.length === 0;
+  queueBar.dataset.count = String(entries.length);
+  queueCount.textContent = fill(text.queueCount, { n: entries.length });
+  queueList.replaceChildren(
+    ...entries.map((entry) => {
+      const line = document.createElement("li");
+      line.textContent = entry.label;
+      line.dataset.key = entry.key;
+      if (entry.lastStatus) {
+        const why = document.createElement("span");
+        why.className = "m-queue-why";
+        why.textContent = fill(text.queueLastError, { message: entry.lastError });
+        line.append(" ", why);
+      }
+      return line;
+    }),
+  );
+});
 
 // ---- position sharing -----------------------------------------------------------------------------
 
@@ -214,10 +294,16 @@ renderSharing();
 setInterval(() => view.tick(serverNow(), sharing.lastFix()), 1000);
 setInterval(refresh, config.refreshSeconds * 1000);
 document.addEventListener("visibilitychange", () => {
-  if (document.visibilityState === "visible") refresh();
-  else sharing.flush();
+  if (document.visibilityState === "visible") {
+    queue.flush();
+    refresh();
+  } else sharing.flush();
 });
-window.addEventListener("online", () => refresh());
+window.addEventListener("online", () => {
+  queue.flush();
+  refresh();
+});
+queue.start();
 
 if ("serviceWorker" in navigator && config.serviceWorker) {
   navigator.serviceWorker.register(config.serviceWorker.url, { scope: config.serviceWorker.scope }).catch(() => {

@@ -8,7 +8,8 @@
 //
 // Fetches: the page (a navigation) network first, cached again on success, the cached page when
 // the network fails; the shell's other files cache first; everything else — the API above all —
-// goes to the network untouched. Actions made offline are not queued (yet).
+// goes to the network untouched. Actions taken offline are kept by the page's outbox (queue.js, in
+// IndexedDB) and sent when the page sees the connection return, not by this worker.
 
 const VERSION = new URL(self.location.href).searchParams.get("v") || "dev";
 const PREFIX = "gridlink-m-";

@@ -7,7 +7,10 @@
 // an open form is carried over to the rebuilt card. Countdowns and distances change every second
 // without a rebuild (`tick`).
 //
-// Test hooks: article[data-testid="order"][data-order][data-state][data-live]; buttons
+// An action waiting in the outbox (state.queue, not yet sent) is not offered again on its card: its
+// button is disabled (a note may be added again); the card counts what waits (data-queued).
+//
+// Test hooks: article[data-testid="order"][data-order][data-state][data-live][data-queued]; buttons
 // [data-action]; the form form[data-form]; the notice [data-testid="notice"][data-kind];
 // the countdown [data-testid="countdown"][data-state]; the map [data-testid="order-map"].
 
@@ -38,7 +41,7 @@ function el(tag, props = {}, children = []) {
 /**
  * createWorkView({live, finished, config, text, onAction(item, action, fields), onSelect(id),
  * onForm(id, action | null), map: {place(slot, item)}}) → {render(state), tick(now, fix)}.
- * `state`: {work, selected, notices, form, busy}.
+ * `state`: {work, selected, notices, form, busy, queue}.
  */
 export function createWorkView({ live, finished, config, text, onAction, onSelect, onForm, map }) {
   const cards = new Map(); // order id → {node, signature, item}
@@ -81,7 +84,7 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
     return formatTime(iso, config.timeZone);
   }
 
-  function actionButtons(item, busy) {
+  function actionButtons(item, busy, waiting) {
     const { order, incident } = item;
     const buttons = [];
     const button = (action, label, className) =>
@@ -89,8 +92,8 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
         type: "button",
         className: `m-btn ${className}`,
         text: label,
-        disabled: busy,
-        dataset: { action },
+        disabled: busy || (action !== "note" && waiting.includes(action)),
+        dataset: { action, queued: waiting.includes(action) ? "1" : undefined },
       });
     // The next step first: accept, the on-site moves, then decline and the note.
     if (order.can_accept) buttons.push(button("accept", buttonLabel("accept"), "m-btn-go"));
@@ -158,6 +161,7 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
     const selected = state.selected === order.id;
     const formAction = state.form && state.form.orderId === order.id ? state.form.action : null;
     const busy = state.busy === order.id;
+    const waiting = queuedActions(state, order.id);
     const notice = state.notices[order.id];
     const stateLabel = config.orderStates[order.state] || order.state_display;
     const head = el("button", {
@@ -175,7 +179,8 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
     const card = el("article", {
       className: ["m-card", item.live ? "is-live" : "is-finished", selected ? "is-selected" : "",
         incident.major ? "is-major" : ""].join(" ").trim(),
-      dataset: { testid: "order", order: order.id, incident: incident.id, state: order.state, live: item.live ? "1" : "0" },
+      dataset: { testid: "order", order: order.id, incident: incident.id, state: order.state, live: item.live ? "1" : "0",
+        queued: String(waiting.length) },
     }, [
       head,
       el("p", { className: "m-address", text: incident.address_text || "—" }),
@@ -185,7 +190,7 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
     if (formAction) {
       card.append(actionForm(item, formAction));
     } else {
-      const actions = actionButtons(item, busy);
+      const actions = actionButtons(item, busy, waiting);
       if (actions) {
         actions.addEventListener("click", (event) => {
           const target = event.target.closest("button[data-action]");
@@ -230,9 +235,14 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
     return true;
   }
 
+  function queuedActions(state, id) {
+    return (state.queue || []).filter((entry) => entry.orderId === id).map((entry) => entry.action);
+  }
+
   function signature(item, state) {
     const id = item.order.id;
     return JSON.stringify([
+      queuedActions(state, id),
       item,
       state.selected === id,
       state.form && state.form.orderId === id ? state.form.action : null,

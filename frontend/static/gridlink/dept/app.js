@@ -1,0 +1,127 @@
+// The department queue (/dept/), entry module: reads the page's configuration (#dept-config,
+// json_script), loads the unit's queue every `refreshSeconds` (and after every action), loads the
+// selected part's case and the moves allowed now, and sends the moves to the case's transitions
+// endpoint with the unit (a fresh Idempotency-Key each: ../m/api.js). The server's refusal is
+// shown in the part's panel, never in an alert.
+//
+// Test hooks: body[data-dept-ready="1"] after the first answer is drawn; body[data-refreshed] =
+// how many answers were drawn.
+
+import { createApi, urlFor } from "../m/api.js";
+import { fill, formatTime } from "../m/format.js";
+import { createStore } from "../m/store.js";
+import { createDetailView } from "./detail.js";
+import { actionBody } from "./format.js";
+import { createListsView } from "./lists.js";
+
+const config = JSON.parse(document.getElementById("dept-config").textContent);
+const text = config.text;
+const body = document.body;
+const api = createApi({ csrf: config.csrf, fallback: text.failed, cookies: () => document.cookie });
+const store = createStore({ queue: null, loadedAt: null, selected: null, detail: null, notice: null, form: null, busy: null });
+
+let clockOffset = 0; // server time − browser time (ms), from the last answer
+const serverNow = () => Date.now() + clockOffset;
+
+const byId = (id) => document.getElementById(id);
+const lists = createListsView({
+  lists: { waiting: byId("dept-waiting"), working: byId("dept-working"), done: byId("dept-done") },
+  counts: { waiting: byId("dept-waiting-count"), working: byId("dept-working-count"), done: byId("dept-done-count") },
+  config,
+  text,
+  onSelect: select,
+});
+const detail = createDetailView({
+  element: byId("dept-detail"),
+  config,
+  text,
+  onAction: act,
+  onForm: (action) => store.set({ form: action, notice: null }),
+});
+const statusLine = byId("dept-status");
+
+store.subscribe((state) => {
+  const now = serverNow();
+  lists.render(state, now);
+  detail.render(state, now);
+});
+
+// ---- loading ------------------------------------------------------------------------------------------
+
+let queueSeq = 0;
+let detailSeq = 0;
+let drawn = 0;
+
+function inQueue(queue, id) {
+  return ["waiting", "working", "done"].some((list) => queue[list].some((p) => p.id === id));
+}
+
+async function refresh() {
+  const seq = ++queueSeq;
+  const result = await api.get(config.api.queue);
+  if (seq !== queueSeq) return; // a later refresh was started meanwhile: its answer wins
+  if (!result.ok) {
+    const signedOut = result.status === 401 || (result.status === 403 && store.get().loadedAt);
+    statusLine.textContent = signedOut ? text.signedOut : result.message || text.loadError;
+    statusLine.dataset.kind = "error";
+    return;
+  }
+  const queue = result.data;
+  clockOffset = Date.parse(queue.now) - Date.now();
+  const { selected } = store.get();
+  const keep = selected !== null && inQueue(queue, selected);
+  store.set({ queue, loadedAt: Date.now(), ...(keep ? {} : { selected: null, detail: null, form: null }) });
+  statusLine.textContent = fill(text.updated, { time: formatTime(serverNow(), config.timeZone) });
+  statusLine.dataset.kind = "ok";
+  if (keep) await loadDetail(selected);
+  drawn += 1;
+  body.dataset.refreshed = String(drawn);
+  body.dataset.deptReady = "1";
+}
+
+async function loadDetail(id) {
+  const seq = ++detailSeq;
+  const result = await api.get(urlFor(config.api.part, id));
+  if (seq !== detailSeq || store.get().selected !== id) return;
+  if (result.ok) {
+    store.set({ detail: result.data });
+  } else {
+    store.set({ detail: null, notice: { kind: "error", text: result.status === 404 ? text.gone : result.message } });
+  }
+}
+
+function select(id) {
+  if (store.get().busy !== null || store.get().selected === id) return;
+  store.set({ selected: id, detail: null, notice: null, form: null });
+  loadDetail(id);
+}
+
+// ---- actions ------------------------------------------------------------------------------------------
+
+async function act(current, action, value) {
+  if (store.get().busy !== null) return;
+  const requires = current.actions.find((a) => a.action === action)?.requires || [];
+  if (requires.includes("text") && !String(value ?? "").trim()) {
+    store.set({ notice: { kind: "error", text: text.needText } });
+    return;
+  }
+  store.set({ busy: action, notice: { kind: "info", text: text.sending } });
+  const result = await api.post(urlFor(config.api.transitions, current.case.id),
+    actionBody(action, config.unit.id, value));
+  store.set({
+    busy: null,
+    form: result.ok ? null : store.get().form,
+    notice: result.ok ? { kind: "ok", text: text.done[action] } : { kind: "error", text: result.message },
+  });
+  await refresh();
+}
+
+// ---- the clock ----------------------------------------------------------------------------------------
+
+setInterval(() => {
+  const now = serverNow();
+  lists.tick(now);
+  detail.tick(now);
+}, 1000);
+setInterval(refresh, config.refreshSeconds * 1000);
+refresh();
