@@ -249,6 +249,13 @@ SLA_CLOCK_INTERVAL_SECONDS = env.float("SLA_CLOCK_INTERVAL_SECONDS", default=5.0
 # The ladder: an arrival-overdue alarm that nobody acknowledged (or snoozed) within this many
 # minutes raises the case's escalation level once, by the SLA clock.
 SLA_ESCALATE_AFTER_MINUTES = env.int("SLA_ESCALATE_AFTER_MINUTES", default=5)
+# Until acknowledged: an order not accepted this many seconds after dispatch is sent again, then
+# sent outbound at once, then raised to the member's unit leaders on duty (by the SLA clock, each
+# step once); a dispatcher's "remind again" waits REMIND_MIN_INTERVAL_SECONDS after the last one.
+ORDER_CONFIRM_RESEND_SECONDS = env.int("ORDER_CONFIRM_RESEND_SECONDS", default=120)
+ORDER_CONFIRM_OUTBOUND_SECONDS = env.int("ORDER_CONFIRM_OUTBOUND_SECONDS", default=300)
+ORDER_CONFIRM_ESCALATE_SECONDS = env.int("ORDER_CONFIRM_ESCALATE_SECONDS", default=600)
+REMIND_MIN_INTERVAL_SECONDS = env.int("REMIND_MIN_INTERVAL_SECONDS", default=180)
 # A case handed to a unit (a transfer from the scene, an assignment to an office): minutes to
 # accept or return it, and hours to report the result, by unit kind ("police_station=15,...");
 # HANDOVER_*_DEFAULT for every other kind. An assignment form's own deadline wins for the result.

@@ -364,9 +364,14 @@ class IncidentOrderSerializer(DispatchOrderSerializer):
                                         help_text="When the order's message was written to the member")
     seen_at = serializers.DateTimeField(read_only=True, allow_null=True, default=None,
                                         help_text="When the member read it in the app")
+    reminded_at = serializers.DateTimeField(read_only=True, allow_null=True, default=None,
+                                            help_text="When the order was last sent again (SLA clock or a dispatcher)")
+    can_remind = serializers.BooleanField(read_only=True, default=False,
+                                          help_text="Not accepted yet, the user dispatches, and the last reminder "
+                                                    "is REMIND_MIN_INTERVAL_SECONDS old (POST …/remind/)")
 
     class Meta(DispatchOrderSerializer.Meta):
-        fields = [*ORDER_FIELDS, "told_at", "seen_at"]
+        fields = [*ORDER_FIELDS, "confirm_step", "told_at", "seen_at", "reminded_at", "can_remind"]
         read_only_fields = fields
 
 
@@ -382,6 +387,7 @@ class IncidentDispatchSerializer(serializers.Serializer):
     max_level = serializers.IntegerField()
     can_raise_level = serializers.BooleanField()
     can_handle_alarms = serializers.BooleanField()
+    unconfirmed = serializers.IntegerField(help_text="Orders dispatched and not accepted yet (“N人未确认”)")
     orders = IncidentOrderSerializer(many=True)
     alarms = AlarmSerializer(many=True)
     replacements = ReplacementSerializer(many=True)
@@ -397,16 +403,23 @@ def _incident_dispatch(request, incident_id: int) -> dict:
     alarms = selectors.alarm_list(user=request.user, incident_id=incident_id)
     messages = case_messages(request, incident_id)
     told = order_messages(messages)
+    reminded = {m.order_id: m.created_at for m in messages if m.kind == MemberMessage.Kind.RESEND}
+    may_remind = is_open and has_role(request.user, *COMMAND_ROLES)
+    remind_before = timezone.now() - timedelta(seconds=settings.REMIND_MIN_INTERVAL_SECONDS)
     for order in orders:
         message = told.get(order.pk)
         order.told_at = message.created_at if message else None
         order.seen_at = message.read_at if message else None
+        order.reminded_at = reminded.get(order.pk)
+        order.can_remind = (may_remind and order.state == DispatchOrder.State.DISPATCHED
+                            and (order.reminded_at is None or order.reminded_at <= remind_before))
     top = services.escalation_max_level()
     return {
         "incident": incident.pk, "number": incident.number, "level": incident.level,
         "max_level": top,
         "can_raise_level": is_open and incident.level < top and has_role(request.user, *COMMAND_ROLES),
         "can_handle_alarms": has_role(request.user, *COMMAND_ROLES),
+        "unconfirmed": sum(1 for order in orders if order.state == DispatchOrder.State.DISPATCHED),
         "orders": IncidentOrderSerializer(orders, many=True, context={"request": request, "open": is_open}).data,
         "alarms": _alarms_data(alarms),
         "replacements": replacements_data(request, incident_id, is_open=is_open),
@@ -477,6 +490,18 @@ class OrderStandDownView(_OrderAnswerView):
         data = _valid(StandDownInputSerializer, request.data)
         return self._answer(request, pk, lambda: services.order_stand_down(order_id=pk, actor=request.user,
                                                                            reason=data["reason"]))
+
+
+class OrderRemindView(_OrderAnswerView):
+    allowed_roles = COMMAND_ROLES
+
+    @extend_schema(summary="Remind a member of an order they have not accepted yet (command room, dispatcher)",
+                   description="The order is sent again to the member's app. 403 for other roles; 409 when the "
+                               "order no longer waits for confirmation; 429 when the member was reminded of it "
+                               "less than REMIND_MIN_INTERVAL_SECONDS ago.",
+                   request=None, responses=DispatchOrderSerializer)
+    def post(self, request, pk: int):
+        return self._answer(request, pk, lambda: services.order_remind(order_id=pk, actor=request.user))
 
 
 class OrderReplaceView(_OrderAnswerView):

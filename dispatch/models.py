@@ -299,6 +299,10 @@ class DispatchOrder(models.Model):
     arrival_flagged = models.BooleanField(_("arrived far from the scene"), default=False)
     # Set by the SLA clock when arrive_by passed without an arrival: the escalation is raised once.
     overdue_escalated_at = models.DateTimeField(_("overdue escalated at"), null=True, blank=True)
+    # "Until acknowledged": how far the SLA clock went with an order not accepted yet (0 nothing,
+    # 1 sent again, 2 sent outbound, 3 raised to the member's unit leaders), each step once.
+    confirm_step = models.PositiveSmallIntegerField(_("confirmation step"), default=0)
+    confirm_step_at = models.DateTimeField(_("confirmation step at"), null=True, blank=True)
     # Stood down (no longer needed: the case was resolved, transferred, closed or merged, or the
     # dispatcher called this member off): never watched by the SLA clock again.
     stood_down_at = models.DateTimeField(_("stood down at"), null=True, blank=True)
@@ -340,6 +344,11 @@ class DispatchOrder(models.Model):
                 fields=["arrive_by"], name="dispatch_order_sla_due",
                 condition=Q(state__in=["dispatched", "accepted"], overdue_escalated_at__isnull=True,
                             arrive_by__isnull=False),
+            ),
+            # The clock's claim of orders not accepted yet whose next confirmation step may be due.
+            models.Index(
+                fields=["dispatched_at"], name="dispatch_order_confirm_due",
+                condition=Q(state="dispatched", confirm_step__lt=3),
             ),
         ]
 
@@ -476,6 +485,7 @@ class MemberMessage(models.Model):
         REMINDER = "reminder", _("overdue reminder")
         ALARM = "alarm", _("alarm")
         MAJOR = "major", _("major incident call")
+        RESEND = "resend", _("order sent again")
 
     class State(models.TextChoices):
         PENDING = "pending", _("pending")
@@ -492,6 +502,9 @@ class MemberMessage(models.Model):
     alarm = models.ForeignKey(Alarm, on_delete=models.PROTECT, null=True, blank=True, related_name="messages",
                               verbose_name=_("alarm"))
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    # The n-th message of its kind for its order and member (0 for the kinds sent once): an order
+    # not accepted is sent again (`resend`) by the SLA clock and by the dispatcher's "remind".
+    step = models.PositiveSmallIntegerField(_("step"), default=0)
     title = models.CharField(_("title"), max_length=128)
     body = models.TextField(_("text"), max_length=1000)
     created_at = models.DateTimeField(_("created at"))
@@ -516,7 +529,7 @@ class MemberMessage(models.Model):
             models.Index(fields=["member", "created_at"], name="member_message_inbox"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["member", "kind", "order"],
+            models.UniqueConstraint(fields=["member", "kind", "order", "step"],
                                     condition=Q(order__isnull=False, alarm__isnull=True),
                                     name="member_message_once_per_order"),
             models.UniqueConstraint(fields=["member", "kind", "alarm"], condition=Q(alarm__isnull=False),

@@ -10,7 +10,7 @@ app login.
 
 Exactly once per event and recipient: the services call these once per order, stand-down and
 alarm (the alarm itself is raised once by the clock), and the unique constraints (member, kind,
-order) and (member, kind, alarm) are the last word — a duplicate insert fails in its savepoint
+order, step) and (member, kind, alarm) are the last word — a duplicate insert fails in its savepoint
 and is skipped.
 
 Who: an order's and a stand-down's member (they were dispatched: the dispatcher chose them, on
@@ -91,6 +91,75 @@ def messages_for_alarm(alarm: Alarm, members: Iterable[Member]) -> list[MemberMe
     return messages
 
 
+# --- until acknowledged: an order not accepted is sent again, outbound, then to the unit leaders ----
+
+RESEND_KINDS = (Kind.ORDER, Kind.RESEND)
+
+
+def message_resend(order: DispatchOrder, at: datetime, *, outbound_now: bool = False,
+                   publish: bool = True) -> MemberMessage | None:
+    """The order sent again to its member (`resend`): by the SLA clock's first step, by a
+    dispatcher's "remind again", or — `outbound_now`, not published to the app — as the clock's
+    outbound step when the member had read every message already. Each resend of an order is the
+    next `step` of its kind (1, 2, ...), under the order's row lock (the clock's claim, the
+    service's lock), so the unique constraint (member, kind, order, step) keeps them apart.
+    Precondition: inside the transaction that holds the order's lock."""
+    incident = order.incident
+    last = (MemberMessage.objects.filter(member_id=order.member_id, order=order, kind=Kind.RESEND)
+            .order_by("-step").values_list("step", flat=True).first())
+    with translation.override(settings.LANGUAGE_CODE):
+        title = _("Please confirm order %(number)s") % {"number": incident.number}
+        body = _join([_("You were dispatched at %(time)s and have not accepted yet: accept the order, or tell "
+                        "the command room why not.") % {"time": _hm(order.dispatched_at)}, _scene(incident)])
+    return _message_once(member=order.member, kind=Kind.RESEND, incident=incident, order=order, title=title,
+                         body=body, at=at, step=(last or 0) + 1, outbound_now=outbound_now, publish=publish)
+
+
+def message_outbound_now(order: DispatchOrder, at: datetime) -> MemberMessage | None:
+    """The clock's outbound step: the member's latest unread message of this order (the order or a
+    resend) still waiting for its grace is made due now, so the notifier sends it on its next look.
+    One being sent already (claimed, retrying, or due) is left as it is. When every message was read
+    in the app (or is out already) but the order is still not accepted, a new resend is written,
+    due outbound now. Returns the message that goes out (None when it is on its way already)."""
+    latest = (MemberMessage.objects.select_for_update(skip_locked=True, of=("self",))
+              .filter(member_id=order.member_id, order=order, kind__in=RESEND_KINDS, read_at__isnull=True,
+                      state=MemberMessage.State.PENDING)
+              .order_by("-created_at", "-id").first())
+    if latest is None:
+        if MemberMessage.objects.filter(member_id=order.member_id, order=order, kind__in=RESEND_KINDS,
+                                        read_at__isnull=True, state=MemberMessage.State.PENDING).exists():
+            return None  # locked by a notifier's claim: it is being sent right now
+        return message_resend(order, at, outbound_now=True, publish=False)
+    if latest.deliver_after > at and latest.next_attempt_at == latest.deliver_after and latest.attempts == 0:
+        latest.deliver_after = latest.next_attempt_at = at
+        latest.save(update_fields=["deliver_after", "next_attempt_at"])
+    return latest
+
+
+def messages_order_unconfirmed(order: DispatchOrder, leaders: Iterable[Member], at: datetime,
+                               *, step: int) -> list[MemberMessage]:
+    """The clock's last step: each unit leader (chosen by the clock: on duty) is told that the
+    member has not confirmed the order (`alarm`, no Alarm row), once per order and `step`."""
+    incident = order.incident
+    messages = []
+    with translation.override(settings.LANGUAGE_CODE):
+        title = _("Alarm %(number)s") % {"number": incident.number}
+        body = _join([unconfirmed_sentence(order), _scene(incident)])
+    for leader in leaders:
+        message = _message_once(member=leader, kind=Kind.ALARM, incident=incident, order=order, title=title,
+                                body=body, at=at, step=step)
+        if message is not None:
+            messages.append(message)
+    return messages
+
+
+def unconfirmed_sentence(order: DispatchOrder) -> str:
+    """"X (unit) has not confirmed order N, dispatched at HH:MM." (in the active language)."""
+    return _("%(member)s (%(unit)s) has not confirmed order %(number)s, dispatched at %(time)s.") % {
+        "member": order.member.name, "unit": order.member.unit.name, "number": order.incident.number,
+        "time": _hm(order.dispatched_at)}
+
+
 # --- the member's app: read ----------------------------------------------------------------------
 
 def message_read(member: Member | int, message_id: int, *, at: datetime | None = None) -> MemberMessage | None:
@@ -106,16 +175,17 @@ def message_read(member: Member | int, message_id: int, *, at: datetime | None =
 # --- writing one message -------------------------------------------------------------------------
 
 def _message_once(*, member: Member, kind: str, incident: Incident | None, title: str, body: str, at: datetime,
-                  order: DispatchOrder | None = None, alarm: Alarm | None = None) -> MemberMessage | None:
+                  order: DispatchOrder | None = None, alarm: Alarm | None = None, step: int = 0,
+                  outbound_now: bool = False, publish: bool = True) -> MemberMessage | None:
     """Insert the message in a savepoint and publish it after commit; None when its unique
     constraint says it was written already. A member with no usable phone (or no longer active)
-    gets the message in the app only (`skipped_off`); one without an app login is sent outbound
-    at once, with no grace."""
-    grace = timedelta(seconds=settings.NOTIFY_GRACE_SECONDS if member.user_id else 0)
+    gets the message in the app only (`skipped_off`); one without an app login (or an
+    `outbound_now` message) is sent outbound at once, with no grace."""
+    grace = timedelta(seconds=settings.NOTIFY_GRACE_SECONDS if member.user_id and not outbound_now else 0)
     reachable = member.active and bool((member.phone or "").strip())
     fields = {
         "subdistrict_id": member.subdistrict_id, "member": member, "kind": kind, "incident": incident,
-        "order": order, "alarm": alarm, "title": title[:128], "body": body[:1000], "created_at": at,
+        "order": order, "alarm": alarm, "step": step, "title": title[:128], "body": body[:1000], "created_at": at,
         "deliver_after": at + grace, "next_attempt_at": at + grace,
         "state": MemberMessage.State.PENDING if reachable else MemberMessage.State.SKIPPED_OFF,
     }
@@ -129,7 +199,8 @@ def _message_once(*, member: Member, kind: str, incident: Incident | None, title
         log.warning("message %s to member %s (order %s, alarm %s) exists already: not written again",
                     kind, member.pk, getattr(order, "pk", None), getattr(alarm, "pk", None))
         return None
-    message_publish_on_commit(message)
+    if publish:
+        message_publish_on_commit(message)
     return message
 
 

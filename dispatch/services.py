@@ -26,8 +26,16 @@ from config.errors import DomainError, Forbidden, TransitionRefused
 from config.roles import COMMAND_ROLES, has_role
 from dispatch import flows as order_flows
 from dispatch.deadlines import manual_deadline_minutes
-from dispatch.models import Alarm, DispatchOrder, Member, MemberPosition, ResponsibilityRule, Unit
-from dispatch.notify import message_stand_down, messages_for_order_dispatched
+from dispatch.models import (
+    Alarm,
+    DispatchOrder,
+    Member,
+    MemberMessage,
+    MemberPosition,
+    ResponsibilityRule,
+    Unit,
+)
+from dispatch.notify import message_resend, message_stand_down, messages_for_order_dispatched
 from dispatch.recommend import assess_members
 from dispatch.selectors import order_needs_replacement
 from incidents import flows
@@ -399,6 +407,43 @@ def order_stand_down(*, order_id: int, actor, reason: str, at: datetime | None =
         incident, order = _order_lock(order_id)
         _check_order_move(order, "stand_down")
         _stand_down(incident, order, actor=actor, at=at, reason=reason)
+    return order
+
+
+def last_reminded_at(order: DispatchOrder) -> datetime | None:
+    """When the order was last sent again to its member (by the SLA clock or a dispatcher)."""
+    return (order.messages.filter(member_id=order.member_id, kind=MemberMessage.Kind.RESEND)
+            .order_by("-created_at").values_list("created_at", flat=True).first())
+
+
+def order_remind(*, order_id: int, actor, at: datetime | None = None) -> DispatchOrder:
+    """A dispatcher reminds the member of an order they have not accepted yet: the order is sent
+    again (a `resend` message, published to their app at once) and the timeline says so. 403 for
+    other roles; 409 when the order no longer waits for confirmation (accepted, declined, arrived,
+    stood down, or the case no longer handled); 429 when the member was reminded of this order less
+    than REMIND_MIN_INTERVAL_SECONDS ago (by anybody, or by the SLA clock)."""
+    if actor is None or not has_role(actor, *COMMAND_ROLES):
+        raise Forbidden(_("Only the command room or a dispatcher reminds a responder."), code="forbidden")
+    at = at or timezone.now()
+    with transaction.atomic():
+        incident, order = _order_lock(order_id)
+        _check_open(incident)
+        if order.state != DispatchOrder.State.DISPATCHED:
+            raise TransitionRefused(_("This order is “%(state)s”: it no longer waits for confirmation.")
+                                    % {"state": order.get_state_display()})
+        last = last_reminded_at(order)
+        wait = settings.REMIND_MIN_INTERVAL_SECONDS
+        if last is not None and at - last < timedelta(seconds=wait):
+            left = wait - int((at - last).total_seconds())
+            raise TransitionRefused(_("%(member)s was reminded less than %(minutes)d minutes ago: try again in "
+                                      "%(seconds)d s.") % {"member": order.member.name, "minutes": wait // 60 or 1,
+                                                           "seconds": left},
+                                    code="too_soon", http_status=429)
+        message_resend(order, at)
+        event_append(incident=incident, kind=IncidentEvent.Kind.NOTE, actor=actor, at=at,
+                     note=_("%(member)s was reminded to confirm the order.") % {"member": order.member.name},
+                     data={"remind": True, "order": order.pk, "member": order.member_id,
+                           "member_name": order.member.name})
     return order
 
 

@@ -14,7 +14,10 @@ What it watches, every tick:
   HANDOVER_ACCEPT_OVERDUE alarm; accepted and its result not reported by its `deadline`
   (`report_escalated_at` empty; `handover_report_due`): a HANDOVER_REPORT_OVERDUE alarm — each
   once per hand-over, told to the unit leaders on duty of the receiving unit;
-- a snoozed alarm whose `snoozed_until` passed: it is open again.
+- a snoozed alarm whose `snoozed_until` passed: it is open again;
+- an order dispatched but not accepted ("until acknowledged", `confirm_step`): sent again, then
+  sent outbound, then raised to the member's unit leaders on duty, one step per claim, each once
+  (`orders_unconfirmed_remind`).
 Every alarm appends an ALARM event to the incident's timeline, published to the wall map after
 commit; the command room acknowledges (with a note) or snoozes it (dispatch/services.py).
 
@@ -43,12 +46,18 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dispatch.models import Alarm, DispatchOrder, Member, Role
-from dispatch.notify import messages_for_alarm
+from dispatch.notify import (
+    message_outbound_now,
+    message_resend,
+    messages_for_alarm,
+    messages_order_unconfirmed,
+    unconfirmed_sentence,
+)
 from dispatch.selectors import on_duty_at
 from dispatch.services import alarm_data, escalation_max_level, level_set
 from incidents import flows
@@ -68,11 +77,14 @@ def sla_tick(*, now: datetime | None = None, batch: int = CLAIM_BATCH) -> int:
     raises in its own transaction, and repeats while it finds a full batch."""
     handled = 0
     for step in (arrivals_overdue_raise, alarms_unacknowledged_escalate, major_incidents_notify,
-                 handovers_accept_overdue_raise, handovers_report_overdue_raise, snoozed_alarms_reopen):
+                 handovers_accept_overdue_raise, handovers_report_overdue_raise, snoozed_alarms_reopen,
+                 orders_unconfirmed_remind):
         for _round in range(MAX_ROUNDS):
             n = step(now=now or timezone.now(), batch=batch)
             handled += n
-            if n < batch:
+            # An order's confirmation steps advance one per claim: a clock catching up (several
+            # steps due at once) takes the next one in the next round, until none is due.
+            if n < batch and not (step is orders_unconfirmed_remind and n):
                 break
     return handled
 
@@ -88,13 +100,19 @@ def _recipients(candidates: QuerySet[Member], at: datetime, chosen: set[int] | f
     return told, skipped
 
 
-def overdue_recipients(order: DispatchOrder, at: datetime) -> tuple[list[Member], list[Member]]:
-    """The unit leaders of the late member's unit on duty (its shift leaders if no unit leader
-    is), and the late member themself when on duty or chosen although off duty."""
+def unit_leader_recipients(order: DispatchOrder, at: datetime) -> tuple[list[Member], list[Member]]:
+    """The unit leaders of the member's unit on duty (its shift leaders if no unit leader is)."""
     unit = Member.objects.filter(unit_id=order.member.unit_id).exclude(pk=order.member_id)
     told, skipped = _recipients(unit.filter(roles__contains=[Role.UNIT_LEADER]), at)
     if not told:
         told, _off = _recipients(unit.filter(roles__contains=[Role.SHIFT_LEADER]), at)
+    return told, skipped
+
+
+def overdue_recipients(order: DispatchOrder, at: datetime) -> tuple[list[Member], list[Member]]:
+    """The unit leaders of the late member's unit on duty (its shift leaders if no unit leader
+    is), and the late member themself when on duty or chosen although off duty."""
+    told, skipped = unit_leader_recipients(order, at)
     chosen = {order.member_id} if order.off_duty_override else set()
     member_told, member_skipped = _recipients(Member.objects.filter(pk=order.member_id), at, chosen)
     return told + member_told, skipped + member_skipped
@@ -257,6 +275,73 @@ def snoozed_alarms_reopen(*, now: datetime, batch: int = CLAIM_BATCH) -> int:
                          note=_("The snooze is over: the alarm is open again."),
                          data=alarm_data(alarm, reopened=True, snoozed_until=until.isoformat()), at=now)
     return len(alarms)
+
+
+# --- until acknowledged: an order not accepted is sent again, outbound, then to the unit leaders ---
+
+CONFIRM_LAST_STEP = 3
+
+
+def _confirm_waits() -> tuple[timedelta, timedelta, timedelta]:
+    """After dispatch: when the order is sent again (1), sent outbound (2), raised to the unit leaders (3)."""
+    return (timedelta(seconds=settings.ORDER_CONFIRM_RESEND_SECONDS),
+            timedelta(seconds=settings.ORDER_CONFIRM_OUTBOUND_SECONDS),
+            timedelta(seconds=settings.ORDER_CONFIRM_ESCALATE_SECONDS))
+
+
+def orders_unconfirmed_remind(*, now: datetime, batch: int = CLAIM_BATCH) -> int:
+    """Claim the orders dispatched but not accepted, on a case still handled on site, whose next
+    confirmation step is due (counted from `dispatched_at`; the partial index
+    `dispatch_order_confirm_due` holds the candidates), each together with its incident, and take
+    exactly one step per claim, marked (`confirm_step`, `confirm_step_at`) in the same transaction:
+    1. the order is sent again to the member (a `resend` message, published to the app at once);
+    2. the member's latest unread message of the order is sent outbound now (or a new one, when they
+       read everything in the app and still did not accept);
+    3. the unit leaders on duty of the member's unit (its shift leaders if no unit leader is) are
+       told that the member has not confirmed (an `alarm` message; no Alarm row: the arrival
+       deadline keeps its own alarm). Nobody off duty is told; they are listed in the event.
+    Each step appends a NOTE to the timeline with data {"confirm_step", "order", ...}."""
+    waits = _confirm_waits()
+    due = Q()
+    for step, wait in enumerate(waits):
+        due |= Q(confirm_step=step, dispatched_at__lte=now - wait)
+    with transaction.atomic():
+        orders = list(
+            DispatchOrder.objects.select_for_update(skip_locked=True, of=("self", "incident"))
+            .select_related("incident__subdistrict", "member__unit").defer("incident__subdistrict__boundary")
+            .filter(due, state=DispatchOrder.State.DISPATCHED, confirm_step__lt=CONFIRM_LAST_STEP,
+                    incident__status__in=flows.OPEN_ON_SITE)
+            .order_by("dispatched_at", "id")[:batch]
+        )
+        for order in orders:
+            order.confirm_step += 1
+            order.confirm_step_at = now
+            order.save(update_fields=["confirm_step", "confirm_step_at"])
+            _confirm_step_take(order, now)
+    return len(orders)
+
+
+def _confirm_step_take(order: DispatchOrder, now: datetime) -> None:
+    step, member = order.confirm_step, order.member
+    data = {"confirm_step": step, "order": order.pk, "member": member.pk, "member_name": member.name,
+            "by_clock": True}
+    if step == 1:
+        message_resend(order, now)
+        note = _("%(member)s has not accepted the order yet: it was sent again.") % {"member": member.name}
+    elif step == 2:
+        message_outbound_now(order, now)
+        note = _("%(member)s has still not accepted the order: it is sent outbound (SMS) now.") % {"member": member.name}
+    else:
+        told, skipped = unit_leader_recipients(order, now)
+        messages_order_unconfirmed(order, told, now, step=step)
+        data |= _who(told, skipped)
+        note = unconfirmed_sentence(order)
+        if told:
+            said = _("Their unit leaders were told: %(names)s.") % {"names": "、".join(m.name for m in told)}
+        else:
+            said = _("Nobody on duty was told: phone them.")
+        note = f"{note} {said}"
+    event_append(incident=order.incident, kind=IncidentEvent.Kind.NOTE, note=note, data=data, at=now)
 
 
 # --- the ladder: an overdue arrival nobody acknowledges raises the level --------------------------

@@ -10,6 +10,7 @@ urlpatterns = [
     path("orders/<int:pk>/accept/", api.OrderAcceptView.as_view(), name="order-accept"),
     path("orders/<int:pk>/decline/", api.OrderDeclineView.as_view(), name="order-decline"),
     path("orders/<int:pk>/stand-down/", api.OrderStandDownView.as_view(), name="order-stand-down"),
+    path("orders/<int:pk>/remind/", api.OrderRemindView.as_view(), name="order-remind"),
     path("orders/<int:pk>/replace/", api.OrderReplaceView.as_view(), name="order-replace"),
     path("incidents/<int:pk>/", api.IncidentDispatchView.as_view(), name="incident-dispatch"),
     path("incidents/<int:pk>/level/", api.IncidentLevelView.as_view(), name="incident-level"),

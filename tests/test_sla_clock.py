@@ -78,6 +78,10 @@ def make_incident(world, *, major=False, status=Status.DISPATCHED, **kw) -> Inci
 
 
 def make_order(world, incident, member, *, arrive_by, state=DispatchOrder.State.DISPATCHED, **kw) -> DispatchOrder:
+    # Dispatched 35 minutes ago: its confirmation ladder (sent again, outbound, unit leaders) is
+    # taken as done, so that these tests see the arrival deadline alone; the ladder has its own
+    # tests (tests/test_order_confirmation.py), which pass confirm_step=0.
+    kw.setdefault("confirm_step", 3)
     return DispatchOrder.objects.create(
         incident=incident, member=member, method=DispatchOrder.Method.RADIO, state=state,
         dispatched_at=timezone.now() - timedelta(minutes=35), arrive_by=arrive_by, **kw)

@@ -186,6 +186,10 @@ test("answers that ask to wait, and refusals", () => {
   assert.equal(verdict(409), "refused");
   assert.equal(verdict(422), "refused");
   for (const status of [401, 403, 408, 429, 500, 502, 503]) assert.equal(verdict(status), "wait", String(status));
+  // A signed-out session or a CSRF failure (DRF: no code) waits for a new login; the service's own
+  // refusal (a domain error with its code, e.g. the member was stood down meanwhile) leaves the queue.
+  assert.equal(verdict(403, { detail: "CSRF Failed: CSRF token missing." }), "wait");
+  assert.equal(verdict(403, { detail: "只有已派出的人员可以这样做。", code: "forbidden" }), "refused");
 });
 
 test("retry delays: ~20 s jittered; backoff doubles up to 5 min", () => {

@@ -476,6 +476,10 @@
 
   function renderLevel(summary) {
     part("level").textContent = format(data.textLevel, { level: summary.level });
+    // "2人未确认": orders dispatched and not accepted yet (the SLA clock sends them again).
+    var unconfirmed = part("unconfirmed");
+    unconfirmed.hidden = !summary.unconfirmed;
+    unconfirmed.textContent = summary.unconfirmed ? format(data.textUnconfirmed, { count: summary.unconfirmed }) : "";
     var row = clear(part("level-row"));
     if (!summary.can_raise_level) {
       return;
@@ -499,7 +503,8 @@
   // Only the orders with something to answer or to know beyond the orders list: a declined one,
   // an overdue one, an arrival far from the scene.
   function worthShowing(order) {
-    return order.can_accept || order.can_decline || order.can_stand_down || order.arrival_flagged ||
+    return order.can_accept || order.can_decline || order.can_stand_down || order.can_remind ||
+      order.arrival_flagged ||
       order.state === "declined" || order.state === "stood_down" ||
       (order.overdue_escalated_at && (order.state === "dispatched" || order.state === "accepted"));
   }
@@ -556,6 +561,10 @@
       if (told[order.id]) {
         item.appendChild(reachedNode(told[order.id]));
       }
+      if (order.reminded_at && order.state === "dispatched") {
+        item.appendChild(el("div", "row-meta row-warn", format(data.textRemindedAt, {
+          time: G.fmt.time(order.reminded_at) })));
+      }
       if (order.overdue_escalated_at && (order.state === "dispatched" || order.state === "accepted")) {
         item.appendChild(el("span", "badge badge-warn", data.textOverdue));
       }
@@ -576,6 +585,15 @@
             item.appendChild(el("span", "field-error", error));
           });
         }));
+      }
+      if (order.can_remind) {
+        // One tap: the order is sent again to the member's app (at most every few minutes: 429).
+        var remind = actions.appendChild(button(data.textRemind, "btn-action", function () {
+          send(idUrl(data.remindUrl, order.id), {}).then(function (error) {
+            item.appendChild(el("span", "field-error", error));
+          });
+        }));
+        remind.dataset.orderAction = "remind";
       }
       if (order.can_decline) {
         actions.appendChild(button(data.textDecline, "btn-quiet", function () {

@@ -348,6 +348,18 @@ function alertMember(message) {
   }
 }
 
+// A message is "read" only once it was on a visible screen: a phone in a pocket with the page
+// open must not tell the command room "seen", nor spare the member the SMS (the notifier skips
+// messages read in the app). Reads wait while the page is hidden or the socket is down.
+const unread = new Set();
+function flushReads() {
+  if (document.visibilityState !== "visible") return;
+  for (const id of unread) {
+    if (live.read(id)) unread.delete(id);
+  }
+}
+document.addEventListener("visibilitychange", flushReads);
+
 const live = connectLive({
   path: config.socket,
   location: window.location,
@@ -355,13 +367,17 @@ const live = connectLive({
   onState: (state) => {
     liveText.textContent = text.live[state] || "";
     liveState.dataset.state = state;
-    if (state === "live") refresh(); // whatever changed while disconnected
+    if (state === "live") {
+      refresh(); // whatever changed while disconnected
+      flushReads();
+    }
   },
   onMessage: (message, { fresh }) => {
     if (message.read_at && !fresh) return; // read before: the list shows its effect
     showMessage(message);
     if (fresh) alertMember(message);
-    live.read(message.id);
+    unread.add(message.id);
+    flushReads();
     body.dataset.messages = String(Number(body.dataset.messages || 0) + 1);
     refresh();
   },

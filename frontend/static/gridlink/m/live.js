@@ -60,6 +60,7 @@ export function connectLive({ path, location, WebSocketImpl, onMessage, onState,
         onState("signedOut");
         return; // a new login is needed: the page says so
       }
+      if (event.code === 4400) lastMessage = null; // a resume point the server refused: start afresh
       onState("reconnecting");
       setTimer(open, backoffMs(attempt));
       attempt += 1;
@@ -68,8 +69,11 @@ export function connectLive({ path, location, WebSocketImpl, onMessage, onState,
 
   open();
   return {
+    /** Tell the server the member saw message `id`; false when the socket is not open (try later). */
     read(id) {
-      if (socket && socket.readyState === 1) socket.send(JSON.stringify({ type: "read", message: id }));
+      if (!socket || socket.readyState !== 1) return false;
+      socket.send(JSON.stringify({ type: "read", message: id }));
+      return true;
     },
     stop() {
       stopped = true;

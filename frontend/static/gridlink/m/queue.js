@@ -40,10 +40,16 @@ export function backoffMs(failures, random = Math.random) {
   return Math.round(base * (0.75 + 0.5 * random()));
 }
 
-/** What an answer means for its entry: "done" (2xx), "refused" (4xx), "offline" (no answer), "wait". */
-export function verdict(status) {
+/**
+ * What an answer means for its entry: "done" (2xx), "refused" (4xx), "offline" (no answer), "wait".
+ * A 403 is ambiguous: a signed-out session or a CSRF failure (DRF's body has no `code`: wait for a
+ * new login) or the service's refusal (our domain errors carry a `code`, e.g. a member stood down
+ * while offline: "forbidden") — a refusal leaves the queue, or it would hold every later action.
+ */
+export function verdict(status, data = null) {
   if (status >= 200 && status < 300) return "done";
   if (status === 0) return "offline";
+  if (status === 403 && data && typeof data === "object" && typeof data.code === "string") return "refused";
   if (status >= 500 || [401, 403, 408, 429].includes(status)) return "wait";
   if (status >= 400) return "refused";
   return "wait"; // 1xx/3xx: not an answer to an action
@@ -179,7 +185,7 @@ export function createQueue({
       } catch (error) {
         result = { ok: false, status: 0, data: null, message: String(error?.message || error) };
       }
-      const outcome = verdict(result.status);
+      const outcome = verdict(result.status, result.data);
       if (outcome === "done" || outcome === "refused") {
         await s.remove(head.id);
         const waited = awaiting.has(head.id);
