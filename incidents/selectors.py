@@ -1,18 +1,21 @@
 """Read queries of incidents. Every list is scoped to one sub-district; a responder sees only
-the cases they are dispatched to, a department only the cases handed to its unit."""
+the cases they are dispatched to (a grid leader also those of their grids, read-only), a
+department only the cases handed to its unit."""
 
 from datetime import datetime, timedelta
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from config.roles import STAFF_ROLES, UserRole, has_role
-from dispatch.models import DispatchOrder, Member, Unit
+from dispatch.models import DispatchOrder, Force, Member, Role, Unit
 from incidents import flows
 from incidents.models import Category, CategoryRule, Handover, Incident, IncidentEvent, Status
 
 
 def incidents_visible_to(user) -> QuerySet[Incident]:
-    """The cases a user may see at all (404 for the others)."""
+    """The cases a user may see at all (404 for the others): staff all; a responder those they hold
+    a non-declined order of, and a grid leader (role or force `grid_leader`) also those of their
+    grids; a unit's staff (department, responder) those handed to their unit."""
     qs = Incident.objects.all()
     if has_role(user, *STAFF_ROLES):
         return qs
@@ -22,6 +25,10 @@ def incidents_visible_to(user) -> QuerySet[Incident]:
     scope = Q(pk__in=[])
     if has_role(user, UserRole.RESPONDER):
         scope |= Q(orders__member=member) & ~Q(orders__state=DispatchOrder.State.DECLINED)
+        if member.force == Force.GRID_LEADER or Role.GRID_LEADER in (member.roles or ()):
+            # A grid leader also sees the cases of their grids: to read, not to act (the
+            # transitions and order answers keep their own checks). A subquery: still one query.
+            scope |= Q(grid__in=member.grids.values("pk"))
     if has_role(user, UserRole.DEPARTMENT, UserRole.RESPONDER):
         scope |= Q(handovers__unit=member.unit_id)
     return qs.filter(scope).distinct()
