@@ -27,22 +27,10 @@ from django.utils import timezone
 from dispatch.live import member_group, member_inbox, socket_member_id
 from dispatch.notify import message_read
 from incidents import relay
+from incidents.consumers import CLOSE_ANONYMOUS, CLOSE_BAD_REQUEST, CLOSE_FORBIDDEN, parse_event_id
 
 log = logging.getLogger(__name__)
 
-CLOSE_ANONYMOUS = 4401
-CLOSE_FORBIDDEN = 4403
-CLOSE_BAD_REQUEST = 4400
-
-
-def _parse_id(value) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number >= 0 else None
 
 
 def _inbox(member_id: int, after: int | None) -> list[dict]:
@@ -70,7 +58,7 @@ class MemberConsumer(AsyncJsonWebsocketConsumer):
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         after = None
         if "last_message" in query:
-            after = _parse_id(query["last_message"][-1])
+            after = parse_event_id(query["last_message"][-1])
             if after is None:
                 await self.close(code=CLOSE_BAD_REQUEST)
                 return
@@ -113,7 +101,7 @@ class MemberConsumer(AsyncJsonWebsocketConsumer):
         if content.get("type") != "read":
             await self.send_json({"type": "error", "detail": "unknown message type"})
             return
-        message_id = _parse_id(content.get("message"))
+        message_id = parse_event_id(content.get("message"))
         if message_id is None:
             await self.send_json({"type": "error", "detail": "message must be a non-negative integer"})
             return

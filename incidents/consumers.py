@@ -52,7 +52,7 @@ def _missed_events(subdistrict_id: int, last_event: int, cap: int) -> tuple[list
     return [event_payload(e, e.incident) for e in events], False, events[-1].pk if events else last_event
 
 
-def _parse_event_id(value) -> int | None:
+def parse_event_id(value) -> int | None:
     if isinstance(value, bool):
         return None
     try:
@@ -86,7 +86,7 @@ class WallConsumer(AsyncJsonWebsocketConsumer):
         self._membership = asyncio.get_running_loop().create_task(self._keep_membership())
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         if "last_event" in query:
-            last_event = _parse_event_id(query["last_event"][-1])
+            last_event = parse_event_id(query["last_event"][-1])
             if last_event is None:
                 await self.close(code=CLOSE_BAD_REQUEST)
                 return
@@ -114,7 +114,7 @@ class WallConsumer(AsyncJsonWebsocketConsumer):
         if self.subdistrict_id is None or not isinstance(content, dict):
             return
         if content.get("type") == "resume":
-            last_event = _parse_event_id(content.get("last_event"))
+            last_event = parse_event_id(content.get("last_event"))
             if last_event is None:
                 await self.send_json({"type": "error", "detail": "last_event must be a non-negative integer"})
                 return
