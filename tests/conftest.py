@@ -65,3 +65,20 @@ def _demo_only_where_asked(request):
     request.getfixturevalue("_django_db_helper")  # from here on inside the test's transaction
     with connection.cursor() as cur:
         cur.execute("TRUNCATE " + ", ".join(connection.ops.quote_name(t) for t in _demo_tables()) + " CASCADE")
+
+
+@pytest.fixture
+def workers(tmp_path):
+    """Starts our own `manage.py` workers as real processes (`start(name, command, *args, env=None,
+    cls=Worker)`, see tests/workers.py); kills what is left at the end."""
+    from tests.workers import Worker
+
+    started: list[Worker] = []
+
+    def start(name: str, command: str, *args: str, env: dict[str, str] | None = None, cls=Worker) -> Worker:
+        started.append(cls(tmp_path, name, command, *args, env=env))
+        return started[-1]
+
+    yield start
+    for worker in started:
+        worker.kill()

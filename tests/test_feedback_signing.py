@@ -9,9 +9,6 @@ connections, which only see committed rows."""
 
 import json
 import secrets
-import signal
-import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
@@ -40,8 +37,8 @@ from incidents.feedback import (
 )
 from incidents.models import Channel, FeedbackDelivery, Incident, IncidentEvent, Status
 from incidents.services import incident_intake
-from tests.e2e.conftest import REPO, _server, subprocess_env
 from tests.factories import S, W, make_channels, make_user, make_world
+from tests.workers import worker_env
 
 WAIT_S = 30
 
@@ -239,17 +236,14 @@ def test_no_lock_during_the_call_and_the_lease_keeps_a_second_worker_off(deliver
     assert delivery.attempt_log.count() == 1
 
 
-def test_a_worker_killed_during_the_call_leaves_the_delivery_to_be_retried_after_the_lease(delivery):
+def test_a_worker_killed_during_the_call_leaves_the_delivery_to_be_retried_after_the_lease(delivery, workers):
     Centre.hold = True
-    env = subprocess_env(_server(), connection.settings_dict["NAME"]) | {"DB_POOL_MIN_SIZE": "0"}
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and command
-        [sys.executable, "manage.py", "run_feedback_worker", "--once"], cwd=REPO, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = workers("gl-feedback", "run_feedback_worker", "--once",
+                     env=worker_env("gl-feedback", DB_POOL_MIN_SIZE="0"))
     try:
-        assert Centre.entered.wait(120), "the worker never called the centre"
+        assert Centre.entered.wait(120), f"the worker never called the centre\n{worker.tail()}"
     finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(WAIT_S)
+        worker.kill()
     Centre.release.set()
     leased = FeedbackDelivery.objects.get(pk=delivery.pk)
     assert leased.state == FeedbackDelivery.State.PENDING and leased.attempts == 0

@@ -11,8 +11,6 @@ database connections, which only see committed rows."""
 import json
 import logging
 import signal
-import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
@@ -26,9 +24,9 @@ from config.roles import UserRole
 from dispatch.models import Member, MemberMessage
 from dispatch.notifier import HEADER_IDEMPOTENCY, OUTBOX_ID, idempotency_key, notifier_deliver_due
 from dispatch.notify import message_read, messages_for_order_dispatched
-from tests.e2e.conftest import REPO, _server, subprocess_env
 from tests.factories import make_user
 from tests.test_sla_clock import build_world, make_incident, make_order
+from tests.workers import worker_env
 
 WAIT_S = 30
 
@@ -188,46 +186,16 @@ def test_without_a_gateway_the_outbox_logs_it_and_marks_it_sent(db, settings, ca
 
 # --- a real notifier process, killed while the gateway holds its request -------------------------------
 
-class Notifier:
-    def __init__(self, tmp_path, name: str, url: str):
-        self.name, self.log = name, tmp_path / f"{name}.log"
-        self._out = self.log.open("w")
-        env = subprocess_env(_server(), connection.settings_dict["NAME"]) | {
-            "DB_POOL_MIN_SIZE": "0", "NOTIFY_GATEWAY_URL": url, "NOTIFY_GATEWAY_TOKEN": "gateway-token-1",
-            # a short lease, so that the restarted notifier takes the message over in seconds:
-            # 2 x 3 s per claimed message + 1 s
-            "NOTIFY_TIMEOUT_SECONDS": "3", "NOTIFY_LEASE_MARGIN_SECONDS": "1", "LOG_LEVEL": "INFO"}
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and command
-            [sys.executable, "manage.py", "run_notifier", "--interval", "0.2"], cwd=REPO, env=env,
-            stdout=self._out, stderr=subprocess.STDOUT)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._out.close()
-
-    def tail(self) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
-
-
 @pytest.fixture
-def notifiers(tmp_path):
-    started: list[Notifier] = []
+def notifiers(workers):
+    def start(name: str, url: str):
+        env = worker_env(name, DB_POOL_MIN_SIZE="0", NOTIFY_GATEWAY_URL=url, NOTIFY_GATEWAY_TOKEN="gateway-token-1",  # noqa: S106 - a test token
+                         # a short lease, so that the restarted notifier takes the message over in
+                         # seconds: 2 x 3 s per claimed message + 1 s
+                         NOTIFY_TIMEOUT_SECONDS="3", NOTIFY_LEASE_MARGIN_SECONDS="1")
+        return workers(name, "run_notifier", "--interval", "0.2", env=env)
 
-    def start(name: str, url: str) -> Notifier:
-        started.append(Notifier(tmp_path, name, url))
-        return started[-1]
-
-    yield start
-    for notifier in started:
-        if notifier.process.poll() is None:
-            notifier.process.kill()
-            notifier.process.wait(timeout=10)
+    return start
 
 
 def test_a_notifier_killed_during_the_call_delivers_once_after_a_restart(transactional_db, gateway, notifiers):

@@ -5,8 +5,6 @@ worker processes against the test database)."""
 
 import itertools
 import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +25,7 @@ from dispatch.services import alarm_acknowledge, alarm_snooze
 from dispatch.sla import sla_tick
 from incidents.models import Handover, Incident, IncidentEvent, Status
 from tests.factories import S, W, make_user, make_world
+from tests.workers import Worker
 
 REPO = Path(__file__).resolve().parents[1]
 SCENE = Point(W + 0.004, S + 0.004, srid=4326)
@@ -322,42 +321,8 @@ def test_alarm_api(world, alarm):
 
 # --- real worker processes: kill and restart, two at once -------------------------------------------
 
-def _subprocess_env(appname: str) -> dict[str, str]:
-    """The environment of a worker pointed at the test database (the browser tests' helper)."""
-    from tests.e2e.conftest import _server, subprocess_env
-
-    env = subprocess_env(_server(), connection.settings_dict["NAME"])
-    env["PGAPPNAME"] = appname  # libpq: lets the test find the worker's session in pg_stat_activity
-    env["LOG_LEVEL"] = "INFO"
-    return env
-
-
-class Clock:
+class Clock(Worker):
     """`manage.py run_sla_clock` as a real process."""
-
-    def __init__(self, log_dir: Path, name: str, *args: str):
-        self.name, self.log = name, log_dir / f"{name}.log"
-        self._out = self.log.open("w")
-        self.process = subprocess.Popen(  # noqa: S603 - our own manage.py with fixed arguments
-            [sys.executable, "manage.py", "run_sla_clock", "--interval", "0.2", *args],
-            cwd=REPO, env=_subprocess_env(name), stdout=self._out, stderr=subprocess.STDOUT)
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._out.close()
-
-    def tail(self) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
 
     def handled(self) -> int:
         """Rows this clock handled, from its log lines `sla-clock: N handled`."""
@@ -366,19 +331,8 @@ class Clock:
 
 
 @pytest.fixture
-def clocks(tmp_path):
-    started: list[Clock] = []
-
-    def start(name: str, *args: str) -> Clock:
-        clock = Clock(tmp_path, name, *args)
-        started.append(clock)
-        return clock
-
-    yield start
-    for clock in started:
-        if clock.process.poll() is None:
-            clock.process.kill()
-            clock.process.wait(timeout=10)
+def clocks(workers):
+    return lambda name, *args: workers(name, "run_sla_clock", "--interval", "0.2", *args, cls=Clock)
 
 
 def _wait(condition, *, timeout: float, what: str, clocks=()) -> None:
