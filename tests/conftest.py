@@ -55,6 +55,15 @@ def _demo_tables() -> list[str]:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Nothing a test computed and shared through the cache (the replacement proposals) reaches
+    the next test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _demo_only_where_asked(request):
     """Tests that do not ask for `demo` see no demo data (see the module docstring)."""
     names = request.fixturenames

@@ -11,8 +11,6 @@ of orders sent by hand, through the services, the API and the SLA clock on real 
 - orders sent by hand carry the plan's deadline for the member's force and the hour.
 """
 
-import subprocess
-import sys
 from datetime import datetime, timedelta
 
 import pytest
@@ -40,14 +38,13 @@ from tests import test_recommend
 from tests.factories import make_user
 from tests.test_recommend import AT, case, place_point, put_on_duty_at
 from tests.test_sla_clock import (
-    REPO,
-    _subprocess_env,
     build_world,
     client_for,
     make_incident,
     make_order,
     on_duty,
 )
+from tests.workers import run_once
 
 
 @pytest.fixture
@@ -242,14 +239,8 @@ def test_the_clock_raises_the_level_exactly_once_across_a_restart():
     # The alarm waited long enough unacknowledged: the next clock process raises the level.
     Alarm.objects.update(escalate_after=timezone.now() - timedelta(seconds=1))
 
-    def clock_once():
-        done = subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
-            [sys.executable, "manage.py", "run_sla_clock", "--once"], cwd=REPO, env=_subprocess_env("ladder"),
-            capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stdout + done.stderr
-
-    clock_once()
-    clock_once()  # a restarted clock finds the mark and raises nothing more
+    run_once("run_sla_clock", "ladder")
+    run_once("run_sla_clock", "ladder")  # a restarted clock finds the mark and raises nothing more
     incident.refresh_from_db()
     assert incident.level == 1
     assert IncidentEvent.objects.filter(incident=incident, kind=IncidentEvent.Kind.LEVEL_RAISED).count() == 1

@@ -3,8 +3,6 @@ outbound (+300 s), then raised to the member's unit leaders on duty (+600 s) —
 the SLA clock, also across a restart of the clock process; the dispatcher sees who has not
 confirmed ("N人未确认") and reminds them again in one tap, at most every REMIND_MIN_INTERVAL_SECONDS."""
 
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
@@ -20,7 +18,8 @@ from dispatch.services import order_accept, order_remind
 from dispatch.sla import sla_tick
 from incidents.models import IncidentEvent
 from tests.factories import make_user
-from tests.test_sla_clock import REPO, _subprocess_env, build_world, client_for, make_incident
+from tests.test_sla_clock import build_world, client_for, make_incident
+from tests.workers import run_once
 
 Kind = MemberMessage.Kind
 
@@ -156,14 +155,8 @@ def test_each_step_is_taken_once_across_a_restart_of_the_clock_process():
     world = build_world()
     order = dispatch(world, at=timezone.now() - timedelta(seconds=700))
 
-    def clock_once():
-        done = subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
-            [sys.executable, "manage.py", "run_sla_clock", "--once"], cwd=REPO, env=_subprocess_env("confirm"),
-            capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stdout + done.stderr
-
-    clock_once()
-    clock_once()  # a restarted clock finds the marks and takes no step again
+    run_once("run_sla_clock", "confirm")
+    run_once("run_sla_clock", "confirm")  # a restarted clock finds the marks and takes no step again
     order.refresh_from_db()
     assert order.confirm_step == 3
     assert [e.data["confirm_step"] for e in step_events(order)] == [1, 2, 3]

@@ -47,3 +47,12 @@ class Worker:
 
     def tail(self, lines: int = 30) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def run_once(command: str, name: str, *args: str) -> str:
+    """`manage.py <command> --once` run to its end as a process of its own; its output."""
+    done = subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
+        [sys.executable, "manage.py", command, "--once", *args], cwd=REPO, env=worker_env(name),
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
