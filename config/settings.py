@@ -256,6 +256,13 @@ ORDER_CONFIRM_RESEND_SECONDS = env.int("ORDER_CONFIRM_RESEND_SECONDS", default=1
 ORDER_CONFIRM_OUTBOUND_SECONDS = env.int("ORDER_CONFIRM_OUTBOUND_SECONDS", default=300)
 ORDER_CONFIRM_ESCALATE_SECONDS = env.int("ORDER_CONFIRM_ESCALATE_SECONDS", default=600)
 REMIND_MIN_INTERVAL_SECONDS = env.int("REMIND_MIN_INTERVAL_SECONDS", default=180)
+# The same for an overdue-arrival alarm told to the member's unit leaders: not acknowledged (in the
+# app, or by the command room) this many minutes after it was raised, it is sent again to them, then
+# sent outbound at once, then raised to the command room (by the SLA clock, each step once). Before
+# SLA_ESCALATE_AFTER_MINUTES by default, so that the command room hears of it before the level rises.
+ALARM_ACK_RESEND_MINUTES = env.int("ALARM_ACK_RESEND_MINUTES", default=2)
+ALARM_ACK_OUTBOUND_MINUTES = env.int("ALARM_ACK_OUTBOUND_MINUTES", default=3)
+ALARM_ACK_RAISE_MINUTES = env.int("ALARM_ACK_RAISE_MINUTES", default=4)
 # A case handed to a unit (a transfer from the scene, an assignment to an office): minutes to
 # accept or return it, and hours to report the result, by unit kind ("police_station=15,...");
 # HANDOVER_*_DEFAULT for every other kind. An assignment form's own deadline wins for the result.
@@ -280,7 +287,21 @@ POSITIONS_MAX_AGE_HOURS = env.int("POSITIONS_MAX_AGE_HOURS", default=24)
 POSITIONS_MAX_AHEAD_SECONDS = env.int("POSITIONS_MAX_AHEAD_SECONDS", default=300)
 
 # Idempotency keys of the API's actions (incidents/idempotency.py): a key is honoured this many
-# hours after its first use (a phone's offline queue replays within it); each keyed request purges
-# up to IDEMPOTENCY_PURGE_BATCH expired keys of anybody.
-IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=48)
+# hours after its first use — 14 days, since a phone's outbox never drops an action and may hold one
+# through a long absence; the phone asks its member before sending an entry near the end of this
+# window (frontend/static/gridlink/m/queue.js). Each keyed request purges up to
+# IDEMPOTENCY_PURGE_BATCH expired keys of anybody.
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=14 * 24)
 IDEMPOTENCY_PURGE_BATCH = env.int("IDEMPOTENCY_PURGE_BATCH", default=100)
+
+# On-site photos (incidents/photos.py): stored under MEDIA_ROOT (never served as static files: the
+# photos endpoint checks who may see the case). At most PHOTO_MAX_COUNT photos per on-site report,
+# each at most PHOTO_MAX_BYTES (8 MiB) as uploaded and PHOTO_MAX_PIXELS decoded (a decompression
+# bomb guard); the display renditions are JPEGs of at most PHOTO_LARGE_PX / PHOTO_THUMB_PX a side.
+MEDIA_ROOT = BASE_DIR / env.str("MEDIA_ROOT", default="var/media")  # relative: to the project root
+MEDIA_URL = "/media-not-served/"  # nothing is routed here: photos go through /api/v1/photos/{id}/
+PHOTO_MAX_COUNT = 3
+PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=8 * 1024 * 1024)
+PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", default=50_000_000)
+PHOTO_LARGE_PX = env.int("PHOTO_LARGE_PX", default=1600)
+PHOTO_THUMB_PX = env.int("PHOTO_THUMB_PX", default=320)

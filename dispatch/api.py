@@ -23,10 +23,11 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
+from config.errors import DomainError
 from config.permissions import MEMBER_MAP_ROLES, HasRole, is_staff_role
 from config.roles import COMMAND_ROLES, STAFF_ROLES, has_role
 from dispatch import positions, selectors, services
@@ -188,7 +189,8 @@ class AlarmSerializer(serializers.ModelSerializer):
     class Meta:
         model = Alarm
         fields = ["id", "incident", "order", "member", "handover", "kind", "kind_display", "state", "state_display",
-                  "due_at", "raised_at", "notified", "snoozed_until", "acknowledged_at", "acknowledged_by", "note"]
+                  "due_at", "raised_at", "notified", "snoozed_until", "acknowledged_at", "acknowledged_by", "note",
+                  "ack_step", "ack_step_at"]
 
     @extend_schema_field({"type": "object", "nullable": True,
                           "properties": {"id": {"type": "integer"}, "unit": {"type": "string"}}})
@@ -572,11 +574,27 @@ class AlarmSnoozeView(IdempotentMixin, generics.GenericAPIView):
 # move to the incident's lifecycle primitives. `incidents/urls.py` routes to them.
 
 class IncidentTransitionView(IdempotentMixin, incidents_api.RoleCheckedView):
+    # JSON, or multipart/form-data when an on-site report carries photos (repeated field `photos`).
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def initial(self, request, *args, **kwargs):
+        # A body far larger than the photos allowed is refused before it is parsed (or fingerprinted).
+        limit = settings.PHOTO_MAX_COUNT * settings.PHOTO_MAX_BYTES + 1024 * 1024
+        if int(request.META.get("CONTENT_LENGTH") or 0) > limit:
+            raise DomainError(_("The request is too large: at most %(count)s photos of %(mb)s MB each.")
+                              % {"count": settings.PHOTO_MAX_COUNT,
+                                 "mb": f"{settings.PHOTO_MAX_BYTES / (1024 * 1024):g}"}, code="too_large")
+        super().initial(request, *args, **kwargs)
+
     @extend_schema(
         summary="Move a case along its flow",
         description="200 with the case; 409 when the flow does not allow the action now (nothing changes); "
-                    "403 when the user may not make it; 400 when the request lacks what the action needs.",
-        request=TransitionInputSerializer, responses=IncidentDetailSerializer,
+                    "403 when the user may not make it; 400 when the request lacks what the action needs. "
+                    "`report_on_site` may carry up to PHOTO_MAX_COUNT (3) photos as multipart/form-data "
+                    "(repeated field `photos`; JPEG, PNG or WebP, each at most PHOTO_MAX_BYTES): a photo "
+                    "refused refuses the whole report (400 naming the photo; nothing is saved).",
+        request={"application/json": TransitionInputSerializer, "multipart/form-data": TransitionInputSerializer},
+        responses=IncidentDetailSerializer,
     )
     def post(self, request, pk: int):
         incidents_api._visible_or_404(request, pk)
@@ -584,7 +602,7 @@ class IncidentTransitionView(IdempotentMixin, incidents_api.RoleCheckedView):
         services.incident_transition(incident_id=pk, action=data["action"], actor=request.user, text=data["text"],
                                      unit=data["unit"], members=data["members"], method=data["method"],
                                      position=data["position"], off_duty_override=data["off_duty_override"],
-                                     reason=data.get("reason", ""))
+                                     reason=data.get("reason", ""), photos=data["photos"])
         return incidents_api._detail_response(request, pk, changed=True)
 
 

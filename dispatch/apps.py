@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class DispatchConfig(AppConfig):
     name = "dispatch"
     verbose_name = _("Forces and dispatch")
+
+    def ready(self):
+        # Offices named on an assignment form at intake are told of their parts (incidents cannot
+        # import dispatch: it registers the hook).
+        from dispatch.unit_notify import offices_tell_new_parts
+        from incidents.services import on_handovers_created
+
+        on_handovers_created(offices_tell_new_parts)

@@ -1,6 +1,7 @@
-"""The member's websocket: `ws/member/` — a responder's (or leader's) own messages, live.
+"""The members' websockets: `ws/member/` — a responder's (or leader's) own messages, live — and
+`ws/dept/` — a unit's news for the department queue (DeptConsumer, below).
 
-Only a logged-in user linked to an active member (`user.member`): an anonymous socket is closed
+`ws/member/`: only a logged-in user linked to an active member (`user.member`): an anonymous socket is closed
 with 4401, a user who is not a member of the forces with 4403 (accepted first, so the browser sees
 the code). On connect the socket joins the member's group (`dispatch.live.member_group`) and
 receives the member's unread messages of the last 24 hours, oldest first; a client that
@@ -17,20 +18,30 @@ The consumer stays thin: the database through `dispatch.live` (reads) and `dispa
 (`message_read`)."""
 
 import asyncio
+import json
 import logging
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
 
-from dispatch.live import member_group, member_inbox, socket_member_id
+from dispatch.live import (
+    member_group,
+    member_inbox,
+    socket_dept_unit,
+    socket_member_id,
+    unit_frame,
+    unit_news,
+    unit_part_id,
+)
 from dispatch.notify import message_read
 from incidents import relay
 from incidents.consumers import CLOSE_ANONYMOUS, CLOSE_BAD_REQUEST, CLOSE_FORBIDDEN, parse_event_id
 
 log = logging.getLogger(__name__)
-
 
 
 def _inbox(member_id: int, after: int | None) -> list[dict]:
@@ -43,40 +54,39 @@ def _read(member_id: int, message_id: int) -> str | None:
     return message.read_at.isoformat() if message is not None else None
 
 
-class MemberConsumer(AsyncJsonWebsocketConsumer):
-    member_id: int | None = None
+class _GroupSocket(AsyncJsonWebsocketConsumer):
+    """A socket that holds one channel-layer group for as long as it is open."""
+
     group: str | None = None
-    sent_on_connect: set[int] | frozenset[int] = frozenset()
     _membership: asyncio.Task | None = None
 
-    async def connect(self) -> None:
+    async def admit(self, access: Callable) -> tuple[Any, int | None] | None:
+        """Accept the socket, then check it (closing it with the code the browser sees): anonymous
+        4401, a malformed `?last_message=` 4400, a user for whom `access(user)` (sync: it reads the
+        database) is None 4403. Returns (what `access` returned, the last message id the client saw
+        or None); None when the socket was closed."""
         await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_ANONYMOUS)
-            return
+            return None
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         after = None
         if "last_message" in query:
             after = parse_event_id(query["last_message"][-1])
             if after is None:
                 await self.close(code=CLOSE_BAD_REQUEST)
-                return
-        member_id = await database_sync_to_async(socket_member_id)(user)
-        if member_id is None:
+                return None
+        granted = await database_sync_to_async(access)(user)
+        if granted is None:
             await self.close(code=CLOSE_FORBIDDEN)
-            return
-        self.member_id, self.group = member_id, member_group(member_id)
-        relay.ensure_listener(self.channel_layer)  # the SLA clock's messages without Redis (incidents.relay)
-        await self.channel_layer.group_add(self.group, self.channel_name)  # before reading: nothing falls between
+            return None
+        return granted, after
+
+    async def group_join(self, group: str) -> None:
+        self.group = group
+        await self.channel_layer.group_add(group, self.channel_name)
         self._membership = asyncio.get_running_loop().create_task(self._keep_membership())
-        payloads = await database_sync_to_async(_inbox)(member_id, after)
-        for payload in payloads:
-            await self.send_json({"type": "message", "message": payload})
-        # a live copy of these may already be queued behind this handler: don't send it twice
-        self.sent_on_connect = {p["id"] for p in payloads}
-        newest = payloads[-1]["id"] if payloads else after
-        await self.send_json({"type": "caught_up", "last_message": newest})
 
     async def disconnect(self, code) -> None:
         if self._membership is not None:
@@ -93,7 +103,28 @@ class MemberConsumer(AsyncJsonWebsocketConsumer):
             try:
                 await self.channel_layer.group_add(self.group, self.channel_name)
             except Exception:  # the layer is down (Redis): try again next time, keep the socket
-                log.exception("renewing the member group membership of %s failed", self.channel_name)
+                log.exception("renewing the group membership of %s in %s failed", self.channel_name, self.group)
+
+
+class MemberConsumer(_GroupSocket):
+    member_id: int | None = None
+    sent_on_connect: set[int] | frozenset[int] = frozenset()
+
+    async def connect(self) -> None:
+        admitted = await self.admit(socket_member_id)
+        if admitted is None:
+            return
+        member_id, after = admitted
+        self.member_id = member_id
+        relay.ensure_listener(self.channel_layer)  # the SLA clock's messages without Redis (incidents.relay)
+        await self.group_join(member_group(member_id))  # before reading: nothing falls between
+        payloads = await database_sync_to_async(_inbox)(member_id, after)
+        for payload in payloads:
+            await self.send_json({"type": "message", "message": payload})
+        # a live copy of these may already be queued behind this handler: don't send it twice
+        self.sent_on_connect = {p["id"] for p in payloads}
+        newest = payloads[-1]["id"] if payloads else after
+        await self.send_json({"type": "caught_up", "last_message": newest})
 
     async def receive_json(self, content, **kwargs) -> None:
         if self.member_id is None or not isinstance(content, dict):
@@ -116,3 +147,62 @@ class MemberConsumer(AsyncJsonWebsocketConsumer):
         if message["id"] in self.sent_on_connect:
             return
         await self.send(text_data=message["text"])
+
+
+class DeptConsumer(_GroupSocket):
+    """`ws/dept/`: the department queue's live channel — every change of the user's unit's parts of
+    cases (`dispatch.live.unit_news`): a new hand-over (a transfer, an assignment, an assignment form
+    at intake), sent back or completed on the unit's behalf by the command room, the case reopened,
+    a deadline overdue (the SLA clock's alarm), and the unit's own moves (its colleagues' pages).
+
+    Only the users the page admits (a department role or a responder, linked to an active member of
+    a unit): anonymous 4401, anybody else 4403, accepted first so the browser sees the code. The
+    socket listens to its sub-district's event stream and passes on its unit's events only, each
+    once, as `{"type": "message", "message": {id, kind, incident, number, handover, at}}` (`id` the
+    event's). On connect, and on a reconnect that names the last message seen (`?last_message=<id>`;
+    malformed: 4400), it says `{"type": "caught_up", "last_message": <that id or null>}` and sends
+    no backlog: the page reloads the unit's queue when the socket is live again. The client sends
+    nothing."""
+
+    unit_id: int | None = None
+
+    async def connect(self) -> None:
+        admitted = await self.admit(socket_dept_unit)
+        if admitted is None:
+            return
+        (self.unit_id, stream), after = admitted
+        relay.ensure_listener(self.channel_layer)  # the SLA clock's alarms without Redis (incidents.relay)
+        await self.group_join(stream)
+        await self.send_json({"type": "caught_up", "last_message": after})
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if self.unit_id is not None:
+            await self.send_json({"type": "error", "detail": "this socket takes no messages"})
+
+    async def dispatch(self, message: dict) -> None:
+        """The sub-district's stream carries every event and the members' positions: the events go
+        to `incident_event` without Channels' hop to the sync thread per message (as on the wall
+        socket, incidents.consumers), the positions nowhere; the rest (the socket's own messages)
+        as usual."""
+        kind = message.get("type")
+        if kind == "incident.event":
+            await self.incident_event(message)
+        elif kind != "positions.batch":
+            await super().dispatch(message)
+
+    async def incident_event(self, message: dict) -> None:
+        """One event of the sub-district (`incidents.events.wall_event_message`): passed on when it
+        is about the unit's part of a case. Only an event that does not name its units (an
+        assignment form, a reopened case) reads the database, to see whether the unit holds a part."""
+        if self.unit_id is None:
+            return
+        payload = json.loads(message["text"])["event"]
+        news = unit_news(payload, self.unit_id)
+        if news is None:
+            return
+        handover = news.handover
+        if news.check:
+            handover = await database_sync_to_async(unit_part_id)(payload["incident"], self.unit_id, news.check)
+            if handover is None:
+                return
+        await self.send_json(unit_frame(payload, news, handover))

@@ -1,4 +1,6 @@
-"""A member's live group: the messages of `dispatch/notify.py` reach the member's open app at once.
+"""The live channels. A member's group: the messages of `dispatch/notify.py` reach the member's
+open app at once. A unit's channel: the department queue hears of every change of the unit's
+parts of cases (below, "a unit's live channel").
 
 Every member has a channel-layer group of their own, `member-<id>` (`member_group`); the member's
 socket (`dispatch.consumers.MemberConsumer`, `ws/member/`) joins it. A message is published after
@@ -13,13 +15,18 @@ read_at}}`, encoded once by the publisher (`message_channel_message`).
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
-from dispatch.models import Member, MemberMessage
+from config.roles import has_role
+from dispatch.models import Alarm, Member, MemberMessage
 from incidents import relay
+from incidents.dept_api import DEPT_ROLES
+from incidents.events import wall_group
+from incidents.models import Handover, IncidentEvent, Status
 
 log = logging.getLogger(__name__)
 
@@ -94,3 +101,88 @@ def member_inbox(member_id: int, *, now: datetime, after: int | None = None) -> 
     messages = messages.filter(pk__gt=after) if after is not None else messages.filter(read_at__isnull=True)
     newest = list(messages.only(*MESSAGE_PAYLOAD_FIELDS).order_by("-pk")[:INBOX_CAP])
     return [message_payload(m) for m in reversed(newest)]
+
+
+# --- a unit's live channel: the department queue (/dept/, `ws/dept/`) -----------------------------
+#
+# Every change of a unit's part of a case is an IncidentEvent already, published once after its
+# transaction commits to the sub-district's event stream (`incidents.events.wall_group`) — from the
+# server's services, from the intake, and from the SLA clock's own process through the relay. The
+# department socket (`dispatch.consumers.DeptConsumer`) listens to that stream and passes on only
+# the events about its own unit's parts (`unit_news`), as the frame
+#
+#     {"type": "message", "message": {id, kind, incident, number, handover, at}}
+#
+# (`id` the event's; `kind` one of UNIT_NEWS). So the page hears of each change exactly once,
+# whatever process made it, without a second publication path that could drift from the timeline.
+
+# What an event is to a unit, in the frame's `kind`; the page alerts its staff to all but "changed".
+UNIT_NEWS = ("handover", "sent_back", "on_behalf", "reopened", "overdue", "changed")
+HANDOVER_ACTIONS = frozenset({"transfer", "assign"})
+HANDOVER_ALARMS = frozenset({Alarm.Kind.HANDOVER_ACCEPT_OVERDUE, Alarm.Kind.HANDOVER_REPORT_OVERDUE})
+# The unit's own moves on its part (accept, return, progress): its colleagues' pages refresh.
+UNIT_MOVES = frozenset({IncidentEvent.Kind.TRANSFER_ACCEPTED, IncidentEvent.Kind.TRANSFER_RETURNED,
+                        IncidentEvent.Kind.PROGRESS})
+
+
+@dataclass(frozen=True)
+class UnitNews:
+    """What an event is to one unit. `check`: the event does not name its units (an intake's
+    assignment form, a reopened case): the unit's part of the case is looked up (`unit_part_id`)
+    in these states, and the event is the unit's news only when it holds one."""
+
+    kind: str
+    handover: int | None = None
+    check: tuple[str, ...] = ()
+
+
+def unit_news(payload: dict, unit_id: int) -> UnitNews | None:
+    """What the event (`incidents.events.event_payload`) is to unit `unit_id`, or None when it is
+    not about the unit's part of a case. Events that only name the unit without giving it a part (a
+    responder's request for a transfer, another office's moves) are not its news."""
+    kind, data = payload.get("kind"), payload.get("data") or {}
+    action = data.get("action")
+    named = data.get("unit") == unit_id and data.get("handover") is not None
+    if action in HANDOVER_ACTIONS and kind in (IncidentEvent.Kind.NOTE, IncidentEvent.Kind.STATUS_CHANGED):
+        return UnitNews("handover", data.get("handover")) if named else None
+    if kind == IncidentEvent.Kind.CREATED and payload.get("to") == Status.ASSIGNED:
+        return UnitNews("handover", check=(Handover.State.PENDING,))  # an assignment form's offices
+    if kind == IncidentEvent.Kind.STATUS_CHANGED and action == "send_back":
+        sent = [s.get("handover") for s in data.get("sent_back") or () if s.get("unit") == unit_id]
+        return UnitNews("sent_back", sent[0]) if sent else None
+    if kind == IncidentEvent.Kind.STATUS_CHANGED and action == "reopen":
+        return UnitNews("reopened", check=(Handover.State.ACCEPTED,))  # the offices' parts open again
+    if not named:
+        return None
+    if kind == IncidentEvent.Kind.PART_COMPLETED:
+        return UnitNews("on_behalf" if data.get("on_behalf") else "changed", data["handover"])
+    if kind == IncidentEvent.Kind.ALARM and data.get("alarm_kind") in HANDOVER_ALARMS:
+        return UnitNews("overdue", data["handover"])
+    if kind in UNIT_MOVES:
+        return UnitNews("changed", data["handover"])
+    return None
+
+
+def unit_part_id(incident_id: int, unit_id: int, states: tuple[str, ...]) -> int | None:
+    """The unit's part of the case in one of `states` (the newest), or None."""
+    return (Handover.objects.filter(incident_id=incident_id, unit_id=unit_id, state__in=states)
+            .order_by("-id").values_list("pk", flat=True).first())
+
+
+def unit_frame(payload: dict, news: UnitNews, handover_id: int | None) -> dict:
+    """The department socket's frame of one event: what happened and to which part, no more (the
+    page reloads the unit's queue for the rest)."""
+    return {"type": "message", "message": {
+        "id": payload["id"], "kind": news.kind, "incident": payload["incident"], "number": payload["number"],
+        "handover": handover_id, "at": payload["at"]}}
+
+
+def socket_dept_unit(user) -> tuple[int, str] | None:
+    """(unit id, the event stream's group of its sub-district) of a user who may hold a unit's
+    queue — the rule of the page and its API (`incidents.dept_api.DEPT_ROLES`, an active member) —
+    or None."""
+    if user is None or not user.is_authenticated or not has_role(user, *DEPT_ROLES):
+        return None
+    row = (Member.objects.filter(user=user, active=True)
+           .values_list("unit_id", "unit__subdistrict__code").first())
+    return None if row is None else (row[0], wall_group(row[1]))

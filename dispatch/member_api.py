@@ -10,11 +10,17 @@ incidents/{id}/transitions/, positions/).
 `incidents.api_support.transitions_permitted` — the rule the service checks — among ON_SITE_ACTIONS,
 so that a button the phone shows is one the service takes (an arrival also needs this order still
 on the way: the service refuses it otherwise). A finished order (declined, stood down) offers none.
+
+The case of an order carries its people (`parties`: ID numbers and phones masked, never in full)
+and the photos this member sent with their reports (`photos`) — except on a declined order, whose
+case the member no longer sees.
 """
 
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import OuterRef
+from django.db.models.functions import JSONObject
 from django.http import Http404
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
@@ -23,12 +29,14 @@ from rest_framework.response import Response
 
 from dispatch import flows as order_flows
 from dispatch import selectors
-from dispatch.models import DispatchOrder
+from dispatch.models import DispatchOrder, Member
 from incidents import flows
 from incidents.api_support import transitions_permitted
+from incidents.models import Incident, IncidentPhoto, Party
+from incidents.serializers import photo_url
 
 # The moves a dispatched member makes from the scene, in the order the phone shows them.
-ON_SITE_ACTIONS = ("arrive", "report_on_site", "resolve", "note")
+ON_SITE_ACTIONS = ("arrive", "report_on_site", "request_transfer", "resolve", "note")
 COORDINATE_DECIMALS = 6
 
 NOT_A_MEMBER = _("This app is for the responders of the linkage forces: your login is not linked to an "
@@ -87,9 +95,27 @@ class WorkOrderSerializer(serializers.ModelSerializer):
         return order.incident.status in flows.OPEN_STATUSES and order_flows.order_may("decline", order.state)
 
 
-class WorkIncidentSerializer(serializers.Serializer):
-    """The case of an order. `description` and `address_text` are typed by the public: the client
-    shows them as text, never as markup."""
+class WorkPartySerializer(serializers.Serializer):
+    """A person involved, as the responder on the scene sees them: phone and ID number masked."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    role = serializers.CharField()
+    role_display = serializers.CharField(source="get_role_display")
+    phone_masked = serializers.CharField()
+    id_number_masked = serializers.CharField()
+
+
+class WorkPhotoSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    thumb_url = serializers.CharField()
+    url = serializers.CharField(help_text="The large rendition.")
+
+
+class CaseSummarySerializer(serializers.Serializer):
+    """A case in a line, as the responders' app lists it (here and in dispatch/leader_api.py); the
+    category's name in the active language. `address_text` is typed by the public: the client shows
+    it as text, never as markup."""
 
     id = serializers.IntegerField()
     number = serializers.CharField()
@@ -98,13 +124,21 @@ class WorkIncidentSerializer(serializers.Serializer):
     status_display = serializers.CharField(source="get_status_display")
     major = serializers.BooleanField()
     address_text = serializers.CharField()
-    description = serializers.CharField()
-    location = serializers.SerializerMethodField(help_text="[lon, lat] (WGS 84), null without a point.")
 
     def get_category(self, incident) -> str:
-        # Categories carry their own Chinese and English names (not in the message catalogue).
-        zh = (get_language() or "zh-hans").startswith("zh")
-        return incident.category.name if zh else (incident.category.name_en or incident.category.name)
+        return incident.category.display_name()
+
+
+class WorkIncidentSerializer(CaseSummarySerializer):
+    """The case of an order. `description` and `address_text` are typed by the public: the client
+    shows them as text, never as markup. `parties` and `photos` come from `case_extras_load`."""
+
+    description = serializers.CharField()
+    location = serializers.SerializerMethodField(help_text="[lon, lat] (WGS 84), null without a point.")
+    parties = WorkPartySerializer(many=True, source="work_parties", default=list,
+                                  help_text="The people registered on the case (empty on a declined order).")
+    photos = WorkPhotoSerializer(many=True, source="work_photos", default=list,
+                                 help_text="The photos this member sent with their reports of the case.")
 
     @extend_schema_field({"type": "array", "items": {"type": "number"}, "nullable": True})
     def get_location(self, incident):
@@ -174,6 +208,29 @@ class WorkOrderDetailSerializer(serializers.Serializer):
     item = WorkItemSerializer()
 
 
+def case_extras_load(orders: list[DispatchOrder], member: Member) -> None:
+    """Set `work_parties` (Party instances) and `work_photos` ({id, thumb_url, url}) on the case of
+    each order the member did not decline: one query whatever the number of orders."""
+    cases: dict[int, list[Incident]] = {}
+    for order in orders:
+        if order.state != DispatchOrder.State.DECLINED:
+            cases.setdefault(order.incident_id, []).append(order.incident)
+    if not cases:
+        return
+    parties = (Party.objects.filter(incident=OuterRef("pk")).order_by("registered_at", "id")
+               .values(row=JSONObject(id="id", name="name", role="role", phone="phone", id_number="id_number")))
+    photos = (IncidentPhoto.objects.filter(incident=OuterRef("pk"), member=member).order_by("event_id", "position")
+              .values("id"))
+    rows = (Incident.objects.filter(pk__in=cases)
+            .annotate(party_rows=ArraySubquery(parties), photo_ids=ArraySubquery(photos))
+            .values_list("pk", "party_rows", "photo_ids"))
+    for pk, party_rows, photo_ids in rows:
+        for case in cases[pk]:
+            case.work_parties = [Party(**row) for row in party_rows]
+            case.work_photos = [{"id": i, "thumb_url": photo_url(i, "thumb"), "url": photo_url(i, "large")}
+                                for i in photo_ids]
+
+
 class _MemberView(generics.GenericAPIView):
     """Admits a logged-in user linked to an active member (403 otherwise)."""
 
@@ -189,7 +246,9 @@ class MemberWorkView(_MemberView):
                    description="403 for a user not linked to an active member.", responses=MemberWorkSerializer)
     def get(self, request):
         work = selectors.member_work(member=self.member())
-        data = {"now": timezone.now(), "member": work.member, "orders": [*work.live, *work.finished]}
+        orders = [*work.live, *work.finished]
+        case_extras_load(orders, work.member)
+        data = {"now": timezone.now(), "member": work.member, "orders": orders}
         return Response(MemberWorkSerializer(data, context={"request": request}).data)
 
 
@@ -197,8 +256,10 @@ class MemberOrderView(_MemberView):
     @extend_schema(summary="One of the responder's own orders (another member's: 404)",
                    responses=WorkOrderDetailSerializer)
     def get(self, request, pk: int):
-        order = selectors.member_order(member=self.member(), order_id=pk)
+        member = self.member()
+        order = selectors.member_order(member=member, order_id=pk)
         if order is None:
             raise Http404
+        case_extras_load([order], member)
         return Response(WorkOrderDetailSerializer({"now": timezone.now(), "item": order},
                                                   context={"request": request}).data)

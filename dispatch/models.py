@@ -442,6 +442,12 @@ class Alarm(models.Model):
     # `escalate_after` raises the case's level once; `escalated_at` is the SLA clock's mark.
     escalate_after = models.DateTimeField(_("raise the level after"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("level raised at"), null=True, blank=True)
+    # Until acknowledged: an overdue-arrival alarm the unit leaders told of do not acknowledge is sent
+    # to them again (1), sent outbound (2), raised to the command room (3), each step waiting from
+    # `ack_step_at` — when the alarm was raised, its last step taken, or it was opened again after a
+    # snooze (settings.ALARM_ACK_*_MINUTES); the SLA clock's marks (dispatch/sla.py).
+    ack_step = models.PositiveSmallIntegerField(_("acknowledgement step"), default=0)
+    ack_step_at = models.DateTimeField(_("acknowledgement step at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("alarm")
@@ -453,6 +459,9 @@ class Alarm(models.Model):
             models.Index(fields=["snoozed_until"], name="alarm_snoozed_due", condition=Q(state="snoozed")),
             models.Index(fields=["escalate_after"], name="alarm_escalation_due",
                          condition=Q(state="open", escalated_at__isnull=True, escalate_after__isnull=False)),
+            # The clock's claim of overdue-arrival alarms whose next acknowledgement step may be due.
+            models.Index(fields=["ack_step_at"], name="alarm_ack_due",
+                         condition=Q(state="open", kind="arrival_overdue", ack_step__lt=3)),
         ]
         constraints = [
             models.UniqueConstraint(fields=["order", "kind"], condition=Q(order__isnull=False),
@@ -502,8 +511,9 @@ class MemberMessage(models.Model):
     alarm = models.ForeignKey(Alarm, on_delete=models.PROTECT, null=True, blank=True, related_name="messages",
                               verbose_name=_("alarm"))
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
-    # The n-th message of its kind for its order and member (0 for the kinds sent once): an order
-    # not accepted is sent again (`resend`) by the SLA clock and by the dispatcher's "remind".
+    # The n-th message of its kind for its order (or alarm) and member (0 for the kinds sent once): an
+    # order not accepted is sent again (`resend`) by the SLA clock and by the dispatcher's "remind";
+    # an alarm not acknowledged is sent again to the leaders (`alarm`, steps 1 and 2) by the clock.
     step = models.PositiveSmallIntegerField(_("step"), default=0)
     title = models.CharField(_("title"), max_length=128)
     body = models.TextField(_("text"), max_length=1000)
@@ -532,7 +542,8 @@ class MemberMessage(models.Model):
             models.UniqueConstraint(fields=["member", "kind", "order", "step"],
                                     condition=Q(order__isnull=False, alarm__isnull=True),
                                     name="member_message_once_per_order"),
-            models.UniqueConstraint(fields=["member", "kind", "alarm"], condition=Q(alarm__isnull=False),
+            # `step`: an alarm not acknowledged is sent again to the leaders (steps 1, 2 of its ladder).
+            models.UniqueConstraint(fields=["member", "kind", "alarm", "step"], condition=Q(alarm__isnull=False),
                                     name="member_message_once_per_alarm"),
             models.CheckConstraint(condition=~Q(state="sent") | Q(sent_at__isnull=False),
                                    name="member_message_sent_has_time"),

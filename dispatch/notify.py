@@ -10,8 +10,8 @@ app login.
 
 Exactly once per event and recipient: the services call these once per order, stand-down and
 alarm (the alarm itself is raised once by the clock), and the unique constraints (member, kind,
-order, step) and (member, kind, alarm) are the last word — a duplicate insert fails in its savepoint
-and is skipped.
+order, step) and (member, kind, alarm, step) are the last word — a duplicate insert fails in its
+savepoint and is skipped.
 
 Who: an order's and a stand-down's member (they were dispatched: the dispatcher chose them, on
 duty or explicitly off duty); an alarm's `notified` members, already filtered by the clock
@@ -47,13 +47,13 @@ def messages_for_order_dispatched(order: DispatchOrder) -> list[MemberMessage]:
     incident = order.incident
     with translation.override(settings.LANGUAGE_CODE):
         title = _("New order %(number)s: %(category)s") % {"number": incident.number,
-                                                           "category": _category(incident)}
-        parts = [_scene(incident), _description(incident)]
+                                                           "category": category_name(incident)}
+        parts = [scene_text(incident), _description(incident)]
         if order.arrive_by is not None:
             parts.append(_("Arrive by %(time)s.") % {"time": _hm(order.arrive_by)})
-        body = _join(parts)
-    message = _message_once(member=order.member, kind=Kind.ORDER, incident=incident, order=order, title=title,
-                            body=body, at=order.dispatched_at)
+        body = text_join(parts)
+    message = message_once(member=order.member, kind=Kind.ORDER, incident=incident, order=order, title=title,
+                           body=body, at=order.dispatched_at)
     return [message] if message else []
 
 
@@ -64,9 +64,9 @@ def message_stand_down(order: DispatchOrder) -> MemberMessage | None:
     with translation.override(settings.LANGUAGE_CODE):
         title = _("Stood down %(number)s") % {"number": incident.number}
         reason = order.stand_down_reason.rstrip("。.！!")
-        body = _join([_("You are no longer needed on this case: %(reason)s.") % {"reason": reason}, _scene(incident)])
-    return _message_once(member=order.member, kind=Kind.STAND_DOWN, incident=incident, order=order, title=title,
-                         body=body, at=order.stood_down_at or timezone.now())
+        body = text_join([_("You are no longer needed on this case: %(reason)s.") % {"reason": reason}, scene_text(incident)])
+    return message_once(member=order.member, kind=Kind.STAND_DOWN, incident=incident, order=order, title=title,
+                        body=body, at=order.stood_down_at or timezone.now())
 
 
 def messages_for_alarm(alarm: Alarm, members: Iterable[Member]) -> list[MemberMessage]:
@@ -84,8 +84,8 @@ def messages_for_alarm(alarm: Alarm, members: Iterable[Member]) -> list[MemberMe
                 kind, title, body = Kind.REMINDER, *_reminder_text(alarm)
             else:
                 kind, title, body = Kind.ALARM, *_alarm_text(alarm)
-            message = _message_once(member=member, kind=kind, incident=incident, order=alarm.order, alarm=alarm,
-                                    title=title, body=body, at=alarm.raised_at)
+            message = message_once(member=member, kind=kind, incident=incident, order=alarm.order, alarm=alarm,
+                                   title=title, body=body, at=alarm.raised_at)
             if message is not None:
                 messages.append(message)
     return messages
@@ -109,10 +109,10 @@ def message_resend(order: DispatchOrder, at: datetime, *, outbound_now: bool = F
             .order_by("-step").values_list("step", flat=True).first())
     with translation.override(settings.LANGUAGE_CODE):
         title = _("Please confirm order %(number)s") % {"number": incident.number}
-        body = _join([_("You were dispatched at %(time)s and have not accepted yet: accept the order, or tell "
-                        "the command room why not.") % {"time": _hm(order.dispatched_at)}, _scene(incident)])
-    return _message_once(member=order.member, kind=Kind.RESEND, incident=incident, order=order, title=title,
-                         body=body, at=at, step=(last or 0) + 1, outbound_now=outbound_now, publish=publish)
+        body = text_join([_("You were dispatched at %(time)s and have not accepted yet: accept the order, or tell "
+                        "the command room why not.") % {"time": _hm(order.dispatched_at)}, scene_text(incident)])
+    return message_once(member=order.member, kind=Kind.RESEND, incident=incident, order=order, title=title,
+                        body=body, at=at, step=(last or 0) + 1, outbound_now=outbound_now, publish=publish)
 
 
 def message_outbound_now(order: DispatchOrder, at: datetime) -> MemberMessage | None:
@@ -130,10 +130,7 @@ def message_outbound_now(order: DispatchOrder, at: datetime) -> MemberMessage | 
                                         read_at__isnull=True, state=MemberMessage.State.PENDING).exists():
             return None  # locked by a notifier's claim: it is being sent right now
         return message_resend(order, at, outbound_now=True, publish=False)
-    if latest.deliver_after > at and latest.next_attempt_at == latest.deliver_after and latest.attempts == 0:
-        latest.deliver_after = latest.next_attempt_at = at
-        latest.save(update_fields=["deliver_after", "next_attempt_at"])
-    return latest
+    return _due_now(latest, at)
 
 
 def messages_order_unconfirmed(order: DispatchOrder, leaders: Iterable[Member], at: datetime,
@@ -144,13 +141,59 @@ def messages_order_unconfirmed(order: DispatchOrder, leaders: Iterable[Member], 
     messages = []
     with translation.override(settings.LANGUAGE_CODE):
         title = _("Alarm %(number)s") % {"number": incident.number}
-        body = _join([unconfirmed_sentence(order), _scene(incident)])
+        body = text_join([unconfirmed_sentence(order), scene_text(incident)])
     for leader in leaders:
-        message = _message_once(member=leader, kind=Kind.ALARM, incident=incident, order=order, title=title,
-                                body=body, at=at, step=step)
+        message = message_once(member=leader, kind=Kind.ALARM, incident=incident, order=order, title=title,
+                               body=body, at=at, step=step)
         if message is not None:
             messages.append(message)
     return messages
+
+
+# --- until acknowledged: an alarm the unit leaders did not acknowledge is sent again, then outbound ---
+
+def messages_alarm_resend(alarm: Alarm, leaders: Iterable[Member], at: datetime, *, step: int = 1
+                          ) -> list[MemberMessage]:
+    """The SLA clock's first step of an alarm's ladder: each leader it was told to (chosen by the
+    clock: on duty) is told again (`alarm`, `step`), published to the app at once. Precondition:
+    inside the clock's claim transaction (the alarm's row lock)."""
+    messages = []
+    with translation.override(settings.LANGUAGE_CODE):
+        title, body = _alarm_again_text(alarm)
+    for leader in leaders:
+        message = message_once(member=leader, kind=Kind.ALARM, incident=alarm.incident, order=alarm.order,
+                               alarm=alarm, title=title, body=body, at=at, step=step)
+        if message is not None:
+            messages.append(message)
+    return messages
+
+
+def message_alarm_outbound_now(alarm: Alarm, leader: Member, at: datetime, *, step: int = 2) -> MemberMessage | None:
+    """The clock's outbound step of an alarm's ladder, for one leader (as `message_outbound_now` for
+    an order): their latest unread message of the alarm still waiting for its grace is made due now;
+    one being sent already is left as it is; when they read every one (or all are out already) and
+    still did not acknowledge, a new one (`step`) is written, due outbound now and not published.
+    Returns the message that goes out (None when it is on its way already)."""
+    unread = MemberMessage.objects.filter(member_id=leader.pk, alarm=alarm, kind=Kind.ALARM, read_at__isnull=True,
+                                          state=MemberMessage.State.PENDING)
+    latest = unread.select_for_update(skip_locked=True, of=("self",)).order_by("-created_at", "-id").first()
+    if latest is None:
+        if unread.exists():
+            return None  # locked by a notifier's claim: it is being sent right now
+        with translation.override(settings.LANGUAGE_CODE):
+            title, body = _alarm_again_text(alarm)
+        return message_once(member=leader, kind=Kind.ALARM, incident=alarm.incident, order=alarm.order, alarm=alarm,
+                            title=title, body=body, at=at, step=step, outbound_now=True, publish=False)
+    return _due_now(latest, at)
+
+
+def _due_now(message: MemberMessage, at: datetime) -> MemberMessage:
+    """A message still waiting for its grace (never tried) is made due outbound at `at`; one being
+    sent already (tried, retrying, or due) is left as it is. Precondition: its row is locked."""
+    if message.deliver_after > at and message.next_attempt_at == message.deliver_after and message.attempts == 0:
+        message.deliver_after = message.next_attempt_at = at
+        message.save(update_fields=["deliver_after", "next_attempt_at"])
+    return message
 
 
 def unconfirmed_sentence(order: DispatchOrder) -> str:
@@ -174,9 +217,9 @@ def message_read(member: Member | int, message_id: int, *, at: datetime | None =
 
 # --- writing one message -------------------------------------------------------------------------
 
-def _message_once(*, member: Member, kind: str, incident: Incident | None, title: str, body: str, at: datetime,
-                  order: DispatchOrder | None = None, alarm: Alarm | None = None, step: int = 0,
-                  outbound_now: bool = False, publish: bool = True) -> MemberMessage | None:
+def message_once(*, member: Member, kind: str, incident: Incident | None, title: str, body: str, at: datetime,
+                 order: DispatchOrder | None = None, alarm: Alarm | None = None, step: int = 0,
+                 outbound_now: bool = False, publish: bool = True) -> MemberMessage | None:
     """Insert the message in a savepoint and publish it after commit; None when its unique
     constraint says it was written already. A member with no usable phone (or no longer active)
     gets the message in the app only (`skipped_off`); one without an app login (or an
@@ -204,23 +247,23 @@ def _message_once(*, member: Member, kind: str, incident: Incident | None, title
     return message
 
 
-# --- texts (inside translation.override) -----------------------------------------------------------
+# --- texts (inside translation.override; text_join, category_name and scene_text are shared with
+# dispatch/unit_notify.py, as is message_once) ---------------------------------------------------------------------------
 
 def _hm(at: datetime) -> str:
     return timezone.localtime(at).strftime("%H:%M")
 
 
-def _join(parts: list[str]) -> str:
+def text_join(parts: list[str]) -> str:
     separator = "" if (translation.get_language() or "").startswith("zh") else " "
     return separator.join(p for p in parts if p)
 
 
-def _category(incident: Incident) -> str:
-    category = incident.category
-    return category.name_en if (translation.get_language() or "").startswith("en") else category.name
+def category_name(incident: Incident) -> str:
+    return incident.category.display_name()
 
 
-def _scene(incident: Incident) -> str:
+def scene_text(incident: Incident) -> str:
     place = incident.address_text
     if not place and incident.grid_id:
         place = incident.grid.name
@@ -235,8 +278,8 @@ def _description(incident: Incident) -> str:
 def _reminder_text(alarm: Alarm) -> tuple[str, str]:
     incident = alarm.incident
     title = _("Overdue %(number)s") % {"number": incident.number}
-    body = _join([_("Your arrival deadline was %(deadline)s. Arrive as soon as possible, or tell the command "
-                    "room why not.") % {"deadline": _hm(alarm.due_at or alarm.raised_at)}, _scene(incident)])
+    body = text_join([_("Your arrival deadline was %(deadline)s. Arrive as soon as possible, or tell the command "
+                    "room why not.") % {"deadline": _hm(alarm.due_at or alarm.raised_at)}, scene_text(incident)])
     return title, body
 
 
@@ -259,12 +302,19 @@ def _alarm_text(alarm: Alarm) -> tuple[str, str]:
             said = _("%(unit)s has not reported its result; the deadline was %(deadline)s.") % values
     else:
         said = alarm.get_kind_display()
-    return title, _join([said, _scene(incident)])
+    return title, text_join([said, scene_text(incident)])
+
+
+def _alarm_again_text(alarm: Alarm) -> tuple[str, str]:
+    """To a unit leader who has not acknowledged an alarm: the alarm's sentences and what to do."""
+    title, said = _alarm_text(alarm)
+    title = _("Please acknowledge: alarm %(number)s") % {"number": alarm.incident.number}
+    return title, text_join([said, _("Acknowledge it in the app (My team), or phone the command room.")])
 
 
 def _major_text(incident: Incident) -> tuple[str, str]:
     title = _("Major incident %(number)s: %(category)s") % {"number": incident.number,
-                                                            "category": _category(incident)}
-    body = _join([_scene(incident), _description(incident),
+                                                            "category": category_name(incident)}
+    body = text_join([scene_text(incident), _description(incident),
                   _("The plan calls the sub-district's leaders to the scene at once.")])
     return title, body

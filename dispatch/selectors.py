@@ -1,19 +1,22 @@
 """Read queries of the `dispatch` app, scoped to one sub-district."""
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.gis.db.models import PointField
+from django.core.cache import cache
 from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Prefetch, Q, QuerySet, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from config.roles import STAFF_ROLES, has_role
-from dispatch.models import Alarm, DispatchOrder, DutyShift, Member, MemberMessage
+from config.roles import STAFF_ROLES, UserRole, has_role
+from dispatch.models import Alarm, DispatchOrder, DutyShift, Force, Member, MemberMessage, Role
 from dispatch.recommend import incident_facts, recommend
 from geo.models import BoundaryVersion, Grid, Subdistrict
 from incidents import flows
-from incidents.models import Handover
+from incidents.models import Handover, Incident, Status
+from incidents.selectors import incidents_visible_to
 
 
 def on_duty_at(at: datetime) -> Exists:
@@ -96,12 +99,19 @@ def order_needs_replacement(order: DispatchOrder) -> bool:
 
 
 
+# The proposals of a case are shared for a few seconds by every page that asks for them (each
+# wall's card refetch after an event, the incident page), as long as the case's orders are
+# unchanged: a candidate's ETA and load move slowly, and the service checks again on dispatch.
+REPLACEMENTS_SHARED_SECONDS = 15
+
+
 def replacements(*, incident_id: int, at: datetime | None = None) -> list[dict]:
     """Who to send in place of each declined order, and each order still on the way past its
     deadline, that nobody replaced yet: the next candidate of the same responsibility rule who is
     on duty and under the load limit (else the next of the same force), never a member who
     declined this case, each member proposed once. One recommendation (`dispatch.recommend`) for
-    the whole case; nothing is computed when no order wants a replacement. Items:
+    the whole case; nothing is computed when no order wants a replacement, and a proposal made
+    now is shared for REPLACEMENTS_SHARED_SECONDS while the orders stay as they are. Items:
     {"order", "candidate" (a recommend.Candidate or None), "same_rule"}."""
     orders = list(DispatchOrder.objects.filter(incident_id=incident_id).select_related("member__unit", "rule")
                   .order_by("dispatched_at", "id"))
@@ -109,11 +119,28 @@ def replacements(*, incident_id: int, at: datetime | None = None) -> list[dict]:
     wanting = [o for o in orders if order_needs_replacement(o) and o.pk not in replaced]
     if not wanting:
         return []
+    key = None
+    if at is None:
+        shape = ",".join(f"{o.pk}:{o.state}:{o.member_id}:{o.replaces_id}:{o.overdue_escalated_at}" for o in orders)
+        key = f"gridlink:replacements:{incident_id}:{hashlib.sha256(shape.encode()).hexdigest()}"
+        shared = cache.get(key)
+        if shared is not None:
+            by_id = {o.pk: o for o in wanting}
+            return [{"order": by_id[pk], "candidate": c, "same_rule": same} for pk, c, same in shared]
+    out = _replacements_pick(incident_id, orders, wanting, at or timezone.now())
+    if key is not None:
+        cache.set(key, [(item["order"].pk, item["candidate"], item["same_rule"]) for item in out],
+                  REPLACEMENTS_SHARED_SECONDS)
+    return out
+
+
+def _replacements_pick(incident_id: int, orders: list[DispatchOrder], wanting: list[DispatchOrder],
+                       at: datetime) -> list[dict]:
     incident = incident_facts(incident_id=incident_id)
     status = DispatchOrder.objects.filter(pk=wanting[0].pk).values_list("incident__status", flat=True).first()
     if incident is None or incident.location is None or status not in flows.OPEN_ON_SITE:
         return []
-    rec = recommend(incident, at=at or timezone.now(), routes=False)
+    rec = recommend(incident, at=at, routes=False)
     declined = {o.member_id for o in orders if o.state == DispatchOrder.State.DECLINED}
     taken: set[int] = set()
     out = []
@@ -211,3 +238,75 @@ def message_status(*, incident_id: int) -> list[MemberMessage]:
                 .only("id", "kind", "order_id", "alarm_id", "incident_id", "created_at", "read_at", "deliver_after",
                       "state", "sent_at", "attempts", "last_error", "member__id", "member__name")
                 .order_by("created_at", "id"))
+
+
+# --- the responders' app: a leader's team (issue 10) ------------------------------------------------
+#
+# "My team" on a leader's phone, nobody else's data: a grid leader (force or role `grid_leader`,
+# with the responder role: `incidents.selectors.incidents_visible_to`, which this reuses) sees the
+# open cases of the grids they serve and who is sent to each; a unit leader (role `unit_leader`, or
+# `shift_leader`: the clock tells them when no unit leader is on duty) sees the current orders of
+# their unit's members and the overdue alarms they were told of as a leader — never the late
+# member's own reminder. Every list is capped (TEAM_LIMIT) and read in a fixed number of queries.
+
+TEAM_LIMIT = 100
+TEAM_ACKNOWLEDGED_HOURS = 24  # acknowledged alarms stay listed this long (as acknowledged)
+LEADER_ALARM_KINDS = (Alarm.Kind.ARRIVAL_OVERDUE, Alarm.Kind.HANDOVER_ACCEPT_OVERDUE,
+                      Alarm.Kind.HANDOVER_REPORT_OVERDUE)
+GRID_LEADER, UNIT_LEADER = "grid_leader", "unit_leader"
+
+
+def leader_roles(*, user, member: Member) -> list[str]:
+    """Which sections of "My team" the member's phone shows: "grid_leader", "unit_leader" (none for
+    a plain responder)."""
+    roles = []
+    member_roles = set(member.roles or ())
+    if ((member.force == Force.GRID_LEADER or Role.GRID_LEADER in member_roles)
+            and has_role(user, UserRole.RESPONDER)):
+        roles.append(GRID_LEADER)
+    if member_roles & {Role.UNIT_LEADER, Role.SHIFT_LEADER}:
+        roles.append(UNIT_LEADER)
+    return roles
+
+
+def alarms_told_to_leader(*, member: Member) -> QuerySet[Alarm]:
+    """The overdue alarms (arrival, hand-over) `member` was told of as a leader: in `notified`, and
+    not the late member themself (whose copy is a reminder)."""
+    return (Alarm.objects.filter(kind__in=LEADER_ALARM_KINDS, notified__contains=[member.pk])
+            .exclude(order__member_id=member.pk))
+
+
+def team_alarms(*, member: Member, at: datetime | None = None) -> list[Alarm]:
+    """The alarms a leader was told of that are still to handle (open, snoozed), then those
+    acknowledged in the last TEAM_ACKNOWLEDGED_HOURS; newest first in each. One query."""
+    since = (at or timezone.now()) - timedelta(hours=TEAM_ACKNOWLEDGED_HOURS)
+    alarms = (alarms_told_to_leader(member=member)
+              .filter(~Q(state=Alarm.State.ACKNOWLEDGED) | Q(acknowledged_at__gte=since))
+              .select_related("incident", "order__member__unit", "handover__unit", "acknowledged_by__member")
+              .order_by("-raised_at", "-id")[:TEAM_LIMIT])
+    return sorted(alarms, key=lambda a: a.state == Alarm.State.ACKNOWLEDGED)  # stable: newest first in each
+
+
+def team_unit_orders(*, member: Member) -> list[DispatchOrder]:
+    """The current orders (on the way or on the scene) of the members of `member`'s unit on cases
+    still handled on site: the earliest deadline first (none last), then the newest. One query."""
+    return list(DispatchOrder.objects.current()
+                .filter(member__unit_id=member.unit_id, member__active=True,
+                        incident__status__in=flows.OPEN_ON_SITE)
+                .select_related("member__unit", "incident__category")
+                .order_by(F("arrive_by").asc(nulls_last=True), "-dispatched_at", "-id")[:TEAM_LIMIT])
+
+
+def team_grid_incidents(*, user, member: Member) -> list[Incident]:
+    """The open cases of the grids `member` serves, as `user` may see them (the grid leader's rule
+    of `incidents_visible_to`), major first then newest, each with its current orders and their
+    members (`team_orders`). Two queries."""
+    orders = DispatchOrder.objects.current().select_related("member__unit").order_by("dispatched_at", "id")
+    return list(incidents_visible_to(user)
+                .filter(subdistrict_id=member.subdistrict_id, grid__in=member.grids.values("pk"),
+                        status__in=flows.OPEN_STATUSES)
+                .exclude(status=Status.NEEDS_LOCATION)
+                .select_related("category", "grid")
+                .defer("grid__boundary")
+                .prefetch_related(Prefetch("orders", queryset=orders, to_attr="team_orders"))
+                .order_by("-major", "-reported_at", "-id")[:TEAM_LIMIT])

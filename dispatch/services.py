@@ -37,11 +37,13 @@ from dispatch.models import (
 )
 from dispatch.notify import message_resend, message_stand_down, messages_for_order_dispatched
 from dispatch.recommend import assess_members
-from dispatch.selectors import order_needs_replacement
+from dispatch.selectors import alarms_told_to_leader, order_needs_replacement
+from dispatch.unit_notify import offices_tell
 from incidents import flows
 from incidents import services as lifecycle
 from incidents.events import event_append
 from incidents.models import Handover, Incident, IncidentEvent, Status
+from incidents.photos import photos_prepare
 from incidents.validators import clean_text
 
 MAX_TEXT = lifecycle.MAX_TEXT
@@ -94,16 +96,22 @@ def escalation_max_level() -> int:
 def incident_transition(
     *, incident_id: int, action: str, actor, text: str = "", unit: Unit | None = None,
     members: Sequence[Member] = (), method: str = "", at: datetime | None = None, position: Point | None = None,
-    off_duty_override: Sequence[Member | int] = (), reason: str = "",
+    off_duty_override: Sequence[Member | int] = (), reason: str = "", photos: Sequence = (),
 ) -> Incident:
     """Move a case along its flow (incidents/flows.py): lock the incident, check that the flow
     allows the action now, that the actor may make it and that the request carries what it needs;
     then write. Dispatch and arrival write orders (here); every other move is the case's own
     (`incidents.services.transition_handle`), and a move that ends on-site handling (resolve,
-    transfer, cancel, close) stands down every order still on the way, in the same transaction."""
+    transfer, cancel, close) stands down every order still on the way, in the same transaction.
+    `photos` (uploaded files) go with `report_on_site` only: checked and prepared before the lock
+    (`incidents.photos.photos_prepare`), once the actor is known to be allowed the move
+    (`incidents.services.photos_allowed_check`), and kept with the report."""
     t = lifecycle.transition_get(action)
     text = clean_text(text, field=_("Text"), max_length=MAX_TEXT, required="text" in t.requires)
     reason = clean_text(reason, field=_("Reason"), max_length=MAX_TEXT)
+    if photos:  # nothing is decoded for an actor who may not make the move
+        lifecycle.photos_allowed_check(t, incident_id, actor, unit=unit)
+    prepared = photos_prepare(files=photos, action=action)
     at = at or timezone.now()
     with transaction.atomic():
         incident = lifecycle.incident_lock(incident_id)
@@ -115,11 +123,13 @@ def incident_transition(
             _arrive(incident=incident, t=t, actor=actor, members=members, at=at, position=position)
         else:
             lifecycle.transition_handle(incident=incident, t=t, actor=actor, text=text, unit=unit, at=at,
-                                        reason=reason)
+                                        reason=reason, photos=prepared)
             if action in HANDOVER_ACTIONS:
                 handover_alarms_settle(incident, actor=actor, at=at)
             if action in STAND_DOWN_ACTIONS:
                 orders_stand_down_all(incident=incident, actor=actor, at=at, reason=str(STAND_DOWN_ACTIONS[action]))
+            # The offices told of the command room's moves on their parts (published after commit).
+            offices_tell(incident, action=action, actor=actor, at=at)
     return incident
 
 
@@ -577,4 +587,31 @@ def alarm_snooze(*, alarm_id: int, actor, minutes: int, note: str = "", at: date
                      actor_member=_actor_member(actor), note=f"{said} {note}".strip(),
                      data=alarm_data(alarm, action="snoozed", minutes=minutes, reason=note,
                                      until=alarm.snoozed_until.isoformat()), at=at)
+    return alarm
+
+
+def alarm_acknowledge_by_leader(*, alarm_id: int, actor, note: str = "", at: datetime | None = None) -> Alarm:
+    """A leader told of an overdue alarm acknowledges it from the responders' app (one tap, the note
+    optional): the alarm is acknowledged by them, which ends its ladders (sent again, outbound, the
+    command room, the level) — the lateness itself stays on the order, and the wall still shows the
+    member overdue. 404 for an alarm the actor's member was not told of as a leader (the late member's
+    own reminder included: `dispatch.selectors.alarms_told_to_leader`). One acknowledged already (by
+    the command room, or by a tap before) is returned as it is: a second tap changes nothing."""
+    member = _actor_member(actor)
+    note = clean_text(note, field=_("Note"), max_length=MAX_TEXT)
+    if member is None or not alarms_told_to_leader(member=member).filter(pk=alarm_id).exists():
+        raise DomainError(_("No such alarm."), code="not_found", http_status=404)
+    at = at or timezone.now()
+    with transaction.atomic():
+        incident, alarm = _alarm_lock(alarm_id)
+        if alarm.state == Alarm.State.ACKNOWLEDGED:
+            return alarm
+        said = _("Acknowledged by %(name)s in the app.") % {"name": member.name}
+        alarm.state, alarm.acknowledged_at, alarm.acknowledged_by = Alarm.State.ACKNOWLEDGED, at, actor
+        alarm.note, alarm.snoozed_until = note or said, None
+        alarm.save(update_fields=["state", "acknowledged_at", "acknowledged_by", "note", "snoozed_until"])
+        event_append(incident=incident, kind=IncidentEvent.Kind.ALARM_HANDLED, actor=actor, actor_member=member,
+                     note=f"{said} {note}".strip(),
+                     data=alarm_data(alarm, action="acknowledged", by_leader=True, leader=member.pk,
+                                     leader_name=member.name, reason=note), at=at)
     return alarm

@@ -17,7 +17,11 @@ What it watches, every tick:
 - a snoozed alarm whose `snoozed_until` passed: it is open again;
 - an order dispatched but not accepted ("until acknowledged", `confirm_step`): sent again, then
   sent outbound, then raised to the member's unit leaders on duty, one step per claim, each once
-  (`orders_unconfirmed_remind`).
+  (`orders_unconfirmed_remind`);
+- an overdue-arrival alarm its unit leaders did not acknowledge (in the app, or the command room
+  for them; `ack_step`): sent to them again, then sent outbound, then raised to the command room,
+  one step per claim, each once, each step's wait counted from the previous one
+  (`alarms_unacknowledged_remind`).
 Every alarm appends an ALARM event to the incident's timeline, published to the wall map after
 commit; the command room acknowledges (with a note) or snoozes it (dispatch/services.py).
 
@@ -46,14 +50,16 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dispatch.models import Alarm, DispatchOrder, Member, Role
 from dispatch.notify import (
+    message_alarm_outbound_now,
     message_outbound_now,
     message_resend,
+    messages_alarm_resend,
     messages_for_alarm,
     messages_order_unconfirmed,
     unconfirmed_sentence,
@@ -76,15 +82,19 @@ def sla_tick(*, now: datetime | None = None, batch: int = CLAIM_BATCH) -> int:
     """One look at every deadline; returns how many rows were handled. Each step claims and
     raises in its own transaction, and repeats while it finds a full batch."""
     handled = 0
-    for step in (arrivals_overdue_raise, alarms_unacknowledged_escalate, major_incidents_notify,
-                 handovers_accept_overdue_raise, handovers_report_overdue_raise, snoozed_alarms_reopen,
-                 orders_unconfirmed_remind):
+    # The alarms' acknowledgement ladder looks before the snoozed ones are opened again: an alarm
+    # whose snooze ends now is chased from the next tick on, not in the same breath.
+    for step in (arrivals_overdue_raise, alarms_unacknowledged_escalate, alarms_unacknowledged_remind,
+                 major_incidents_notify, handovers_accept_overdue_raise, handovers_report_overdue_raise,
+                 snoozed_alarms_reopen, orders_unconfirmed_remind):
         for _round in range(MAX_ROUNDS):
             n = step(now=now or timezone.now(), batch=batch)
             handled += n
-            # An order's confirmation steps advance one per claim: a clock catching up (several
-            # steps due at once) takes the next one in the next round, until none is due.
-            if n < batch and not (step is orders_unconfirmed_remind and n):
+            # An order's confirmation steps, and an alarm's acknowledgement steps, advance one per
+            # claim: a clock catching up (several steps due at once) takes the next one in the next
+            # round, until none is due. (An alarm's next step waits from the one just taken, so it
+            # is due in the same tick only when its wait is configured as 0.)
+            if n < batch and not (step in STEPWISE and n):
                 break
     return handled
 
@@ -159,7 +169,8 @@ def _raise(*, incident: Incident, kind: str, due_at: datetime | None, now: datet
            escalate_after: datetime | None = None, handover: Handover | None = None) -> bool:
     alarm = _alarm_once(subdistrict_id=incident.subdistrict_id, incident=incident, order=order, handover=handover,
                         kind=kind, due_at=due_at, raised_at=now, notified=[m.pk for m in told],
-                        escalate_after=escalate_after)
+                        escalate_after=escalate_after,
+                        ack_step_at=now if kind in ACK_LADDER_KINDS else None)  # the ladder's first wait
     if alarm is None:
         return False
     if not told:
@@ -257,7 +268,9 @@ def handovers_report_overdue_raise(*, now: datetime, batch: int = CLAIM_BATCH) -
 
 
 def snoozed_alarms_reopen(*, now: datetime, batch: int = CLAIM_BATCH) -> int:
-    """Claim the snoozed alarms whose time passed and open them again."""
+    """Claim the snoozed alarms whose time passed and open them again. The waits of the level's
+    ladder and of the acknowledgement ladder start again now: the next acknowledgement step is due
+    its own wait after the reopening (not at once, nor all the steps the snooze covered)."""
     with transaction.atomic():
         alarms = list(
             Alarm.objects.select_for_update(skip_locked=True, of=("self", "incident"))
@@ -270,7 +283,9 @@ def snoozed_alarms_reopen(*, now: datetime, batch: int = CLAIM_BATCH) -> int:
             alarm.state, alarm.snoozed_until = Alarm.State.OPEN, None
             if alarm.escalate_after is not None and alarm.escalated_at is None:
                 alarm.escalate_after = _escalate_after(now)  # the ladder's wait starts again
-            alarm.save(update_fields=["state", "snoozed_until", "escalate_after"])
+            if alarm.kind in ACK_LADDER_KINDS and alarm.ack_step < ACK_LAST_STEP:
+                alarm.ack_step_at = now  # and the acknowledgement ladder's
+            alarm.save(update_fields=["state", "snoozed_until", "escalate_after", "ack_step_at"])
             event_append(incident=alarm.incident, kind=IncidentEvent.Kind.ALARM,
                          note=_("The snooze is over: the alarm is open again."),
                          data=alarm_data(alarm, reopened=True, snoozed_until=until.isoformat()), at=now)
@@ -358,6 +373,11 @@ def alarms_unacknowledged_escalate(*, now: datetime, batch: int = CLAIM_BATCH) -
     still handled on site. An alarm whose case went up a ring since it was raised (by a dispatcher
     or another alarm) raises nothing more (one raise per lateness is enough); at the top level the
     timeline says to phone the leaders."""
+    # Whether the case went up a ring since the alarm was raised: one subquery of the claim, not a
+    # query per alarm.
+    raised_since = Exists(IncidentEvent.objects.filter(incident=OuterRef("incident_id"),
+                                                       kind=IncidentEvent.Kind.LEVEL_RAISED,
+                                                       at__gte=OuterRef("raised_at")))
     with transaction.atomic():
         alarms = list(
             Alarm.objects.select_for_update(skip_locked=True, of=("self", "incident"))
@@ -365,17 +385,17 @@ def alarms_unacknowledged_escalate(*, now: datetime, batch: int = CLAIM_BATCH) -
             .filter(kind=Alarm.Kind.ARRIVAL_OVERDUE, state=Alarm.State.OPEN, escalated_at__isnull=True,
                     escalate_after__isnull=False, escalate_after__lte=now,
                     order__state__in=DispatchOrder.LIVE_STATES, incident__status__in=flows.OPEN_ON_SITE)
+            .annotate(raised_since=raised_since)
             .order_by("escalate_after", "id")[:batch]
         )
         top = escalation_max_level() if alarms else 0
+        raised_now: set[int] = set()  # cases this claim raised: two late members, one raise
         for alarm in alarms:
             alarm.escalated_at = now
             alarm.save(update_fields=["escalated_at"])
             incident = alarm.incident
             member = alarm.order.member.name if alarm.order_id else ""
-            raised_since = IncidentEvent.objects.filter(incident=incident, kind=IncidentEvent.Kind.LEVEL_RAISED,
-                                                        at__gte=alarm.raised_at).exists()
-            if raised_since:
+            if alarm.raised_since or incident.pk in raised_now:
                 continue  # the case went up a ring after this alarm: one raise per lateness is enough
             if incident.level >= top:
                 event_append(incident=incident, kind=IncidentEvent.Kind.ALARM, at=now,
@@ -384,8 +404,113 @@ def alarms_unacknowledged_escalate(*, now: datetime, batch: int = CLAIM_BATCH) -
                              data=alarm_data(alarm, escalation="at_top", level=incident.level))
                 continue
             minutes = settings.SLA_ESCALATE_AFTER_MINUTES
+            raised_now.add(incident.pk)
             level_set(incident, incident.level + 1, actor=None, at=now,
                       note=_("Nobody acknowledged the overdue arrival of %(member)s within %(minutes)d minutes: "
                              "the SLA clock raised the level.") % {"member": member, "minutes": minutes},
                       data={"alarm": alarm.pk, "by_clock": True})
     return len(alarms)
+
+
+# --- until acknowledged: an overdue alarm the unit leaders do not acknowledge --------------------------
+#
+# The late member's unit leaders (or shift leaders) told of an overdue arrival acknowledge it in the
+# app (`dispatch.services.alarm_acknowledge_by_leader`), or the command room does for them. Until
+# then: (1) it is sent to them again in the app, (2) sent outbound (SMS) now, (3) raised to the
+# command room — an ALARM event on the case's timeline and the wall, naming the leaders to phone.
+# Each step waits from the one before (`ack_step_at`: when the alarm was raised, the last step was
+# taken, or the alarm was opened again after a snooze): ALARM_ACK_RESEND_MINUTES for the first,
+# then the differences to ALARM_ACK_OUTBOUND_MINUTES and ALARM_ACK_RAISE_MINUTES — with the clock
+# running, 2, 3 and 4 minutes after the alarm was raised; after a snooze or with a clock that was
+# down, one step at a time, never all of them at once. The plan's command room (综合信息
+# 指挥室) coordinates the forces: it is the one above a unit leader; the sub-district's leaders are
+# called for major incidents only, and the case's level has its own ladder (above).
+#
+# Exactly once, as every deadline here: the claim (SKIP LOCKED, the alarm with its incident), the
+# mark (`ack_step`, `ack_step_at`) and the step's messages and event in one transaction, one step
+# per claim; the messages' unique constraint (member, kind, alarm, step) is the last word. Only
+# while the alarm is open (acknowledged: done; snoozed by the command room: paused), the member is
+# still on the way and the case is handled on site.
+
+ACK_LAST_STEP = 3
+ACK_LADDER_KINDS = (Alarm.Kind.ARRIVAL_OVERDUE,)
+
+
+def _ack_waits() -> tuple[timedelta, timedelta, timedelta]:
+    """The wait before each step, from the previous one (`ack_step_at`): sent again (1), sent
+    outbound (2), raised to the command room (3)."""
+    resend, outbound, raise_ = (settings.ALARM_ACK_RESEND_MINUTES, settings.ALARM_ACK_OUTBOUND_MINUTES,
+                                settings.ALARM_ACK_RAISE_MINUTES)
+    return (timedelta(minutes=resend), timedelta(minutes=max(0, outbound - resend)),
+            timedelta(minutes=max(0, raise_ - outbound)))
+
+
+def alarm_leaders(alarm: Alarm) -> list[int]:
+    """The members an alarm was told to as leaders: its `notified` without the late member (who got
+    a reminder, and acknowledges nothing)."""
+    late = alarm.order.member_id if alarm.order_id else None
+    return [pk for pk in alarm.notified if pk != late]
+
+
+def alarms_unacknowledged_remind(*, now: datetime, batch: int = CLAIM_BATCH) -> int:
+    """Claim the open overdue-arrival alarms whose next acknowledgement step is due, its wait counted
+    from `ack_step_at` (the partial index `alarm_ack_due` holds the candidates), each together with
+    its incident, and take exactly one step per claim, marked (`ack_step`, `ack_step_at`) in the
+    same transaction (see the block comment above). An alarm told to no leader (nobody was on duty:
+    its event said to phone them) has nobody to chase: it is marked past the last step, with no
+    event."""
+    due = Q()
+    for step, wait in enumerate(_ack_waits()):
+        due |= Q(ack_step=step, ack_step_at__lte=now - wait)
+    with transaction.atomic():
+        alarms = list(
+            Alarm.objects.select_for_update(skip_locked=True, of=("self", "incident"))
+            .select_related("incident__subdistrict", "incident__grid", "order__member__unit")
+            .defer("incident__subdistrict__boundary", "incident__grid__boundary")
+            .filter(due, kind__in=ACK_LADDER_KINDS, state=Alarm.State.OPEN, ack_step__lt=ACK_LAST_STEP,
+                    order__state__in=DispatchOrder.LIVE_STATES, incident__status__in=flows.OPEN_ON_SITE)
+            .order_by("ack_step_at", "id")[:batch]
+        )
+        for alarm in alarms:
+            leaders = alarm_leaders(alarm)
+            alarm.ack_step = alarm.ack_step + 1 if leaders else ACK_LAST_STEP
+            alarm.ack_step_at = now
+            alarm.save(update_fields=["ack_step", "ack_step_at"])
+            if leaders:
+                _ack_step_take(alarm, leaders, now)
+    return len(alarms)
+
+
+def _ack_step_take(alarm: Alarm, leader_ids: list[int], now: datetime) -> None:
+    step, incident = alarm.ack_step, alarm.incident
+    member = alarm.order.member.name if alarm.order_id else ""
+    told, skipped = _recipients(Member.objects.filter(pk__in=leader_ids), now)
+    names = "、".join(m.name for m in told)
+    data = alarm_data(alarm, alarm_step=step, by_clock=True, **_who(told, skipped))
+    if step < ACK_LAST_STEP and not told:
+        note = _("The alarm about %(member)s is not acknowledged, and none of the leaders told of it is on duty "
+                 "now: phone them.") % {"member": member}
+    elif step == 1:
+        messages_alarm_resend(alarm, told, now, step=step)
+        note = _("The alarm about %(member)s was not acknowledged yet: it was sent again to %(names)s.") % {
+            "member": member, "names": names}
+    elif step == 2:
+        for leader in told:
+            message_alarm_outbound_now(alarm, leader, now, step=step)
+        note = _("The alarm about %(member)s is still not acknowledged: it is sent outbound (SMS) now to "
+                 "%(names)s.") % {"member": member, "names": names}
+    else:
+        minutes = settings.ALARM_ACK_RAISE_MINUTES
+        leaders = Member.objects.filter(pk__in=leader_ids).order_by("code")
+        data |= {"escalation": "command_room", "leaders": [m.pk for m in leaders],
+                 "leader_names": [m.name for m in leaders]}
+        note = _("Nobody acknowledged the overdue arrival of %(member)s within %(minutes)d minutes: the command "
+                 "room takes it over. Phone %(leaders)s.") % {
+            "member": member, "minutes": minutes, "leaders": "、".join(m.name for m in leaders)}
+        event_append(incident=incident, kind=IncidentEvent.Kind.ALARM, note=note, data=data, at=now)
+        return
+    event_append(incident=incident, kind=IncidentEvent.Kind.NOTE, note=note, data=data, at=now)
+
+
+# The steps of sla_tick that advance one step per claim (see there).
+STEPWISE = frozenset({orders_unconfirmed_remind, alarms_unacknowledged_remind})

@@ -12,7 +12,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from config.permissions import role_required
@@ -66,15 +65,9 @@ TEXT = {
 }
 
 
-def _category_name(category: Category) -> str:
-    """Categories carry their own Chinese and English names (not in the message catalogue)."""
-    zh = (get_language() or "zh-hans").startswith("zh")
-    return category.name if zh else (category.name_en or category.name)
-
-
 def _category_list() -> list[dict]:
     return [
-        {"code": c.code, "name": _category_name(c), "police": c.is_police, "major": c.major_by_default}
+        {"code": c.code, "name": c.display_name(), "police": c.is_police, "major": c.major_by_default}
         for c in Category.objects.order_by("-is_police", "sort_order", "code")
     ]
 
@@ -184,7 +177,7 @@ def incident_view(request, incident_id: int):
     }
     context = {
         "incident": incident,
-        "category_name": _category_name(incident.category),
+        "category_name": incident.category.display_name(),
         "events": events,
         "handovers": handovers,
         "returns": sum(1 for h in handovers if h.state == Handover.State.RETURNED),

@@ -1,7 +1,10 @@
 """The department queue (/dept/): a unit's work on a desktop or a tablet (issue 10).
 
-The page is a shell around the unit's queue API (/api/v1/dept/, incidents/dept_api.py) and the
-case's transitions endpoint, which takes the unit's moves (accept, return, progress, complete).
+The page is a shell around the unit's queue API (/api/v1/dept/, incidents/dept_api.py), the
+case's transitions endpoint, which takes the unit's moves (accept, return, progress, complete), and
+the unit's live channel (`ws/dept/`, dispatch.consumers.DeptConsumer), on whose every message the
+queue reloads — a new hand-over, a result sent back, a part completed on the unit's behalf, a case
+reopened or a deadline overdue with a banner, a sound and a system notification.
 Native ES modules under static/gridlink/dept/ draw it. Everything they need — API URLs reversed
 here, the unit, the time zone, the part states with their labels, the CSRF cookie and header names,
 and every word in the user's language — goes through `json_script` (#dept-config), never into code.
@@ -93,7 +96,27 @@ DEPT_TEXT = {
     "signedOut": _("You are signed out: log in again."),
     "needText": _("Write something first."),
     "case": _("Case %(number)s"),
+    # The unit's live channel (ws/dept/): its state, and what the staff are told of at once.
+    "live": {
+        "connecting": _("Connecting…"),
+        "live": _("Live: new hand-overs arrive at once"),
+        "reconnecting": _("Reconnecting…"),
+        "signedOut": _("You are signed out: log in again."),
+    },
+    "news": {
+        "handover": _("New hand-over: case %(number)s"),
+        "sent_back": _("The command room sent your result back: case %(number)s"),
+        "on_behalf": _("The command room completed your unit's part: case %(number)s"),
+        "reopened": _("Reopened: your unit's part of case %(number)s is open again"),
+        "overdue": _("Overdue: case %(number)s"),
+    },
+    "newsShow": _("Show"),
+    "newsClose": _("Got it"),
+    "notifyEnable": _("Allow notifications"),
 }
+
+# The unit's live channel (dispatch.consumers.DeptConsumer).
+LIVE_SOCKET = "/ws/dept/"
 
 
 def dept_config(unit) -> dict:
@@ -109,6 +132,7 @@ def dept_config(unit) -> dict:
         },
         "csrf": {"cookie": settings.CSRF_COOKIE_NAME, "header": csrf_header_name()},
         "partStates": {value: str(label) for value, label in Handover.State.choices},
+        "live": {"path": LIVE_SOCKET},
         "refreshSeconds": REFRESH_SECONDS,
         "amberSeconds": AMBER_SECONDS,
         "doneDays": DEPT_DONE_DAYS,

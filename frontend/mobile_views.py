@@ -10,14 +10,22 @@ Installable: a web app manifest and a service worker served from /m/ (so that th
 is /m/), which keeps the app shell — the page, its modules, CSS and Leaflet — for an offline start.
 The worker's source is a static file; its version (a hash of the shell's files) is in its URL, so
 a changed file installs a new worker with a new cache. Nothing here writes.
+
+Beyond the buttons of an order, the page hands the modules what the forms of the scene need: the
+photo limits of an on-site report (the server's, checked again there), the roles of a person
+involved, the units a transfer may be asked for (`transfer_units`), and how long the server honours
+an Idempotency-Key (`idempotency_key_hours`: the outbox asks the member before sending an older
+action).
 """
 
 import hashlib
 import json
 from functools import lru_cache
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -30,30 +38,50 @@ from django.views.decorators.cache import never_cache
 
 from config.permissions import role_required
 from config.roles import has_role
-from dispatch.models import DispatchOrder
+from dispatch.models import DispatchOrder, Unit
 from dispatch.positions import POSITION_ROLES
 from dispatch.selectors import member_of_user
 from frontend.views import csrf_header_name, url_template
+from incidents.models import Party
 
-# The app shell the service worker keeps: static paths (Leaflet is served under vendor/ from npm).
-SHELL_STATIC = [
-    "gridlink/m/m.css",
-    "gridlink/m/icon.svg",
-    "gridlink/m/app.js",
-    "gridlink/m/api.js",
-    "gridlink/m/store.js",
-    "gridlink/m/format.js",
-    "gridlink/m/work.js",
-    "gridlink/m/countdown.js",
-    "gridlink/m/geo.js",
-    "gridlink/m/nav.js",
-    "gridlink/m/map.js",
-    "gridlink/m/live.js",
-    "gridlink/m/queue.js",
-    "vendor/leaflet/leaflet.css",
-    "vendor/leaflet/leaflet.js",
-]
 SERVICE_WORKER_STATIC = "gridlink/m/sw.js"
+MODULES_DIR = "gridlink/m"
+
+
+def _shell_modules() -> list[str]:
+    """Every ES module of the app (static/gridlink/m/*.js but the service worker): a module added
+    to the page is in the offline shell without a list to keep in step."""
+    entry = finders.find(f"{MODULES_DIR}/app.js")
+    if not entry:
+        raise ImproperlyConfigured(f"{MODULES_DIR}/app.js is not among the static files")
+    names = sorted(path.name for path in Path(entry).parent.glob("*.js"))
+    return [f"{MODULES_DIR}/{name}" for name in names if f"{MODULES_DIR}/{name}" != SERVICE_WORKER_STATIC]
+
+
+def shell_static() -> list[str]:
+    """The app shell the service worker keeps: static paths (Leaflet is served under vendor/ from npm)."""
+    return ["gridlink/m/m.css", "gridlink/m/icon.svg", *_shell_modules(),
+            "vendor/leaflet/leaflet.css", "vendor/leaflet/leaflet.js"]
+
+
+# The units a responder may ask a transfer to, grouped as the plan hands cases on: police-type
+# cases to the police, the others to the grid squad, or to a department. The service takes any
+# unit of the case's sub-district (incidents.services.transition_check, `_handover_out`); the
+# phone leaves out those that do not take over a case: the command room (who decides the request),
+# the leading group, and the social units (property companies, construction sites, enterprises,
+# parks), which their community or the responsible office brings in.
+TRANSFER_GROUP_OF_KIND = {
+    Unit.Kind.POLICE_STATION: "police",
+    Unit.Kind.TRAFFIC_POLICE: "police",
+    Unit.Kind.GRID_SQUAD: "grid",
+}
+NOT_TRANSFER_KINDS = (Unit.Kind.COMMAND_ROOM, Unit.Kind.LEADERSHIP, Unit.Kind.PROPERTY_COMPANY,
+                      Unit.Kind.CONSTRUCTION_SITE, Unit.Kind.ENTERPRISE, Unit.Kind.PARK)
+TRANSFER_GROUPS = {
+    "police": pgettext_lazy("transfer to", "Police"),
+    "grid": pgettext_lazy("transfer to", "Grid squad"),
+    "department": pgettext_lazy("transfer to", "Departments"),
+}
 
 # Seconds before the deadline from which a countdown turns amber (as on the wall map).
 AMBER_SECONDS = 10 * 60
@@ -75,6 +103,8 @@ BUTTONS = {
     "report_on_site": pgettext_lazy("responders' app button", "Report from the scene"),
     "resolve": pgettext_lazy("responders' app button", "Resolve"),
     "note": pgettext_lazy("responders' app button", "Note"),
+    "request_transfer": pgettext_lazy("responders' app button", "Ask for a transfer"),
+    "register_party": pgettext_lazy("responders' app button", "Register a person"),
     "navigate": pgettext_lazy("responders' app button", "Navigate"),
     "otherMaps": pgettext_lazy("responders' app button", "Other map apps"),
 }
@@ -85,6 +115,7 @@ FORM_LABELS = {
     "report_on_site": _("What you found and did on site"),
     "resolve": _("The result"),
     "note": _("Note"),
+    "request_transfer": _("Why the case should be transferred"),
 }
 
 # What the phone says after an action the server took.
@@ -95,6 +126,8 @@ DONE = {
     "report_on_site": _("Report sent."),
     "resolve": _("Case resolved."),
     "note": _("Note added."),
+    "request_transfer": _("Transfer requested: the command room decides."),
+    "register_party": _("Registered: %(name)s %(id_number)s"),
 }
 
 MOBILE_TEXT = {
@@ -129,7 +162,8 @@ MOBILE_TEXT = {
     "offlineEmpty": _("No connection: your orders appear when the phone is online again."),
     "loadError": _("Your orders could not be loaded; retrying."),
     "failed": _("The request failed; try again."),
-    "signedOut": _("You are signed out: log in again."),
+    # The browser's session is no longer this page's member (another logged in, or nobody).
+    "loginChanged": _("The login on this phone has changed: the app is loaded again."),
     "locating": _("Reading your position…"),
     "arrivalNoFix": _("The phone's position could not be read: the arrival is checked against your last "
                       "shared position."),
@@ -164,11 +198,49 @@ MOBILE_TEXT = {
     "queued": _("Saved: sent when the phone is online again."),
     "queueCount": _("%(n)s waiting to be sent"),
     "queueLastError": _("(last try: %(message)s)"),
+    "queuePhotos": _("%(n)s photos"),
+    "queuedBehindStale": _("Saved: waits behind an older action; decide on that one first (above)."),
+    # Another member's actions on a shared phone: how many, for whom — never what they are.
+    "queueHeldMember": _("%(n)s actions waiting for %(name)s to log in again on this phone."),
+    "queueHeldUnknown": _("%(n)s actions waiting for the member who saved them to log in again on this phone."),
+    "queueStale": _("Saved %(time)s, more than %(days)s days ago: the server may no longer recognise it and "
+                    "could apply it a second time. Send it anyway, or discard it?"),
+    "sendAnyway": _("Send anyway"),
+    "discard": _("Discard"),
+    # The on-site report's photos (photos.js).
+    "photos": _("Photos (at most %(n)s)"),
+    "addPhotos": _("Take or add photos"),
+    "removePhoto": _("Remove"),
+    "photoAlt": _("Photo %(n)s"),
+    "photoProblems": {
+        "count": _("%(name)s: at most %(n)s photos per report."),
+        "size": _("%(name)s is larger than %(max)s MB."),
+        "type": _("%(name)s is not a JPEG, PNG or WebP photo."),
+        "empty": _("%(name)s is empty."),
+    },
+    "photosSent": _("Photos from the scene"),
+    # Registering the people involved (idcard.js checks as the server does).
+    "parties": _("People involved"),
+    "person": {"name": _("Name"), "phone": _("Phone"), "id_number": _("ID card number"), "role": _("Role")},
+    "personProblems": {
+        "required": _("Enter the name."),
+        "phone": _("Not a valid phone number."),
+        "format": _("An ID card number has 17 digits and a final digit or X."),
+        "date": _("The ID card number holds no valid birth date."),
+        "check": _("The ID card number's check digit is wrong."),
+    },
+    # Asking for a transfer.
+    "transferUnit": _("Transfer to"),
+    "chooseUnit": _("Choose a unit"),
+    # Logging out with actions still on the phone.
+    "logoutWaiting": _("%(n)s actions are still waiting to be sent from this phone. They stay here and are "
+                       "sent when you log in again on this phone. Log out anyway?"),
+    "loggingOut": _("Logging out…"),
 }
 
 
 def _shell_paths() -> list[str]:
-    return [*SHELL_STATIC, SERVICE_WORKER_STATIC]
+    return [*shell_static(), SERVICE_WORKER_STATIC]
 
 
 def _read_static(path: str) -> bytes:
@@ -198,11 +270,21 @@ def shell_version() -> str:
     return _shell_version_now() if settings.DEBUG else _shell_version_cached()
 
 
+def transfer_units(member) -> list[dict]:
+    """The units of the member's sub-district a transfer may be asked for, by group (police, grid,
+    department), then kind and code: [{id, name, kind, kind_display, group}]."""
+    order = {"police": 0, "grid": 1, "department": 2}
+    units = Unit.objects.filter(subdistrict=member.subdistrict_id).exclude(kind__in=NOT_TRANSFER_KINDS)
+    rows = [{"id": u.pk, "name": u.name, "kind": u.kind, "kind_display": u.get_kind_display(),
+             "group": TRANSFER_GROUP_OF_KIND.get(u.kind, "department")} for u in units.order_by("kind", "code")]
+    return sorted(rows, key=lambda row: order[row["group"]])
+
+
 def mobile_config(request, member) -> dict:
     """What app.js needs."""
     center = settings.LEAFLET_CONFIG.get("DEFAULT_CENTER", (30.28, 120.00))
     return {
-        "member": member.pk,
+        "member": {"id": member.pk, "name": member.name},
         "timeZone": settings.TIME_ZONE,
         "language": get_language(),
         "api": {
@@ -211,6 +293,7 @@ def mobile_config(request, member) -> dict:
             "accept": url_template("dispatch:order-accept"),
             "decline": url_template("dispatch:order-decline"),
             "transitions": url_template("incidents:incident-transition"),
+            "parties": url_template("incidents:incident-parties"),
             "positions": reverse("positions:position-batch"),
         },
         "csrf": {"cookie": settings.CSRF_COOKIE_NAME, "header": csrf_header_name()},
@@ -219,6 +302,14 @@ def mobile_config(request, member) -> dict:
         "amberSeconds": AMBER_SECONDS,
         "refreshSeconds": REFRESH_SECONDS,
         "arrivalMaxAccuracyM": ARRIVAL_MAX_ACCURACY_M,
+        # The forms of the scene: the server's photo limits, the roles of a person, the transfer units.
+        "photo_max_bytes": settings.PHOTO_MAX_BYTES,
+        "photo_max_count": settings.PHOTO_MAX_COUNT,
+        "party_roles": [{"value": value, "label": str(label)} for value, label in Party.Role.choices],
+        "transfer_units": transfer_units(member),
+        "transfer_groups": TRANSFER_GROUPS,
+        # How long the server honours an Idempotency-Key: the outbox holds older entries for the member.
+        "idempotency_key_hours": settings.IDEMPOTENCY_KEY_HOURS,
         "geo": {"keepSeconds": GEO_KEEP_SECONDS, "keepMetres": GEO_KEEP_METRES, "sendSeconds": GEO_SEND_SECONDS,
                 "allowed": has_role(request.user, *POSITION_ROLES),
                 "storageKey": f"gridlink.m.share.{member.pk}"},
@@ -257,7 +348,7 @@ def shell(request):
     """What the service worker keeps for an offline start: its version and the shell's URLs."""
     return JsonResponse({"version": shell_version(),
                          "urls": [reverse("mobile:app"), reverse("mobile:manifest"),
-                                  *(static(path) for path in SHELL_STATIC)]})
+                                  *(static(path) for path in shell_static())]})
 
 
 def manifest(request):

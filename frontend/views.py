@@ -1,17 +1,23 @@
 """Pages. The map page is a shell: Leaflet draws the layers it fetches from the GeoJSON API;
 everything the script needs (API URLs, layer names in the user's language, tile settings) is
-handed over through `json_script`, never interpolated into code."""
+handed over through `json_script`, never interpolated into code.
+
+`/` is everyone's start page (and where a login without `next` goes): the desks keep the map;
+the forces land on their own page — a department user of a unit on its queue (/dept/), any other
+user linked to an active member on the responders' app (/m/) (`landing_url`). `/?subdistrict=<code>`
+shows the map to anybody, as before."""
 
 from django.conf import settings
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from config.permissions import MEMBER_MAP_ROLES, role_required
-from config.roles import has_role
-from dispatch.models import Force
+from config.roles import UserRole, has_role
+from dispatch.models import Force, Member
 from geo.models import Place, Road, Subdistrict
 from geo.selectors import subdistrict_get
+from incidents.dept_api import DEPT_ROLES
 
 # Names of the map layers in the layer switcher and the legend.
 LAYER_NAMES = {
@@ -77,9 +83,43 @@ def map_config(request, subdistrict: Subdistrict | None) -> dict:
     }
 
 
+# The desks' roles: their users keep the map as their start page, whatever else they are.
+DESK_ROLES = frozenset(UserRole.values) - {UserRole.RESPONDER, UserRole.DEPARTMENT}
+
+
+def forces_pages(user) -> dict[str, bool]:
+    """Which of the forces' pages the user may use — the rules of those pages: the responders' app
+    (`app`, frontend.mobile_views.app_view: linked to an active member) and the department queue
+    (`dept`, frontend.dept_views.dept_view: also a department role or a responder). One query per
+    request at most (kept on the user, as their roles are)."""
+    cached = getattr(user, "_gridlink_forces_pages", None)
+    if cached is None:
+        member = user.is_authenticated and Member.objects.filter(user=user, active=True).exists()
+        cached = {"app": member, "dept": member and has_role(user, *DEPT_ROLES)}
+        if user.is_authenticated:
+            user._gridlink_forces_pages = cached
+    return cached
+
+
+def landing_url(user) -> str | None:
+    """Where `/` sends the user: a department user of a unit to its queue, any other user linked to
+    an active member (a responder, a leader of the forces) to the responders' app; None — the map —
+    for the desks (DESK_ROLES) and for anybody who may use neither page."""
+    if not user.is_authenticated or has_role(user, *DESK_ROLES):
+        return None
+    pages = forces_pages(user)
+    if pages["dept"] and has_role(user, UserRole.DEPARTMENT):
+        return reverse("dept:queue")
+    return reverse("mobile:app") if pages["app"] else None
+
+
 @role_required()
 def map_view(request):
-    """The sub-district map (`?subdistrict=<code>`, default the first one)."""
+    """The sub-district map (`?subdistrict=<code>`, default the first one). Plain `/` sends the
+    forces to their own page (`landing_url`)."""
+    landing = None if request.GET else landing_url(request.user)
+    if landing is not None:
+        return redirect(landing)
     subdistrict = subdistrict_get(code=request.GET.get("subdistrict") or None)
     return render(
         request,

@@ -14,20 +14,20 @@ honours the `Idempotency-Key` header (incidents/idempotency.py) — except the I
 """
 
 from django.contrib.gis.geos import Point
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.permissions import HasRole
-from config.roles import COMMAND_ROLES, INTAKE_ROLES, REVEAL_ROLES, STAFF_ROLES, UserRole
+from config.roles import COMMAND_ROLES, INTAKE_ROLES, REVEAL_ROLES, STAFF_ROLES, UserRole, has_role
 from geo.gazetteer import address_search, grids_at_point, locate
 from geo.selectors import subdistrict_get
-from incidents import api_support, services
+from incidents import api_support, photos, services
 from incidents.idempotency import IdempotentMixin
 from incidents.models import CallbackTask
 from incidents.selectors import category_suggest, handover_return_counts, incident_detail, incident_queue
@@ -214,6 +214,42 @@ class DuplicateCheckView(RoleCheckedView):
         found = services.duplicate_candidates(subdistrict=where.subdistrict, point=point, category=data["category"])
         found = api_support.incidents_only_visible(user=request.user, incidents=found)
         return Response(DuplicateSerializer(found, many=True).data)
+
+
+# --- on-site photos -------------------------------------------------------------------------------
+
+class PhotoView(RoleCheckedView):
+    """The bytes of an on-site photo, to a user who may see its case (404 otherwise, as for the case
+    itself). Never cached by shared caches; MEDIA_ROOT is never served as static files."""
+
+    @extend_schema(
+        summary="An on-site photo (thumbnail, large rendition or the original)",
+        description="`thumb` and `large` are JPEG renditions without metadata; `original` is the file as "
+                    "uploaded, EXIF and all (where it was taken): for the command roles only (403 for others). "
+                    "404 when the user may not see the photo's case.",
+        parameters=[OpenApiParameter("size", OpenApiTypes.STR, enum=photos.SIZES, description="Default: large.")],
+        responses={(200, "image/*"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, pk: int):
+        size = request.query_params.get("size") or "large"
+        if size not in photos.SIZES:
+            raise ValidationError({"size": [_("Unknown size; one of: %(sizes)s.") % {"sizes": ", ".join(photos.SIZES)}]})
+        photo = photos.photo_get(photo_id=pk)
+        if photo is None:
+            raise Http404
+        _visible_or_404(request, photo.incident_id)
+        if size == "original" and not has_role(request.user, *COMMAND_ROLES):
+            raise PermissionDenied(_("Only the command room sees the original photo (it tells where it was taken)."))
+        try:
+            handle, content_type = photos.photo_file(photo, size)
+        except FileNotFoundError:
+            raise Http404 from None
+        response = FileResponse(handle, content_type=content_type)
+        response["Cache-Control"] = "private, max-age=86400"
+        response["X-Content-Type-Options"] = "nosniff"
+        extension = {"image/png": "png", "image/webp": "webp"}.get(content_type, "jpg")
+        response["Content-Disposition"] = f'inline; filename="photo-{photo.pk}-{size}.{extension}"'
+        return response
 
 
 # --- pick-lists ----------------------------------------------------------------------------------

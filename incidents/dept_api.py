@@ -12,7 +12,6 @@ apply to the part's state (PART_ACTIONS), so that a button the page shows is abo
 
 from django.http import Http404
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -38,12 +37,6 @@ COORDINATE_DECIMALS = 6
 
 NOT_UNIT_STAFF = _("The department queue is for the staff of a unit: your login is not linked to a member "
                    "of a unit.")
-
-
-def _category_name(category) -> str:
-    # Categories carry their own Chinese and English names (not in the message catalogue).
-    zh = (get_language() or "zh-hans").startswith("zh")
-    return category.name if zh else (category.name_en or category.name)
 
 
 def _user_name(user) -> str:
@@ -91,7 +84,7 @@ class DeptPartSerializer(serializers.Serializer):
     finished_at = serializers.SerializerMethodField(help_text="Completed or returned at; null otherwise.")
 
     def get_category(self, part) -> str:
-        return _category_name(part.incident.category)
+        return part.incident.category.display_name()
 
     def get_handed_over_by(self, part) -> str:
         return _user_name(part.created_by)
@@ -139,7 +132,7 @@ class DeptCaseSerializer(serializers.Serializer):
     location = serializers.SerializerMethodField(help_text="[lon, lat] (WGS 84), null without a point.")
 
     def get_category(self, incident) -> str:
-        return _category_name(incident.category)
+        return incident.category.display_name()
 
     @extend_schema_field({"type": "array", "items": {"type": "number"}, "nullable": True})
     def get_location(self, incident):

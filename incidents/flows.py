@@ -62,6 +62,11 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in [
        roles=COMMAND, requires=("text",), dispatched_member=True, flows=ON_SITE),
     _t("transfer", _("Transfer"), {S.ARRIVED, S.REPORTED}, S.TRANSFERRED,
        requires=("unit", "text"), flows=ON_SITE),
+    # A responder on the scene asks the command room for a transfer: the unit it should go to and
+    # why. The status does not change; the command room decides (`transfer`, or not). Only the
+    # dispatched member asks: the command room transfers directly.
+    _t("request_transfer", _("Ask for a transfer"), {S.ARRIVED, S.REPORTED}, None,
+       roles=frozenset(), requires=("unit", "text"), dispatched_member=True, flows=ON_SITE),
     # --- off-site flow ----------------------------------------------------------------------
     _t("assign", _("Assign to an office"), {S.ASSIGNED}, S.ASSIGNED,
        requires=("unit", "text"), flows=OFF_SITE),

@@ -5,7 +5,10 @@ view (the views that list `IdempotentMixin` first among their bases). The first 
 runs as usual; its answer — 2xx and 4xx alike, so a refused action replays as refused — is stored
 with the key, in the same transaction as the action's changes. A repeat by the same user with the
 same key, method, path (with its query string) and body (SHA-256 of the exact bytes) runs nothing
-and answers the stored status and body with the header `Idempotent-Replayed: true`. The same key
+and answers the stored status and body with the header `Idempotent-Replayed: true`. A multipart
+body (photos with a report) is fingerprinted by what it carries, not by its bytes — its boundary is
+new at every send: the fields by name with their values, the files by field name with the SHA-256
+and size of their content (never their file names). The same key
 with another path or body answers 422 and changes nothing. A 5xx (or an exception) stores nothing:
 the key is free again, and the client may retry. Without the header nothing changes.
 
@@ -19,9 +22,20 @@ action runs in a savepoint after the claim; a 4xx answer rolls the savepoint bac
 is stored (nothing of a refused action survives), then the transaction commits the key row and the
 action's changes together.
 
-Expiry: a key is honoured for settings.IDEMPOTENCY_KEY_HOURS (48) after its first use; an older row
-is taken over as if new. The same statement purges up to IDEMPOTENCY_PURGE_BATCH (100) expired rows
-of anybody (oldest first, SKIP LOCKED, index on created_at) — lazily on write, no worker needed.
+Expiry: a key is honoured for settings.IDEMPOTENCY_KEY_HOURS (336: 14 days) after its first use; an
+older row is taken over as if new. The window is long because a phone's outbox never drops an
+action: it may hold one through days without signal or a member's days off (the app's page gets
+the window and holds an entry near its end until the member sends it anyway or discards it). The
+same statement purges up to IDEMPOTENCY_PURGE_BATCH (100) expired rows of anybody (oldest first,
+SKIP LOCKED, index on created_at) — lazily on write, no worker needed.
+
+The member an action was taken by: a phone shared by a shift keeps each member's actions in one
+outbox and sends a member's only under their login — but a page of member A still open (or served
+from the offline cache) after member B logged in would send A's under B's session. So the phone
+names the member with every queued action, `X-GridLink-Member: <member id>`; when the header is
+present, the logged-in user's active member must be that one. Otherwise the answer is 409
+`{"detail", "code": "wrong_member"}` before anything runs and before the key is looked at (nothing
+recorded: the same request from the right login runs as new). Without the header nothing changes.
 
 The party reveal (`parties/{id}/reveal/`) is not covered: every disclosure of an ID number is
 recorded again, and the full number is never kept in a second table.
@@ -34,6 +48,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -44,10 +59,12 @@ from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
 from config.errors import DomainError
+from dispatch.models import Member
 from incidents.models import IdempotentRequest
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
+MEMBER_HEADER = "X-GridLink-Member"
 KEY_RE = re.compile(r"[\x20-\x7e]{1,128}")
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
@@ -55,7 +72,13 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     description="1–128 printable ASCII characters, new for each action (a phone's offline queue keeps it with "
                 "the queued request). A repeat with the same key, path and body runs nothing and answers the "
                 "first answer again (2xx or 4xx) with `Idempotent-Replayed: true`; the same key with another "
-                "path or body answers 422. Honoured for IDEMPOTENCY_KEY_HOURS (48) per user.")
+                "path or body answers 422. Honoured for IDEMPOTENCY_KEY_HOURS (336 h = 14 days by default) per user.")
+
+MEMBER_PARAMETER = OpenApiParameter(
+    MEMBER_HEADER, OpenApiTypes.INT, location=OpenApiParameter.HEADER, required=False,
+    description="The member who took the action (a shared phone's outbox sends it). When present, the "
+                "logged-in user's active member must be this one; otherwise 409 `wrong_member`, nothing run "
+                "and the Idempotency-Key not recorded.")
 
 _TABLE = IdempotentRequest._meta.db_table
 
@@ -85,7 +108,7 @@ class IdempotentSchema(AutoSchema):
     def get_override_parameters(self):
         parameters = super().get_override_parameters()
         if self.method == "POST":
-            parameters = [*parameters, IDEMPOTENCY_KEY_PARAMETER]
+            parameters = [*parameters, IDEMPOTENCY_KEY_PARAMETER, MEMBER_PARAMETER]
         return parameters
 
 
@@ -102,7 +125,7 @@ class _Claim:
     key: str
     method: str
     path: str
-    body_hash: str
+    body_hash: str | None  # None: a multipart body, fingerprinted once DRF has parsed it
     row_id: int | None = None
     savepoint: str | None = None
 
@@ -136,6 +159,40 @@ def _claim(claim: _Claim, *, user) -> None:
                            headers={REPLAYED_HEADER: "true"}))
 
 
+def _check_member(request) -> None:
+    """The action's member (`X-GridLink-Member`, when sent) is the logged-in user's active member, or
+    DomainError 409 `wrong_member`."""
+    named = request.headers.get(MEMBER_HEADER)
+    if named is None:
+        return
+    user = request.user
+    mine = (Member.objects.filter(user=user, active=True).values_list("pk", flat=True).first()
+            if user.is_authenticated else None)
+    if mine is None or named.strip() != str(mine):
+        raise DomainError(_("This action was saved on the phone by another member: it is sent when they log in "
+                            "again on this phone."), code="wrong_member", http_status=409)
+
+
+def _multipart_fingerprint(request) -> str:
+    """SHA-256 of a parsed multipart body: each field's values and each file's content digest and
+    size, by field name (sorted; repeated values in their order). The same form sent again with
+    another boundary, or with other file names, has the same fingerprint."""
+    digest = hashlib.sha256(b"multipart\n")
+    data = request.data
+    for name in sorted(data.keys()):
+        for value in data.getlist(name):
+            if isinstance(value, UploadedFile):
+                content = hashlib.sha256()
+                for chunk in value.chunks():
+                    content.update(chunk)
+                value.seek(0)
+                part = ["file", name, content.hexdigest(), value.size]
+            else:
+                part = ["field", name, str(value)]
+            digest.update(json.dumps(part, ensure_ascii=False).encode() + b"\n")
+    return digest.hexdigest()
+
+
 def _settle(claim: _Claim, response) -> None:
     """Store the answer of the request that owns the key, or give the key up (5xx)."""
     if claim.row_id is None:
@@ -163,9 +220,11 @@ class IdempotentMixin:
         key = request.headers.get(HEADER) if request.method == "POST" else None
         if key is None:
             return super().dispatch(request, *args, **kwargs)
-        # The body is read (and cached by Django) before DRF parses it.
+        # The body is read (and cached by Django) before DRF parses it; a multipart body (files) is
+        # left to DRF's parsers and fingerprinted by its content in `initial`.
+        multipart = request.content_type == "multipart/form-data"
         self._idempotency = _Claim(key=key, method=request.method, path=request.get_full_path(),
-                                   body_hash=hashlib.sha256(request.body).hexdigest())
+                                   body_hash=None if multipart else hashlib.sha256(request.body).hexdigest())
         with transaction.atomic():
             response = super().dispatch(request, *args, **kwargs)
             _settle(self._idempotency, response)
@@ -173,8 +232,12 @@ class IdempotentMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # authentication, roles, throttles
+        if request.method == "POST":
+            _check_member(request)  # before the key: a refusal here is not recorded
         claim = getattr(self, "_idempotency", None)
         if claim is not None and request.user.is_authenticated:
+            if claim.body_hash is None:
+                claim.body_hash = _multipart_fingerprint(request)
             _claim(claim, user=request.user)
 
     def handle_exception(self, exc):

@@ -9,9 +9,13 @@ and closed. The state machines live in `incidents/flows.py` (intake issue); the 
 that the database can hold its invariants.
 """
 
+import math
+from functools import cached_property
+
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -53,6 +57,15 @@ class Category(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def display_name(self, language: str | None = None) -> str:
+        """The category's name in `language` (default: the active one). Categories carry their own
+        Chinese and English names, not the message catalogue's: the Chinese name for zh*, else the
+        English name, or the Chinese one when it has none."""
+        language = language or get_language() or settings.LANGUAGE_CODE
+        if language.lower().startswith("zh"):
+            return self.name
+        return self.name_en or self.name
 
 
 class Channel(models.Model):
@@ -189,6 +202,33 @@ class Incident(models.Model):
     def __str__(self) -> str:
         return self.number
 
+    # A responder on the scene asks the command room to transfer the case (`request_transfer`);
+    # the request stays open until the case is transferred, resolved or closed, or leaves the
+    # scene's statuses. Read from the timeline (prefetched by `incidents.selectors.incident_detail`).
+    TRANSFER_REQUEST_ENDED_BY = frozenset({"transfer", "resolve", "cancel", "close"})
+
+    @cached_property
+    def transfer_request_open(self) -> "IncidentEvent | None":
+        """The newest `transfer_requested` event not followed by a transfer, resolution or closure
+        of the case; None when there is none or the case is no longer arrived / reported on site."""
+        if self.status not in (Status.ARRIVED, Status.REPORTED):
+            return None
+        request = None
+        for event in self.events.all():
+            if event.kind == IncidentEvent.Kind.TRANSFER_REQUESTED:
+                request = event
+            elif (event.data or {}).get("action") in self.TRANSFER_REQUEST_ENDED_BY:
+                request = None
+        return request
+
+    @cached_property
+    def photo_list(self) -> list["IncidentPhoto"]:
+        """The case's on-site photos, oldest report first, with who uploaded them (one query)."""
+        photos = list(self.photos.select_related("uploaded_by", "member").order_by("event_id", "position"))
+        for photo in photos:
+            photo.incident = self  # for distance_from_case_m, without a query per photo
+        return photos
+
 
 class IncidentEvent(models.Model):
     """One entry of an incident's timeline: append-only (a trigger refuses UPDATE and DELETE).
@@ -219,6 +259,7 @@ class IncidentEvent(models.Model):
         LEVEL_RAISED = "level_raised", _("escalation level raised")
         ALARM = "alarm", _("alarm raised")
         ALARM_HANDLED = "alarm_handled", _("alarm handled")
+        TRANSFER_REQUESTED = "transfer_requested", _("transfer requested")
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="events")
     subdistrict = models.ForeignKey("geo.Subdistrict", on_delete=models.PROTECT, related_name="+")
@@ -314,6 +355,83 @@ class Party(models.Model):
     def id_number_masked(self) -> str:
         n = self.id_number
         return f"{n[:3]}{'*' * 11}{n[-4:]}" if len(n) == 18 else ""
+
+    @property
+    def phone_masked(self) -> str:
+        """The phone with its middle hidden ("138****5678"); short numbers keep their last 4 digits."""
+        n = self.phone
+        if len(n) >= 11:
+            return f"{n[:3]}{'*' * (len(n) - 7)}{n[-4:]}"
+        return f"{'*' * max(len(n) - 4, 0)}{n[-4:]}" if n else ""
+
+
+PHOTOS_PER_REPORT = 3  # settings.PHOTO_MAX_COUNT; the database holds this bound (positions 0..2)
+EARTH_RADIUS_M = 6_371_008.8
+
+
+class IncidentPhoto(models.Model):
+    """A photo taken on the scene, sent with an on-site report (`report_on_site`): at most
+    PHOTOS_PER_REPORT per report event. EXIF location: Point, EPSG:4326, null when the photo has none.
+
+    `original` is kept as uploaded (EXIF and all: it carries where the photo was taken, so it is
+    served to the command roles only); `large` (≤ PHOTO_LARGE_PX) and `thumb` (≤ PHOTO_THUMB_PX)
+    are JPEG renditions made at upload, turned upright by their EXIF orientation and stripped of
+    every metadata. File names are random (never the client's) under settings.MEDIA_ROOT, which is
+    never served as static files: GET /api/v1/photos/{id}/ checks who may see the case."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="photos")
+    event = models.ForeignKey("IncidentEvent", on_delete=models.PROTECT, related_name="photos",
+                              verbose_name=_("report event"))
+    position = models.PositiveSmallIntegerField(_("position in the report"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("uploaded by"))
+    member = models.ForeignKey("dispatch.Member", on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="+", verbose_name=_("member"))
+    original = models.FileField(_("original"), max_length=200)
+    large = models.FileField(_("large rendition"), max_length=200)
+    thumb = models.FileField(_("thumbnail"), max_length=200)
+    sha256 = models.CharField(_("SHA-256 of the original"), max_length=64)
+    content_type = models.CharField(_("content type"), max_length=32)
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    byte_size = models.PositiveIntegerField(_("size in bytes"))
+    exif_location = models.PointField(_("where the photo was taken (EXIF)"), srid=4326, null=True, blank=True)
+    taken_at = models.DateTimeField(_("taken at (EXIF)"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("on-site photo")
+        verbose_name_plural = _("on-site photos")
+        ordering = ["event_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "position"], name="incident_photo_event_position"),
+            models.CheckConstraint(condition=Q(position__lt=PHOTOS_PER_REPORT), name="incident_photo_per_report"),
+            models.CheckConstraint(condition=Q(content_type__in=["image/jpeg", "image/png", "image/webp"]),
+                                   name="incident_photo_content_type"),
+            models.CheckConstraint(condition=Q(byte_size__gt=0), name="incident_photo_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} photo {self.pk}"
+
+    @property
+    def uploaded_by_name(self) -> str:
+        if self.member is not None:
+            return self.member.name
+        user = self.uploaded_by
+        return "" if user is None else (user.get_full_name() or user.get_username())
+
+    @property
+    def distance_from_case_m(self) -> float | None:
+        """Metres (great circle) between where the photo was taken and the case's point; None
+        when either is unknown."""
+        a, b = self.exif_location, self.incident.location
+        if a is None or b is None:
+            return None
+        lon1, lat1, lon2, lat2 = map(math.radians, (a.x, a.y, b.x, b.y))
+        h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+        return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
 class Handover(models.Model):

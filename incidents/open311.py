@@ -19,7 +19,7 @@ No personal data leaves through Open311: no caller or party names, phones or ID 
 from datetime import timedelta
 
 from django.contrib.gis.geos import Point
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -118,10 +118,6 @@ def _subdistrict(value: str | None):
     return subdistrict
 
 
-def _service_name(category) -> str:
-    return category.name_en if (translation.get_language() or "").startswith("en") else category.name
-
-
 def request_json(incident: Incident) -> dict:
     """One incident as an Open311 service request."""
     point = incident.location
@@ -129,7 +125,7 @@ def request_json(incident: Incident) -> dict:
         "service_request_id": incident.number,
         "status": "closed" if incident.status in api_support.CLOSED_STATUSES else "open",
         "status_notes": api_support.open311_status_notes(incident),
-        "service_name": _service_name(incident.category),
+        "service_name": incident.category.display_name(),
         "service_code": incident.category.code,
         "description": incident.description,
         "agency_responsible": api_support.open311_agency(incident),
@@ -221,7 +217,7 @@ class ServiceListView(Open311View):
     def get(self, request, fmt: str):
         keywords = api_support.category_keywords()
         return Response([
-            {"service_code": c.code, "service_name": _service_name(c), "description": c.get_scope_display(),
+            {"service_code": c.code, "service_name": c.display_name(), "description": c.get_scope_display(),
              "metadata": False, "type": "realtime", "keywords": ",".join(keywords.get(c.pk, [])),
              "group": c.get_statistic_group_display()}
             for c in api_support.category_list()

@@ -15,12 +15,14 @@ import math
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
+from config.roles import COMMAND_ROLES, has_role
 from dispatch.models import DispatchOrder, Force, Member, TravelMode, Unit
 from geo.models import Subdistrict
 from incidents import api_support
@@ -32,6 +34,7 @@ from incidents.models import (
     Handover,
     Incident,
     IncidentEvent,
+    IncidentPhoto,
     Party,
     Report,
 )
@@ -180,6 +183,11 @@ class TransitionInputSerializer(serializers.Serializer):
         required=False, allow_blank=True, default="", trim_whitespace=False,
         help_text="`complete` by the command room or a dispatcher: why the command room completes the named "
                   "`unit`'s part on the office's behalf (required then; shown in the timeline).")
+    # Checked by the service (incidents/photos.py), which names the photo at fault: here only files.
+    photos = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True, use_url=False), required=False, default=list,
+        help_text="`report_on_site` only, multipart/form-data: up to 3 photos (JPEG, PNG or WebP; each at most "
+                  "PHOTO_MAX_BYTES, 8 MiB by default), the field repeated once per photo.")
 
 
 class MergeInputSerializer(serializers.Serializer):
@@ -366,6 +374,52 @@ class DeliverySerializer(serializers.ModelSerializer):
         fields = ["id", "state", "state_display", "attempts", "next_attempt_at", "delivered_at", "created_at"]
 
 
+def photo_url(photo_id: int, size: str) -> str:
+    """Where a photo is served (to those who may see its case): GET /api/v1/photos/{id}/?size=…"""
+    return f"{reverse('incidents:photo', args=[photo_id])}?size={size}"
+
+
+class PhotoSerializer(serializers.ModelSerializer):
+    """An on-site photo: `url` opens the large rendition, `thumb_url` the thumbnail. Where it was
+    taken (EXIF: `exif_location`, and `distance_m` from the case's point) only for the command roles,
+    null for everybody else. Context: `request`."""
+
+    url = serializers.SerializerMethodField()
+    thumb_url = serializers.SerializerMethodField()
+    exif_location = serializers.SerializerMethodField(help_text="[lon, lat] (WGS 84) from the photo's EXIF GPS; "
+                                                                "null without one, or for a non-command role.")
+    distance_m = serializers.SerializerMethodField(help_text="Metres between exif_location and the case's point.")
+    uploaded_by_name = serializers.CharField()
+    event = serializers.IntegerField(source="event_id", help_text="The report's timeline event.")
+
+    class Meta:
+        model = IncidentPhoto
+        fields = ["id", "url", "thumb_url", "taken_at", "exif_location", "distance_m", "uploaded_by_name", "event",
+                  "width", "height"]
+
+    def _command(self) -> bool:
+        request = self.context.get("request")
+        return request is not None and has_role(request.user, *COMMAND_ROLES)
+
+    def get_url(self, photo) -> str:
+        return photo_url(photo.pk, "large")
+
+    def get_thumb_url(self, photo) -> str:
+        return photo_url(photo.pk, "thumb")
+
+    @extend_schema_field({"type": "array", "items": {"type": "number"}, "nullable": True})
+    def get_exif_location(self, photo):
+        point = photo.exif_location
+        if point is None or not self._command():
+            return None
+        return [round(point.x, COORDINATE_PRECISION), round(point.y, COORDINATE_PRECISION)]
+
+    @extend_schema_field({"type": "number", "nullable": True})
+    def get_distance_m(self, photo):
+        distance = photo.distance_from_case_m if self._command() else None
+        return None if distance is None else round(distance)
+
+
 class ActionSerializer(serializers.Serializer):
     """One button of the UI: an action the flow allows now and the user may make."""
 
@@ -458,12 +512,17 @@ class IncidentDetailSerializer(IncidentSummarySerializer):
     orders = OrderSerializer(many=True)
     callbacks = CallbackSerializer(many=True)
     deliveries = DeliverySerializer(many=True)
+    photos = serializers.SerializerMethodField()
     actions = serializers.SerializerMethodField()
 
     class Meta(IncidentSummarySerializer.Meta):
         fields = [*IncidentSummarySerializer.Meta.fields, "place", "caller_name", "caller_phone", "resolved_at",
                   "closed_at", "reopen_count", "merged_into", "events", "reports", "parties", "handovers",
-                  "orders", "callbacks", "deliveries", "actions"]
+                  "orders", "callbacks", "deliveries", "photos", "actions"]
+
+    @extend_schema_field(PhotoSerializer(many=True))
+    def get_photos(self, obj):
+        return PhotoSerializer(obj.photo_list, many=True, context=self.context).data
 
     @extend_schema_field({"type": "object", "nullable": True,
                           "properties": {"id": {"type": "integer"}, "number": {"type": "string"}}})

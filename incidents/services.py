@@ -9,7 +9,7 @@ Errors are `DomainError` (400), `TransitionRefused` (409) or `Forbidden` (403); 
 changes nothing.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -25,8 +25,10 @@ from dispatch.models import DispatchOrder, Member, Unit
 from geo.gazetteer import geocode, locate
 from geo.models import Place, Subdistrict
 from incidents import flows
+from incidents import photos as photos_module
 from incidents.events import event_append
 from incidents.models import (
+    PHOTOS_PER_REPORT,
     CallbackTask,
     Category,
     Channel,
@@ -35,6 +37,7 @@ from incidents.models import (
     Handover,
     Incident,
     IncidentEvent,
+    IncidentPhoto,
     Party,
     Report,
     Status,
@@ -150,6 +153,18 @@ def incident_intake(
         raise
 
 
+# Who must hear of the parts an assignment form hands to offices at intake: registered by a higher
+# layer (dispatch tells the offices, `dispatch.apps`), called inside the intake's transaction.
+_handovers_created_hooks: list[Callable[..., object]] = []
+
+
+def on_handovers_created(hook: Callable[..., object]) -> None:
+    """Register `hook(incident, parts, *, actor, at)`, called once per intake that hands parts to
+    offices, inside its transaction, after the parts are written."""
+    if hook not in _handovers_created_hooks:
+        _handovers_created_hooks.append(hook)
+
+
 def _intake(*, channel, category, description, actor, location, address_text, external_id, caller_name,
             caller_phone, major, reported_at, link_to, subdistrict, offices, deadline, off_site) -> IntakeResult:
     number = incident_number_next(day=timezone.localdate(reported_at))  # takes the day's lock first
@@ -214,12 +229,15 @@ def _intake(*, channel, category, description, actor, location, address_text, ex
     )
     # The offices' clocks start when they receive the form, not when a back-dated report says.
     handed_at = max(reported_at, timezone.now())
+    parts = []
     for i, office in enumerate(offices):
         accept_by, report_by = handover_deadlines(office.kind, handed_at, deadline)
-        Handover.objects.create(
+        parts.append(Handover.objects.create(
             incident=incident, unit=office, kind=Handover.Kind.ASSIGNMENT, reason=description, accept_by=accept_by,
             deadline=report_by, lead=(i == 0), created_at=handed_at, created_by=report_fields["received_by"],
-        )
+        ))
+    for hook in _handovers_created_hooks:
+        hook(incident, parts, actor=report_fields["received_by"], at=handed_at)
     duplicates = duplicate_candidates(incident=incident) if location is not None else []
     return IntakeResult(incident, report, created=True, duplicates=duplicates)
 
@@ -425,22 +443,25 @@ def transition_check(t: flows.Transition, incident: Incident, actor, *, unit: Un
 
 
 def transition_handle(*, incident: Incident, t: flows.Transition, actor, text: str = "", unit: Unit | None = None,
-                      at: datetime, reason: str = "") -> None:
+                      at: datetime, reason: str = "", photos: Sequence[photos_module.PreparedPhoto] = ()) -> None:
     """Apply a checked move of the case alone (not dispatch or arrival, which write orders).
+    `photos` (prepared by `incidents.photos.photos_prepare`) go with an on-site report only.
     Precondition: the incident is locked and `transition_check` passed."""
+    if photos and t.action != photos_module.REPORT_ACTION:
+        raise DomainError(_("Photos go only with a report from the scene."), code="photos")
     handler = _HANDLERS.get(t.action, _plain)
-    handler(incident=incident, t=t, actor=actor, text=text, unit=unit, at=at, reason=reason)
+    handler(incident=incident, t=t, actor=actor, text=text, unit=unit, at=at, reason=reason, photos=photos)
 
 
 def status_set(incident: Incident, to: str, *, actor, at, note: str = "", data: dict | None = None,
-               fields: Sequence[str] = ()) -> None:
+               fields: Sequence[str] = ()) -> IncidentEvent:
     """Move the locked case to `to` and append the STATUS_CHANGED event (published after commit)."""
     previous = incident.status
     incident.status = to
     incident.save(update_fields=["status", "updated_at", *fields])
-    event_append(incident=incident, kind=IncidentEvent.Kind.STATUS_CHANGED, actor=actor,
-                 actor_member=actor_member(actor), from_status=previous, to_status=to, note=note,
-                 data=data, at=at)
+    return event_append(incident=incident, kind=IncidentEvent.Kind.STATUS_CHANGED, actor=actor,
+                        actor_member=actor_member(actor), from_status=previous, to_status=to, note=note,
+                        data=data, at=at)
 
 
 _set_status = status_set
@@ -456,6 +477,64 @@ def _plain(*, incident, t, actor, text, at, **_kw) -> None:
     else:
         event_append(incident=incident, kind=IncidentEvent.Kind.NOTE, actor=actor, actor_member=actor_member(actor),
                      note=text, data={"action": t.action}, at=at)
+
+
+def _report_on_site(*, incident, t, actor, text, at, photos=(), **_kw) -> None:
+    """The report from the scene: the case is reported on site (a note when it was already), with
+    up to PHOTOS_PER_REPORT photos; the report's event lists them (`data.photos`)."""
+    if len(photos) > PHOTOS_PER_REPORT:
+        raise DomainError(_("At most %(max)s photos go with one report; %(count)s were sent.")
+                          % {"max": PHOTOS_PER_REPORT, "count": len(photos)}, code="photos")
+    ids = photos_module.photo_ids_reserve(len(photos)) if photos else []
+    data = {"action": t.action} | ({"photos": ids} if ids else {})
+    if incident.status != t.target:
+        event = _set_status(incident, t.target, actor=actor, at=at, note=text, data=data)
+    else:
+        event = event_append(incident=incident, kind=IncidentEvent.Kind.NOTE, actor=actor,
+                             actor_member=actor_member(actor), note=text, data=data, at=at)
+    if photos:
+        photos_attach(incident=incident, event=event, actor=actor, photos=photos, ids=ids, at=at)
+
+
+def photos_allowed_check(t: flows.Transition, incident_id: int, actor, *, unit: Unit | None = None) -> None:
+    """Before the photos of a move are decoded (`incidents.photos.photos_prepare`: the costly part,
+    done before the lock): whether the actor may make the move on the case now — `transition_check`
+    on an unlocked read, raising what the check under the lock would (404 for an unknown case, 403
+    for an actor with neither the role nor a current order, 409 when the flow refuses). A cheap
+    early answer only: the move is checked again under the lock."""
+    incident = (Incident.objects.select_related("subdistrict", "category", "channel")
+                .filter(pk=incident_id).first())
+    if incident is None:
+        raise DomainError(_("No such case."), code="not_found", http_status=404)
+    transition_check(t, incident, actor, unit=unit)
+
+
+def photos_attach(*, incident: Incident, event: IncidentEvent, actor, photos: Sequence[photos_module.PreparedPhoto],
+                  ids: Sequence[int], at: datetime) -> list[IncidentPhoto]:
+    """Keep the prepared photos of a report: their rows (ids reserved for the event that names
+    them), then their files. Precondition: inside the service's transaction, the incident locked,
+    `event` the report's event just appended. At most PHOTOS_PER_REPORT per event: counted here
+    under the lock, and held by the database (positions 0..2, unique per event). The files are
+    written last, after every row: a failure removes the files written and raises, and the
+    transaction rolls the rows and the report back."""
+    taken = IncidentPhoto.objects.filter(event=event).count()
+    if taken + len(photos) > PHOTOS_PER_REPORT:
+        raise DomainError(_("At most %(max)s photos go with one report; %(count)s were sent.")
+                          % {"max": PHOTOS_PER_REPORT, "count": taken + len(photos)}, code="photos")
+    rows, files = [], []
+    member = actor_member(actor)
+    for position, (photo_id, photo) in enumerate(zip(ids, photos, strict=True), start=taken):
+        original, large, thumb = photos_module.photo_names(photo)
+        rows.append(IncidentPhoto(
+            id=photo_id, incident=incident, event=event, position=position,
+            uploaded_by=actor if actor is not None and actor.is_authenticated else None, member=member,
+            original=original, large=large, thumb=thumb, sha256=photo.sha256, content_type=photo.content_type,
+            width=photo.width, height=photo.height, byte_size=len(photo.original),
+            exif_location=photo.exif_location, taken_at=photo.taken_at, created_at=at))
+        files += [(original, photo.original), (large, photo.large), (thumb, photo.thumb)]
+    IncidentPhoto.objects.bulk_create(rows)
+    photos_module.photo_files_write(files)
+    return rows
 
 
 def _resolve(*, incident, t, actor, text, at, **_kw) -> None:
@@ -482,9 +561,16 @@ def handover_deadlines(unit_kind: str, at: datetime, given: datetime | None = No
     return at + timedelta(minutes=minutes), given or at + timedelta(hours=hours)
 
 
-def _handover_out(*, incident, t, actor, text, unit, at, **_kw) -> None:
+def handover_unit_check(incident: Incident, unit: Unit) -> None:
+    """Whether the case may be handed to this unit now (a transfer, an assignment, a responder's
+    request for a transfer): not while it is with that unit already. The unit's sub-district is
+    checked by `transition_check`."""
     if _open_handovers(incident).filter(unit=unit).exists():
         raise TransitionRefused(_("The case is already with %(unit)s.") % {"unit": unit.name})
+
+
+def _handover_out(*, incident, t, actor, text, unit, at, **_kw) -> None:
+    handover_unit_check(incident, unit)
     kind = Handover.Kind.TRANSFER if t.action == "transfer" else Handover.Kind.ASSIGNMENT
     accept_by, report_by = handover_deadlines(unit.kind, at, incident.deadline)
     handover = Handover.objects.create(incident=incident, unit=unit, kind=kind, reason=text, created_at=at,
@@ -496,6 +582,19 @@ def _handover_out(*, incident, t, actor, text, unit, at, **_kw) -> None:
         _set_status(incident, t.target, actor=actor, at=at, note=text, data=data)
     else:
         event_append(incident=incident, kind=IncidentEvent.Kind.NOTE, actor=actor, note=text, data=data, at=at)
+
+
+def _request_transfer(*, incident, t, actor, text, unit, at, **_kw) -> None:
+    """A responder on the scene asks the command room to transfer the case to `unit`, saying why
+    (`text`): a unit the transfer itself would take. Only the timeline changes; the request stays
+    open on the incident page until the case is transferred, resolved or closed."""
+    handover_unit_check(incident, unit)
+    member = actor_member(actor)
+    event_append(incident=incident, kind=IncidentEvent.Kind.TRANSFER_REQUESTED, actor=actor, actor_member=member,
+                 note=text, data={"action": t.action, "unit": unit.pk, "unit_name": unit.name, "unit_kind": unit.kind,
+                                  "member": member.pk if member else None,
+                                  "member_name": member.name if member else None,
+                                  "force": member.force if member else None}, at=at)
 
 
 def _decided_handover(incident, actor, unit) -> Handover:
@@ -697,6 +796,8 @@ def _reopen(*, incident, t, actor, text, at, **_kw) -> None:
 
 
 _HANDLERS = {
+    "report_on_site": _report_on_site,
+    "request_transfer": _request_transfer,
     "resolve": _resolve,
     "transfer": _handover_out,
     "assign": _handover_out,

@@ -16,6 +16,7 @@ urlpatterns = [
     path("incidents/<int:pk>/category/", api.IncidentCategoryView.as_view(), name="incident-category"),
     path("incidents/<int:pk>/parties/", api.IncidentPartyView.as_view(), name="incident-parties"),
     path("parties/<int:pk>/reveal/", api.PartyRevealView.as_view(), name="party-reveal"),
+    path("photos/<int:pk>/", api.PhotoView.as_view(), name="photo"),
     path("categories/", api.CategoryListView.as_view(), name="categories"),
     path("categories/suggest/", api.CategorySuggestView.as_view(), name="category-suggest"),
     path("channels/", api.ChannelListView.as_view(), name="channels"),

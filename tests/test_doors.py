@@ -1,8 +1,9 @@
 """Permissions (issue 10): each door of a case, tried by those who may not pass and by those who may.
 
-The world: members A and B of one grid squad, a grid leader of grid 1 (force `grid_leader`) and one
-of grid 2 (role `grid_leader`), a department user of office X and one of office Y, a dispatcher; a
-case in grid 1 dispatched to A (A's order has its app message) and handed over to X.
+The world: members A and B of one grid squad and its unit leader, a grid leader of grid 1 (force
+`grid_leader`) and one of grid 2 (role `grid_leader`), a department user of office X and one of
+office Y, a dispatcher; a case in grid 1 dispatched to A (A's order has its app message) and handed
+over to X; the SLA clock's overdue alarm of A's order, told to the unit leader (and to A).
 
 The outsiders — B (not dispatched), the leader of grid 2, office Y — get, per door:
 
@@ -19,6 +20,10 @@ The outsiders — B (not dispatched), the leader of grid 2, office Y — get, pe
                                                                      to replace)
     POST /api/v1/dispatch/orders/{A's}/remind/        403 (role)     dispatcher: 200
     GET  /api/v1/m/orders/{A's}/                      404            A: 200
+    POST /api/v1/m/alarms/{A's alarm}/acknowledge/    404            the unit leader: 200 (A, told as
+                                                                     the late member: 404)
+    GET  /api/v1/m/team/                              200, without   grid-1 leader: the case; the unit
+                                                      the case       leader: A's order and the alarm
     GET  /api/v1/dept/parts/{X's}/                    404            office X: 200
     GET  /api/v1/wall/{code}/incidents/{id}/          403 (role)     dispatcher: 200
     ws/wall/{code}/                                   close 4403     dispatcher: connected
@@ -26,6 +31,8 @@ The outsiders — B (not dispatched), the leader of grid 2, office Y — get, pe
     ws/member/ {"type": "read", A's message}          error "no      A: read
                                                       such message"
                                                       (its 404)
+    ws/dept/ (X's part overdue)                       nothing        office X: the news
+                                                                     (dispatcher: close 4403, role)
 
 The grid-1 leader reads the case (detail, page, dispatch summary: 200) but may not act on it: A's
 order is not theirs to accept (403), the case's on-site moves are not theirs (403); other members'
@@ -45,7 +52,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from config.roles import UserRole
-from dispatch.models import DispatchOrder, Force, Member, MemberMessage, Role, TravelMode, Unit
+from dispatch.models import Alarm, DispatchOrder, Force, Member, MemberMessage, Role, TravelMode, Unit
 from dispatch.notify import messages_for_order_dispatched
 from incidents.models import Handover, Incident, Status
 from tests.factories import S, W, make_user, make_world, put_on_duty
@@ -75,6 +82,7 @@ def build() -> dict:
     b = member(squad, "DR-B", "陈静", grids=[grid1])
     leader1 = member(squad, "DR-L1", "李强", force=Force.GRID_LEADER, grids=[grid1])
     leader2 = member(squad, "DR-L2", "赵敏", roles=[Role.GRID_LEADER], grids=[grid2])
+    unit_leader = member(squad, "DR-UL", "周军", roles=[Role.UNIT_LEADER])
     put_on_duty(a, b)
     users = {
         "a": make_user("dr-a", UserRole.RESPONDER, member=a),
@@ -86,6 +94,7 @@ def build() -> dict:
         "office_y": make_user("dr-y", UserRole.DEPARTMENT, member=member(office_y, "DR-Y1", "刘洋",
                                                                           force=Force.OFFICE_STAFF)),
         "dispatcher": make_user("dr-disp", UserRole.DISPATCHER),
+        "unit_leader": make_user("dr-ul", UserRole.RESPONDER, member=unit_leader),
     }
     now = timezone.now()
     incident = Incident.objects.create(
@@ -100,7 +109,9 @@ def build() -> dict:
     part = Handover.objects.create(incident=incident, unit=office_x, kind=Handover.Kind.ASSIGNMENT,
                                    reason="联席会商交办", created_at=now, created_by=users["dispatcher"],
                                    accept_by=now + timedelta(hours=2), deadline=now + timedelta(days=3))
-    return {**world, **users, "members": {"a": a, "b": b}, "incident": incident, "order": order,
+    alarm = Alarm.objects.create(subdistrict=sub, incident=incident, order=order, kind=Alarm.Kind.ARRIVAL_OVERDUE,
+                                 due_at=now - timedelta(minutes=1), raised_at=now, notified=[unit_leader.pk, a.pk])
+    return {**world, **users, "members": {"a": a, "b": b}, "incident": incident, "order": order, "alarm": alarm,
             "message": message, "part": part}
 
 
@@ -143,6 +154,7 @@ DOORS = {
     "replace": lambda c, u: post(u, "dispatch:order-replace", c["order"].pk, {"member": c["members"]["b"].pk}),
     "remind": lambda c, u: post(u, "dispatch:order-remind", c["order"].pk),
     "member_order": lambda c, u: api(u).get(reverse("member_app:order", args=[c["order"].pk])),
+    "alarm_ack": lambda c, u: post(u, "member_app:alarm-acknowledge", c["alarm"].pk),
     "dept_part": lambda c, u: api(u).get(reverse("dept_api:part", args=[c["part"].pk])),
     "wall_card": lambda c, u: api(u).get(f"/api/v1/wall/DR/incidents/{c['incident'].pk}/"),
 }
@@ -157,6 +169,7 @@ OPEN = [
     ("accept", "a", 200), ("decline", "a", 200), ("stand_down", "dispatcher", 200),
     ("replace", "dispatcher", 409),  # past the door: A's order is on time, nothing to replace
     ("remind", "dispatcher", 200), ("member_order", "a", 200), ("dept_part", "office_x", 200),
+    ("alarm_ack", "unit_leader", 200),
     ("wall_card", "dispatcher", 200),
 ]
 
@@ -200,6 +213,25 @@ def test_a_grid_leader_reads_the_cases_of_their_grid_but_may_not_act_on_them(ctx
     assert api(ctx["leader2"]).get(reverse("incidents:incident-detail", args=[incident.pk])).status_code == 404
 
 
+def test_my_team_shows_each_leader_their_own_and_nobody_else_theirs(ctx):
+    def team(who) -> dict:
+        response = api(ctx[who]).get(reverse("member_app:team"))
+        assert response.status_code == 200, (who, response.content)
+        return response.json()
+
+    incident, order, alarm = ctx["incident"], ctx["order"], ctx["alarm"]
+    assert [i["id"] for i in team("leader1")["incidents"]] == [incident.pk]
+    assert team("leader2")["incidents"] == []  # grid 2's leader: not grid 1's case
+    mine = team("unit_leader")
+    assert [o["id"] for o in mine["orders"]] == [order.pk] and [a["id"] for a in mine["alarms"]] == [alarm.pk]
+    for who in ("a", "b", "office_x", "office_y"):
+        assert team(who)["roles"] == [], who
+    assert api(ctx["dispatcher"]).get(reverse("member_app:team")).status_code == 403  # not a member
+    # The late member was told of the alarm as a reminder: not theirs to acknowledge.
+    assert DOORS["alarm_ack"](ctx, ctx["a"]).status_code == 404
+    assert Alarm.objects.get(pk=alarm.pk).state == Alarm.State.OPEN
+
+
 # --- the sockets ------------------------------------------------------------------------------------
 
 @pytest.mark.django_db(transaction=True)
@@ -241,3 +273,34 @@ def test_only_the_member_reads_their_message_on_the_member_socket(_fresh_channel
     answer = async_to_sync(read)(socket("/ws/member/", ctx["a"]))
     assert answer["type"] == "read" and answer["message"] == message_id
     assert MemberMessage.objects.get(pk=message_id).read_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_office_x_hears_of_its_part_on_the_unit_socket(_fresh_channel_layer):  # noqa: F811
+    """ws/dept/: B and the leader of grid 2 hold their squad's queue, office Y its own; none hears
+    of X's part going overdue (the SLA clock's alarm), office X does. A desk holds no queue: 4403."""
+    from channels.db import database_sync_to_async
+
+    from dispatch.sla import sla_tick
+    from incidents.consumers import CLOSE_FORBIDDEN
+
+    ctx = build()
+    assert async_to_sync(closed_with)(socket("/ws/dept/", ctx["dispatcher"])) == CLOSE_FORBIDDEN
+    Handover.objects.filter(pk=ctx["part"].pk).update(accept_by=timezone.now() - timedelta(minutes=1))
+    sockets = {who: socket("/ws/dept/", ctx[who]) for who in (*OUTSIDERS, "office_x")}
+
+    async def scenario():
+        for communicator in sockets.values():
+            connected, _ = await communicator.connect(timeout=TIMEOUT)
+            assert connected
+            assert (await communicator.receive_json_from(timeout=TIMEOUT))["type"] == "caught_up"
+        await database_sync_to_async(sla_tick)()
+        heard = await sockets["office_x"].receive_json_from(timeout=TIMEOUT)
+        quiet = {who: await sockets[who].receive_nothing(timeout=0.2) for who in OUTSIDERS}
+        for communicator in sockets.values():
+            await communicator.disconnect()
+        return heard, quiet
+
+    heard, quiet = async_to_sync(scenario)()
+    assert (heard["message"]["kind"], heard["message"]["handover"]) == ("overdue", ctx["part"].pk)
+    assert quiet == dict.fromkeys(OUTSIDERS, True)

@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 from config.roles import UserRole
 from dispatch import positions
 from dispatch import services as dispatch_services
-from dispatch.models import DispatchOrder, PositionFix
+from dispatch.models import DispatchOrder, Member, PositionFix
 from dispatch.services import incident_transition
 from incidents.models import IdempotentRequest, Incident, IncidentEvent, Status
 from incidents.services import incident_intake
@@ -202,6 +202,60 @@ def test_the_service_skips_fixes_the_track_holds_already(ctx):
     assert PositionFix.objects.count() == 1
 
 
+# --- the member the phone names (X-GridLink-Member) ----------------------------------------------------
+
+MEMBER = "X-GridLink-Member"
+
+
+def accept_url(ctx) -> str:
+    incident_transition(incident_id=ctx["incident"].pk, action="dispatch", actor=ctx["dispatcher"],
+                        members=[ctx["member"]], method="radio")
+    return reverse("dispatch:order-accept", args=[DispatchOrder.objects.get(incident=ctx["incident"]).pk])
+
+
+def test_an_action_named_for_the_logged_in_member_runs(ctx):
+    url = accept_url(ctx)
+    response = client_for(ctx["responder"]).post(url, None, format="json",
+                                                 headers={"Idempotency-Key": "k-1", MEMBER: str(ctx["member"].pk)})
+    assert response.status_code == 200, response.content
+    assert DispatchOrder.objects.get(incident=ctx["incident"]).state == DispatchOrder.State.ACCEPTED
+    assert IdempotentRequest.objects.filter(user=ctx["responder"], key="k-1").exists()
+
+
+@pytest.mark.parametrize("named", ["other", "not-a-number"])
+def test_an_action_named_for_another_member_is_409_runs_nothing_and_keeps_no_key(ctx, named):
+    url = accept_url(ctx)
+    other = Member.objects.create(subdistrict=ctx["subdistrict"], unit=ctx["unit"], code="T1-M2", name="陈静",
+                                  force=ctx["member"].force, phone="13800000002", travel_mode=ctx["member"].travel_mode,
+                                  home=ctx["member"].home)
+    header = str(other.pk) if named == "other" else "12abc"
+    phone = client_for(ctx["responder"])
+    events = ctx["incident"].events.count()
+    refused = phone.post(url, None, format="json", headers={"Idempotency-Key": "k-2", MEMBER: header})
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "wrong_member" and refused.json()["detail"]
+    assert DispatchOrder.objects.get(incident=ctx["incident"]).state == DispatchOrder.State.DISPATCHED
+    assert ctx["incident"].events.count() == events
+    assert not IdempotentRequest.objects.exists()
+    # Under the right login the same key runs as new: nothing was recorded with it.
+    again = phone.post(url, None, format="json", headers={"Idempotency-Key": "k-2", MEMBER: str(ctx["member"].pk)})
+    assert again.status_code == 200 and REPLAYED not in again
+    assert DispatchOrder.objects.get(incident=ctx["incident"]).state == DispatchOrder.State.ACCEPTED
+
+
+def test_a_login_without_a_member_is_refused_when_a_member_is_named(ctx):
+    url, body = transition_url(ctx["incident"].pk), {"action": "note", "text": "别人的备注"}
+    refused = client_for(ctx["dispatcher"]).post(url, body, format="json",
+                                                 headers={"Idempotency-Key": "k-3", MEMBER: str(ctx["member"].pk)})
+    assert refused.status_code == 409 and refused.json()["code"] == "wrong_member"
+    assert notes(ctx["incident"]) == [] and not IdempotentRequest.objects.exists()
+    # An inactive member is no member: refused as well.
+    Member.objects.filter(pk=ctx["member"].pk).update(active=False)
+    assert client_for(ctx["responder"]).post(url, body, format="json",
+                                             headers={MEMBER: str(ctx["member"].pk)}).status_code == 409
+    assert notes(ctx["incident"]) == []
+
+
 # --- without a key, bad keys, expiry, 5xx ------------------------------------------------------------
 
 def test_without_a_key_everything_is_as_before(ctx):
@@ -227,6 +281,7 @@ def test_a_malformed_key_is_400_and_runs_nothing(ctx, key):
 
 
 def test_an_expired_key_runs_again_and_old_keys_are_purged(ctx, settings):
+    settings.IDEMPOTENCY_KEY_HOURS = 48  # the default is 14 days: a short window keeps the numbers plain
     client = client_for(ctx["dispatcher"])
     url, body = transition_url(ctx["incident"].pk), {"action": "note", "text": "旧"}
     assert post(client, url, body, key="old").status_code == 200

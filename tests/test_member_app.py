@@ -5,8 +5,10 @@ handing its configuration and words to the modules through json_script. The brow
 tests/e2e/test_member_app.py; the modules' own tests are frontend/tests/*.test.mjs."""
 
 import json
+import os
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.gis.geos import LineString, Point
@@ -19,9 +21,9 @@ from rest_framework.test import APIClient
 
 from config.roles import UserRole
 from dispatch.member_api import ON_SITE_ACTIONS
-from dispatch.models import DispatchOrder, Force, Member, MemberPosition, TravelMode
+from dispatch.models import DispatchOrder, Force, Member, MemberPosition, TravelMode, Unit
 from incidents.api_support import transitions_permitted
-from incidents.models import Incident, Status
+from incidents.models import Incident, Party, Status
 from incidents.selectors import incident_detail
 from incidents.services import incident_intake
 from tests.factories import S, W, make_user, make_world, put_on_duty
@@ -185,17 +187,18 @@ def test_the_actions_offered_are_the_ones_the_service_takes(ctx, orders):
         return next(i for i in work(user)["orders"] if i["order"]["id"] == order_id)
 
     def permitted(incident_id, *, on_the_way=True):
-        """transitions_permitted among the on-site moves; an arrival only while still on the way."""
+        """transitions_permitted among the on-site moves (in the phone's order); an arrival only
+        while still on the way."""
         incident = incident_detail(user=user, incident_id=incident_id)
-        return [t.action for t in transitions_permitted(user=user, incident=incident)
-                if t.action in ON_SITE_ACTIONS and (on_the_way or t.action != "arrive")]
+        allowed = {t.action for t in transitions_permitted(user=user, incident=incident)}
+        return [a for a in ON_SITE_ACTIONS if a in allowed and (on_the_way or a != "arrive")]
 
     live = item(orders["live"].pk)
     assert [a["action"] for a in live["actions"]] == ["arrive", "note"]
     assert [a["action"] for a in live["actions"]] == permitted(orders["live"].incident_id)
     assert all(a["label"] for a in live["actions"])
     on_scene = item(orders["on_scene"].pk)
-    assert [a["action"] for a in on_scene["actions"]] == ["report_on_site", "note"]
+    assert [a["action"] for a in on_scene["actions"]] == ["report_on_site", "request_transfer", "note"]
     assert [a["action"] for a in on_scene["actions"]] == permitted(orders["on_scene"].incident_id, on_the_way=False)
     assert "arrive" in permitted(orders["on_scene"].incident_id)  # the flow allows another's arrival …
     refused = api.post(reverse("incidents:incident-transition", args=[orders["on_scene"].incident_id]),
@@ -257,7 +260,7 @@ def test_the_page_hands_its_configuration_and_words_through_json_script(client, 
     response = client.get(reverse("mobile:app"))
     assert response.status_code == 200
     config = json_script(response, "m-config")
-    assert config["member"] == ctx["member"].pk
+    assert config["member"] == {"id": ctx["member"].pk, "name": "张伟"}
     assert config["timeZone"] == "Asia/Shanghai"
     assert config["api"]["work"] == reverse("member_app:work")
     assert config["api"]["order"] == "/api/v1/m/orders/{id}/"
@@ -265,6 +268,7 @@ def test_the_page_hands_its_configuration_and_words_through_json_script(client, 
     assert config["api"]["decline"] == "/api/v1/dispatch/orders/{id}/decline/"
     assert config["api"]["transitions"] == "/api/v1/incidents/{id}/transitions/"
     assert config["api"]["positions"] == reverse("positions:position-batch")
+    assert config["api"]["parties"] == "/api/v1/incidents/{id}/parties/"
     assert config["csrf"] == {"cookie": "csrftoken", "header": "X-CSRFTOKEN"}
     assert set(config["orderStates"]) == set(DispatchOrder.State.values)
     assert config["amberSeconds"] == 600 and config["arrivalMaxAccuracyM"] == 100
@@ -282,7 +286,8 @@ def test_the_page_hands_its_configuration_and_words_through_json_script(client, 
     assert '<script type="module" src="/static/gridlink/m/app.js"></script>' in html
     assert "vendor/leaflet/leaflet.js" in html
     inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", html)
-    assert inline == [' id="m-config" type="application/json"']
+    assert ' id="m-config" type="application/json"' in inline
+    assert all(attrs.endswith(' type="application/json"') for attrs in inline), inline  # data only, no code
     assert "data-text" not in html and "window.GridLink" not in html
     assert "gridlink/basemap.js" not in html
     assert '<link rel="manifest" href="/m/manifest.webmanifest">' in html
@@ -300,6 +305,25 @@ def test_anonymous_goes_to_login(client, ctx):
     response = client.get(reverse("mobile:app"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+def test_my_teams_roles_come_with_the_page_so_a_plain_responder_starts_nothing(client, ctx):
+    """team.js polls /api/v1/m/team/ only for a member who leads something: the page says what they
+    lead, decided as the API decides (dispatch.selectors.leader_roles)."""
+    client.force_login(ctx["responder"])
+    assert json_script(client.get(reverse("mobile:app")), "m-team-config")["roles"] == []
+    Member.objects.filter(pk=ctx["member"].pk).update(roles=["grid_leader", "unit_leader"])
+    assert json_script(client.get(reverse("mobile:app")), "m-team-config")["roles"] == ["grid_leader", "unit_leader"]
+    team = client_for(ctx["responder"]).get(reverse("member_app:team")).json()
+    assert team["roles"] == ["grid_leader", "unit_leader"]
+
+
+def test_another_members_waiting_actions_are_told_as_a_count_and_a_name_only(client, ctx):
+    client.force_login(ctx["responder"])
+    client.cookies["django_language"] = "en"
+    words = json_script(client.get(reverse("mobile:app")), "m-config")["text"]
+    assert words["queueHeldMember"] == "%(n)s actions waiting for %(name)s to log in again on this phone."
+    assert "%(n)s" in words["queueHeldUnknown"] and words["loginChanged"]
 
 
 def test_a_user_without_a_member_gets_a_page_saying_the_app_is_for_responders(client, ctx):
@@ -325,3 +349,71 @@ def test_service_worker_shell_and_manifest(client, ctx):
     assert manifest["name"] == "网事警情·处置端"
     assert manifest["start_url"] == "/m/" and manifest["scope"] == "/m/" and manifest["display"] == "standalone"
     assert manifest["icons"][0]["type"] == "image/svg+xml" and manifest["icons"][0]["sizes"] == "any"
+
+
+def test_the_page_hands_the_scene_forms_their_limits(client, ctx, settings):
+    """The photo limits are the server's (PHOTO_MAX_BYTES, PHOTO_MAX_COUNT), the roles of a person
+    the model's, the key window the idempotency's (14 days by default)."""
+    settings.PHOTO_MAX_BYTES = 1234567
+    client.force_login(ctx["responder"])
+    client.cookies["django_language"] = "en"
+    config = json_script(client.get(reverse("mobile:app")), "m-config")
+    assert config["photo_max_bytes"] == 1234567
+    assert config["photo_max_count"] == settings.PHOTO_MAX_COUNT == 3
+    assert [r["value"] for r in config["party_roles"]] == Party.Role.values
+    assert all(r["label"] for r in config["party_roles"])
+    assert config["idempotency_key_hours"] == settings.IDEMPOTENCY_KEY_HOURS
+    assert sorted(config["transfer_groups"]) == ["department", "grid", "police"]
+    for key in ("request_transfer", "register_party"):
+        assert config["text"]["buttons"][key]
+    assert set(config["text"]["personProblems"]) == {"required", "phone", "format", "date", "check"}
+
+
+def test_the_key_window_outlasts_a_long_absence(settings):
+    """A phone may hold an action for days: keys are honoured for 14 days unless configured."""
+    assert settings.IDEMPOTENCY_KEY_HOURS == 14 * 24 or "IDEMPOTENCY_KEY_HOURS" in os.environ
+
+
+def test_transfer_units_are_the_subdistricts_offices_grouped(client, ctx, orders):
+    """The units a transfer may be asked for: the member's sub-district only; police, the grid
+    squad, then departments; not the command room, the leading group or social units. Each is one
+    the service takes for a request."""
+    sub = ctx["subdistrict"]
+
+    def unit(code, name, kind):
+        return Unit.objects.create(subdistrict=sub, code=f"MA-{code}", name=name, kind=kind)
+
+    market = unit("U5", "市场监管所", Unit.Kind.MARKET_SUPERVISION)
+    police = unit("U2", "派出所", Unit.Kind.POLICE_STATION)
+    unit("U3", "指挥室", Unit.Kind.COMMAND_ROOM)
+    unit("U4", "某工地", Unit.Kind.CONSTRUCTION_SITE)
+    community = unit("U6", "测试社区居委会", Unit.Kind.COMMUNITY)
+    elsewhere = make_world("MZ")["unit"]
+    client.force_login(ctx["responder"])
+    client.cookies["django_language"] = "en"
+    config = json_script(client.get(reverse("mobile:app")), "m-config")
+    units = config["transfer_units"]
+    assert [(u["id"], u["group"]) for u in units] == [
+        (police.pk, "police"), (ctx["unit"].pk, "grid"), (community.pk, "department"), (market.pk, "department")]
+    assert units[0] == {"id": police.pk, "name": "派出所", "kind": "police_station",
+                        "kind_display": "police station", "group": "police"}
+    assert elsewhere.pk not in [u["id"] for u in units]
+
+    # Each one offered is one the service takes: the responder on the scene asks for the police.
+    api = client_for(ctx["responder"])
+    incident_id = orders["on_scene"].incident_id
+    on_scene = next(i for i in work(ctx["responder"])["orders"] if i["order"]["id"] == orders["on_scene"].pk)
+    offered = {a["action"]: a for a in on_scene["actions"]}
+    assert offered["request_transfer"]["requires"] == ["unit", "text"]
+    answer = api.post(reverse("incidents:incident-transition", args=[incident_id]),
+                      {"action": "request_transfer", "unit": police.pk, "text": "涉嫌违法，需要民警处理"}, format="json")
+    assert answer.status_code == 200, answer.content
+
+
+def test_the_offline_shell_holds_every_module(client):
+    urls = client.get(reverse("mobile:shell")).json()["urls"]
+    folder = Path(finders.find("gridlink/m/app.js")).parent
+    modules = {f"/static/gridlink/m/{p.name}" for p in folder.glob("*.js") if p.name != "sw.js"}
+    assert {"/static/gridlink/m/idcard.js", "/static/gridlink/m/photos.js", "/static/gridlink/m/session.js"} <= modules
+    assert modules <= set(urls)
+    assert "/static/gridlink/m/sw.js" not in urls

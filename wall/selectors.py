@@ -42,7 +42,8 @@ from dispatch.selectors import on_duty_at
 from geo.models import BoundaryVersion, Grid, Subdistrict
 from incidents import flows
 from incidents.events import event_payload, events_for_payload
-from incidents.models import Incident, IncidentEvent, Status
+from incidents.models import Incident, IncidentEvent, IncidentPhoto, Status
+from incidents.serializers import photo_url
 
 SUMMARY_CHARS = 60  # the description's first characters shown in the queue
 EVENTS_SHOWN = 50  # the ticker's events in the snapshot
@@ -337,9 +338,10 @@ def _actor_name(event: IncidentEvent) -> str | None:
 
 
 def wall_incident(*, subdistrict: WallSubdistrict, incident_id: int) -> dict | None:
-    """One incident of the sub-district as on the board, with its description and its whole
-    timeline (oldest first, each event with its actor's name); None when the sub-district has no
-    such incident. Three queries."""
+    """One incident of the sub-district as on the board, with its description, its whole timeline
+    (oldest first, each event with its actor's name) and its on-site photos (thumbnail and large
+    rendition, with the report event each came with); None when the sub-district has no such
+    incident. Four queries."""
     iso = _Iso()
     found, _deadlines = _incidents(Incident.objects.filter(subdistrict_id=subdistrict.id, pk=incident_id), iso,
                        extra=("description",))
@@ -351,6 +353,9 @@ def wall_incident(*, subdistrict: WallSubdistrict, incident_id: int) -> dict | N
     events = (IncidentEvent.objects.filter(incident_id=incident_id)
               .select_related("actor", "actor__member", "actor_member").order_by("pk"))
     item["timeline"] = [{**event_payload(e, incident), "actor": _actor_name(e)} for e in events]
+    photos = IncidentPhoto.objects.filter(incident_id=incident_id).order_by("event_id", "position")
+    item["photos"] = [{"id": pk, "event": event_id, "thumb_url": photo_url(pk, "thumb"), "url": photo_url(pk, "large")}
+                      for pk, event_id in photos.values_list("pk", "event_id")]
     return item
 
 

@@ -154,10 +154,18 @@ class WallCardOrderSerializer(WallOrderSerializer):
     seen_at = serializers.DateTimeField(allow_null=True, help_text="When the member read it in the app")
 
 
+class WallPhotoSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    event = serializers.IntegerField(help_text="The report's timeline event (its data.photos lists the photo)")
+    thumb_url = serializers.CharField()
+    url = serializers.CharField(help_text="The large rendition")
+
+
 class WallIncidentCardSerializer(WallIncidentSerializer):
     orders = WallCardOrderSerializer(many=True)
     description = serializers.CharField()
     timeline = WallTimelineEventSerializer(many=True)
+    photos = WallPhotoSerializer(many=True, help_text="The on-site photos sent with the reports, oldest first")
     replacements = ReplacementSerializer(many=True, help_text="Who to send in place of a declined or late "
                                                               "responder (as on the incident page).")
     messages = MemberMessageStatusSerializer(many=True, help_text="Every message of the case and whether it "

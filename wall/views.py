@@ -16,7 +16,6 @@ from django.utils.translation import gettext_lazy as _
 from config.permissions import role_required
 from config.roles import STAFF_ROLES
 from dispatch.models import DispatchOrder, Force
-from frontend.console_views import _category_name
 from frontend.views import map_config
 from geo.selectors import subdistrict_get
 from incidents.consumers import CLOSE_ANONYMOUS, CLOSE_FORBIDDEN
@@ -74,6 +73,8 @@ WALL_TEXT = {
     "stale": _("position out of date"),
     "signedOut": _("The session has ended: log in again to keep the wall live."),
     "replacements": _("Replacements"),
+    "transferRequested": _("%(member)s asks to transfer to %(unit)s"),
+    "photos": _("Photos from the scene"),
     "inPlaceOfDeclined": _("%(name)s declined: send in their place"),
     "inPlaceOfOverdue": _("%(name)s is late: send in addition"),
     "send": _("Send %(name)s"),
@@ -105,7 +106,7 @@ def wall_config(request, subdistrict) -> dict:
         "pages": {"incident": reverse("console:incident", args=[0]).replace("/0/", "/{id}/")},
         "socket": f"/ws/wall/{code}/",
         "categories": [
-            {"code": c.code, "name": _category_name(c), "scope": c.scope}
+            {"code": c.code, "name": c.display_name(), "scope": c.scope}
             for c in Category.objects.order_by("sort_order", "code")
         ],
         "channels": {c.code: c.name for c in Channel.objects.order_by("sort_order", "code")},

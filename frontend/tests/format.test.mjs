@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { cookieValue, errorMessage, urlFor } from "../static/gridlink/m/api.js";
-import { fill, formatDistance, formatTime } from "../static/gridlink/m/format.js";
+import { fill, formatDateTime, formatDistance, formatTime } from "../static/gridlink/m/format.js";
 
 const TEXT = { metres: "%(n)s 米", kilometres: "%(n)s 公里" };
 
@@ -34,4 +34,10 @@ test("cookies and URL templates", () => {
   assert.equal(cookieValue("a=1; csrftoken=abc%3D; b=2", "csrftoken"), "abc=");
   assert.equal(cookieValue("", "csrftoken"), "");
   assert.equal(urlFor("/api/v1/m/orders/{id}/", 12), "/api/v1/m/orders/12/");
+});
+
+test("a date and time in the server's time zone", () => {
+  assert.equal(formatDateTime("2026-11-24T00:05:00Z", "Asia/Shanghai"), "11-24 08:05");
+  assert.equal(formatDateTime(Date.parse("2026-11-23T16:30:00Z"), "Asia/Shanghai"), "11-24 00:30");
+  assert.equal(formatDateTime(null, "Asia/Shanghai"), "");
 });

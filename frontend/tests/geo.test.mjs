@@ -121,3 +121,29 @@ test("a failed send keeps the fixes for the next one; a refusal stops sharing", 
   assert.equal(sharing.state().status, "refused");
   assert.equal(geo.watchers.size, 0);
 });
+
+test("logging out stops sharing for good, after sending what was kept", async () => {
+  const geo = fakeGeolocation();
+  const sent = [];
+  const sharing = createSharing({
+    geolocation: geo,
+    storage: null,
+    storageKey: "share",
+    memberId: 42,
+    send: async (items) => {
+      sent.push(items.length);
+      return { ok: true, status: 201 };
+    },
+    timers: noTimers,
+    now: () => T0 + 60_000,
+  });
+  sharing.setActive(true);
+  geo.emit(HERE);
+  await sharing.flush();
+  geo.emit({ ...HERE, at: T0 + 20_000 }); // kept, waiting for the next batch
+  await sharing.stop();
+  assert.deepEqual(sent, [1, 1]);
+  assert.equal(geo.watchers.size, 0);
+  sharing.setActive(true); // a late refresh does not start it again
+  assert.equal(geo.watchers.size, 0);
+});

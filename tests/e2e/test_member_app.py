@@ -4,18 +4,24 @@ on the phone — its position granted and set by the test — the order appears 
 distance and route; a refused action shows the server's words (the dispatcher recorded the
 acceptance first); with no signal the responder arrives (the phone's position is read at the tap)
 and adds two notes: the three actions wait on the phone (the bar says 3) and, online again, reach
-the server in order, each once (the distance to the scene recorded); then the responder reports
-from the scene and resolves; the case's timeline has each step. One test, to keep the browser suite
-short.
+the server in order, each once (the distance to the scene recorded); then the responder registers
+a person involved (a wrong ID check digit caught on the phone, nothing sent; the person listed with
+the number masked), reports from the scene with a photo taken there (a JPEG with EXIF GPS, sent as
+it is: the server reads where it was taken) and resolves; the case's timeline has each step. One
+test, to keep the browser suite short.
 
 Test hooks of the app: body[data-m-ready="1"], body[data-refreshed], article[data-testid="order"]
 [data-order][data-state][data-live], buttons [data-action], forms form[data-form], notices
-[data-testid="notice"], #m-share[data-state], the outbox bar [data-testid="queue"][data-count]."""
+[data-testid="notice"], #m-share[data-state], the outbox bar [data-testid="queue"][data-count],
+a field's problem [data-problem], the photo previews [data-testid="photo-previews"], the case's
+people [data-testid="parties"] and photos [data-testid="photos"]."""
 
 import time
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 import pytest
+from PIL import Image
 
 from tests.e2e.conftest import _admin_cursor, _server
 
@@ -26,6 +32,20 @@ RESPONDER_CODE = "WG0002"  # fixtures/seed.py: the demo `responder` acts as this
 REPORT = "E2E 双方情绪已平复，正在调解"
 RESULT = "E2E 调解成功，双方达成一致"
 NOTES = ["E2E 离线备注一：已到楼下", "E2E 离线备注二：正在敲门"]
+PARTY = "E2E 王某"
+PARTY_ID = "11010519491231002X"  # GB 11643's example; its masked form below
+PARTY_ID_MASKED = "110***********002X"
+
+
+def scene_photo(path, lon: float, lat: float) -> None:
+    """A small JPEG as a phone's camera writes it: EXIF GPS (degrees, minutes, seconds) of the scene."""
+    def dms(value: float):
+        seconds = Fraction(round(value * 3600 * 100), 100)
+        return (Fraction(int(seconds // 3600)), Fraction(int(seconds % 3600 // 60)), seconds % 60)
+
+    exif = Image.Exif()
+    exif[0x8825] = {0: b"\x02\x02\x00\x00", 1: "N", 2: dms(lat), 3: "E", 4: dms(lon)}
+    Image.new("RGB", (96, 64), (40, 120, 200)).save(path, "JPEG", exif=exif.tobytes())
 
 
 def csrf_headers(page) -> dict:
@@ -45,7 +65,7 @@ def put_on_duty(e2e, member_id: int) -> None:
                        [member_id, starts, ends])
 
 
-def test_a_responder_handles_an_order_on_the_phone(page, browser, login, e2e, artifacts_dir):
+def test_a_responder_handles_an_order_on_the_phone(page, browser, login, e2e, artifacts_dir, tmp_path):
     # --- the dispatcher: a new case near the responder, and the responder sent to it ---------------
     login(page, "dispatcher")
     page.goto(e2e.url("/console/"))
@@ -156,12 +176,35 @@ def test_a_responder_handles_an_order_on_the_phone(page, browser, login, e2e, ar
         arrival = phone.locator(f'{card} [data-testid="arrival"]').text_content()
         assert "到场时距现场" in arrival and "米" in arrival, arrival
 
-        # Report from the scene, then resolve: each asks for its text first.
+        # A person involved: a wrong check digit is caught on the phone and nothing is sent; corrected,
+        # the person is listed with the ID number masked (the server's answer), never in full.
+        phone.locator(f'{card} [data-action="register_party"]').click()
+        person = f'{card} form[data-form="register_party"]'
+        phone.fill(f'{person} input[name="name"]', PARTY)
+        phone.fill(f'{person} input[name="phone"]', "13812345678")
+        phone.fill(f'{person} input[name="id_number"]', PARTY_ID[:-1] + "5")
+        phone.click(f'{person} button[type="submit"]')
+        phone.wait_for_selector(f'{person} [data-problem="id_number"]:not([hidden])')
+        assert page.request.get(e2e.url(f"/api/v1/incidents/{incident['id']}/")).json()["parties"] == []
+        phone.fill(f'{person} input[name="id_number"]', PARTY_ID)
+        phone.click(f'{person} button[type="submit"]')
+        registered = phone.locator(f'{card} [data-testid="parties"] li')
+        registered.wait_for()
+        assert PARTY in registered.text_content() and PARTY_ID_MASKED in registered.text_content()
+        assert PARTY_ID not in phone.locator(card).text_content()
+
+        # Report from the scene with a photo taken there, then resolve: each asks for its text first.
+        photo = tmp_path / "scene.jpg"
+        scene_photo(photo, *scene)
         phone.locator(f'{card} [data-action="report_on_site"]').click()
         phone.fill(f'{card} form[data-form="report_on_site"] textarea[name="text"]', REPORT)
+        phone.set_input_files(f'{card} form[data-form="report_on_site"] input[type="file"]', str(photo))
+        phone.wait_for_selector(f'{card} [data-testid="photo-previews"] li img')
         phone.click(f'{card} form[data-form="report_on_site"] button[type="submit"]')
         phone.wait_for_selector(f'{card} [data-action="resolve"]')
         assert "现场反馈已发送" in phone.locator(f'{card} [data-testid="notice"]').text_content()
+        # The photo sent is shown on the card, its thumbnail served by the server.
+        phone.wait_for_function(f"""() => document.querySelector('{card} [data-testid="photos"] img')?.naturalWidth > 0""")
         phone.locator(f'{card} [data-action="resolve"]').click()
         phone.fill(f'{card} form[data-form="resolve"] textarea[name="text"]', RESULT)
         phone.click(f'{card} form[data-form="resolve"] button[type="submit"]')
@@ -191,6 +234,12 @@ def test_a_responder_handles_an_order_on_the_phone(page, browser, login, e2e, ar
     assert arrived["data"]["arrival"]["flagged"] is False
     notes = {e["to"]: e["note"] for e in events if e["kind"] == "status_changed"}
     assert notes.get("reported") == REPORT and notes.get("resolved") == RESULT
+    # The photo as the camera wrote it: the server read where it was taken (the dispatcher sees it).
+    [sent_photo] = detail["photos"]
+    assert sent_photo["exif_location"] == pytest.approx(scene, abs=1e-5)
+    assert page.request.get(e2e.url(sent_photo["thumb_url"])).headers["content-type"] == "image/jpeg"
+    [party] = detail["parties"]
+    assert (party["name"], party["id_number_masked"]) == (PARTY, PARTY_ID_MASKED)
     summary = page.request.get(e2e.url(f"/api/v1/dispatch/incidents/{incident['id']}/")).json()
     mine = next(o for o in summary["orders"] if o["id"] == order["id"])
     assert mine["state"] == "arrived" and 25 < mine["arrival_distance_m"] < 60

@@ -314,7 +314,35 @@
       });
       actionsBox.appendChild(button);
     });
+    offerTransferRequest(actions);
     document.body.dataset.actionsLoaded = String(actions.length);
+  }
+
+  // A responder's open request for a transfer (the notice rendered by the page): when the user may
+  // transfer the case now, its button opens the transfer form with the unit and the reason filled in.
+  function offerTransferRequest(actions) {
+    var notice = document.querySelector("[data-testid='transfer-request']");
+    var transfer = actions.filter(function (a) {
+      return a.action === "transfer";
+    })[0];
+    var open = notice && notice.querySelector("[data-open-transfer]");
+    if (!open || !transfer) {
+      return;
+    }
+    open.hidden = false;
+    open.addEventListener("click", function () {
+      var button = actionsBox.querySelector('[data-action="transfer"]');
+      openForm(transfer, button);
+      var unit = slot.querySelector('[name="unit"]');
+      var reason = slot.querySelector('[name="text"]');
+      if (unit && notice.dataset.unit) {
+        unit.value = notice.dataset.unit;
+      }
+      if (reason) {
+        reason.value = notice.dataset.reason || "";
+      }
+      slot.scrollIntoView({ block: "nearest" });
+    });
   }
 
   http

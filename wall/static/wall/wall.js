@@ -938,15 +938,31 @@
 
   // ---- the ticker --------------------------------------------------------------------------------
 
+  // A camera and the count for an event that brought photos (an on-site report).
+  var PHOTO_GLYPH = "\uD83D\uDCF7";
+
   function eventLabel(event) {
     var kind = config.eventKinds[event.kind] || event.kind;
+    var data = event.data || {};
     var extra = "";
+    var label;
     if (event.kind === "status_changed" && event.to) {
       extra = config.statuses[event.to] || event.to;
-    } else if (event.kind === "dispatched" && event.data && event.data.member_name) {
-      extra = event.data.member_name;
+    } else if (event.kind === "dispatched" && data.member_name) {
+      extra = data.member_name;
+    } else if (event.kind === "transfer_requested") {
+      // "Zhang Wei asks to transfer to the police station" (a responder's request from the scene).
+      if (text.transferRequested) {
+        label = format(text.transferRequested, { member: data.member_name || "", unit: data.unit_name || "" });
+      } else {
+        extra = (data.member_name || "") + " → " + (data.unit_name || "");
+      }
     }
-    return extra ? kind + " · " + extra : kind;
+    label = label || (extra ? kind + " · " + extra : kind);
+    if (data.photos && data.photos.length) {
+      label += " · " + PHOTO_GLYPH + data.photos.length;
+    }
+    return label;
   }
 
   function tickerItem(event) {
@@ -991,6 +1007,29 @@
     var dd = el("dd", className || null, value);
     list.appendChild(dd);
     return dd;
+  }
+
+  // Thumbnails of on-site photos, each opening its large rendition (URLs come from the card API).
+  function photoStrip(photos, className) {
+    var list = el("ul", "wall-card-photos" + (className ? " " + className : ""));
+    list.style.cssText = "display:flex;flex-wrap:wrap;gap:4px;list-style:none;margin:4px 0;padding:0";
+    photos.forEach(function (photo) {
+      var item = el("li");
+      item.dataset.photo = String(photo.id);
+      var link = el("a");
+      link.href = photo.url;
+      link.target = "_blank";
+      link.rel = "noopener";
+      var image = el("img");
+      image.src = photo.thumb_url;
+      image.alt = text.photos || PHOTO_GLYPH;
+      image.loading = "lazy";
+      image.style.cssText = "display:block;width:64px;height:64px;object-fit:cover;border-radius:3px";
+      link.appendChild(image);
+      item.appendChild(link);
+      list.appendChild(item);
+    });
+    return list;
   }
 
   function renderCard(incident) {
@@ -1126,6 +1165,12 @@
       cardBox.appendChild(proposals);
     }
 
+    var photos = incident.photos || [];
+    if (photos.length) {
+      cardBox.appendChild(el("h3", null, (text.photos || PHOTO_GLYPH) + " " + photos.length));
+      cardBox.appendChild(photoStrip(photos));
+    }
+
     if (incident.timeline && incident.timeline.length) {
       cardBox.appendChild(el("h3", null, text.timeline));
       var timeline = el("ol", "wall-card-timeline");
@@ -1139,6 +1184,13 @@
         }
         if (event.note) {
           item.appendChild(el("span", "wall-tl-note", event.note));
+        }
+        var ids = (event.data && event.data.photos) || [];
+        var shown = photos.filter(function (photo) {
+          return ids.indexOf(photo.id) >= 0;
+        });
+        if (shown.length) {
+          item.appendChild(photoStrip(shown, "wall-tl-photos"));
         }
         timeline.appendChild(item);
       });

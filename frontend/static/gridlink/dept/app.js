@@ -4,15 +4,23 @@
 // endpoint with the unit (a fresh Idempotency-Key each: ../m/api.js). The server's refusal is
 // shown in the part's panel, never in an alert.
 //
+// The unit's live channel (ws/dept/, ../m/live.js: reconnects with jittered backoff for as long as
+// the page is open) reloads the queue on each message and whenever it is live again; new work for
+// the unit (news.js) is told with a banner, a short tone where the browser allows one, and a system
+// notification while the page is in the background.
+//
 // Test hooks: body[data-dept-ready="1"] after the first answer is drawn; body[data-refreshed] =
-// how many answers were drawn.
+// how many answers were drawn; body[data-live-messages] = how many live messages arrived.
 
 import { createApi, urlFor } from "../m/api.js";
+import { el } from "../m/dom.js";
 import { fill, formatTime } from "../m/format.js";
+import { connectLive } from "../m/live.js";
 import { createStore } from "../m/store.js";
 import { createDetailView } from "./detail.js";
 import { actionBody } from "./format.js";
 import { createListsView } from "./lists.js";
+import { isAlert, newsLine } from "./news.js";
 
 const config = JSON.parse(document.getElementById("dept-config").textContent);
 const text = config.text;
@@ -114,6 +122,94 @@ async function act(current, action, value) {
     notice: result.ok ? { kind: "ok", text: text.done[action] } : { kind: "error", text: result.message },
   });
   await refresh();
+}
+
+// ---- the unit's live channel ------------------------------------------------------------------------
+
+const inbox = byId("dept-inbox");
+const liveState = byId("dept-live");
+const liveText = document.createElement("span");
+liveState.prepend(liveText);
+const notifyButton = byId("dept-notify");
+
+// A short tone where the browser allows one: an AudioContext may start only after a user gesture.
+let audio = null;
+function unlockAudio() {
+  if (audio === null && "AudioContext" in window) audio = new AudioContext();
+  audio?.resume().catch(() => {});
+}
+document.addEventListener("pointerdown", unlockAudio, { once: true });
+document.addEventListener("keydown", unlockAudio, { once: true });
+
+function tone() {
+  if (audio === null || audio.state !== "running") return;
+  const oscillator = audio.createOscillator();
+  const gain = audio.createGain();
+  oscillator.frequency.value = 880;
+  gain.gain.value = 0.2;
+  oscillator.connect(gain).connect(audio.destination);
+  oscillator.start();
+  oscillator.stop(audio.currentTime + 0.3);
+}
+
+function showNews(message, line) {
+  const item = el("div", { className: "dept-news", dataset: { kind: message.kind, testid: "news" } },
+    [el("strong", { text: line })]);
+  const dismiss = () => {
+    item.remove();
+    inbox.hidden = !inbox.childElementCount;
+  };
+  if (message.handover !== null && message.handover !== undefined) {
+    const show = el("button", { className: "dept-btn", type: "button", text: text.newsShow });
+    show.addEventListener("click", () => {
+      dismiss();
+      select(message.handover);
+    });
+    item.append(show);
+  }
+  const close = el("button", { className: "dept-btn", type: "button", text: text.newsClose });
+  close.addEventListener("click", dismiss);
+  item.append(close);
+  inbox.prepend(item);
+  inbox.hidden = false;
+}
+
+function alertStaff(message, line) {
+  tone();
+  if (document.visibilityState !== "visible" && "Notification" in window && Notification.permission === "granted") {
+    new Notification(line, { body: config.unit.name, tag: `gridlink-dept-${message.id}` });
+  }
+}
+
+connectLive({
+  path: config.live.path,
+  location: window.location,
+  WebSocketImpl: window.WebSocket,
+  onState: (state) => {
+    liveText.textContent = text.live[state] || "";
+    liveState.dataset.state = state;
+    if (state === "live") refresh(); // whatever changed while the socket was down
+  },
+  onMessage: (message, { fresh }) => {
+    body.dataset.liveMessages = String(Number(body.dataset.liveMessages || 0) + 1);
+    if (isAlert(message)) {
+      const line = newsLine(message, text.news);
+      showNews(message, line);
+      if (fresh) alertStaff(message, line);
+    }
+    refresh();
+  },
+});
+
+if ("Notification" in window && Notification.permission === "default") {
+  notifyButton.textContent = text.notifyEnable;
+  notifyButton.hidden = false;
+  notifyButton.addEventListener("click", () => {
+    unlockAudio();
+    Notification.requestPermission().finally(() => {
+      notifyButton.hidden = true;
+    });
+  });
 }
 
 // ---- the clock ----------------------------------------------------------------------------------------

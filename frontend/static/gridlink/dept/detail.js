@@ -4,7 +4,7 @@
 // complete open a small form for their text; the server's refusal is shown in the panel.
 
 import { fill } from "../m/format.js";
-import { el, replace } from "./dom.js";
+import { el, replace } from "../m/dom.js";
 import { formatDateTime, partDeadline } from "./format.js";
 
 export function createDetailView({ element, config, text, onAction, onForm }) {
@@ -18,25 +18,25 @@ export function createDetailView({ element, config, text, onAction, onForm }) {
   function field(label, value, testid) {
     if (!value) return null;
     return el("div", { className: "dept-field", dataset: { testid } },
-      el("dt", {}, label), el("dd", {}, value));
+      [el("dt", { text: label }), el("dd", { text: value })]);
   }
 
   function form(detail, action, busy) {
     const input = el("textarea", { className: "dept-input", dataset: { testid: "form-text" },
-                                   attrs: { rows: 3, maxlength: 2000, required: "" } });
-    const label = el("label", { className: "dept-form-label" }, text.formLabels[action], input);
+                                   rows: 3, maxlength: 2000, required: true });
+    const label = el("label", { className: "dept-form-label" }, [text.formLabels[action], input]);
     const send = el("button", { className: "dept-btn dept-btn-primary", dataset: { testid: "form-send" },
-                                attrs: { type: "submit" } }, busy ? text.sending : text.send);
+                                type: "submit", text: busy ? text.sending : text.send });
     const key = `${detail.part.id}:${action}`;
     const fresh = draft.key !== key;
     if (fresh) draft = { key, value: "" };
     input.value = draft.value;
     input.addEventListener("input", () => { draft.value = input.value; });
     send.disabled = busy;
-    const cancel = el("button", { className: "dept-btn", attrs: { type: "button" } }, text.cancel);
+    const cancel = el("button", { className: "dept-btn", type: "button", text: text.cancel });
     cancel.addEventListener("click", () => onForm(null));
-    const node = el("form", { className: "dept-form", dataset: { action, testid: "form" } }, label,
-      el("div", { className: "dept-form-buttons" }, send, cancel));
+    const node = el("form", { className: "dept-form", dataset: { action, testid: "form" } }, [label,
+      el("div", { className: "dept-form-buttons" }, [send, cancel])]);
     node.addEventListener("submit", (event) => {
       event.preventDefault();
       onAction(detail, action, input.value);
@@ -48,13 +48,14 @@ export function createDetailView({ element, config, text, onAction, onForm }) {
   function actions(detail, state) {
     const busy = state.busy !== null;
     if (!detail.actions.length) {
-      return el("p", { className: "dept-muted", dataset: { testid: "no-actions" } }, text.noActions);
+      return el("p", { className: "dept-muted", dataset: { testid: "no-actions" }, text: text.noActions });
     }
     const buttons = detail.actions.map((a) => {
       const button = el("button", {
         className: "dept-btn" + (a.action === "accept_handover" || a.action === "complete" ? " dept-btn-primary" : ""),
-        dataset: { action: a.action, testid: `action-${a.action}` }, attrs: { type: "button" },
-      }, text.buttons[a.action] || a.label);
+        dataset: { action: a.action, testid: `action-${a.action}` }, type: "button",
+        text: text.buttons[a.action] || a.label,
+      });
       button.disabled = busy;
       button.addEventListener("click", () => {
         if (a.requires.includes("text")) onForm(a.action);
@@ -63,15 +64,15 @@ export function createDetailView({ element, config, text, onAction, onForm }) {
       return button;
     });
     const open = state.form && detail.actions.some((a) => a.action === state.form) ? state.form : null;
-    return el("div", { className: "dept-actions" }, el("div", { className: "dept-buttons" }, buttons),
-      open ? form(detail, open, busy) : null);
+    return el("div", { className: "dept-actions" }, [el("div", { className: "dept-buttons" }, buttons),
+      open ? form(detail, open, busy) : null]);
   }
 
   function notice(state) {
     const n = state.notice;
     if (!n) return null;
     return el("p", { className: "dept-notice", dataset: { kind: n.kind, testid: "notice" },
-                     attrs: { role: n.kind === "error" ? "alert" : "status" } }, n.text);
+                     role: n.kind === "error" ? "alert" : "status", text: n.text });
   }
 
   return {
@@ -82,7 +83,7 @@ export function createDetailView({ element, config, text, onAction, onForm }) {
       const detail = state.detail;
       shown = detail;
       if (state.selected === null) {
-        replace(element, el("p", { className: "dept-muted" }, text.select));
+        replace(element, el("p", { className: "dept-muted", text: text.select }));
         return;
       }
       if (!detail || detail.part.id !== state.selected) {
@@ -94,25 +95,25 @@ export function createDetailView({ element, config, text, onAction, onForm }) {
       deadlineNode = el("p", { className: "dept-deadline", dataset: { state: d.state, testid: "detail-deadline" } });
       this.tick(now);
       const progress = part.progress.length
-        ? el("ol", { className: "dept-notes" }, part.progress.map((p) => el("li", {},
-          el("span", { className: "dept-note-meta" }, fill(text.progressBy, { time: formatDateTime(p.at, timeZone), name: p.by })),
-          el("span", { className: "dept-note-text" }, p.note))))
-        : el("p", { className: "dept-muted" }, text.noProgress);
+        ? el("ol", { className: "dept-notes" }, part.progress.map((p) => el("li", {}, [
+          el("span", { className: "dept-note-meta", text: fill(text.progressBy, { time: formatDateTime(p.at, timeZone), name: p.by }) }),
+          el("span", { className: "dept-note-text", text: p.note })])))
+        : el("p", { className: "dept-muted", text: text.noProgress });
       const others = detail.others.length
-        ? el("ul", { className: "dept-others" }, detail.others.map((o) => el("li", {},
-          el("span", {}, o.unit), " ", el("span", { className: "dept-state", dataset: { state: o.state } }, o.state_display))))
-        : el("p", { className: "dept-muted" }, text.noOtherParts);
+        ? el("ul", { className: "dept-others" }, detail.others.map((o) => el("li", {}, [
+          el("span", { text: o.unit }), " ", el("span", { className: "dept-state", dataset: { state: o.state }, text: o.state_display })])))
+        : el("p", { className: "dept-muted", text: text.noOtherParts });
       const location = incident.location ? `${incident.location[1].toFixed(5)}, ${incident.location[0].toFixed(5)}` : "";
       replace(element,
-        el("header", { className: "dept-detail-head" },
-          el("h2", {}, fill(text.case, { number: incident.number })),
-          el("span", { className: "dept-category" }, incident.category),
-          el("span", { className: "dept-state", dataset: { state: part.state, testid: "detail-state" } }, part.state_display),
-          el("span", { className: "dept-muted" }, incident.status_display)),
+        el("header", { className: "dept-detail-head" }, [
+          el("h2", { text: fill(text.case, { number: incident.number }) }),
+          el("span", { className: "dept-category", text: incident.category }),
+          el("span", { className: "dept-state", dataset: { state: part.state, testid: "detail-state" }, text: part.state_display }),
+          el("span", { className: "dept-muted", text: incident.status_display })]),
         d.kind !== "none" ? deadlineNode : null,
         notice(state),
         actions(detail, state),
-        el("dl", { className: "dept-fields" },
+        el("dl", { className: "dept-fields" }, [
           field(text.description, incident.description, "description"),
           field(text.address, incident.address_text, "address"),
           field(text.location, location, "location"),
@@ -120,16 +121,16 @@ export function createDetailView({ element, config, text, onAction, onForm }) {
           field(text.handedOverLabel, fill(text.handedOver, { time: formatDateTime(part.created_at, timeZone), name: part.handed_over_by }), "handed-over"),
           field(text.result, part.result, "result"),
           field(text.returnReason, part.return_reason, "return-reason"),
-          field(text.onBehalf, part.on_behalf_reason, "on-behalf")),
-        el("h3", {}, text.progress), progress,
-        el("h3", {}, text.otherParts), others,
+          field(text.onBehalf, part.on_behalf_reason, "on-behalf")]),
+        el("h3", { text: text.progress }), progress,
+        el("h3", { text: text.otherParts }), others,
       );
     },
     tick(now) {
       if (!deadlineNode || !shown) return;
       const d = partDeadline(shown.part, now, text, timeZone, amberSeconds);
       deadlineNode.dataset.state = d.state;
-      replace(deadlineNode, d.text, d.countdown ? el("strong", { className: "dept-countdown" }, " · " + d.countdown) : null);
+      replace(deadlineNode, d.text, d.countdown ? el("strong", { className: "dept-countdown", text: " · " + d.countdown }) : null);
     },
   };
 }

@@ -3,7 +3,7 @@
 // (result or return reason). Rendered from the store; `tick(now)` only refreshes the countdowns.
 
 import { fill } from "../m/format.js";
-import { el, replace } from "./dom.js";
+import { el, replace } from "../m/dom.js";
 import { formatDateTime, partDeadline } from "./format.js";
 
 const LISTS = ["waiting", "working", "done"];
@@ -22,7 +22,7 @@ export function createListsView({ lists, counts, config, text, onSelect }) {
 
   function fillDeadline(node, d) {
     node.dataset.state = d.state;
-    replace(node, d.text, d.countdown ? el("strong", { className: "dept-countdown" }, " · " + d.countdown) : null);
+    replace(node, d.text, d.countdown ? el("strong", { className: "dept-countdown", text: " · " + d.countdown }) : null);
   }
 
   function item(part, list, selected, now) {
@@ -30,25 +30,26 @@ export function createListsView({ lists, counts, config, text, onSelect }) {
     const button = el(
       "button",
       { className: "dept-item", dataset: { part: part.id, testid: "part" },
-        attrs: { type: "button", "aria-pressed": selected === part.id ? "true" : "false" } },
-      el("span", { className: "dept-item-head" },
-        el("strong", { className: "dept-number" }, part.number),
-        el("span", { className: "dept-category" }, part.category),
-        part.major ? el("span", { className: "dept-badge dept-major" }, text.major) : null,
-        part.lead ? el("span", { className: "dept-badge" }, text.lead) : null),
-      el("span", { className: "dept-address" }, part.address_text),
-      list === "done"
-        ? el("span", { className: "dept-finished" },
-          fill(text.finished, { state: config.partStates[part.state] || part.state,
-                                time: formatDateTime(part.finished_at, timeZone) }))
-        : deadlineLine(part, now),
-      list === "waiting" ? el("span", { className: "dept-reason" }, part.reason) : null,
-      list === "working" && last ? el("span", { className: "dept-last-note" }, last.note) : null,
-      list === "done" ? el("span", { className: "dept-reason" },
-        part.state === "returned" ? part.return_reason : part.result) : null,
+        type: "button", "aria-pressed": selected === part.id ? "true" : "false" },
+      [
+        el("span", { className: "dept-item-head" }, [
+          el("strong", { className: "dept-number", text: part.number }),
+          el("span", { className: "dept-category", text: part.category }),
+          part.major ? el("span", { className: "dept-badge dept-major", text: text.major }) : null,
+          part.lead ? el("span", { className: "dept-badge", text: text.lead }) : null]),
+        el("span", { className: "dept-address", text: part.address_text }),
+        list === "done"
+          ? el("span", { className: "dept-finished", text: fill(text.finished, {
+            state: config.partStates[part.state] || part.state, time: formatDateTime(part.finished_at, timeZone) }) })
+          : deadlineLine(part, now),
+        list === "waiting" ? el("span", { className: "dept-reason", text: part.reason }) : null,
+        list === "working" && last ? el("span", { className: "dept-last-note", text: last.note }) : null,
+        list === "done" ? el("span", { className: "dept-reason",
+          text: part.state === "returned" ? part.return_reason : part.result }) : null,
+      ],
     );
     button.addEventListener("click", () => onSelect(part.id));
-    return el("li", {}, button);
+    return el("li", {}, [button]);
   }
 
   return {
@@ -61,7 +62,7 @@ export function createListsView({ lists, counts, config, text, onSelect }) {
         counts[list].textContent = String(parts.length);
         replace(lists[list], parts.length
           ? parts.map((p) => item(p, list, state.selected, now))
-          : [el("li", { className: "dept-empty" }, text.empty[list])]);
+          : [el("li", { className: "dept-empty", text: text.empty[list] })]);
       }
     },
     tick(now) {

@@ -1,4 +1,5 @@
-// The API as the responders' app uses it: JSON both ways, the session's CSRF token on every POST
+// The API as the responders' app uses it: JSON both ways (or multipart/form-data up, for photos),
+// the session's CSRF token on every POST
 // (cookie and header names from the server's configuration), an Idempotency-Key per action — fresh,
 // or the one the outbox (queue.js) made when the action was queued, sent again on every retry (the
 // server keeps the answer with it: a request repeated by a flaky network runs once) — and the
@@ -62,15 +63,34 @@ export function newKey(cryptoImpl = globalThis.crypto) {
 }
 
 /**
- * createApi({csrf: {cookie, header}, fallback, fetchImpl, cookies}) → {get(url), post(url, body)}.
- * `cookies()` returns the document's cookie string (the CSRF token rotates at login).
- * `post(url, body, {key})` sends `key` as the Idempotency-Key (default: a fresh one).
+ * A multipart body: each field of `fields` (scalars; null and undefined left out), then each photo
+ * record ({name, type, blob}) as one more `fileField` — the repeated field the server reads as a
+ * list. The files go as they are (no re-encoding: their EXIF stays).
+ */
+export function formDataOf(fields, files = [], { fileField = "photos", FormDataImpl = globalThis.FormData } = {}) {
+  const form = new FormDataImpl();
+  for (const [name, value] of Object.entries(fields)) {
+    if (value !== null && value !== undefined) form.append(name, String(value));
+  }
+  for (const file of files) {
+    form.append(fileField, file.blob, file.name);
+  }
+  return form;
+}
+
+/**
+ * createApi({csrf: {cookie, header}, fallback, fetchImpl, cookies}) → {get(url), post(url, body),
+ * postForm(url, formData)}. `cookies()` returns the document's cookie string (the CSRF token
+ * rotates at login). `post(url, body, {key, headers})` and `postForm(url, formData, {key, headers})`
+ * send `key` as the Idempotency-Key (default: a fresh one) and `headers` beside it (the outbox's
+ * X-GridLink-Member). `postForm` sets no Content-Type: the browser writes multipart/form-data with
+ * its boundary.
  */
 export function createApi({ csrf, fallback, fetchImpl = globalThis.fetch.bind(globalThis), cookies }) {
-  async function call(method, url, body, key) {
-    const headers = { Accept: "application/json" };
+  async function call(method, url, body, key, form, extra = {}) {
+    const headers = { ...extra, Accept: "application/json" };
     if (method !== "GET") {
-      headers["Content-Type"] = "application/json";
+      if (!form) headers["Content-Type"] = "application/json";
       headers[csrf.header] = cookieValue(cookies(), csrf.cookie);
       headers["Idempotency-Key"] = key || newKey();
     }
@@ -81,7 +101,7 @@ export function createApi({ csrf, fallback, fetchImpl = globalThis.fetch.bind(gl
         headers,
         credentials: "same-origin",
         cache: "no-store",
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: form || (body === undefined ? undefined : JSON.stringify(body)),
       });
     } catch {
       return { ok: false, status: 0, data: null, message: fallback };
@@ -103,6 +123,7 @@ export function createApi({ csrf, fallback, fetchImpl = globalThis.fetch.bind(gl
 
   return {
     get: (url) => call("GET", url),
-    post: (url, body = {}, { key } = {}) => call("POST", url, body, key),
+    post: (url, body = {}, { key, headers } = {}) => call("POST", url, body, key, undefined, headers),
+    postForm: (url, formData, { key, headers } = {}) => call("POST", url, undefined, key, formData, headers),
   };
 }

@@ -4,27 +4,45 @@
 // sent in order when it returns; the bar at the top lists what waits), shares the phone's
 // position, and registers the service worker that keeps the app shell for an offline start.
 //
-// `refresh()` is exported for the member's live socket (ws/member/, another module to come): a
-// message about an order calls it, and the list is redrawn from the server's answer.
+// `refresh()` is exported; every message of the member's live socket (ws/member/) calls it, and is
+// also dispatched on the document as the event "gridlink:member-message" (detail: the message) for
+// the page's other modules.
+//
+// A phone may be shared by a shift: the outbox (one per phone) records each action's member and
+// sends only the logged-in member's, each with the header X-GridLink-Member (the server refuses an
+// action under another member's session: 409 `wrong_member`); the bar shows of another member's
+// only how many wait for whom. The page belongs to the member it was loaded for: when the session
+// is another's (the work API names another member, answers 403, or an action comes back
+// `wrong_member`), the page stops its outbox, socket and position sharing and loads again.
+// Logging out warns when this member's actions (and "My team"'s acknowledgements) still wait, stops
+// them and position sharing, forgets the member's sharing choice and deletes the cached page and
+// API answers (session.js), keeping the app shell.
 //
 // Test hooks: body[data-m-ready="1"] after the first answer is drawn; body[data-refreshed] = how
 // many answers were drawn; #m-share[data-state] = the sharing state; #m-queue[data-count] = how
-// many actions wait to be sent.
+// many of this member's actions wait to be sent ([data-held]: how many of other members'); its
+// items li[data-hold="stale"] with buttons [data-queue-action="release"|"discard"], and one
+// li[data-hold="member"][data-member][data-count] per other member; body[data-left="1"] once the
+// page stopped for another login.
 
-import { createApi, newKey, urlFor } from "./api.js";
-import { fill, formatTime } from "./format.js";
+import { createApi, formDataOf, newKey, urlFor } from "./api.js";
+import { fill, formatDateTime, formatTime } from "./format.js";
 import { createSharing, currentFix } from "./geo.js";
 import { connectLive } from "./live.js";
 import { createOrderMap } from "./map.js";
-import { createQueue, persistentStore } from "./queue.js";
+import { createQueue, heldSummary, memberHeaders, openOutbox, OUTBOX, staleAfterMs } from "./queue.js";
+import { clearMemberCaches, within } from "./session.js";
 import { createStore } from "./store.js";
+import { teamOutbox } from "./team.js";
 import { createWorkView } from "./work.js";
 
 const config = JSON.parse(document.getElementById("m-config").textContent);
 const text = config.text;
 const body = document.body;
 const api = createApi({ csrf: config.csrf, fallback: text.failed, cookies: () => document.cookie });
-const store = createStore({ work: null, loadedAt: null, selected: null, notices: {}, form: null, busy: null, queue: [] });
+const store = createStore({ work: null, loadedAt: null, selected: null, notices: {}, form: null, busy: null, queue: [],
+  heldQueue: [] });
+const member = config.member; // {id, name}
 
 let clockOffset = 0; // server time − phone time (ms), from the last answer
 const serverNow = () => Date.now() + clockOffset;
@@ -88,16 +106,25 @@ let drawn = 0;
 
 /** Load the member's work again and redraw (also called by the member's socket, later). */
 export async function refresh() {
+  if (leaving) return;
   const seq = ++requestSeq;
   const result = await api.get(config.api.work);
-  if (seq !== requestSeq) {
+  if (seq !== requestSeq || leaving) {
     return; // a later refresh was started meanwhile: its answer wins
+  }
+  if (result.status === 401 || result.status === 403) {
+    leave(); // signed out, or a login that is no member's: the page is no longer this member's
+    return;
   }
   if (!result.ok) {
     showLoadError(result);
     return;
   }
   const work = result.data;
+  if (work.member.id !== member.id) {
+    leave(); // another member logged in on this phone (in another tab): their page, not this one
+    return;
+  }
   clockOffset = Date.parse(work.now) - Date.now();
   const state = store.get();
   const ids = new Set(work.orders.map((o) => o.order.id));
@@ -122,12 +149,46 @@ function showLoadError(result) {
   let message = result.message || text.loadError;
   if (result.status === 0) {
     message = loadedAt ? fill(text.offline, { time: formatTime(loadedAt + clockOffset, config.timeZone) }) : text.offlineEmpty;
-  } else if (result.status === 401 || (result.status === 403 && loadedAt)) {
-    message = text.signedOut; // the session ended while the app was open
   }
   statusLine.textContent = message;
   statusLine.dataset.kind = "error";
 }
+
+// ---- the session is no longer this page's member -------------------------------------------------------
+
+const RELOADED_AT = "gridlink.m.reloadedAt"; // sessionStorage: at most one reload a minute
+let leaving = false;
+
+function reloadAllowed() {
+  try {
+    const storage = window.sessionStorage;
+    if (Date.now() - Number(storage.getItem(RELOADED_AT) || 0) < 60_000) return false;
+    storage.setItem(RELOADED_AT, String(Date.now()));
+  } catch {
+    // no storage: reload all the same
+  }
+  return true;
+}
+
+/**
+ * Another member (or nobody) is logged in now, in this browser: nothing more goes from this page
+ * under that session — no action (kept for its member), no position, no socket — and the page is
+ * loaded again, which shows whose it is (the login page, the next member's app). A second time
+ * within a minute (a page that keeps disagreeing with its API) it only says so.
+ */
+function leave() {
+  if (leaving || loggingOut) return;
+  leaving = true;
+  queue.stop();
+  teamOutbox.stop();
+  live.stop();
+  sharing.stop({ send: false });
+  statusLine.textContent = text.loginChanged;
+  statusLine.dataset.kind = "error";
+  body.dataset.left = "1";
+  if (reloadAllowed()) window.location.reload();
+}
+document.addEventListener("gridlink:wrong-member", leave); // "My team"'s outbox heard it first
 
 // ---- actions ------------------------------------------------------------------------------------------
 
@@ -146,19 +207,29 @@ async function arrivalBody() {
   return { body: { action: "arrive" }, said }; // the server takes the last known position
 }
 
-// The outbox: every action is queued (IndexedDB, one database per member) and sent from there. An
-// action that waits is sent when the phone is online again, the app becomes visible, or every ~20 s.
+// The outbox: every action is queued (IndexedDB, one database per phone, each entry with its member;
+// the per-member databases of the first release moved into it at start) and sent from there. An
+// action that waits is sent when the phone is online again, the app becomes visible, or every
+// ~20 s; another member's wait for them (the bar shows only their number), a stale one for the
+// member's decision.
+const outboxLock = navigator.locks ? (fn) => navigator.locks.request(OUTBOX, fn) : undefined;
 const queue = createQueue({
-  store: persistentStore({ name: `gridlink-m-outbox-${config.member}` }),
-  send: (entry) => api.post(entry.url, entry.body, { key: entry.key }),
+  store: openOutbox({ member, lock: navigator.locks ? (fn) => navigator.locks.request(`${OUTBOX}:moving`, fn) : undefined }),
+  send: sendEntry,
   newKey,
-  lock: navigator.locks ? (fn) => navigator.locks.request(`gridlink-m-outbox-${config.member}`, fn) : undefined,
-  onChange: (entries) => store.set({ queue: entries }),
+  member,
+  keyHours: config.idempotency_key_hours,
+  lock: outboxLock,
+  onChange: (entries) => store.set({
+    queue: entries.filter((e) => e.memberId === member.id),
+    heldQueue: heldSummary(entries, member.id), // whom the others wait for, and how many: never what
+  }),
   onSettled: (entry, result, { awaited }) => {
     if (awaited) return; // act() shows it
     if (entry.orderId !== null) notify(entry.orderId, ...outcome(entry.action, entry.said, result));
     refreshSoon();
   },
+  onWrongMember: () => leave(),
 });
 
 let refreshPending = false;
@@ -173,13 +244,26 @@ function refreshSoon() {
 
 function outcome(action, said, result) {
   if (!result.ok) return ["error", result.message];
-  return [said ? "warn" : "ok", [text.done[action], said].filter(Boolean).join(" ")];
+  // A person registered: the server's answer names them, with the ID number masked.
+  const done = fill(text.done[action], { name: result.data?.name, id_number: result.data?.id_number_masked });
+  return [said ? "warn" : "ok", [done.trim(), said].filter(Boolean).join(" ")];
 }
 
+// The line of the bar of what waits: never the person's phone or ID number.
 function actionLabel(item, action, fields) {
   const words = [text.buttons[action] || action, fill(text.case, { number: item.incident.number })];
+  if (fields.person) words.push(fields.person.name);
+  if (fields.unitName) words.push(fields.unitName);
   if (fields.text) words.push(fields.text.length > 24 ? fields.text.slice(0, 24) + "…" : fields.text);
+  if (fields.photos?.length) words.push(fill(text.queuePhotos, { n: fields.photos.length }));
   return words.join(" · ");
+}
+
+/** Send an outbox entry: multipart with its photos, else JSON; with its key and its member either way. */
+function sendEntry(entry) {
+  const options = { key: entry.key, headers: memberHeaders(entry) };
+  if (entry.files?.length) return api.postForm(entry.url, formDataOf(entry.body, entry.files), options);
+  return api.post(entry.url, entry.body, options);
 }
 
 async function act(item, action, fields) {
@@ -187,8 +271,10 @@ async function act(item, action, fields) {
   if (store.get().busy !== null) return;
   store.set({ busy: id });
   notify(id, "info", text.sending);
+  const transitions = urlFor(config.api.transitions, item.incident.id);
   let url;
   let payload;
+  let files = [];
   let said = "";
   if (action === "accept") {
     [url, payload] = [urlFor(config.api.accept, id), {}];
@@ -197,19 +283,27 @@ async function act(item, action, fields) {
   } else if (action === "arrive") {
     const arrival = await arrivalBody(); // the position when the member taps, not when it is sent
     said = arrival.said;
-    [url, payload] = [urlFor(config.api.transitions, item.incident.id), arrival.body];
+    [url, payload] = [transitions, arrival.body];
+  } else if (action === "register_party") {
+    [url, payload] = [urlFor(config.api.parties, item.incident.id), fields.person];
+  } else if (action === "request_transfer") {
+    [url, payload] = [transitions, { action, unit: fields.unit, text: fields.text }];
   } else {
-    [url, payload] = [urlFor(config.api.transitions, item.incident.id), { action, text: fields.text }];
+    [url, payload] = [transitions, { action, text: fields.text }];
+    if (action === "report_on_site") files = fields.photos || [];
   }
+  const entry = { url, body: payload, files, label: actionLabel(item, action, fields), orderId: id, action, said };
   let sent;
   try {
-    sent = await queue.add({ url, body: payload, label: actionLabel(item, action, fields), orderId: id, action, said });
+    sent = await queue.add(entry);
   } catch {
-    sent = { queued: false, result: await api.post(url, payload) }; // no storage at all: as before
+    sent = { queued: false, result: await sendEntry({ ...entry, key: newKey(), memberId: member.id }) }; // no storage at all
   }
   const notices = { ...store.get().notices };
   if (sent.queued) {
-    notices[id] = { kind: "queued", text: [text.queued, said].filter(Boolean).join(" ") };
+    // Online, an entry waits only behind an old one the member must decide on first (the bar above).
+    const stale = store.get().queue.some((e) => queue.hold(e) === "stale");
+    notices[id] = { kind: "queued", text: [stale ? text.queuedBehindStale : text.queued, said].filter(Boolean).join(" ") };
     store.set({ busy: null, notices, form: null });
     return;
   }
@@ -226,27 +320,77 @@ const queueCount = document.getElementById("m-queue-count");
 const queueList = document.getElementById("m-queue-list");
 let queueShown = null;
 
+function queueButton(label, kind, entry, className) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = `m-btn ${className}`;
+  button.textContent = label;
+  button.dataset.queueAction = kind;
+  button.dataset.entry = String(entry.id);
+  return button;
+}
+
+// One of this member's own entries: what it is, and why it waits.
+function queueLine(entry) {
+  const line = document.createElement("li");
+  line.textContent = entry.label;
+  line.dataset.key = entry.key;
+  const hold = queue.hold(entry);
+  const note = document.createElement("span");
+  note.className = "m-queue-why";
+  if (hold === "stale") {
+    line.dataset.hold = "stale";
+    note.textContent = fill(text.queueStale, {
+      time: formatDateTime(entry.queuedAt, config.timeZone),
+      days: Math.floor(staleAfterMs(config.idempotency_key_hours) / 86_400_000),
+    });
+  } else if (entry.lastStatus) {
+    note.textContent = fill(text.queueLastError, { message: entry.lastError });
+  }
+  if (note.textContent) line.append(" ", note);
+  if (hold === "stale") {
+    const buttons = document.createElement("div");
+    buttons.className = "m-actions";
+    buttons.append(queueButton(text.sendAnyway, "release", entry, "m-btn-main"),
+      queueButton(text.discard, "discard", entry, "m-btn-stop"));
+    line.append(buttons);
+  }
+  return line;
+}
+
+// Another member's entries: how many wait for whom, never their labels (case numbers, names, texts).
+function heldLine(group) {
+  const line = document.createElement("li");
+  line.className = "m-queue-why";
+  line.dataset.hold = "member";
+  line.dataset.member = String(group.memberId ?? "");
+  line.dataset.count = String(group.count);
+  line.textContent = group.name
+    ? fill(text.queueHeldMember, { n: group.count, name: group.name })
+    : fill(text.queueHeldUnknown, { n: group.count });
+  return line;
+}
+
 store.subscribe((state) => {
   if (state.queue === queueShown) return;
   queueShown = state.queue;
-  const entries = state.queue;
-  queueBar.hidden = entries.length === 0;
-  queueBar.dataset.count = String(entries.length);
-  queueCount.textContent = fill(text.queueCount, { n: entries.length });
-  queueList.replaceChildren(
-    ...entries.map((entry) => {
-      const line = document.createElement("li");
-      line.textContent = entry.label;
-      line.dataset.key = entry.key;
-      if (entry.lastStatus) {
-        const why = document.createElement("span");
-        why.className = "m-queue-why";
-        why.textContent = fill(text.queueLastError, { message: entry.lastError });
-        line.append(" ", why);
-      }
-      return line;
-    }),
-  );
+  const [mine, held] = [state.queue, state.heldQueue];
+  const heldCount = held.reduce((sum, group) => sum + group.count, 0);
+  queueBar.hidden = mine.length + heldCount === 0;
+  queueBar.dataset.count = String(mine.length);
+  queueBar.dataset.held = String(heldCount);
+  queueCount.textContent = fill(text.queueCount, { n: mine.length });
+  queueList.replaceChildren(...mine.map(queueLine), ...held.map(heldLine));
+});
+
+// "Send anyway" / "discard" of a stale entry: the member decides, once per tap.
+queueList.addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-queue-action]");
+  if (!button || button.disabled) return;
+  button.disabled = true;
+  const id = Number(button.dataset.entry);
+  if (button.dataset.queueAction === "release") await queue.release(id);
+  else await queue.discard(id);
 });
 
 // ---- position sharing -----------------------------------------------------------------------------
@@ -259,7 +403,7 @@ const sharing = createSharing({
   geolocation: "geolocation" in navigator ? navigator.geolocation : null,
   storage: localStore(),
   storageKey: config.geo.storageKey,
-  memberId: config.member,
+  memberId: member.id,
   send: (items) => api.post(config.api.positions, { positions: items }),
   clockOffset: () => clockOffset,
   keep: { seconds: config.geo.keepSeconds, metres: config.geo.keepMetres },
@@ -373,6 +517,8 @@ const live = connectLive({
     }
   },
   onMessage: (message, { fresh }) => {
+    // Every message, also to the page's other modules (they refresh what they show).
+    document.dispatchEvent(new CustomEvent("gridlink:member-message", { detail: message }));
     if (message.read_at && !fresh) return; // read before: the list shows its effect
     showMessage(message);
     if (fresh) alertMember(message);
@@ -393,5 +539,67 @@ if ("Notification" in window && Notification.permission === "default") {
   });
 }
 
+// ---- logging out of a phone the shift shares ------------------------------------------------------------
+
+const logoutForm = document.getElementById("m-logout");
+const logoutConfirm = document.getElementById("m-logout-confirm");
+const logoutText = document.getElementById("m-logout-text");
+let loggingOut = false;
+
+// Whatever fails on the way (storage, caches, the network), the member is logged out: the form is
+// submitted in the end.
+async function logOut() {
+  loggingOut = true;
+  logoutConfirm.hidden = true;
+  statusLine.textContent = text.loggingOut;
+  statusLine.dataset.kind = "ok";
+  try {
+    queue.stop();
+    teamOutbox.stop(); // "My team": no more polling, no more acknowledgements from this page
+    live.stop();
+    await within(sharing.stop(), 3000); // the fixes kept so far go first, if the network answers
+    try {
+      localStore()?.removeItem(config.geo.storageKey); // the next member starts with the default
+    } catch {
+      // storage disabled: nothing was kept
+    }
+    await within(clearMemberCaches(window.caches, {
+      scope: config.serviceWorker?.scope || window.location.pathname, origin: window.location.origin,
+    }).catch(() => []), 3000);
+  } catch {
+    // logged out all the same
+  } finally {
+    logoutForm.submit(); // a programmatic submit: no submit event again
+  }
+}
+
+/** How many of this member's actions still wait on the phone: the app's and "My team"'s. */
+async function waitingOfMember() {
+  await within(Promise.all([queue.flush(), teamOutbox.flush()]), 3000); // what can still go, goes under this login
+  const own = (await queue.entries()).filter((e) => e.memberId === member.id).length;
+  return own + (await teamOutbox.waiting());
+}
+
+logoutForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (loggingOut) return;
+  let waiting = 0;
+  try {
+    waiting = await waitingOfMember();
+  } catch {
+    // The outbox cannot be read (IndexedDB failed): nothing to count, the member is logged out.
+  }
+  if (waiting) {
+    logoutText.textContent = fill(text.logoutWaiting, { n: waiting });
+    logoutConfirm.hidden = false;
+    document.getElementById("m-logout-cancel").focus();
+    return;
+  }
+  logOut();
+});
+document.getElementById("m-logout-anyway").addEventListener("click", () => logOut());
+document.getElementById("m-logout-cancel").addEventListener("click", () => {
+  logoutConfirm.hidden = true;
+});
 
 refresh();

@@ -35,3 +35,14 @@ export function formatTime(value, timeZone, locale = "zh-CN") {
     timeZone,
   }).format(date);
 }
+
+/** "11-24 08:05" (month-day and time) in the given time zone, from an ISO 8601 string or ms. */
+export function formatDateTime(value, timeZone, locale = "zh-CN") {
+  const time = formatTime(value, timeZone, locale);
+  if (!time) {
+    return "";
+  }
+  const parts = new Intl.DateTimeFormat(locale, { month: "2-digit", day: "2-digit", timeZone }).formatToParts(new Date(value));
+  const part = (type) => parts.find((p) => p.type === type)?.value || "";
+  return `${part("month")}-${part("day")} ${time}`;
+}

@@ -112,6 +112,7 @@ export function createSharing(options) {
   let sending = null; // the send in flight (a promise), or null
   let sentOnce = false;
   let lastError = null;
+  let stopped = false; // for good: the member logs out
 
   function readWanted() {
     try {
@@ -133,7 +134,7 @@ export function createSharing(options) {
   }
 
   function shouldWatch() {
-    return allowed && Boolean(geolocation) && wanted && active && !denied && refused === null;
+    return allowed && Boolean(geolocation) && wanted && active && !denied && refused === null && !stopped;
   }
 
   function update() {
@@ -242,6 +243,16 @@ export function createSharing(options) {
       update();
     },
     flush,
+    /**
+     * Stop for good (the member logs out): no more fixes; resolves when what was kept is sent.
+     * `{send: false}`: what was kept is dropped unsent (the session is another member's now).
+     */
+    stop({ send = true } = {}) {
+      stopped = true;
+      if (!send) waiting = [];
+      update();
+      return flush();
+    },
     state() {
       return { status: status(), wanted, active, lastFix, lastSentAt, waiting: waiting.length, refused, lastError };
     },

@@ -10,33 +10,46 @@
 // An action waiting in the outbox (state.queue, not yet sent) is not offered again on its card: its
 // button is disabled (a note may be added again); the card counts what waits (data-queued).
 //
+// The forms of the scene: the on-site report carries up to three photos (picked or taken with the
+// camera, previewed, each removable; checked by photos.js — the files are kept as picked, never
+// re-encoded, so their EXIF location reaches the server); "register a person" checks the ID number
+// as the server does (idcard.js) before anything is queued; "ask for a transfer" offers the units
+// of the page's `transfer_units`, grouped. The selected card lists the people registered (ID numbers
+// masked, as the server answers them) and the photos already sent.
+//
 // Test hooks: article[data-testid="order"][data-order][data-state][data-live][data-queued]; buttons
 // [data-action]; the form form[data-form]; the notice [data-testid="notice"][data-kind];
-// the countdown [data-testid="countdown"][data-state]; the map [data-testid="order-map"].
+// the countdown [data-testid="countdown"][data-state]; the map [data-testid="order-map"]; the
+// photo previews [data-testid="photo-previews"] li, their problems [data-testid="photo-problems"];
+// a field's problem [data-problem="<field>"]; the lists [data-testid="parties"] li and
+// [data-testid="photos"] img.
 
 import { countdown } from "./countdown.js";
+import { el } from "./dom.js";
 import { fill, formatDistance, formatTime } from "./format.js";
 import { distanceMetres } from "./geo.js";
+import { idNumberProblem, normaliseIdNumber, normalisePhone, personProblems } from "./idcard.js";
 import { amapUri, geoUri } from "./nav.js";
+import { addPhotos, megabytes } from "./photos.js";
 
-// Actions that ask for a text first, and the field the API takes it in.
-const FORMS = { decline: "reason", report_on_site: "text", resolve: "text", note: "text" };
-const MAX_TEXT = { decline: 500, report_on_site: 4000, resolve: 4000, note: 4000 };
+// Actions that open a form first: the field the API takes the text in and its longest length; the
+// report also takes photos, the transfer request a unit; registering a person asks their details.
+const FORMS = {
+  decline: { text: "reason", max: 500 },
+  report_on_site: { text: "text", max: 4000, photos: true },
+  resolve: { text: "text", max: 4000 },
+  note: { text: "text", max: 4000 },
+  request_transfer: { text: "text", max: 4000, unit: true },
+  register_party: { person: true },
+};
+const PERSON_FIELDS = [
+  { name: "name", type: "text", max: 64, required: true, autocomplete: "off" },
+  { name: "phone", type: "tel", max: 20, inputmode: "tel", autocomplete: "off" },
+  { name: "id_number", type: "text", max: 18, autocomplete: "off", autocapitalize: "characters", spellcheck: "false" },
+];
 
-function el(tag, props = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "className") node.className = value;
-    else if (key === "text") node.textContent = String(value);
-    else if (key === "dataset") Object.assign(node.dataset, value);
-    else node.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children) {
-    if (child) node.append(child);
-  }
-  return node;
-}
+// Actions a member may queue again while one waits: more notes, more people.
+const REPEATABLE = new Set(["note", "register_party"]);
 
 /**
  * createWorkView({live, finished, config, text, onAction(item, action, fields), onSelect(id),
@@ -45,7 +58,9 @@ function el(tag, props = {}, children = []) {
  */
 export function createWorkView({ live, finished, config, text, onAction, onSelect, onForm, map }) {
   const cards = new Map(); // order id → {node, signature, item}
+  const photoDrafts = new Map(); // order id → the photo records picked for its report, with preview URLs
   let member = null;
+  const photoLimits = { maxCount: config.photo_max_count || 3, maxBytes: config.photo_max_bytes };
 
   function buttonLabel(action, fallback) {
     return text.buttons[action] || fallback || action;
@@ -92,14 +107,20 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
         type: "button",
         className: `m-btn ${className}`,
         text: label,
-        disabled: busy || (action !== "note" && waiting.includes(action)),
+        disabled: busy || (!REPEATABLE.has(action) && waiting.includes(action)),
         dataset: { action, queued: waiting.includes(action) ? "1" : undefined },
       });
     // The next step first: accept, the on-site moves, then decline and the note.
     if (order.can_accept) buttons.push(button("accept", buttonLabel("accept"), "m-btn-go"));
     const note = item.actions.find((a) => a.action === "note");
     for (const a of item.actions) {
-      if (a !== note) buttons.push(button(a.action, buttonLabel(a.action, a.label), "m-btn-main"));
+      if (a === note) continue;
+      // Asking for a transfer is the way out, not the next step: a plain button.
+      buttons.push(button(a.action, buttonLabel(a.action, a.label), a.action === "request_transfer" ? "m-btn-plain" : "m-btn-main"));
+    }
+    // The people involved are registered on the scene (or once the arrival waits to be sent).
+    if (item.live && (order.state === "arrived" || waiting.includes("arrive"))) {
+      buttons.push(button("register_party", buttonLabel("register_party"), "m-btn-plain"));
     }
     if (order.can_decline) buttons.push(button("decline", buttonLabel("decline"), "m-btn-stop"));
     if (note) buttons.push(button("note", buttonLabel("note", note.label), "m-btn-plain"));
@@ -124,36 +145,228 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
     return buttons.length ? el("div", { className: "m-actions" }, buttons) : null;
   }
 
-  function actionForm(item, action) {
-    const field = FORMS[action];
-    const id = `m-form-${item.order.id}-${action}`;
-    const textarea = el("textarea", {
-      id,
-      name: field,
-      rows: 3,
-      required: true,
-      maxlength: MAX_TEXT[action],
-      className: "m-textarea",
+  function textField(id, spec) {
+    return el("textarea", { id, name: spec.text, rows: 3, required: true, maxlength: spec.max, className: "m-textarea" });
+  }
+
+  function problemLine(field) {
+    return el("p", { className: "m-field-problem", role: "alert", hidden: true, dataset: { problem: field } });
+  }
+
+  function showProblem(form, field, message) {
+    const line = form.querySelector(`[data-problem="${field}"]`);
+    if (!line) return;
+    line.textContent = message || "";
+    line.hidden = !message;
+  }
+
+  // ---- the report's photos: picked (or taken), previewed, removable; kept as picked ----------------
+
+  function photoDraft(orderId) {
+    if (!photoDrafts.has(orderId)) photoDrafts.set(orderId, []);
+    return photoDrafts.get(orderId);
+  }
+
+  function dropPhotoDraft(orderId) {
+    for (const photo of photoDrafts.get(orderId) || []) URL.revokeObjectURL(photo.preview);
+    photoDrafts.delete(orderId);
+  }
+
+  function photoPart(item, id) {
+    const orderId = item.order.id;
+    const input = el("input", { id, type: "file", name: "photos", accept: "image/*", multiple: true,
+      className: "m-file" }); // no `capture`: it would hide the gallery on Android and drop `multiple`
+    const pick = el("label", { for: id, className: "m-btn m-btn-plain m-photo-pick", text: text.addPhotos,
+      dataset: { testid: "photo-pick" } });
+    const previews = el("ul", { className: "m-photos", dataset: { testid: "photo-previews" } });
+    const problems = el("p", { className: "m-field-problem", role: "alert", hidden: true, dataset: { testid: "photo-problems" } });
+
+    function draw() {
+      const draft = photoDraft(orderId);
+      previews.replaceChildren(...draft.map((photo, n) => {
+        const remove = el("button", { type: "button", className: "m-btn m-btn-stop m-photo-remove", text: text.removePhoto,
+          "aria-label": `${text.removePhoto} ${photo.name}`, dataset: { remove: String(n) } });
+        remove.addEventListener("click", () => {
+          const [gone] = draft.splice(n, 1);
+          URL.revokeObjectURL(gone.preview);
+          problems.hidden = true;
+          draw();
+        });
+        return el("li", { className: "m-photo" }, [
+          el("img", { src: photo.preview, alt: fill(text.photoAlt, { n: n + 1 }) }), remove]);
+      }));
+      const full = draft.length >= photoLimits.maxCount;
+      input.disabled = full;
+      pick.classList.toggle("is-disabled", full);
+      pick.setAttribute("aria-disabled", full ? "true" : "false");
+    }
+
+    input.addEventListener("change", () => {
+      const draft = photoDraft(orderId);
+      const { photos, problems: refused } = addPhotos(draft, [...input.files], photoLimits);
+      for (const photo of photos.slice(draft.length)) {
+        photo.preview = URL.createObjectURL(photo.blob);
+        draft.push(photo);
+      }
+      input.value = ""; // the same photo may be picked again after removing it
+      const messages = refused.map((p) => fill(text.photoProblems[p.code], {
+        name: p.name, n: photoLimits.maxCount, max: megabytes(photoLimits.maxBytes || 0) }));
+      problems.textContent = messages.join(" ");
+      problems.hidden = messages.length === 0;
+      draw();
     });
-    const form = el("form", { className: "m-form", dataset: { form: action } }, [
-      el("label", { for: id, className: "m-label", text: text.formLabels[action] }),
-      textarea,
+    draw();
+    return el("div", { className: "m-photo-part" }, [
+      el("p", { className: "m-label", text: fill(text.photos, { n: photoLimits.maxCount }) }),
+      previews, input, pick, problems]);
+  }
+
+  // ---- the unit of a transfer request, grouped as the plan hands cases on --------------------------
+
+  function unitSelect(id) {
+    const select = el("select", { id, name: "unit", required: true, className: "m-select" },
+      [el("option", { value: "", text: text.chooseUnit })]);
+    const groups = new Map();
+    for (const unit of config.transfer_units || []) {
+      if (!groups.has(unit.group)) {
+        const group = el("optgroup", { label: (config.transfer_groups || {})[unit.group] || unit.group });
+        groups.set(unit.group, group);
+        select.append(group);
+      }
+      groups.get(unit.group).append(el("option", { value: String(unit.id), text: `${unit.name} · ${unit.kind_display}` }));
+    }
+    return select;
+  }
+
+  // ---- a person involved ----------------------------------------------------------------------------
+
+  function personFields(prefix) {
+    const parts = [];
+    for (const field of PERSON_FIELDS) {
+      const id = `${prefix}-${field.name}`;
+      parts.push(
+        el("label", { for: id, className: "m-label", text: text.person[field.name] }),
+        el("input", { id, name: field.name, type: field.type, maxlength: field.max, required: field.required,
+          inputmode: field.inputmode, autocomplete: field.autocomplete, autocapitalize: field.autocapitalize,
+          spellcheck: field.spellcheck, className: "m-input" }),
+        problemLine(field.name),
+      );
+    }
+    const roleId = `${prefix}-role`;
+    parts.push(
+      el("label", { for: roleId, className: "m-label", text: text.person.role }),
+      el("select", { id: roleId, name: "role", className: "m-select" },
+        (config.party_roles || []).map((role) => el("option", { value: role.value, text: role.label }))),
+    );
+    return parts;
+  }
+
+  function personOf(form) {
+    return {
+      name: form.elements.name.value.trim(),
+      phone: normalisePhone(form.elements.phone.value),
+      id_number: normaliseIdNumber(form.elements.id_number.value),
+      role: form.elements.role.value,
+    };
+  }
+
+  function checkPerson(form) {
+    const problems = personProblems(personOf(form));
+    for (const field of PERSON_FIELDS) {
+      showProblem(form, field.name, problems[field.name] ? text.personProblems[problems[field.name]] : "");
+    }
+    const first = PERSON_FIELDS.find((field) => problems[field.name]);
+    return first ? form.elements[first.name] : null;
+  }
+
+  function actionForm(item, action) {
+    const spec = FORMS[action];
+    const id = `m-form-${item.order.id}-${action}`;
+    const parts = [];
+    if (spec.unit) {
+      parts.push(el("label", { for: `${id}-unit`, className: "m-label", text: text.transferUnit }), unitSelect(`${id}-unit`));
+    }
+    if (spec.text) {
+      parts.push(el("label", { for: id, className: "m-label", text: text.formLabels[action] }), textField(id, spec));
+    }
+    if (spec.photos) parts.push(photoPart(item, `${id}-photos`));
+    if (spec.person) parts.push(...personFields(id));
+    const form = el("form", { className: "m-form", dataset: { form: action }, novalidate: true }, [
+      ...parts,
       el("div", { className: "m-actions" }, [
         el("button", { type: "submit", className: "m-btn m-btn-main", text: text.send }),
         el("button", { type: "button", className: "m-btn m-btn-plain", text: text.cancel, dataset: { cancel: "1" } }),
       ]),
     ]);
+    if (spec.person) {
+      // The ID number is checked as soon as all 18 characters are typed (and again on sending) —
+      // while typing, not on leaving the field: a message vanishing as the member taps "send"
+      // would move the button from under the finger.
+      const idField = form.elements.id_number;
+      idField.addEventListener("input", () => {
+        const id = normaliseIdNumber(idField.value);
+        const problem = id.length === 18 ? idNumberProblem(id) : null;
+        showProblem(form, "id_number", problem ? text.personProblems[problem] : "");
+      });
+    }
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      const value = textarea.value.trim();
-      if (!value) {
-        textarea.focus();
-        return;
+      const fields = {};
+      if (spec.person) {
+        const wrong = checkPerson(form);
+        if (wrong) {
+          wrong.focus();
+          return;
+        }
+        fields.person = personOf(form);
       }
-      onAction(item, action, { text: value });
+      if (spec.unit) {
+        const select = form.elements.unit;
+        if (!select.value) {
+          select.focus();
+          return;
+        }
+        fields.unit = Number(select.value);
+        fields.unitName = select.selectedOptions[0].textContent;
+      }
+      if (spec.text) {
+        const textarea = form.elements[spec.text];
+        fields.text = textarea.value.trim();
+        if (!fields.text) {
+          textarea.focus();
+          return;
+        }
+      }
+      if (spec.photos) fields.photos = photoDraft(item.order.id).map(({ name, type, size, blob }) => ({ name, type, size, blob }));
+      onAction(item, action, fields);
     });
     form.querySelector("[data-cancel]").addEventListener("click", () => onForm(item.order.id, null));
     return form;
+  }
+
+  // What the case already holds: the people registered (masked as the server answers them) and the
+  // photos this member sent.
+  function caseRecords(incident) {
+    const parts = [];
+    const parties = incident.parties || [];
+    if (parties.length) {
+      parts.push(el("h3", { className: "m-subheading", text: text.parties }), el("ul", { className: "m-parties", dataset: { testid: "parties" } },
+        parties.map((party) => el("li", { dataset: { party: String(party.id) } }, [
+          el("strong", { text: party.name }),
+          el("span", { text: ` · ${party.role_display}` }),
+          party.id_number_masked ? el("span", { className: "m-masked", text: ` · ${party.id_number_masked}`, dataset: { testid: "id-masked" } }) : null,
+        ]))));
+    }
+    const photos = incident.photos || [];
+    if (photos.length) {
+      parts.push(el("h3", { className: "m-subheading", text: text.photosSent }), el("ul", { className: "m-photos m-photos-sent", dataset: { testid: "photos" } },
+        photos.map((photo, n) => el("li", { className: "m-photo" }, [
+          el("a", { href: photo.url, target: "_blank", rel: "noopener" }, [
+            el("img", { src: photo.thumb_url, alt: fill(text.photoAlt, { n: n + 1 }), loading: "lazy", dataset: { photo: String(photo.id) } }),
+          ]),
+        ]))));
+    }
+    return parts;
   }
 
   function buildCard(item, state) {
@@ -212,24 +425,37 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
     }
     if (selected) {
       card.append(el("p", { className: "m-desc", text: incident.description, dataset: { testid: "description" } }));
+      card.append(...caseRecords(incident));
       if (incident.location) card.append(el("div", { className: "m-map-slot" }));
     }
     return card;
   }
 
-  // What the member typed in an open form survives the card's rebuild (a refresh, a notice).
-  // Returns whether the same form was open before.
+  // What the member typed in an open form survives the card's rebuild (a refresh, a notice): every
+  // named field but the photo input (the picked photos live in photoDrafts). Returns whether the
+  // same form was open before.
   function keepDraft(old, fresh) {
-    const draft = old.querySelector("form[data-form] textarea");
-    const form = draft && draft.form.dataset.form;
-    const target = form && fresh.querySelector(`form[data-form="${form}"] textarea`);
-    if (!target) return false;
-    target.value = draft.value;
-    if (document.activeElement === draft) {
-      const [start, end] = [draft.selectionStart, draft.selectionEnd];
+    const before = old.querySelector("form[data-form]");
+    const form = before && before.dataset.form;
+    const after = form && fresh.querySelector(`form[data-form="${form}"]`);
+    if (!after) return false;
+    let focused = null;
+    for (const field of before.querySelectorAll("input[name], textarea[name], select[name]")) {
+      if (field.type === "file") continue;
+      const target = after.elements[field.name];
+      if (!target) continue;
+      target.value = field.value;
+      if (document.activeElement === field) focused = [field, target];
+    }
+    for (const line of before.querySelectorAll("[data-problem]:not([hidden])")) {
+      showProblem(after, line.dataset.problem, line.textContent);
+    }
+    if (focused) {
+      const [field, target] = focused;
+      const range = "selectionStart" in field ? [field.selectionStart, field.selectionEnd] : null;
       queueMicrotask(() => {
         target.focus();
-        target.setSelectionRange(start, end);
+        if (range && target.setSelectionRange) target.setSelectionRange(...range);
       });
     }
     return true;
@@ -269,9 +495,9 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
       let node = known ? known.node : null;
       if (!known || known.signature !== sig) {
         const fresh = buildCard(item, state);
-        const textarea = fresh.querySelector("form[data-form] textarea");
-        if (textarea && !(node && keepDraft(node, fresh))) {
-          opened = textarea;
+        const first = fresh.querySelector("form[data-form] :is(select, textarea, input:not([type=file]))");
+        if (first && !(node && keepDraft(node, fresh))) {
+          opened = first;
         }
         if (node) node.replaceWith(fresh);
         node = fresh;
@@ -286,11 +512,20 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
     if (opened) opened.focus();
   }
 
+  // Photos picked for a report whose form is closed (sent, queued or cancelled) are let go.
+  function dropClosedDrafts(state) {
+    for (const orderId of [...photoDrafts.keys()]) {
+      const open = state.form && state.form.orderId === orderId && state.form.action === "report_on_site";
+      if (!open) dropPhotoDraft(orderId);
+    }
+  }
+
   return {
     render(state) {
       const work = state.work;
       if (!work) return;
       member = work.member;
+      dropClosedDrafts(state);
       renderList(live, work.orders.filter((o) => o.live), state, text.noOrders);
       renderList(finished, work.orders.filter((o) => !o.live), state, text.noFinished);
       const selected = cards.get(state.selected);
