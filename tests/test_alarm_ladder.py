@@ -216,7 +216,7 @@ def test_a_leader_gone_off_duty_is_not_messaged_and_the_timeline_says_so(world):
     sla_tick(now=t0 + timedelta(minutes=2))
     (event,) = step_events(alarm)
     assert event.data["notified"] == [] and event.data["skipped"] == [world["leader_on"].pk]
-    assert "phone them" in event.note
+    assert "请电话联系" in event.note  # written in the forces' language (LANGUAGE_CODE)
     assert len(messages(alarm)) == 1
 
 

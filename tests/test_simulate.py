@@ -41,12 +41,6 @@ def _play(**kw) -> tuple[Simulation, list[str]]:
     return sim, lines
 
 
-@pytest.fixture
-def played(demo, db):
-    rules_seed()
-    return _play()
-
-
 @pytest.mark.django_db
 def test_the_history_gives_the_rates_and_the_mix(demo):
     sub = Subdistrict.objects.get(code="330110011")
@@ -60,8 +54,16 @@ def test_the_history_gives_the_rates_and_the_mix(demo):
 
 
 @pytest.mark.django_db
-def test_a_compressed_span_plays_through_the_services(played):
-    sim, lines = played
+def test_a_played_span(demo):
+    """One compressed span (the costly part, ~40 s) serves the three checks below."""
+    rules_seed()
+    played = _play()
+    _check_it_plays_through_the_services(*played)
+    _check_responders_move_along_the_route_towards_the_scene(*played)
+    _check_some_arrive_late_and_the_clock_raises_alarms(*played)
+
+
+def _check_it_plays_through_the_services(sim, lines):
     cases = list(Incident.objects.filter(created_by__username__in=["sim-calltaker", "sim-district-centre"])
                  .select_related("channel", "category").order_by("id"))
     assert len(cases) >= 8, lines
@@ -91,9 +93,7 @@ def test_a_compressed_span_plays_through_the_services(played):
         assert events[-1].to_status == case.status
 
 
-@pytest.mark.django_db
-def test_responders_move_along_the_route_towards_the_scene(played):
-    sim, _lines = played
+def _check_responders_move_along_the_route_towards_the_scene(sim, _lines):
     moved = along = 0
     for order in DispatchOrder.objects.filter(state=DispatchOrder.State.ARRIVED,
                                               dispatched_by__username="sim-dispatcher").select_related("incident"):
@@ -116,9 +116,7 @@ def test_responders_move_along_the_route_towards_the_scene(played):
     assert along >= 3  # the check above ran, on orders with routes
 
 
-@pytest.mark.django_db
-def test_some_arrive_late_and_the_clock_raises_alarms(played):
-    sim, _lines = played
+def _check_some_arrive_late_and_the_clock_raises_alarms(sim, _lines):
     late = DispatchOrder.objects.filter(dispatched_by__username="sim-dispatcher",
                                         overdue_escalated_at__isnull=False)
     assert late.exists()
