@@ -146,7 +146,10 @@ def unit_news(payload: dict, unit_id: int) -> UnitNews | None:
     if action in HANDOVER_ACTIONS and kind in (IncidentEvent.Kind.NOTE, IncidentEvent.Kind.STATUS_CHANGED):
         return UnitNews("handover", data.get("handover")) if named else None
     if kind == IncidentEvent.Kind.CREATED and payload.get("to") == Status.ASSIGNED:
-        return UnitNews("handover", check=(Handover.State.PENDING,))  # an assignment form's offices
+        # An assignment form names its offices (`offices`): only theirs look their part up.
+        if unit_id not in data.get("offices", (unit_id,)):
+            return None
+        return UnitNews("handover", check=(Handover.State.PENDING,))
     if kind == IncidentEvent.Kind.STATUS_CHANGED and action == "send_back":
         sent = [s.get("handover") for s in data.get("sent_back") or () if s.get("unit") == unit_id]
         return UnitNews("sent_back", sent[0]) if sent else None

@@ -224,7 +224,8 @@ def _intake(*, channel, category, description, actor, location, address_text, ex
         note=description,
         data={"channel": channel.code, "category": category.code, "major": incident.major,
               "grid": incident.grid.code if incident.grid else None,
-              "outside_jurisdiction": incident.outside_jurisdiction},
+              "outside_jurisdiction": incident.outside_jurisdiction,
+              "offices": [office.pk for office in offices]},
         at=reported_at,
     )
     # The offices' clocks start when they receive the form, not when a back-dated report says.

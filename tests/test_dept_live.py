@@ -27,7 +27,7 @@ from dispatch.models import Force, Member, MemberMessage, Role, TravelMode, Unit
 from dispatch.services import incident_transition
 from dispatch.unit_notify import office_recipients
 from incidents import relay
-from incidents.models import Handover, Incident, Status
+from incidents.models import Handover, Incident, IncidentEvent, Status
 from incidents.services import incident_intake
 from tests.factories import S, W, make_channels, make_user, make_world, put_on_duty
 from tests.test_wall_relay import _fresh_channel_layer, run_command  # noqa: F401 - the fixture is used
@@ -323,3 +323,13 @@ def test_an_offices_own_moves_and_a_return_tell_nobody(world):
     move(world, "urban_user", case, "return_handover", text="不属本单位职责")
     move(world, "labour_user", case, "complete", text="企业已结清工资")
     assert messages() == told
+
+
+def test_an_assignment_form_is_news_only_to_the_offices_it_names():
+    """The form's created event names its offices: no other unit's socket reads the database."""
+    from dispatch.live import unit_news
+
+    created = {"kind": IncidentEvent.Kind.CREATED, "to": Status.ASSIGNED, "data": {"offices": [7, 9]}}
+    assert unit_news(created, 8) is None
+    news = unit_news(created, 9)
+    assert news.kind == "handover" and news.check == (Handover.State.PENDING,)
