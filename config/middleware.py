@@ -1,12 +1,23 @@
-"""Language choice: Simplified Chinese unless the user chose English with the switch.
+"""Our middleware.
 
-Pages ignore the browser's Accept-Language (a command room's browsers are often English builds,
-and the room works in Chinese); the language switch sets a cookie that wins. API clients, which
-have no switch, may still ask for English with Accept-Language."""
+Language choice: Simplified Chinese unless the user chose English with the switch. Pages ignore
+the browser's Accept-Language (a command room's browsers are often English builds, and the room
+works in Chinese); the language switch sets a cookie that wins. API clients, which have no switch,
+may still ask for English with Accept-Language.
+
+Bad input: a NUL character anywhere a lookup could take it from — the URL path, the query string
+(names and values), a header (cookies, tokens, `X-GridLink-Member`) or a url-encoded POST form — is
+refused with 400 before any view runs (PostgreSQL text cannot hold it: it was a 500). Bodies of
+other kinds are checked by the API's parsers (config/parsers.py); see config/inputs.py."""
+
+from xml.etree.ElementTree import Element, SubElement, tostring  # noqa: S405 - we write XML, never parse it
 
 from django.conf import settings
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils import translation
 from django.utils.deprecation import MiddlewareMixin
+
+from config.inputs import NUL, has_nul, nul_refused
 
 API_PREFIXES = ("/api/", "/open311/")
 
@@ -25,3 +36,45 @@ class LanguageMiddleware(MiddlewareMixin):
     def process_response(self, request, response):
         response.headers.setdefault("Content-Language", translation.get_language())
         return response
+
+
+OPEN311_PREFIX = "/open311/"
+
+
+def _nul_in_request(request) -> bool:
+    if NUL in request.path_info or NUL in request.path:
+        return True
+    if any(NUL in value for key, value in request.META.items()
+           if isinstance(value, str) and (key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH"))):
+        return True
+    if has_nul(request.GET):
+        return True
+    # A url-encoded form is read here (Django keeps the parsed form for the view); multipart bodies
+    # are left to the parsers, which check them field by field without reading uploads twice.
+    return (request.method == "POST" and request.content_type == "application/x-www-form-urlencoded"
+            and has_nul(request.POST))
+
+
+class BadInputMiddleware(MiddlewareMixin):
+    """400 for a NUL character in the path, query, headers or a url-encoded form. The answer has
+    the shape of the API it was meant for: `{"detail", "code"}` (config/exceptions.py) under /api/,
+    Open311's error list under /open311/, plain text for pages. After LanguageMiddleware: the
+    message is translated."""
+
+    def process_request(self, request):
+        if not _nul_in_request(request):
+            return None
+        error = nul_refused()
+        message = str(error.message)
+        if request.path_info.startswith(OPEN311_PREFIX):
+            if request.path_info.endswith(".xml"):  # GeoReport v2's <errors>
+                root = Element("errors")
+                error_element = SubElement(root, "error")
+                SubElement(error_element, "code").text = "400"
+                SubElement(error_element, "description").text = message
+                body = '<?xml version="1.0" encoding="utf-8"?>\n' + tostring(root, encoding="unicode")
+                return HttpResponse(body.encode(), status=400, content_type="application/xml; charset=utf-8")
+            return JsonResponse([{"code": 400, "description": message}], status=400, safe=False)
+        if request.path_info.startswith(API_PREFIXES):
+            return JsonResponse({"detail": message, "code": error.code}, status=400)
+        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")

@@ -26,6 +26,13 @@ COMMAND_ROLES = (UserRole.COMMAND_ROOM, UserRole.DISPATCHER)
 INTAKE_ROLES = (UserRole.CALL_TAKER, UserRole.DISPATCHER, UserRole.COMMAND_ROOM, UserRole.INTEGRATION)
 # Who may reveal a person's full ID number (each reveal is in the timeline).
 REVEAL_ROLES = (UserRole.COMMAND_ROOM, UserRole.LEADER)
+# Who may reveal the names and phones of callers and parties (masked everywhere otherwise; each
+# reveal is in the timeline): these roles, and a member holding a current order of the case (to
+# call the caller from the road) — the rule is `incidents.selectors.contact_reveal_allowed`.
+CONTACT_REVEAL_ROLES = (UserRole.COMMAND_ROOM, UserRole.DISPATCHER, UserRole.LEADER)
+# The logins of members (responders, a unit's staff): whoever of them holds an order of a case sees
+# the case and acts on their order, whatever their unit.
+MEMBER_ROLES = (UserRole.RESPONDER, UserRole.DEPARTMENT)
 
 
 def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:

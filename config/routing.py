@@ -1,7 +1,9 @@
-"""Websocket routes of every app."""
+"""Websocket routes of every app, behind config.asgi's exact origin check (config/ws_origin.py);
+every consumer derives from config.ws_frames.GuardedJsonConsumer."""
 
-from django.urls import path
+from django.urls import path, re_path
 
+from config.ws_frames import NoSuchSocket
 from dispatch.consumers import DeptConsumer, MemberConsumer
 from incidents.routing import websocket_urlpatterns as incidents_patterns
 
@@ -9,4 +11,5 @@ websocket_urlpatterns: list = [
     *incidents_patterns,
     path("ws/member/", MemberConsumer.as_asgi()),
     path("ws/dept/", DeptConsumer.as_asgi()),
+    re_path(r"", NoSuchSocket.as_asgi()),  # last: every other path closes with 4404
 ]

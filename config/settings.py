@@ -8,7 +8,9 @@ Without DATABASE_URL the project-local PostGIS cluster under `var/pg` (started b
 secrets: SECRET_KEY must be set.
 """
 
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 
@@ -37,8 +39,15 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "rest_framework_gis",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by us (no CDN)
+    "axes",  # login throttling and lockout (config/auth.py)
+    "csp",
     "channels",
     "leaflet",
+    "pgtrigger",
+    "pghistory",
+    "pghistory.admin",
+    "audit",
     "geo",
     "dispatch",
     "incidents",
@@ -52,12 +61,29 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.middleware.LanguageMiddleware",
+    # NUL characters in the path, query, headers or a form: 400 before anything looks them up.
+    "config.middleware.BadInputMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who and from which page, for the audit triggers (audit/models.py): after authentication.
+    "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.headers.ContentSecurityPolicyMiddleware",
+    "config.headers.PermissionsPolicyMiddleware",
+    "config.auth.LoginBusyMiddleware",
+    # Last, as django-axes asks: it turns a lockout flagged during the login into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# The audit trail (audit/models.py): database triggers record every change of the configuration
+# (members, units, shifts, rules, categories, users and roles), append-only; the admin shows it.
+PGHISTORY_APPEND_ONLY = True
+PGHISTORY_ADMIN_MODEL = "audit.AuditEvent"
+PGHISTORY_ADMIN_CLASS = "audit.admin.AuditEventsAdmin"
+PGHISTORY_ADMIN_ALL_EVENTS = True
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")  # reads change nothing on record
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
@@ -137,6 +163,34 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "frontend:map"
 LOGOUT_REDIRECT_URL = "login"
 
+# Logins (config/auth.py). django-axes refuses a user name after LOGIN_FAILURE_LIMIT failures from
+# one address, and an address after LOGIN_ADDRESS_FAILURE_LIMIT failures over all names, for
+# LOGIN_COOLOFF_MINUTES (an administrator unlocks sooner: Axes › Access attempts in the admin). At
+# most LOGIN_HASH_CONCURRENCY password checks (PBKDF2, ~0.6 s of CPU each) run at once per server
+# process; a login that waits LOGIN_HASH_WAIT_SECONDS for a slot is answered 503 with Retry-After.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before any hashing
+    "config.auth.HashLimitedBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=30)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "config.auth.LoginAttemptHandler"
+AXES_LOCKOUT_CALLABLE = "config.auth.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "config.auth.client_ip"
+AXES_RESET_ON_SUCCESS = True
+LOGIN_HASH_CONCURRENCY = env.int("LOGIN_HASH_CONCURRENCY", default=1)
+LOGIN_HASH_WAIT_SECONDS = env.float("LOGIN_HASH_WAIT_SECONDS", default=3.0)
+LOGIN_BUSY_RETRY_AFTER_SECONDS = 5
+# Reverse proxies in front of the server that append to X-Forwarded-For (0: clients connect
+# directly). The client's address for the lockout is taken from there (config.auth.client_ip).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# A session lasts a shift (SESSION_HOURS after the login), not Django's 14 days; logging out
+# deletes it on the server.
+SESSION_COOKIE_AGE = env.int("SESSION_HOURS", default=12) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=False)
+
 # Simplified Chinese by default, English available; times in Asia/Shanghai.
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -156,6 +210,10 @@ STATICFILES_DIRS = [
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# Open311 reads need no key (the spec's rule): key-less reads are throttled per client address
+# (incidents/open311.py), e.g. "60/min"; keyed reads are not.
+OPEN311_KEYLESS_RATE = env.str("OPEN311_KEYLESS_RATE", default="60/min")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -164,19 +222,42 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    # Bodies checked on arrival (depth of JSON, NUL characters): config/parsers.py.
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.CheckedJSONParser", "config.parsers.CheckedFormParser",
+                               "config.parsers.CheckedMultiPartParser"],
+    "DEFAULT_METADATA_CLASS": "config.metadata.ActionMetadata",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "GridLink API",
     "DESCRIPTION": "网事警情联动指挥平台 API",
     "VERSION": "1",
     # Choice sets shown by more than one serializer get one stable name.
-    "ENUM_NAME_OVERRIDES": {"DispatchOrderStateEnum": "dispatch.models.DispatchOrder.State"},
+    "ENUM_NAME_OVERRIDES": {"DispatchOrderStateEnum": "dispatch.models.DispatchOrder.State",
+                            "IncidentStatusEnum": "incidents.models.Status",
+                            "DatumEnum": "geo.datum.DATUMS"},
+    # Open311's errors are lists (`[{"code", "description"}]`), as its answers are: a `many=True`
+    # serializer declared for a 4xx is a list in the document too.
+    "ENABLE_LIST_MECHANICS_ON_NON_2XX": True,
+    # Every operation's refusals (400/401/403/404/409/422) with the error body, in one place.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "config.schema.declare_error_responses"],
+    # Swagger UI from the drf-spectacular-sidecar package (no CDN), its start script a file of its
+    # own (config/api_docs.py: no inline script under the CSP), no call to swagger.io's validator.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # Map: our own layers are the offline basemap. TILE_URL adds a raster tile server
 # (intranet or Tianditu); TILE_ATTRIBUTION is shown with it.
 TILE_URL = env.str("TILE_URL", default="")
 TILE_ATTRIBUTION = env.str("TILE_ATTRIBUTION", default="")
+# The datum of TILE_URL's tiles (geo.datum: WGS84, GCJ02 for AMap/Tencent-style tiles, BD09): a point
+# picked on them is sent with it and converted to WGS 84 by the server.
+TILE_DATUM = env.str("TILE_DATUM", default="WGS84")
+if TILE_DATUM not in ("WGS84", "GCJ02", "BD09"):
+    raise environ.ImproperlyConfigured(f"TILE_DATUM must be WGS84, GCJ02 or BD09, not {TILE_DATUM!r}.")
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": (30.28, 120.00),
     "DEFAULT_ZOOM": 13,
@@ -184,12 +265,45 @@ LEAFLET_CONFIG = {
     "RESET_VIEW": False,
 }
 
+
+def _tile_source(url: str) -> list[str]:
+    """TILE_URL's origin as a CSP source; a `{s}` sub-domain becomes a wildcard (t{s}.x.cn: *.x.cn)."""
+    if not url:
+        return []
+    parts = urlsplit(url)
+    labels = parts.netloc.split(".")
+    host = ".".join("*" if "{" in label else label for label in labels)
+    return [f"{parts.scheme}://{host}" if parts.scheme else host]
+
+
+# Content-Security-Policy (django-csp 4; config/headers.py adds this host's ws:/wss: per request).
+# Scripts only from our own files: no inline script, no eval (data reach scripts by json_script,
+# which the browser does not run). Inline styles stay allowed: Leaflet and ECharts position their
+# elements with style attributes. Images also from data:/blob: (photo previews) and TILE_URL.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", *_tile_source(TILE_URL)],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'"],  # the /m/ app's service worker
+        "manifest-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+    },
+}
+
 # Demo logins written by `manage.py seed_demo`, printed by `make run`.
 DEMO_CREDENTIALS_FILE = VAR_DIR / "demo-logins.txt"
 
 # GDAL 3.6 (Debian 12) cannot block file/network access from spatial references; GridLink
 # only reads GeoJSON/WKT it validates itself, never remote references.
-SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+# HSTS preload (security.W021) asks browsers to hard-code the domain: intranet names are never on
+# that list, and the request could not be taken back for the parent domain's other hosts.
+SILENCED_SYSTEM_CHECKS = ["gis.W001", "security.W021"]
 
 LOGGING = {
     "version": 1,
@@ -198,17 +312,37 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
-if not DEBUG:
-    SESSION_COOKIE_HTTPONLY = True
-    CSRF_COOKIE_HTTPONLY = False
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    X_FRAME_OPTIONS = "DENY"
+# HTTPS. With DEBUG off `manage.py check --deploy` is clean (tests/test_headers.py): HTTP is
+# redirected to HTTPS, HSTS for a year, cookies only over HTTPS. Each is a variable of its own, all
+# off with DEBUG (`make run`, the browser tests' servers: plain http on 127.0.0.1). Behind a proxy
+# that ends TLS set SECURE_PROXY_SSL_HEADER (e.g. HTTP_X_FORWARDED_PROTO,https) — and make sure the
+# proxy overwrites that header; uvicorn already trusts X-Forwarded-Proto from 127.0.0.1.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_PROXY_SSL_HEADER = env.tuple("SECURE_PROXY_SSL_HEADER", default=None) or None
+if SECURE_PROXY_SSL_HEADER is not None and len(SECURE_PROXY_SSL_HEADER) != 2:
+    raise environ.ImproperlyConfigured("SECURE_PROXY_SSL_HEADER is HEADER,value, e.g. HTTP_X_FORWARDED_PROTO,https.")
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 # Intake: open incidents this near, this recent (and, if set, of the same category) are offered
 # as likely duplicates of a new report.
 INTAKE_DUPLICATE_RADIUS_M = env.int("INTAKE_DUPLICATE_RADIUS_M", default=300)
 INTAKE_DUPLICATE_WINDOW_MINUTES = env.int("INTAKE_DUPLICATE_WINDOW_MINUTES", default=180)
 INTAKE_DUPLICATE_SAME_CATEGORY = env.bool("INTAKE_DUPLICATE_SAME_CATEGORY", default=False)
+# Times a report brings in through the API (incidents/validators.py `intake_times_check`): it may be
+# back-dated at most INTAKE_BACKDATE_MAX_HOURS and lie at most INTAKE_CLOCK_SKEW_SECONDS ahead of
+# the server's clock; its deadline lies after it and within INTAKE_DEADLINE_MAX_DAYS of it.
+INTAKE_BACKDATE_MAX_HOURS = env.int("INTAKE_BACKDATE_MAX_HOURS", default=72)
+INTAKE_CLOCK_SKEW_SECONDS = env.int("INTAKE_CLOCK_SKEW_SECONDS", default=300)
+INTAKE_DEADLINE_MAX_DAYS = env.int("INTAKE_DEADLINE_MAX_DAYS", default=366)
 # Result callbacks to the district centre: first retry after this many seconds, doubling, capped.
 FEEDBACK_RETRY_BASE_SECONDS = env.int("FEEDBACK_RETRY_BASE_SECONDS", default=30)
 FEEDBACK_RETRY_MAX_SECONDS = env.int("FEEDBACK_RETRY_MAX_SECONDS", default=3600)
@@ -276,6 +410,12 @@ HANDOVER_REPORT_HOURS = env.dict(
 # The recommendation's two queries are prepared once per database connection; set to 0 behind a
 # pooler that does not keep sessions (PgBouncer in transaction mode).
 DISPATCH_PREPARED_STATEMENTS = env.bool("DISPATCH_PREPARED_STATEMENTS", default=True)
+
+# Our websockets (config/ws_frames.py): the largest frame a client may send (bytes of UTF-8), and
+# per socket the frames and the resumes (replays of missed events) a minute, in a burst or spread.
+WS_MAX_FRAME_BYTES = env.int("WS_MAX_FRAME_BYTES", default=4096)
+WS_FRAMES_PER_MINUTE = env.int("WS_FRAMES_PER_MINUTE", default=300)
+WS_RESUME_PER_MINUTE = env.int("WS_RESUME_PER_MINUTE", default=6)
 
 # Responders' positions (dispatch/positions.py): the wall map gets at most one message of positions
 # per sub-district per this many seconds and server process (each member once, at their newest fix).

@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config import api_docs
+from config import schema as _schema  # noqa: F401 - registers the OpenAPI document's extensions
 
 urlpatterns = [
     path("", include("frontend.urls")),
@@ -21,9 +23,12 @@ urlpatterns = [
     path("api/v1/dept/", include("incidents.dept_urls")),  # the department queue: /api/v1/dept/
     path("api/v1/", include("incidents.urls")),
     path("open311/v2/", include("incidents.open311_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/schema/", api_docs.schema_view, name="schema"),  # staff only
+    path("api/docs/", api_docs.swagger_view, name="api-docs"),
 ]
+
+# An unknown address under /api/ or /open311/ answers JSON, as the APIs' own 404s do.
+handler404 = "config.exceptions.not_found"
 
 admin.site.site_header = "GridLink 网事警情联动指挥平台"
 admin.site.site_title = "GridLink"

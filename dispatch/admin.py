@@ -2,6 +2,9 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
+from audit.admin import HistoryMixin, ReadOnlyAdminMixin, service_action
+from config.roles import COMMAND_ROLES, has_role
+from dispatch import services
 from dispatch.models import (
     Alarm,
     DispatchOrder,
@@ -14,10 +17,13 @@ from dispatch.models import (
     ResponsibilityRule,
     Unit,
 )
+from incidents import admin as incidents_admin
+from incidents.flows import TRANSITIONS
+from incidents.models import Incident
 
 
 @admin.register(Unit)
-class UnitAdmin(LeafletGeoAdmin):
+class UnitAdmin(HistoryMixin, LeafletGeoAdmin):
     list_display = ["code", "name", "kind", "community", "phone"]
     list_filter = ["kind"]
     search_fields = ["code", "name"]
@@ -31,7 +37,8 @@ class DutyShiftInline(admin.TabularInline):
 
 
 @admin.register(Member)
-class MemberAdmin(LeafletGeoAdmin):
+class MemberAdmin(HistoryMixin, LeafletGeoAdmin):
+    history_across = ("dispatch.DutyShiftEvent", "dispatch.MemberGridEvent")  # with its shifts and grids
     list_display = ["code", "name", "force", "unit", "phone", "travel_mode", "active"]
     list_filter = ["force", "travel_mode", "active"]
     search_fields = ["code", "name", "phone"]
@@ -42,7 +49,7 @@ class MemberAdmin(LeafletGeoAdmin):
 
 
 @admin.register(DutyShift)
-class DutyShiftAdmin(admin.ModelAdmin):
+class DutyShiftAdmin(HistoryMixin, admin.ModelAdmin):
     list_display = ["member", "starts_at", "ends_at"]
     list_filter = ["member__force"]
     date_hierarchy = "starts_at"
@@ -73,23 +80,80 @@ class PositionFixAdmin(LeafletGeoAdmin):
         return False
 
 
+# --- lifecycle records: read only, with the command room's moves as actions ----------------------
+#
+# The admin never writes an order, an alarm or a case itself: each action calls the service the
+# console calls (which checks the role and the state, writes the timeline and publishes), and a
+# refusal is shown as an error message. Only the command room's roles see these actions.
+
+class CommandActionsMixin:
+    def has_command_permission(self, request) -> bool:
+        return has_role(request.user, *COMMAND_ROLES)
+
+
 @admin.register(DispatchOrder)
-class DispatchOrderAdmin(admin.ModelAdmin):
+class DispatchOrderAdmin(CommandActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["incident", "member", "method", "state", "dispatched_at", "arrive_by", "arrived_at",
                     "arrival_flagged"]
     list_filter = ["state", "method", "arrival_flagged", "level"]
     date_hierarchy = "dispatched_at"
     raw_id_fields = ["incident", "member", "dispatched_by", "rule"]
     list_select_related = ["incident", "member"]
+    actions = [
+        service_action(name="stand_down", description=_("Stand the responder down"), permission="command",
+                       ask=_("Reason"),
+                       run=lambda *, obj, actor, text: services.order_stand_down(order_id=obj.pk, actor=actor,
+                                                                                 reason=text)),
+        service_action(name="remind", description=_("Remind the responder to confirm"), permission="command",
+                       run=lambda *, obj, actor: services.order_remind(order_id=obj.pk, actor=actor)),
+    ]
 
 
 @admin.register(Alarm)
-class AlarmAdmin(admin.ModelAdmin):
+class AlarmAdmin(CommandActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["incident", "kind", "state", "due_at", "raised_at", "acknowledged_at"]
     list_filter = ["kind", "state"]
     date_hierarchy = "raised_at"
     raw_id_fields = ["incident", "order", "acknowledged_by"]
     list_select_related = ["incident"]
+    actions = [
+        service_action(name="acknowledge", description=_("Acknowledge the alarm"), permission="command",
+                       ask=_("What was done"),
+                       run=lambda *, obj, actor, text: services.alarm_acknowledge(alarm_id=obj.pk, actor=actor,
+                                                                                  note=text)),
+    ]
+
+
+def _move(action: str, *, ask=None, required: bool = True):
+    """An admin action making one move of the case's flow (incidents/flows.py) through the one entry
+    point of the moves; the flow's own label names it."""
+    return service_action(
+        name=f"move_{action}", description=TRANSITIONS[action].label, permission="command", ask=ask,
+        required=required,
+        run=lambda *, obj, actor, text="": services.incident_transition(incident_id=obj.pk, action=action, actor=actor,
+                                                                     text=text),
+    )
+
+
+admin.site.unregister(Incident)
+
+
+@admin.register(Incident)
+class IncidentAdmin(CommandActionsMixin, incidents_admin.IncidentAdmin):
+    """The incidents' read-only admin (incidents/admin.py) with the supervisor's moves of a case:
+    close as invalid, close, reopen, add a note, raise the level. Dispatching and the offices' moves
+    stay on the console, where the recommendation and the map are."""
+
+    actions = [
+        _move("cancel", ask=_("Reason")),
+        _move("close"),
+        _move("reopen", ask=_("Reason")),
+        _move("note", ask=_("Note")),
+        service_action(name="raise_level", description=_("Raise the escalation level"), permission="command",
+                       ask=_("Reason"), required=False,
+                       run=lambda *, obj, actor, text: services.incident_raise_level(incident_id=obj.pk, actor=actor,
+                                                                                     note=text)),
+    ]
 
 
 class MessageAttemptInline(admin.TabularInline):
@@ -148,7 +212,7 @@ class MessageAttemptAdmin(admin.ModelAdmin):
 
 
 @admin.register(ResponsibilityRule)
-class ResponsibilityRuleAdmin(admin.ModelAdmin):
+class ResponsibilityRuleAdmin(HistoryMixin, admin.ModelAdmin):
     """The responsibility rules (seeded by dispatch.rules_seed; edits here are kept by seed_demo).
     A change is seen by the next recommendation of every server process."""
 

@@ -23,13 +23,15 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from config.errors import DomainError
+from config.inputs import ascii_int
+from config.parsers import CheckedFormParser, CheckedJSONParser, CheckedMultiPartParser
 from config.permissions import MEMBER_MAP_ROLES, HasRole, is_staff_role
 from config.roles import COMMAND_ROLES, STAFF_ROLES, has_role
+from config.schema import error_response
 from dispatch import positions, selectors, services
 from dispatch.gcj02 import gcj02_to_wgs84_array
 from dispatch.models import Alarm, DispatchOrder, Force, Member, MemberMessage
@@ -60,7 +62,7 @@ class MemberMapSerializer(GeoFeatureModelSerializer):
     force_display = serializers.CharField(source="get_force_display", read_only=True)
     unit = serializers.CharField(source="unit.name", read_only=True)
     on_duty = serializers.BooleanField(read_only=True)
-    position_recorded_at = serializers.DateTimeField(read_only=True)
+    position_recorded_at = serializers.DateTimeField(read_only=True, allow_null=True)
     grids = serializers.SerializerMethodField()
 
     class Meta:
@@ -183,7 +185,8 @@ class AlarmSerializer(serializers.ModelSerializer):
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     notified = serializers.SerializerMethodField()
-    acknowledged_by = serializers.CharField(source="acknowledged_by.username", default=None, read_only=True)
+    acknowledged_by = serializers.CharField(source="acknowledged_by.username", default=None, read_only=True,
+                                            allow_null=True)
     handover = serializers.SerializerMethodField()
 
     class Meta:
@@ -501,7 +504,9 @@ class OrderRemindView(_OrderAnswerView):
                    description="The order is sent again to the member's app. 403 for other roles; 409 when the "
                                "order no longer waits for confirmation; 429 when the member was reminded of it "
                                "less than REMIND_MIN_INTERVAL_SECONDS ago.",
-                   request=None, responses=DispatchOrderSerializer)
+                   request=None, responses={200: DispatchOrderSerializer,
+                                            429: error_response("Reminded less than REMIND_MIN_INTERVAL_SECONDS ago "
+                                                                "(`too_soon`).")})
     def post(self, request, pk: int):
         return self._answer(request, pk, lambda: services.order_remind(order_id=pk, actor=request.user))
 
@@ -535,10 +540,11 @@ class AlarmListView(SubdistrictScopedMixin, generics.GenericAPIView):
         if state is not None and state not in Alarm.State.values:
             raise ValidationError({"state": [_("Unknown alarm state.")]})
         incident = request.query_params.get("incident") or None
-        if incident is not None and not incident.isdigit():
+        incident_id = None if incident is None else ascii_int(incident, minimum=1, maximum=2**63 - 1)
+        if incident is not None and incident_id is None:
             raise ValidationError({"incident": [_("A case is given by its id (a number).")]})
         alarms = selectors.alarm_list(user=request.user, subdistrict=self.get_subdistrict(), state=state,
-                                      incident_id=int(incident) if incident else None)
+                                      incident_id=incident_id)
         return Response(_alarms_data(alarms))
 
 
@@ -575,12 +581,12 @@ class AlarmSnoozeView(IdempotentMixin, generics.GenericAPIView):
 
 class IncidentTransitionView(IdempotentMixin, incidents_api.RoleCheckedView):
     # JSON, or multipart/form-data when an on-site report carries photos (repeated field `photos`).
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [CheckedJSONParser, CheckedMultiPartParser, CheckedFormParser]
 
     def initial(self, request, *args, **kwargs):
         # A body far larger than the photos allowed is refused before it is parsed (or fingerprinted).
         limit = settings.PHOTO_MAX_COUNT * settings.PHOTO_MAX_BYTES + 1024 * 1024
-        if int(request.META.get("CONTENT_LENGTH") or 0) > limit:
+        if (ascii_int(request.META.get("CONTENT_LENGTH") or "0") or 0) > limit:
             raise DomainError(_("The request is too large: at most %(count)s photos of %(mb)s MB each.")
                               % {"count": settings.PHOTO_MAX_COUNT,
                                  "mb": f"{settings.PHOTO_MAX_BYTES / (1024 * 1024):g}"}, code="too_large")
@@ -741,7 +747,7 @@ class PositionBatchView(IdempotentMixin, SubdistrictScopedMixin, generics.Generi
     permission_classes = [HasRole]
     allowed_roles = positions.POSITION_ROLES
     serializer_class = PositionBatchSerializer
-    parser_classes = [JSONParser]
+    parser_classes = [CheckedJSONParser]
 
     @extend_schema(summary="Post responders' positions in a batch",
                    description="GCJ-02 fixes are converted to WGS 84 on arrival. Each member's last known "

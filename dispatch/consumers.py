@@ -13,7 +13,10 @@ after it instead (read or not; a malformed id closes with 4400). Then `{"type": 
 
 The client says it showed one with `{"type": "read", "message": <id>}` and gets
 `{"type": "read", "message": <id>, "read_at": ...}` (the first read counts; again, the same
-time); a message that is not the member's answers `{"type": "error", ...}` and changes nothing.
+time); a message that is not the member's answers `{"type": "error", ...}` and changes nothing;
+any other frame, or a `read` whose id is not an integer from 1 to bigint's maximum, answers an
+error frame and closes the socket with 4400 (config/ws_frames.py: the checks on every frame and the
+close codes). The resume is the one on connect (`?last_message=`): a socket has no other.
 The consumer stays thin: the database through `dispatch.live` (reads) and `dispatch.notify`
 (`message_read`)."""
 
@@ -25,9 +28,18 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from config.ws_frames import (
+    CLOSE_ANONYMOUS,
+    CLOSE_BAD_REQUEST,
+    CLOSE_FORBIDDEN,
+    FrameRefused,
+    GuardedJsonConsumer,
+    frame_id,
+    parse_event_id,
+)
 from dispatch.live import (
     member_group,
     member_inbox,
@@ -39,7 +51,6 @@ from dispatch.live import (
 )
 from dispatch.notify import message_read
 from incidents import relay
-from incidents.consumers import CLOSE_ANONYMOUS, CLOSE_BAD_REQUEST, CLOSE_FORBIDDEN, parse_event_id
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +65,7 @@ def _read(member_id: int, message_id: int) -> str | None:
     return message.read_at.isoformat() if message is not None else None
 
 
-class _GroupSocket(AsyncJsonWebsocketConsumer):
+class _GroupSocket(GuardedJsonConsumer):
     """A socket that holds one channel-layer group for as long as it is open."""
 
     group: str | None = None
@@ -127,15 +138,12 @@ class MemberConsumer(_GroupSocket):
         await self.send_json({"type": "caught_up", "last_message": newest})
 
     async def receive_json(self, content, **kwargs) -> None:
-        if self.member_id is None or not isinstance(content, dict):
+        """A frame checked by GuardedJsonConsumer: the only one the socket takes is `read`."""
+        if self.member_id is None:
             return
-        if content.get("type") != "read":
-            await self.send_json({"type": "error", "detail": "unknown message type"})
-            return
-        message_id = parse_event_id(content.get("message"))
-        if message_id is None:
-            await self.send_json({"type": "error", "detail": "message must be a non-negative integer"})
-            return
+        if content["type"] != "read":
+            raise FrameRefused(_("This socket takes only “read” frames."), code="unknown_type")
+        message_id = frame_id(content, "message")
         read_at = await database_sync_to_async(_read)(self.member_id, message_id)
         if read_at is None:
             await self.send_json({"type": "error", "detail": "no such message", "message": message_id})
@@ -162,7 +170,7 @@ class DeptConsumer(_GroupSocket):
     event's). On connect, and on a reconnect that names the last message seen (`?last_message=<id>`;
     malformed: 4400), it says `{"type": "caught_up", "last_message": <that id or null>}` and sends
     no backlog: the page reloads the unit's queue when the socket is live again. The client sends
-    nothing."""
+    nothing: any frame answers an error frame and closes the socket with 4400."""
 
     unit_id: int | None = None
 
@@ -176,8 +184,7 @@ class DeptConsumer(_GroupSocket):
         await self.send_json({"type": "caught_up", "last_message": after})
 
     async def receive_json(self, content, **kwargs) -> None:
-        if self.unit_id is not None:
-            await self.send_json({"type": "error", "detail": "this socket takes no messages"})
+        raise FrameRefused(_("This socket takes no frames."), code="unknown_type")
 
     async def dispatch(self, message: dict) -> None:
         """The sub-district's stream carries every event and the members' positions: the events go

@@ -11,9 +11,11 @@ incidents/{id}/transitions/, positions/).
 so that a button the phone shows is one the service takes (an arrival also needs this order still
 on the way: the service refuses it otherwise). A finished order (declined, stood down) offers none.
 
-The case of an order carries its people (`parties`: ID numbers and phones masked, never in full)
-and the photos this member sent with their reports (`photos`) — except on a declined order, whose
-case the member no longer sees.
+The case of an order carries its caller and its people (`parties`): names, phones and ID numbers
+masked, never in full — a member holding a current order of the case reveals a caller's or a
+person's name and phone through `POST incidents/{id}/reveal/` (logged in the timeline) to call
+them (`may_reveal_contacts`) — and the photos this member sent with their reports (`photos`),
+except on a declined order, whose case the member no longer sees.
 """
 
 from django.contrib.postgres.expressions import ArraySubquery
@@ -33,6 +35,7 @@ from dispatch.models import DispatchOrder, Member
 from incidents import flows
 from incidents.api_support import transitions_permitted
 from incidents.models import Incident, IncidentPhoto, Party
+from incidents.selectors import contact_reveal_allowed
 from incidents.serializers import photo_url
 
 # The moves a dispatched member makes from the scene, in the order the phone shows them.
@@ -96,10 +99,10 @@ class WorkOrderSerializer(serializers.ModelSerializer):
 
 
 class WorkPartySerializer(serializers.Serializer):
-    """A person involved, as the responder on the scene sees them: phone and ID number masked."""
+    """A person involved, as the responder on the scene sees them: name, phone and ID number masked."""
 
     id = serializers.IntegerField()
-    name = serializers.CharField()
+    name = serializers.CharField(source="name_masked", help_text="Masked (张*).")
     role = serializers.CharField()
     role_display = serializers.CharField(source="get_role_display")
     phone_masked = serializers.CharField()
@@ -134,6 +137,8 @@ class WorkIncidentSerializer(CaseSummarySerializer):
     shows them as text, never as markup. `parties` and `photos` come from `case_extras_load`."""
 
     description = serializers.CharField()
+    caller_name = serializers.CharField(source="caller_name_masked", help_text="Masked.")
+    caller_phone = serializers.CharField(source="caller_phone_masked", help_text="Masked.")
     location = serializers.SerializerMethodField(help_text="[lon, lat] (WGS 84), null without a point.")
     parties = WorkPartySerializer(many=True, source="work_parties", default=list,
                                   help_text="The people registered on the case (empty on a declined order).")
@@ -161,6 +166,9 @@ class WorkItemSerializer(serializers.Serializer):
     incident = WorkIncidentSerializer()
     route = serializers.SerializerMethodField(help_text="[[lon, lat], …] from where the member set out, or null.")
     actions = serializers.SerializerMethodField()
+    may_reveal_contacts = serializers.SerializerMethodField(
+        help_text="The member may reveal the caller's and the people's names and phones (to call them): "
+                  "POST incidents/{id}/reveal/, logged in the timeline.")
 
     def to_representation(self, order):
         data = super().to_representation(order)
@@ -170,6 +178,11 @@ class WorkItemSerializer(serializers.Serializer):
 
     def get_live(self, order) -> bool:
         return selectors.order_is_live(order)
+
+    def get_may_reveal_contacts(self, order) -> bool:
+        # `incident.orders` holds this member's orders only (dispatch.selectors._member_orders): the rule
+        # asks for this member's current order.
+        return contact_reveal_allowed(user=self.context["request"].user, incident=order.incident)
 
     @extend_schema_field(WorkOrderSerializer)
     def get_order(self, order):

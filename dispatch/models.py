@@ -9,6 +9,8 @@ from django.contrib.postgres.indexes import BrinIndex
 from django.db.models import F, Func, Q
 from django.utils.translation import gettext_lazy as _
 
+from audit.tracking import track_changes, track_links
+
 
 class Force(models.TextChoices):
     """The linkage forces of mission.md (联动力量配备), by their code names."""
@@ -69,6 +71,7 @@ class TravelMode(models.TextChoices):
     CAR = "car", _("car")
 
 
+@track_changes()
 class Unit(models.Model):
     """A participating unit of the linkage organisation (联动组织体系)."""
 
@@ -117,6 +120,7 @@ class Unit(models.Model):
         return self.name
 
 
+@track_changes()
 class Member(models.Model):
     """A person of the linkage forces. Home and duty post: Point, EPSG:4326."""
 
@@ -151,11 +155,22 @@ class Member(models.Model):
         return f"{self.name} ({self.get_force_display()})"
 
 
+@track_links(model_name="MemberGridEvent")
+class MemberGrid(Member.grids.through):
+    """The grids a member serves: a proxy of the link table so that its changes are on record."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("grid served by a member")
+        verbose_name_plural = _("grids served by members")
+
+
 class TsTzRange(Func):
     function = "TSTZRANGE"
     output_field = DateTimeRangeField()
 
 
+@track_changes()
 class DutyShift(models.Model):
     """One member on duty from `starts_at` to `ends_at` (aware datetimes). Shifts of one member
     never overlap (exclusion constraint)."""
@@ -353,6 +368,7 @@ class DispatchOrder(models.Model):
         ]
 
 
+@track_changes()
 class ResponsibilityRule(models.Model):
     """Who is proposed for what (the plan's 联动处置要求 and 处置规范), as data editable in admin.
 

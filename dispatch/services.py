@@ -4,8 +4,9 @@ transitions endpoint's service), an incident's escalation level and the SLA cloc
 runs in one transaction: lock, check, mutate, append the timeline event (published after commit by
 `incidents.events.event_append`). The API calls these and nothing else.
 
-Locks are always taken incident first, then the order or alarm row, as the incident services do;
-the SLA clock never waits for a lock (SKIP LOCKED), so no order of locks can deadlock with it.
+Locks follow the one order of incidents/locks.py: incidents by id, then their orders, hand-overs
+and alarms, each by id, and only the rows meant (`of=("self",)`); the SLA clock never waits for a
+lock (SKIP LOCKED), so it cannot close a cycle with them.
 
 Errors are `DomainError` (400), `TransitionRefused` (409) or `Forbidden` (403); a refused call
 changes nothing.
@@ -254,7 +255,7 @@ def _arrive(*, incident, t, actor, members, at, position=None) -> None:
                           code="position")
     position = lifecycle.check_point(position)
     orders = list(incident.orders.select_for_update(of=("self",)).select_related("member").live()
-                  .filter(member__in=who))
+                  .filter(member__in=who).order_by("id"))
     if not orders:
         raise TransitionRefused(_("No open order of this responder on this case."))
     for order in orders:

@@ -38,7 +38,11 @@ Exactly once, with any number of clocks and across kills:
    incident and kind without either) are the last word: an insert that would duplicate fails in
    its savepoint and is skipped.
 Nothing about a deadline lives in the worker's memory. The clock never waits for a lock, so it
-cannot deadlock with the services (which lock the incident first, then its orders or alarms).
+cannot deadlock with the services (which lock in the one order of incidents/locks.py: the incident
+first, then its orders, hand-overs or alarms). A claim locks its row and the incident in one
+statement, in no defined order between the two: safe only because SKIP LOCKED never waits (a pair
+either is free and taken, or skipped until the next tick). After the claim the clock writes only
+rows it holds, inserts rows that reference them, and takes any further lock with SKIP LOCKED.
 
 Who is told: never a member who is off duty at that instant (no duty shift covers it), unless the
 dispatcher explicitly chose them off duty (an order with `off_duty_override`). Leaders off duty

@@ -20,7 +20,7 @@ from dispatch.models import DispatchOrder, Unit
 from frontend.views import map_config, url_template
 from geo.selectors import subdistrict_get
 from incidents.models import CallbackTask, Category, Channel, Handover, Incident, Status
-from incidents.selectors import incident_detail
+from incidents.selectors import contact_reveal_allowed, incident_detail
 
 CONSOLE_ROLES = (UserRole.CALL_TAKER, UserRole.DISPATCHER, UserRole.COMMAND_ROOM)
 
@@ -101,6 +101,7 @@ def _api_urls() -> dict:
         "callbacks": reverse("incidents:callbacks"),
         "callbackComplete": url_template("incidents:callback-complete"),
         "reveal": url_template("incidents:party-reveal"),
+        "revealContacts": url_template("incidents:incident-reveal"),
         "members": reverse("dispatch:members"),
     }
 
@@ -188,6 +189,8 @@ def incident_view(request, incident_id: int):
         "callbacks": list(incident.callbacks.all()),
         "deliveries": list(incident.deliveries.all()),
         "can_reveal": has_role(request.user, *REVEAL_ROLES),
+        # Names and phones of callers and parties are masked; some may reveal them (logged).
+        "can_reveal_contacts": contact_reveal_allowed(user=request.user, incident=incident),
         "is_console_user": has_role(request.user, *CONSOLE_ROLES),
         "incident_config": config,
     }

@@ -221,6 +221,9 @@ MOBILE_TEXT = {
     "photosSent": _("Photos from the scene"),
     # Registering the people involved (idcard.js checks as the server does).
     "parties": _("People involved"),
+    # The caller and the people are shown masked; "call" reveals the number (logged) and dials it.
+    "caller": _("Caller"),
+    "dial": _("Call"),
     "person": {"name": _("Name"), "phone": _("Phone"), "id_number": _("ID card number"), "role": _("Role")},
     "personProblems": {
         "required": _("Enter the name."),
@@ -294,6 +297,7 @@ def mobile_config(request, member) -> dict:
             "decline": url_template("dispatch:order-decline"),
             "transitions": url_template("incidents:incident-transition"),
             "parties": url_template("incidents:incident-parties"),
+            "reveal": url_template("incidents:incident-reveal"),
             "positions": reverse("positions:position-batch"),
         },
         "csrf": {"cookie": settings.CSRF_COOKIE_NAME, "header": csrf_header_name()},

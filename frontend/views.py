@@ -70,7 +70,8 @@ def map_config(request, subdistrict: Subdistrict | None) -> dict:
     return {
         "subdistrict": {"code": subdistrict.code, "name": subdistrict.name} if subdistrict else None,
         "api": api,
-        "tiles": {"url": settings.TILE_URL, "attribution": settings.TILE_ATTRIBUTION}
+        # A point picked on the tiles is in their datum: the console sends it with the point.
+        "tiles": {"url": settings.TILE_URL, "attribution": settings.TILE_ATTRIBUTION, "datum": settings.TILE_DATUM}
         if settings.TILE_URL
         else None,
         "center": list(center),

@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import generics
 from rest_framework.exceptions import NotFound, ValidationError
 
+from config.inputs import ascii_int
 from config.permissions import HasRole, is_staff_role
 from geo import selectors
 from geo.models import Subdistrict
@@ -82,10 +83,9 @@ class GridListView(LayerView):
         subdistrict = self.get_subdistrict()
         raw_number = self.request.query_params.get("version")
         if raw_number:
-            try:
-                number = int(raw_number)
-            except ValueError:
-                raise ValidationError({"version": _("A version number is a whole number.")}) from None
+            number = ascii_int(raw_number, minimum=1, maximum=2**31 - 1)
+            if number is None:
+                raise ValidationError({"version": _("A version number is a whole number.")})
             version = selectors.boundary_version_get(subdistrict=subdistrict, number=number)
             if version is None:
                 raise NotFound(_("No such grid version."))

@@ -7,6 +7,7 @@ code (deterministic), and the dispatch issue shows the other grid's staff as bac
 
 Address search: pg_trgm word similarity on the GIN trigram index, plus a substring match, so
 partial text ("1288号", "花园3幢") and slightly wrong text ("良木路1288号") still find the entry.
+In the substring match `%` and `_` match themselves (`config.inputs.like_escape`).
 Common variants are folded first (栋/号楼 → 幢, full-width digits → ASCII).
 """
 
@@ -17,6 +18,7 @@ from datetime import datetime
 from django.contrib.gis.geos import Point
 from django.db import connection, transaction
 
+from config.inputs import like_escape
 from geo.models import Address, Community, Grid, Subdistrict
 from geo.selectors import boundary_version_in_force
 
@@ -114,7 +116,7 @@ def address_search(subdistrict: Subdistrict, text: str, *, limit: int = 10) -> l
                             CASE WHEN strpos(text, %(q)s) > 0 THEN 0.9 + 0.1 * length(%(q)s)::float / length(text)
                                  ELSE 0 END) AS score
         FROM geo_address
-        WHERE subdistrict_id = %(sub)s AND (%(q)s <%% text OR text LIKE '%%' || %(q)s || '%%' OR text %% %(q)s)
+        WHERE subdistrict_id = %(sub)s AND (%(q)s <%% text OR text LIKE %(like)s OR text %% %(q)s)
         ORDER BY score DESC, length(text), text
         LIMIT %(limit)s
     """
@@ -122,7 +124,7 @@ def address_search(subdistrict: Subdistrict, text: str, *, limit: int = 10) -> l
         # The operators <% and % use these thresholds (and the GIN trigram index).
         cur.execute("SET LOCAL pg_trgm.word_similarity_threshold = 0.35")
         cur.execute("SET LOCAL pg_trgm.similarity_threshold = 0.3")
-        cur.execute(sql, {"q": query, "sub": subdistrict.pk, "limit": limit})
+        cur.execute(sql, {"q": query, "like": f"%{like_escape(query)}%", "sub": subdistrict.pk, "limit": limit})
         rows = cur.fetchall()
     by_id = Address.objects.select_related("place").in_bulk([r[0] for r in rows])
     return [AddressMatch(by_id[r[0]], float(r[1])) for r in rows]

@@ -16,6 +16,8 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from audit.tracking import track_changes
+
 
 class Subdistrict(models.Model):
     """A sub-district (街道), the tenant key. Boundary: MultiPolygon, EPSG:4326."""
@@ -66,6 +68,7 @@ class Community(models.Model):
         return self.name
 
 
+@track_changes()
 class BoundaryVersion(models.Model):
     """A set of grid boundaries of one sub-district: a draft until published with an effective time."""
 
@@ -98,6 +101,7 @@ class BoundaryVersion(models.Model):
         return f"{self.subdistrict} v{self.number}"
 
 
+@track_changes()
 class Grid(models.Model):
     """A grid (网格) of one boundary version. Boundary: MultiPolygon, EPSG:4326.
 

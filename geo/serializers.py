@@ -93,7 +93,7 @@ class PlaceSerializer(GeoFeatureModelSerializer):
 
     location = geometry_field()
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
-    contact = serializers.CharField(source="contact.name", read_only=True, default=None)
+    contact = serializers.CharField(source="contact.name", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Place

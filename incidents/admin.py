@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from leaflet.admin import LeafletGeoAdmin
 
+from audit.admin import HistoryMixin, ReadOnlyAdminMixin, ReadOnlyMapMixin
 from incidents.feedback import channel_secret_issue, secret_mask
 from incidents.models import (
     CallbackTask,
@@ -21,13 +22,13 @@ from incidents.models import (
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(HistoryMixin, admin.ModelAdmin):
     list_display = ["code", "name", "name_en", "scope", "is_police", "statistic_group", "major_by_default"]
     list_filter = ["scope", "is_police", "statistic_group"]
 
 
 @admin.register(Channel)
-class ChannelAdmin(admin.ModelAdmin):
+class ChannelAdmin(HistoryMixin, admin.ModelAdmin):
     """The callback signing secret is never shown in clear nor typed in: it is generated (first
     callback, `manage.py callback_secret`, or the rotate action) and shown masked."""
 
@@ -70,7 +71,12 @@ class IncidentEventInline(admin.TabularInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(LeafletGeoAdmin):
+class IncidentAdmin(ReadOnlyAdminMixin, ReadOnlyMapMixin, LeafletGeoAdmin):
+    """Cases are read only here, the description included: every change of a case is a move of its
+    flow or a service (status, grid, location, closure, category, level), made on the console or
+    the API and written to the timeline. The supervisor's moves are this admin's actions
+    (dispatch/admin.py adds them: the moves' one home is dispatch.services.incident_transition)."""
+
     list_display = ["number", "category", "channel", "status", "major", "grid", "reported_at"]
     list_filter = ["status", "flow", "major", "category", "channel"]
     search_fields = ["number", "external_id", "description", "address_text"]
@@ -94,7 +100,7 @@ class IncidentEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(CategoryRule)
-class CategoryRuleAdmin(admin.ModelAdmin):
+class CategoryRuleAdmin(HistoryMixin, admin.ModelAdmin):
     list_display = ["keyword", "category", "weight", "active"]
     list_filter = ["active", "category"]
     search_fields = ["keyword"]
@@ -138,7 +144,10 @@ class IncidentPhotoAdmin(admin.ModelAdmin):
 
 
 @admin.register(Handover)
-class HandoverAdmin(admin.ModelAdmin):
+class HandoverAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Hand-overs to offices, read only: each is created, accepted, returned or completed by a move
+    of the case's flow (the console, the offices' queue), which the timeline records."""
+
     list_display = ["incident", "unit", "kind", "state", "created_at", "decided_at"]
     list_filter = ["kind", "state", "unit"]
     raw_id_fields = ["incident", "created_by", "decided_by"]

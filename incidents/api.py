@@ -10,7 +10,8 @@ The list (`GET incidents/`) is a GeoJSON FeatureCollection, since maps consume i
 every other answer are plain JSON objects with GeoJSON geometries where there is a point.
 
 Every view whose POST changes state (here and in dispatch/api.py) lists `IdempotentMixin` first: it
-honours the `Idempotency-Key` header (incidents/idempotency.py) — except the ID number's reveal.
+honours the `Idempotency-Key` header (incidents/idempotency.py) — except the reveals (ID numbers,
+callers' and parties' names and phones): each disclosure is logged again, never replayed from a store.
 """
 
 from django.contrib.gis.geos import Point
@@ -25,6 +26,7 @@ from rest_framework.views import APIView
 
 from config.permissions import HasRole
 from config.roles import COMMAND_ROLES, INTAKE_ROLES, REVEAL_ROLES, STAFF_ROLES, UserRole, has_role
+from geo.datum import DATUM_HELP, DATUMS
 from geo.gazetteer import address_search, grids_at_point, locate
 from geo.selectors import subdistrict_get
 from incidents import api_support, photos, services
@@ -38,6 +40,8 @@ from incidents.serializers import (
     CategoryInputSerializer,
     CategorySerializer,
     ChannelSerializer,
+    ContactsRevealedSerializer,
+    ContactsRevealInputSerializer,
     DuplicateQuerySerializer,
     DuplicateSerializer,
     IncidentDetailSerializer,
@@ -60,6 +64,7 @@ MERGE_ROLES = (*COMMAND_ROLES, UserRole.CALL_TAKER)
 
 SUBDISTRICT_PARAMETER = OpenApiParameter(
     "subdistrict", OpenApiTypes.STR, description="Sub-district code; default: the first one by code.")
+DATUM_PARAMETER = OpenApiParameter("datum", OpenApiTypes.STR, enum=DATUMS, description=DATUM_HELP)
 
 
 def _subdistrict(request):
@@ -195,13 +200,34 @@ class PartyRevealView(RoleCheckedView):
         return Response({"id_number": services.party_reveal(party_id=pk, actor=request.user)})
 
 
+class IncidentContactsRevealView(RoleCheckedView):
+    """Not idempotent, like the ID number's reveal: every disclosure is logged again, and the full
+    values are never kept in the idempotency table."""
+
+    @extend_schema(
+        summary="The full names and phones of the case's callers and people involved (logged in the timeline)",
+        description="Masked everywhere else. For the command room, dispatchers, leaders and the member holding a "
+                    "current order of the case; 403 for other roles, 404 when the user may not see the case or a "
+                    "person is not of this case. Each call appends `personal_data_revealed` (who and what, never "
+                    "the values) to the timeline.",
+        request=ContactsRevealInputSerializer, responses=ContactsRevealedSerializer)
+    def post(self, request, pk: int):
+        _visible_or_404(request, pk)
+        data = _valid(ContactsRevealInputSerializer, request.data)
+        revealed = services.incident_contacts_reveal(incident_id=pk, actor=request.user, caller=data["caller"],
+                                                     party_ids=data["parties"])
+        response = Response(ContactsRevealedSerializer(revealed).data)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
 class DuplicateCheckView(RoleCheckedView):
     allowed_roles = INTAKE_ROLES
 
     @extend_schema(
         summary="Likely duplicates of a report not yet saved",
         parameters=[OpenApiParameter("lon", OpenApiTypes.NUMBER, required=True),
-                    OpenApiParameter("lat", OpenApiTypes.NUMBER, required=True),
+                    OpenApiParameter("lat", OpenApiTypes.NUMBER, required=True), DATUM_PARAMETER,
                     OpenApiParameter("category", OpenApiTypes.STR, description="Category code"),
                     OpenApiParameter("subdistrict", OpenApiTypes.STR,
                                      description="Sub-district code; default: the one the point lies in.")],
@@ -296,7 +322,8 @@ class CallbackListView(RoleCheckedView):
         if state is not None and state not in CallbackTask.State.values:
             raise ValidationError({"state": [_("Unknown call-back state.")]})
         tasks = api_support.callback_list(subdistrict=_subdistrict(request), state=state)
-        return Response(CallbackSerializer(tasks, many=True).data)
+        # The desk that makes the calls (COMMAND_ROLES) sees the numbers it is to call.
+        return Response(CallbackSerializer(tasks, many=True, context={"contacts": True}).data)
 
 
 class CallbackCompleteView(IdempotentMixin, RoleCheckedView):
@@ -308,7 +335,7 @@ class CallbackCompleteView(IdempotentMixin, RoleCheckedView):
         data = _valid(CallbackCompleteInputSerializer, request.data)
         task = services.callback_complete(callback_id=pk, actor=request.user, state=data["state"],
                                           satisfaction=data["satisfaction"], note=data["note"], reopen=data["reopen"])
-        return Response(CallbackSerializer(task).data)
+        return Response(CallbackSerializer(task, context={"contacts": True}).data)
 
 
 class HandoverReturnsView(RoleCheckedView):
@@ -338,7 +365,7 @@ class GazetteerView(RoleCheckedView):
 class LocateView(RoleCheckedView):
     @extend_schema(summary="The sub-district, grid and community of a WGS 84 point",
                    parameters=[OpenApiParameter("lon", OpenApiTypes.NUMBER, required=True),
-                               OpenApiParameter("lat", OpenApiTypes.NUMBER, required=True),
+                               OpenApiParameter("lat", OpenApiTypes.NUMBER, required=True), DATUM_PARAMETER,
                                OpenApiParameter("subdistrict", OpenApiTypes.STR,
                                                 description="Sub-district code; default: the one the point lies in.")],
                    responses=LocationSerializer)

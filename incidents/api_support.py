@@ -76,9 +76,11 @@ def category_keywords() -> dict[int, list[str]]:
     return out
 
 
-def default_intake_channel() -> Channel | None:
-    """The channel of machine intake when none is named: the district centre's dispatch orders."""
-    return channel_list().filter(kind=Channel.Kind.DISTRICT_ORDER).first()
+def default_intake_channel(*, user=None) -> Channel | None:
+    """The channel of machine intake when none is named: the sender's own channel (`Channel.client`),
+    else the district centre's dispatch orders."""
+    own = channel_list().filter(client=user).first() if user is not None and user.is_authenticated else None
+    return own or channel_list().filter(kind=Channel.Kind.DISTRICT_ORDER).first()
 
 
 def callback_list(*, subdistrict: Subdistrict, state: str | None = None, limit: int = 500) -> QuerySet[CallbackTask]:
@@ -110,24 +112,27 @@ def transitions_permitted(*, user, incident: Incident) -> list[flows.Transition]
 
 # --- Open311 -------------------------------------------------------------------------------------
 
-def _open311_queryset() -> QuerySet[Incident]:
+def _open311_queryset(user) -> QuerySet[Incident]:
+    """A key-less read (anonymous) gets every case, and Open311 shows it with the public fields
+    only; a keyed read gets the cases its user may see: the rule of /api/v1/incidents/."""
     notes = IncidentEvent.objects.filter(
         kind=IncidentEvent.Kind.STATUS_CHANGED, to_status__in=[Status.FED_BACK, Status.MERGED]
     ).order_by("-id")
-    return Incident.objects.select_related("category", "subdistrict", "place").prefetch_related(
+    cases = incidents_visible_to(user) if user.is_authenticated else Incident.objects.all()
+    return cases.select_related("category", "subdistrict", "place", "community").prefetch_related(
         Prefetch("handovers", queryset=Handover.objects.select_related("unit").order_by("-lead", "id")),
         Prefetch("events", queryset=notes, to_attr="open311_notes"),
     )
 
 
 def open311_request_list(
-    *, subdistrict: Subdistrict, service_codes: Iterable[str] = (), statuses: Iterable[str] = (),
+    *, user, subdistrict: Subdistrict, service_codes: Iterable[str] = (), statuses: Iterable[str] = (),
     start: datetime | None = None, end: datetime | None = None, numbers: Iterable[str] = (),
     limit: int = OPEN311_MAX_REQUESTS,
 ) -> list[Incident]:
     """Requests (incidents) of a sub-district for GeoReport v2, newest first. `statuses` are
     Open311's: "open" (every open status of both flows) and "closed" (closed or merged)."""
-    qs = _open311_queryset().filter(subdistrict=subdistrict)
+    qs = _open311_queryset(user).filter(subdistrict=subdistrict)
     service_codes, statuses, numbers = list(service_codes), set(statuses), list(numbers)
     if service_codes:
         qs = qs.filter(category__code__in=service_codes)
@@ -144,8 +149,8 @@ def open311_request_list(
     return list(qs.order_by("-reported_at", "-id")[:min(limit, OPEN311_MAX_REQUESTS)])
 
 
-def open311_request_get(*, number: str) -> Incident | None:
-    return _open311_queryset().filter(number=number).first()
+def open311_request_get(*, user, number: str) -> Incident | None:
+    return _open311_queryset(user).filter(number=number).first()
 
 
 def open311_agency(incident: Incident) -> str:
@@ -169,10 +174,13 @@ def open311_status_notes(incident: Incident) -> str:
 
 # --- API tokens ----------------------------------------------------------------------------------
 
-def api_token_issue(*, user, rotate: bool = False) -> tuple[Token, bool]:
+def api_token_issue(*, user, rotate: bool = False, channel: Channel | None = None) -> tuple[Token, bool]:
     """The user's DRF token, created if absent; `rotate` replaces an existing one (the old key
-    stops working at once). Returns the token and whether it is new."""
+    stops working at once). `channel`: the user becomes the external system of that channel
+    (`Channel.client`), whose cases its key may read. Returns the token and whether it is new."""
     with transaction.atomic():
+        if channel is not None:
+            Channel.objects.filter(pk=channel.pk).update(client=user)
         if rotate:
             Token.objects.filter(user=user).delete()
         return Token.objects.get_or_create(user=user)

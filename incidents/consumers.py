@@ -1,11 +1,15 @@
 """The wall map's websocket: `ws/wall/<subdistrict code>/`.
 
 Staff only (close 4401 for an anonymous socket, 4403 without a staff role, 4404 for an unknown
-sub-district; the socket is accepted first so the browser sees the code). A client that reconnects
+sub-district; the socket is accepted first so the browser sees the code; the close codes and the
+checks on every frame a client sends: config/ws_frames.py). A client that reconnects
 passes the last event id it saw (`?last_event=<id>` or `{"type": "resume", "last_event": <id>}`) and
 receives every later IncidentEvent of the sub-district in id order, then
 `{"type": "caught_up", "last_event": <max id>}`; more than RESUME_CAP missed events and it gets
-`{"type": "resync", "last_event": <max id>}` instead and reloads the page. Live events arrive as
+`{"type": "resync", "last_event": <max id>}` instead and reloads the page. Resumes cost a replay
+from the database: at most WS_RESUME_PER_MINUTE per socket (the one on connect included), beyond
+that an error frame and close 4429; a malformed resume (an id that is not an integer from 0 to
+bigint's maximum) or any other frame: an error frame and close 4400. Live events arrive as
 `{"type": "event", "event": <incidents.events.event_payload>}`; responders' positions, coalesced
 and throttled per sub-district by dispatch.positions, as `{"type": "positions", "positions":
 [{"member", "lon", "lat", "at", "accuracy_m"}, ...]}` (not replayed on resume: the next batch or
@@ -16,9 +20,19 @@ import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils.translation import gettext_lazy as _
 
 from config.roles import STAFF_ROLES, has_role
+from config.ws_frames import (  # noqa: F401 - wall.views and tests read the codes here
+    CLOSE_ANONYMOUS,
+    CLOSE_BAD_REQUEST,
+    CLOSE_FORBIDDEN,
+    CLOSE_NOT_FOUND,
+    FrameRefused,
+    GuardedJsonConsumer,
+    frame_id,
+    parse_event_id,
+)
 from geo.models import Subdistrict
 from incidents import relay
 from incidents.events import event_payload, events_for_payload, wall_group
@@ -27,17 +41,15 @@ from incidents.models import IncidentEvent
 log = logging.getLogger(__name__)
 
 RESUME_CAP = 1000
-
-CLOSE_ANONYMOUS = 4401
-CLOSE_FORBIDDEN = 4403
-CLOSE_NOT_FOUND = 4404
-CLOSE_BAD_REQUEST = 4400
+CODE_MAX_LENGTH = Subdistrict._meta.get_field("code").max_length
 
 
 def _access(user, code: str) -> tuple[int | None, int | None]:
     """(close code or None, the sub-district's id): one trip to the sync thread per connect."""
     if not has_role(user, *STAFF_ROLES):
         return CLOSE_FORBIDDEN, None
+    if "\x00" in code or len(code) > CODE_MAX_LENGTH:  # PostgreSQL refuses NUL in text: not a code
+        return CLOSE_NOT_FOUND, None
     subdistrict_id = Subdistrict.objects.filter(code=code).values_list("pk", flat=True).first()
     return (CLOSE_NOT_FOUND, None) if subdistrict_id is None else (None, subdistrict_id)
 
@@ -52,17 +64,7 @@ def _missed_events(subdistrict_id: int, last_event: int, cap: int) -> tuple[list
     return [event_payload(e, e.incident) for e in events], False, events[-1].pk if events else last_event
 
 
-def parse_event_id(value) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number >= 0 else None
-
-
-class WallConsumer(AsyncJsonWebsocketConsumer):
+class WallConsumer(GuardedJsonConsumer):
     group: str | None = None
     subdistrict_id: int | None = None
     sent_on_resume: set[int] | frozenset[int] = frozenset()
@@ -111,16 +113,15 @@ class WallConsumer(AsyncJsonWebsocketConsumer):
                 log.exception("renewing the wall group membership of %s failed", self.channel_name)
 
     async def receive_json(self, content, **kwargs) -> None:
-        if self.subdistrict_id is None or not isinstance(content, dict):
+        """A frame checked by GuardedJsonConsumer: the only one the socket takes is a resume."""
+        if self.subdistrict_id is None:
             return
-        if content.get("type") == "resume":
-            last_event = parse_event_id(content.get("last_event"))
-            if last_event is None:
-                await self.send_json({"type": "error", "detail": "last_event must be a non-negative integer"})
-                return
-            await self._resume(last_event)
+        if content["type"] != "resume":
+            raise FrameRefused(_("This socket takes only “resume” frames."), code="unknown_type")
+        await self._resume(frame_id(content, "last_event", minimum=0))
 
     async def _resume(self, last_event: int) -> None:
+        self.spend_resume()
         payloads, too_many, newest = await database_sync_to_async(_missed_events)(
             self.subdistrict_id, last_event, RESUME_CAP)
         if too_many:

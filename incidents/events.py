@@ -30,6 +30,8 @@ def event_append(
         actor_member=actor_member, from_status=from_status, to_status=to_status, note=note,
         data=data or {}, at=at or timezone.now(),
     )
+    if kind in IncidentEvent.QUIET_KINDS:  # an audit entry (a reveal): not news for the live stream
+        return event
     payload = event_payload(event, incident)
     code = incident.subdistrict.code
     transaction.on_commit(lambda: _publish(code, payload))
@@ -42,8 +44,10 @@ EVENT_PAYLOAD_FIELDS = ("id", "incident_id", "kind", "from_status", "to_status",
 
 
 def events_for_payload(queryset):
-    """The IncidentEvent queryset loading just what event_payload needs (one query, no N+1)."""
-    return queryset.select_related("incident").only(*EVENT_PAYLOAD_FIELDS)
+    """The IncidentEvent queryset loading just what event_payload needs (one query, no N+1), without
+    the audit entries that never go out on the live stream (IncidentEvent.QUIET_KINDS)."""
+    return (queryset.exclude(kind__in=IncidentEvent.QUIET_KINDS).select_related("incident")
+            .only(*EVENT_PAYLOAD_FIELDS))
 
 
 def event_payload(event: IncidentEvent, incident: Incident) -> dict:
@@ -57,7 +61,7 @@ def event_payload(event: IncidentEvent, incident: Incident) -> dict:
         "status": incident.status,
         "at": event.at.isoformat(),
         "note": event.note,
-        "data": event.data,
+        "data": event.data_masked,
     }
 
 

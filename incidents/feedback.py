@@ -37,7 +37,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from config.inputs import ascii_int
 from incidents.events import event_append
+from incidents.locks import incident_lock_one
 from incidents.models import Channel, FeedbackAttempt, FeedbackDelivery, IncidentEvent
 
 HEADER_DELIVERY = "X-GridLink-Delivery"
@@ -70,7 +72,8 @@ def callback_verify(*, secret: str, timestamp: str, body: bytes, signature: str,
     X-GridLink-Timestamp and X-GridLink-Signature: True only when the signature is ours for this
     body (constant-time comparison) and the timestamp is within `tolerance_s` of `now` (default:
     the clock), which refuses a replayed old callback. Then de-duplicate by X-GridLink-Delivery."""
-    if not secret or not timestamp or not signature or not timestamp.isdigit():
+    sent_at = ascii_int(timestamp or "", minimum=0)
+    if not secret or sent_at is None or not signature:
         return False
     if now is None:
         now_s = time.time()
@@ -78,7 +81,7 @@ def callback_verify(*, secret: str, timestamp: str, body: bytes, signature: str,
         now_s = now.timestamp()
     else:
         now_s = float(now)
-    if abs(now_s - int(timestamp)) > tolerance_s:
+    if abs(now_s - sent_at) > tolerance_s:
         return False
     expected = callback_signature(secret=secret, timestamp=timestamp, body=body)
     return hmac.compare_digest(expected.encode(), signature.strip().encode())
@@ -86,9 +89,11 @@ def callback_verify(*, secret: str, timestamp: str, body: bytes, signature: str,
 
 def channel_secret_issue(channel: Channel, *, rotate: bool = False) -> str:
     """The channel's callback signing secret, created when empty; `rotate` replaces it (callbacks
-    signed afterwards use the new one). Locks the channel row, so two workers never create two."""
+    signed afterwards use the new one). Locks the channel row, so two workers never create two:
+    FOR NO KEY UPDATE, which the reports inserted meanwhile (FOR KEY SHARE of their channel) do
+    not wait for (incidents/locks.py)."""
     with transaction.atomic():
-        locked = Channel.objects.select_for_update().get(pk=channel.pk)
+        locked = Channel.objects.select_for_update(no_key=True).get(pk=channel.pk)
         if rotate or not locked.callback_secret:
             locked.callback_secret = secrets.token_urlsafe(32)
             locked.save(update_fields=["callback_secret"])
@@ -193,8 +198,11 @@ def _record(pk: int, *, now: datetime, status: int | None, error: str, ok: bool,
     """Write the attempt; reschedule only a delivery still under our lease (after it ran out,
     another worker may have claimed it: its schedule is its own)."""
     with transaction.atomic():
-        delivery = (FeedbackDelivery.objects.select_for_update(of=("self",))
-                    .select_related("incident__subdistrict").get(pk=pk))
+        # The case first (its events are appended below), then the delivery: incidents/locks.py.
+        incident_id = FeedbackDelivery.objects.filter(pk=pk).values_list("incident_id", flat=True).get()
+        incident = incident_lock_one(incident_id, related=("subdistrict",))
+        delivery = FeedbackDelivery.objects.select_for_update(of=("self",)).get(pk=pk)
+        delivery.incident = incident
         FeedbackAttempt.objects.create(delivery=delivery, at=now, http_status=status, error=error, ok=ok)
         delivery.attempts += 1
         if delivery.state == FeedbackDelivery.State.DELIVERED:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
-from config.roles import COMMAND_ROLES, has_role
+from config.roles import COMMAND_ROLES, MEMBER_ROLES, has_role
 from config.roles import UserRole as R
 from incidents.models import Flow
 from incidents.models import Status as S
@@ -120,6 +120,6 @@ def actor_may(t: Transition, user, *, live_order: bool, unit_handover: bool) -> 
     The one rule behind both the service's check and the UI's buttons."""
     return bool(
         has_role(user, *t.roles)
-        or (t.dispatched_member and live_order and has_role(user, R.RESPONDER))
+        or (t.dispatched_member and live_order and has_role(user, *MEMBER_ROLES))
         or (t.unit_staff and unit_handover and has_role(user, R.DEPARTMENT, R.RESPONDER))
     )

@@ -37,8 +37,9 @@ present, the logged-in user's active member must be that one. Otherwise the answ
 `{"detail", "code": "wrong_member"}` before anything runs and before the key is looked at (nothing
 recorded: the same request from the right login runs as new). Without the header nothing changes.
 
-The party reveal (`parties/{id}/reveal/`) is not covered: every disclosure of an ID number is
-recorded again, and the full number is never kept in a second table.
+The reveals (`parties/{id}/reveal/`, `incidents/{id}/reveal/`) are not covered: every disclosure of
+an ID number, a name or a phone is recorded again, and the full values are never kept in a second
+table.
 """
 
 import hashlib

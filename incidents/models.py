@@ -18,7 +18,27 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from audit.tracking import track_changes, track_secret
 
+# Personal data of the public (callers, the people involved): names and phones are shown masked to
+# everybody, everywhere (API, pages, wall, apps, timeline data); the full values only through the
+# reveal, allowed by role (`incidents.selectors.contact_reveal_allowed`) and written to the timeline.
+
+def mask_name(name: str) -> str:
+    """A name with all but its first character hidden ("张**"; "J***" for "John")."""
+    name = (name or "").strip()
+    return f"{name[0]}{'*' * max(len(name) - 1, 1)}" if name else ""
+
+
+def mask_phone(phone: str) -> str:
+    """A phone with its middle hidden ("138****5678"); short numbers keep their last 4 digits."""
+    n = phone or ""
+    if len(n) >= 11:
+        return f"{n[:3]}{'*' * (len(n) - 7)}{n[-4:]}"
+    return f"{'*' * max(len(n) - 4, 0)}{n[-4:]}" if n else ""
+
+
+@track_changes()
 class Category(models.Model):
     """An incident category of the linkage scope, police-type or not, with its statistic group."""
 
@@ -68,6 +88,8 @@ class Category(models.Model):
         return self.name_en or self.name
 
 
+# The signing secret is never copied into the trail: only that it changed (and who changed it).
+@track_changes(track_secret("callback_secret"), exclude=["callback_secret"])
 class Channel(models.Model):
     """A way in (两单四线): the district centre's dispatch orders, the joint-consultation
     assignment forms, and the four linkage hotlines."""
@@ -85,6 +107,13 @@ class Channel(models.Model):
     # The key of the HMAC-SHA256 signature on every callback (header X-GridLink-Signature), so the
     # receiving system can verify that a result came from us. Generated, never in the repository.
     callback_secret = models.CharField(_("callback signing secret"), max_length=128, blank=True)
+    # The external system that speaks for this channel (a user of the `integration` group): its API
+    # key reads the cases the channel brought in (`incidents.selectors.incidents_visible_to`), through
+    # Open311 and /api/v1/ alike. Set by `manage.py issue_token USERNAME --channel CODE` or the admin.
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="client_channels",
+        verbose_name=_("external system"), limit_choices_to={"groups__name": "integration"},
+    )
     active = models.BooleanField(_("active"), default=True)
     sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
 
@@ -178,8 +207,12 @@ class Incident(models.Model):
                 fields=["channel", "external_id"], condition=Q(external_id__isnull=False),
                 name="incident_channel_external_id_unique",
             ),
+            # A point, except: while the case waits in the needs-location queue; off-site cases
+            # (an assignment form names offices, not places); and a case that ended without ever
+            # being placed — merged into another, or closed as invalid (never resolved on site).
             models.CheckConstraint(
-                condition=Q(location__isnull=False) | Q(status="needs_location") | Q(flow="off_site"),
+                condition=Q(location__isnull=False) | Q(status="needs_location") | Q(flow="off_site")
+                | Q(status="merged") | Q(status="closed", resolved_at__isnull=True),
                 name="incident_has_point",
             ),
             models.CheckConstraint(
@@ -201,6 +234,14 @@ class Incident(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def caller_name_masked(self) -> str:
+        return mask_name(self.caller_name)
+
+    @property
+    def caller_phone_masked(self) -> str:
+        return mask_phone(self.caller_phone)
 
     # A responder on the scene asks the command room to transfer the case (`request_transfer`);
     # the request stays open until the case is transferred, resolved or closed, or leaves the
@@ -260,6 +301,15 @@ class IncidentEvent(models.Model):
         ALARM = "alarm", _("alarm raised")
         ALARM_HANDLED = "alarm_handled", _("alarm handled")
         TRANSFER_REQUESTED = "transfer_requested", _("transfer requested")
+        PERSONAL_DATA_REVEALED = "personal_data_revealed", _("caller or party details revealed")
+
+    # Audit entries, not news: in the case's timeline, never on the live stream (the wall's ticker,
+    # the sockets, their resume).
+    QUIET_KINDS = frozenset({Kind.PARTY_REVEALED, Kind.PERSONAL_DATA_REVEALED})
+    # The keys of `data` that may hold a name or a phone of the public, by kind: masked on output
+    # (`data_masked`) for the entries written before names were stored masked.
+    PERSONAL_DATA_KEYS = {Kind.REPORT_LINKED: ("caller_name", "caller_phone"),
+                          Kind.PARTY_REGISTERED: ("name", "phone"), Kind.PARTY_REVEALED: ("name", "phone")}
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="events")
     subdistrict = models.ForeignKey("geo.Subdistrict", on_delete=models.PROTECT, related_name="+")
@@ -282,6 +332,16 @@ class IncidentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def data_masked(self) -> dict:
+        """`data` with the names and phones of the public masked: what every reader gets."""
+        keys = self.PERSONAL_DATA_KEYS.get(self.kind)
+        data = self.data or {}
+        if not keys or not any(data.get(key) for key in keys):
+            return data
+        return {**data, **{key: (mask_phone if "phone" in key else mask_name)(data[key])
+                           for key in keys if isinstance(data.get(key), str)}}
 
 
 class IncidentCounter(models.Model):
@@ -319,6 +379,14 @@ class Report(models.Model):
                 name="report_channel_external_id_unique",
             ),
         ]
+
+    @property
+    def caller_name_masked(self) -> str:
+        return mask_name(self.caller_name)
+
+    @property
+    def caller_phone_masked(self) -> str:
+        return mask_phone(self.caller_phone)
 
 
 class Party(models.Model):
@@ -358,11 +426,11 @@ class Party(models.Model):
 
     @property
     def phone_masked(self) -> str:
-        """The phone with its middle hidden ("138****5678"); short numbers keep their last 4 digits."""
-        n = self.phone
-        if len(n) >= 11:
-            return f"{n[:3]}{'*' * (len(n) - 7)}{n[-4:]}"
-        return f"{'*' * max(len(n) - 4, 0)}{n[-4:]}" if n else ""
+        return mask_phone(self.phone)
+
+    @property
+    def name_masked(self) -> str:
+        return mask_name(self.name)
 
 
 PHOTOS_PER_REPORT = 3  # settings.PHOTO_MAX_COUNT; the database holds this bound (positions 0..2)
@@ -574,7 +642,16 @@ class CallbackTask(models.Model):
             ),
         ]
 
+    @property
+    def name_masked(self) -> str:
+        return mask_name(self.name)
 
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone)
+
+
+@track_changes()
 class CategoryRule(models.Model):
     """A keyword rule that suggests a category from a description (editable in admin).
     Every rule whose keyword occurs adds its weight to its category; the heaviest wins."""

@@ -6,25 +6,32 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
-from config.roles import STAFF_ROLES, UserRole, has_role
+from config.roles import CONTACT_REVEAL_ROLES, MEMBER_ROLES, STAFF_ROLES, UserRole, has_role
 from dispatch.models import DispatchOrder, Force, Member, Role, Unit
 from incidents import flows
 from incidents.models import Category, CategoryRule, Handover, Incident, IncidentEvent, Status
 
 
 def incidents_visible_to(user) -> QuerySet[Incident]:
-    """The cases a user may see at all (404 for the others): staff all; a responder those they hold
-    a non-declined order of, and a grid leader (role or force `grid_leader`) also those of their
-    grids; a unit's staff (department, responder) those handed to their unit."""
+    """The cases a user may see at all (404 for the others): staff all; a member's login (responder
+    or a unit's staff: MEMBER_ROLES) those they hold a non-declined order of — in any state, as the
+    member app lists them: whoever is dispatched sees the case, whatever their unit — and a grid
+    leader (role or force `grid_leader`) also those of their grids; a unit's staff (department,
+    responder) those handed to their unit."""
     qs = Incident.objects.all()
     if has_role(user, *STAFF_ROLES):
         return qs
+    if has_role(user, UserRole.INTEGRATION):
+        # An external system's key sees the cases its channels (`Channel.client`) brought in or
+        # reported again, whichever channel opened them; Open311 reads go through here as well.
+        return qs.filter(Q(channel__client=user) | Q(reports__channel__client=user)).distinct()
     member = getattr(user, "member", None)
     if member is None:
         return qs.none()
     scope = Q(pk__in=[])
-    if has_role(user, UserRole.RESPONDER):
+    if has_role(user, *MEMBER_ROLES):
         scope |= Q(orders__member=member) & ~Q(orders__state=DispatchOrder.State.DECLINED)
+    if has_role(user, UserRole.RESPONDER):
         if member.force == Force.GRID_LEADER or Role.GRID_LEADER in (member.roles or ()):
             # A grid leader also sees the cases of their grids: to read, not to act (the
             # transitions and order answers keep their own checks). A subquery: still one query.
@@ -32,6 +39,20 @@ def incidents_visible_to(user) -> QuerySet[Incident]:
     if has_role(user, UserRole.DEPARTMENT, UserRole.RESPONDER):
         scope |= Q(handovers__unit=member.unit_id)
     return qs.filter(scope).distinct()
+
+
+def contact_reveal_allowed(*, user, incident: Incident) -> bool:
+    """Whether the user may reveal the callers' and parties' names and phones of a case they see
+    (masked for everybody otherwise): CONTACT_REVEAL_ROLES (the command room, dispatchers, leaders),
+    and the member holding a current order of the case — they call the caller from the road. A
+    call-taker, a unit's staff without an order, an external system: no. Reads `incident.orders`
+    (prefetched by `incident_detail`)."""
+    if has_role(user, *CONTACT_REVEAL_ROLES):
+        return True
+    member = getattr(user, "member", None) if user.is_authenticated else None
+    if member is None or not has_role(user, *MEMBER_ROLES):
+        return False
+    return any(o.member_id == member.pk and o.state in DispatchOrder.CURRENT_STATES for o in incident.orders.all())
 
 
 def incident_queue(*, user, subdistrict, queue: str = "open", limit: int = 200) -> QuerySet[Incident]:

@@ -7,8 +7,9 @@ lie, who may do what) is the services' business.
 
 Output: coordinates are EPSG:4326 longitude/latitude rounded to 6 decimals (about 0.1 m); the
 incident list is a GeoJSON FeatureCollection (`geometry` null for a case without a point).
-Timestamps are ISO 8601 in the server's time zone (Asia/Shanghai). ID numbers of the people
-involved are only ever shown masked.
+Timestamps are ISO 8601 in the server's time zone (Asia/Shanghai). The personal data of the public
+— callers' and parties' names and phones, ID numbers — is only ever shown masked ("张*",
+"138****5678"); the full values come from the reveal endpoints, which are logged in the timeline.
 """
 
 import math
@@ -16,14 +17,17 @@ import math
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from config.roles import COMMAND_ROLES, has_role
+from config.errors import DomainError
+from config.roles import COMMAND_ROLES, REVEAL_ROLES, has_role
 from dispatch.models import DispatchOrder, Force, Member, TravelMode, Unit
+from geo.datum import DATUM_HELP, DATUMS, WGS84, to_wgs84
 from geo.models import Subdistrict
 from incidents import api_support
 from incidents.models import (
@@ -38,6 +42,8 @@ from incidents.models import (
     Party,
     Report,
 )
+from incidents.selectors import contact_reveal_allowed
+from incidents.validators import deadline_check, deadline_help, reported_at_check, reported_at_help
 
 COORDINATE_PRECISION = 6
 
@@ -147,23 +153,61 @@ def _text(**kwargs) -> serializers.CharField:
     return serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, default="", **kwargs)
 
 
+def datum_field() -> serializers.ChoiceField:
+    """The datum of the points of a request (geo.datum): optional, WGS84 by default."""
+    return serializers.ChoiceField(choices=DATUMS, required=False, default=WGS84, help_text=DATUM_HELP)
+
+
+def point_in_wgs84(point: Point | None, datum: str) -> Point | None:
+    """The point given in `datum`, in WGS 84: intake converts at the edge, as the positions API does."""
+    if point is None or datum == WGS84:
+        return point
+    return Point(*to_wgs84(point.x, point.y, datum), srid=4326)
+
+
+class DatumMixin:
+    """Converts `location` from the request's `datum` to WGS 84 once the fields are valid."""
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        attrs["location"] = point_in_wgs84(attrs.get("location"), attrs.get("datum", WGS84))
+        return attrs
+
+
 # --- input serializers ---------------------------------------------------------------------------
 
-class IntakeInputSerializer(serializers.Serializer):
+class IntakeInputSerializer(DatumMixin, serializers.Serializer):
     channel = channel_field()
     external_id = serializers.CharField(required=False, allow_null=True, allow_blank=True, default=None)
     category = category_field()
     description = serializers.CharField(allow_blank=True, trim_whitespace=False)
     location = GeoJSONPointField(required=False, allow_null=True, default=None)
+    datum = datum_field()
     address = _text()
     caller_name = _text()
     caller_phone = _text()
     major = serializers.BooleanField(required=False, default=False)
-    reported_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    reported_at = serializers.DateTimeField(required=False, allow_null=True, default=None, help_text=reported_at_help())
     link_to = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
     subdistrict = subdistrict_field(required=False, allow_null=True, default=None)
     offices = unit_field(many=True, required=False, default=list)
-    deadline = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    deadline = serializers.DateTimeField(required=False, allow_null=True, default=None, help_text=deadline_help())
+
+    def validate(self, attrs):
+        """The report's time and deadline within their bounds (incidents/validators.py)."""
+        attrs = super().validate(attrs)
+        now = timezone.now()
+        try:
+            if attrs.get("reported_at") is not None:
+                reported_at_check(attrs["reported_at"], now=now)
+        except DomainError as exc:
+            raise serializers.ValidationError({"reported_at": [exc.message]}) from None
+        try:
+            if attrs.get("deadline") is not None:
+                deadline_check(attrs["deadline"], reported_at=attrs.get("reported_at") or now)
+        except DomainError as exc:
+            raise serializers.ValidationError({"deadline": [exc.message]}) from None
+        return attrs
 
 
 class TransitionInputSerializer(serializers.Serializer):
@@ -194,8 +238,9 @@ class MergeInputSerializer(serializers.Serializer):
     into = serializers.IntegerField(min_value=1, help_text="Id of the case that keeps the reports.")
 
 
-class LocateInputSerializer(serializers.Serializer):
+class LocateInputSerializer(DatumMixin, serializers.Serializer):
     location = GeoJSONPointField()
+    datum = datum_field()
 
 
 class CategoryInputSerializer(serializers.Serializer):
@@ -219,6 +264,11 @@ class CallbackCompleteInputSerializer(serializers.Serializer):
 class PointQuerySerializer(serializers.Serializer):
     lon = FiniteFloatField(min_value=-180, max_value=180)
     lat = FiniteFloatField(min_value=-90, max_value=90)
+    datum = datum_field()
+
+    def validate(self, attrs):
+        attrs["lon"], attrs["lat"] = to_wgs84(attrs["lon"], attrs["lat"], attrs.get("datum", WGS84))
+        return attrs
 
 
 class DuplicateQuerySerializer(PointQuerySerializer):
@@ -289,8 +339,10 @@ class DuplicateSerializer(serializers.ModelSerializer):
 
 
 class PartySerializer(serializers.ModelSerializer):
-    """A person involved; the ID number only masked (the full one via the reveal endpoint)."""
+    """A person involved: name, phone and ID number masked (the full ones via the reveal endpoints)."""
 
+    name = serializers.CharField(source="name_masked", help_text="Masked (张*).")
+    phone = serializers.CharField(source="phone_masked", help_text="Masked (138****5678).")
     role_display = serializers.CharField(source="get_role_display")
     id_number_masked = serializers.CharField()
 
@@ -304,8 +356,9 @@ class EventSerializer(serializers.ModelSerializer):
     status did not change)."""
 
     kind_display = serializers.CharField(source="get_kind_display")
-    actor = serializers.CharField(source="actor.username", default=None)
-    actor_member = serializers.CharField(source="actor_member.name", default=None)
+    actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
+    actor_member = serializers.CharField(source="actor_member.name", default=None, allow_null=True)
+    data = serializers.DictField(source="data_masked", help_text="Names and phones of the public masked.")
 
     class Meta:
         model = IncidentEvent
@@ -322,6 +375,8 @@ class EventSerializer(serializers.ModelSerializer):
 class ReportSerializer(serializers.ModelSerializer):
     channel = serializers.CharField(source="channel.code")
     channel_name = serializers.CharField(source="channel.name")
+    caller_name = serializers.CharField(source="caller_name_masked", help_text="Masked.")
+    caller_phone = serializers.CharField(source="caller_phone_masked", help_text="Masked.")
 
     class Meta:
         model = Report
@@ -356,9 +411,20 @@ class OrderSerializer(serializers.ModelSerializer):
 
 
 class CallbackSerializer(serializers.ModelSerializer):
+    """A call-back. Name and phone masked, except in the command room's call-back list (context
+    `contacts`: the desk that makes the calls, COMMAND_ROLES only)."""
+
     incident = serializers.IntegerField(source="incident_id")
     number = serializers.CharField(source="incident.number")
     state_display = serializers.CharField(source="get_state_display")
+    name = serializers.SerializerMethodField()
+    phone = serializers.SerializerMethodField()
+
+    def get_name(self, task) -> str:
+        return task.name if self.context.get("contacts") else task.name_masked
+
+    def get_phone(self, task) -> str:
+        return task.phone if self.context.get("contacts") else task.phone_masked
 
     class Meta:
         model = CallbackTask
@@ -442,14 +508,14 @@ class ActionSerializer(serializers.Serializer):
 class IncidentFeatureSerializer(GeoFeatureModelSerializer):
     """A case on the map: a GeoJSON Feature (geometry null without a point)."""
 
-    location = geometry_field()
+    location = geometry_field(allow_null=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     category = serializers.CharField(source="category.code", read_only=True)
     category_name = serializers.CharField(source="category.name", read_only=True)
     channel = serializers.CharField(source="channel.code", read_only=True)
     channel_name = serializers.CharField(source="channel.name", read_only=True)
-    grid = serializers.CharField(source="grid.code", default=None, read_only=True)
-    community = serializers.CharField(source="community.name", default=None, read_only=True)
+    grid = serializers.CharField(source="grid.code", default=None, read_only=True, allow_null=True)
+    community = serializers.CharField(source="community.name", default=None, read_only=True, allow_null=True)
 
     class Meta:
         model = Incident
@@ -514,11 +580,23 @@ class IncidentDetailSerializer(IncidentSummarySerializer):
     deliveries = DeliverySerializer(many=True)
     photos = serializers.SerializerMethodField()
     actions = serializers.SerializerMethodField()
+    caller_name = serializers.CharField(source="caller_name_masked", help_text="Masked.")
+    caller_phone = serializers.CharField(source="caller_phone_masked", help_text="Masked.")
+    may_reveal = serializers.SerializerMethodField(
+        help_text="What the user may reveal: `contacts` (callers' and parties' names and phones, "
+                  "POST incidents/{id}/reveal/) and `id_numbers` (POST parties/{id}/reveal/).")
 
     class Meta(IncidentSummarySerializer.Meta):
         fields = [*IncidentSummarySerializer.Meta.fields, "place", "caller_name", "caller_phone", "resolved_at",
                   "closed_at", "reopen_count", "merged_into", "events", "reports", "parties", "handovers",
-                  "orders", "callbacks", "deliveries", "photos", "actions"]
+                  "orders", "callbacks", "deliveries", "photos", "actions", "may_reveal"]
+
+    @extend_schema_field({"type": "object", "properties": {"contacts": {"type": "boolean"},
+                                                           "id_numbers": {"type": "boolean"}}})
+    def get_may_reveal(self, obj):
+        user = self.context["request"].user
+        return {"contacts": contact_reveal_allowed(user=user, incident=obj),
+                "id_numbers": has_role(user, *REVEAL_ROLES)}
 
     @extend_schema_field(PhotoSerializer(many=True))
     def get_photos(self, obj):
@@ -565,7 +643,8 @@ class LocationSerializer(serializers.Serializer):
     grid = CodeNameSerializer(allow_null=True)
     community = CodeNameSerializer(allow_null=True)
     outside = serializers.BooleanField()
-    distance_outside_m = serializers.FloatField()
+    distance_outside_m = serializers.FloatField(
+        allow_null=True, help_text="Metres outside the sub-district: 0 inside, null when there is none to measure from.")
 
     def to_representation(self, instance):
         out = super().to_representation(instance)
@@ -583,6 +662,43 @@ class ReturnCountSerializer(serializers.Serializer):
 
 class RevealSerializer(serializers.Serializer):
     id_number = serializers.CharField()
+
+
+class ContactsRevealInputSerializer(serializers.Serializer):
+    caller = serializers.BooleanField(required=False, default=False,
+                                      help_text="The callers: the case's and each report's.")
+    parties = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list,
+                                    max_length=50, help_text="Ids of people involved in the case.")
+
+    def validate(self, attrs):
+        if not attrs["caller"] and not attrs["parties"]:
+            raise serializers.ValidationError({"caller": [_("Say what to reveal: the caller or people involved.")]})
+        return attrs
+
+
+class RevealedReportSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    caller_name = serializers.CharField()
+    caller_phone = serializers.CharField()
+
+
+class RevealedCallerSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    phone = serializers.CharField()
+    reports = RevealedReportSerializer(many=True)
+
+
+class RevealedPartySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    phone = serializers.CharField()
+
+
+class ContactsRevealedSerializer(serializers.Serializer):
+    """The full names and phones asked for (incidents.services.ContactsRevealed)."""
+
+    caller = RevealedCallerSerializer(allow_null=True)
+    parties = RevealedPartySerializer(many=True)
 
 
 

@@ -27,6 +27,7 @@ from geo.models import Place, Subdistrict
 from incidents import flows
 from incidents import photos as photos_module
 from incidents.events import event_append
+from incidents.locks import incident_lock_one, incidents_lock
 from incidents.models import (
     PHOTOS_PER_REPORT,
     CallbackTask,
@@ -41,7 +42,9 @@ from incidents.models import (
     Party,
     Report,
     Status,
+    mask_name,
 )
+from incidents.selectors import contact_reveal_allowed
 from incidents.validators import clean_text, validate_id_number, validate_phone
 
 MAX_DESCRIPTION = 4000
@@ -179,13 +182,13 @@ def _intake(*, channel, category, description, actor, location, address_text, ex
         "received_by": actor if actor and actor.is_authenticated else None,
     }
     if link_to is not None:
-        target = Incident.objects.select_for_update().select_related("subdistrict").filter(pk=link_to).first()
+        target = incidents_lock([link_to], related=["subdistrict"]).get(link_to)  # its row only (incidents/locks.py)
         if target is None or target.status in (Status.CLOSED, Status.MERGED):
             raise DomainError(_("The case to link to is not open."), code="link_to")
         report = Report.objects.create(incident=target, **report_fields)
         event_append(incident=target, kind=IncidentEvent.Kind.REPORT_LINKED, actor=report_fields["received_by"],
                      note=description, data={"report": report.pk, "channel": channel.code,
-                                             "caller_name": caller_name}, at=reported_at)
+                                             "caller_name": mask_name(caller_name)}, at=reported_at)
         return IntakeResult(target, report, created=False)
 
     place = None
@@ -309,8 +312,8 @@ def incident_merge_records(*, incident_id: int, into_id: int, actor) -> Incident
     if incident_id == into_id:
         raise DomainError(_("A case cannot be merged into itself."), code="merge")
     with transaction.atomic():
-        locked = {i.pk: i for i in Incident.objects.select_for_update().select_related("subdistrict")
-                  .filter(pk__in=[incident_id, into_id]).order_by("pk")}
+        # Both cases in one call, in id order, their own rows only (incidents/locks.py).
+        locked = incidents_lock([incident_id, into_id], related=["subdistrict"])
         if len(locked) != 2:
             raise DomainError(_("No such case."), code="not_found", http_status=404)
         dup, into = locked[incident_id], locked[into_id]
@@ -387,13 +390,10 @@ def incident_set_category(*, incident_id: int, category: Category, actor) -> Inc
 # the way when the case leaves on-site handling. This app never imports dispatch's logic.
 
 def incident_lock(incident_id: int) -> Incident:
-    """Lock the incident row (FOR UPDATE) with its sub-district, category and channel.
-    Precondition: inside a transaction. Unknown id: 404."""
-    incident = (Incident.objects.select_for_update(of=("self",))
-                .select_related("subdistrict", "category", "channel").filter(pk=incident_id).first())
-    if incident is None:
-        raise DomainError(_("No such case."), code="not_found", http_status=404)
-    return incident
+    """Lock the incident row (FOR UPDATE of that row only) and read its sub-district, category and
+    channel with it; step 2 of the lock order (incidents/locks.py). Precondition: inside a
+    transaction. Unknown id: 404."""
+    return incident_lock_one(incident_id, related=("subdistrict", "category", "channel"))
 
 
 _lock = incident_lock
@@ -792,7 +792,10 @@ def _reopen(*, incident, t, actor, text, at, **_kw) -> None:
         # The offices' parts are open again: each reports a new result before the case completes.
         incident.handovers.filter(state=Handover.State.COMPLETED).update(
             state=Handover.State.ACCEPTED, completed_at=None, completed_by=None, result="", on_behalf_reason="")
-    _set_status(incident, flows.REOPEN_TARGET[incident.flow], actor=actor, at=at, note=text,
+    target = flows.REOPEN_TARGET[incident.flow]
+    if incident.location is None and incident.flow == Flow.ON_SITE:
+        target = Status.NEEDS_LOCATION  # closed as invalid before it was placed: back to that queue
+    _set_status(incident, target, actor=actor, at=at, note=text,
                 data={"action": t.action}, fields=["closed_at", "resolved_at", "reopen_count"])
 
 
@@ -834,7 +837,8 @@ def party_register(*, incident_id: int, actor, name: str, phone: str = "", id_nu
                                      registered_at=timezone.now(), registered_by=actor)
         event_append(incident=incident, kind=IncidentEvent.Kind.PARTY_REGISTERED, actor=actor,
                      actor_member=actor_member(actor),
-                     data={"party": party.pk, "name": name, "role": role, "id_number": party.id_number_masked})
+                     data={"party": party.pk, "name": party.name_masked, "role": role,
+                           "id_number": party.id_number_masked})
     return party
 
 
@@ -846,8 +850,44 @@ def party_reveal(*, party_id: int, actor) -> str:
         if party is None:
             raise DomainError(_("No such person."), code="not_found", http_status=404)
         event_append(incident=party.incident, kind=IncidentEvent.Kind.PARTY_REVEALED, actor=actor,
-                     data={"party": party.pk, "name": party.name})
+                     data={"party": party.pk, "name": party.name_masked})
     return party.id_number
+
+
+@dataclass(frozen=True)
+class ContactsRevealed:
+    """The full names and phones a reveal asked for: `caller` ({name, phone, reports: [{id,
+    caller_name, caller_phone}]}) or None, and `parties` ([{id, name, phone}])."""
+
+    caller: dict | None
+    parties: list[dict]
+
+
+def incident_contacts_reveal(*, incident_id: int, actor, caller: bool = False,
+                             party_ids: Sequence[int] = ()) -> ContactsRevealed:
+    """The full names and phones of the case's callers (`caller`) and of people involved
+    (`party_ids`), for whom `incidents.selectors.contact_reveal_allowed` admits (403 otherwise);
+    every reveal appends a PERSONAL_DATA_REVEALED entry to the timeline — who, and what was asked
+    for (never the values). Not on the live stream (IncidentEvent.QUIET_KINDS)."""
+    wanted = sorted(set(party_ids))
+    if not caller and not wanted:
+        raise DomainError(_("Say what to reveal: the caller or people involved."), code="reveal")
+    with transaction.atomic():
+        incident = _lock(incident_id)
+        if not contact_reveal_allowed(user=actor, incident=incident):
+            raise Forbidden(_("Your role may not see the callers' and parties' details."), code="forbidden")
+        parties = list(incident.parties.filter(pk__in=wanted).order_by("registered_at", "id"))
+        if len(parties) != len(wanted):
+            raise DomainError(_("No such person in this case."), code="not_found", http_status=404)
+        revealed_caller = None
+        if caller:
+            reports = incident.reports.order_by("received_at", "id").values("id", "caller_name", "caller_phone")
+            revealed_caller = {"name": incident.caller_name, "phone": incident.caller_phone,
+                               "reports": [r for r in reports if r["caller_name"] or r["caller_phone"]]}
+        event_append(incident=incident, kind=IncidentEvent.Kind.PERSONAL_DATA_REVEALED, actor=actor,
+                     actor_member=actor_member(actor), data={"caller": bool(caller), "parties": wanted})
+    return ContactsRevealed(caller=revealed_caller,
+                            parties=[{"id": p.pk, "name": p.name, "phone": p.phone} for p in parties])
 
 
 # --- feedback ----------------------------------------------------------------------------------
@@ -865,12 +905,14 @@ def callback_complete(*, callback_id: int, actor, state: str, satisfaction: str 
     if reopen and satisfaction != CallbackTask.Satisfaction.DISSATISFIED:
         raise DomainError(_("Only a dissatisfied call-back reopens the case."), code="reopen")
     with transaction.atomic():
-        task = CallbackTask.objects.select_for_update().filter(pk=callback_id).first()
-        if task is None:
+        # The case first, then its call-back (the lock order, incidents/locks.py).
+        incident_id = CallbackTask.objects.filter(pk=callback_id).values_list("incident_id", flat=True).first()
+        if incident_id is None:
             raise DomainError(_("No such call-back."), code="not_found", http_status=404)
+        incident = _lock(incident_id)
+        task = CallbackTask.objects.select_for_update(of=("self",)).get(pk=callback_id)
         if task.state != CallbackTask.State.OPEN:
             raise TransitionRefused(_("This call-back is already recorded."))
-        incident = _lock(task.incident_id)
         task.state, task.satisfaction, task.note = state, satisfaction if state == CallbackTask.State.DONE else "", note
         task.done_at, task.done_by = timezone.now(), actor
         task.save()

@@ -15,6 +15,7 @@ urlpatterns = [
     path("incidents/<int:pk>/locate/", api.IncidentLocateView.as_view(), name="incident-locate"),
     path("incidents/<int:pk>/category/", api.IncidentCategoryView.as_view(), name="incident-category"),
     path("incidents/<int:pk>/parties/", api.IncidentPartyView.as_view(), name="incident-parties"),
+    path("incidents/<int:pk>/reveal/", api.IncidentContactsRevealView.as_view(), name="incident-reveal"),
     path("parties/<int:pk>/reveal/", api.PartyRevealView.as_view(), name="party-reveal"),
     path("photos/<int:pk>/", api.PhotoView.as_view(), name="photo"),
     path("categories/", api.CategoryListView.as_view(), name="categories"),

@@ -1,6 +1,7 @@
 """Django admin: every model is registered, and its list and change pages render (map widgets
 for geometry) on the demo data."""
 
+import pghistory.models
 import pytest
 from django.apps import apps
 from django.contrib import admin
@@ -12,9 +13,11 @@ APPS = ("geo", "dispatch", "incidents")
 
 
 def test_every_model_is_in_the_admin():
+    # The change records (audit/) are listed by the audit trail's admin and on each record's page;
+    # the member-grid link is edited on the member's page.
     missing = [m.__name__ for label in APPS for m in apps.get_app_config(label).get_models()
-               if m not in admin.site._registry and m._meta.model_name not in {
-                   "incidentcounter", "feedbackattempt"}]
+               if m not in admin.site._registry and not issubclass(m, pghistory.models.Event)
+               and m._meta.model_name not in {"incidentcounter", "feedbackattempt", "membergrid"}]
     assert missing == []
 
 

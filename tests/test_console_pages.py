@@ -117,7 +117,7 @@ def test_incident_page_for_the_command_room(client, world):
     assert response.status_code == 200
     text = response.text
     assert incident.number in text
-    assert "邻里纠纷" in text and "李四" in text
+    assert "邻里纠纷" in text and "李* 139****0000" in text and "李四" not in text  # masked (test_personal_data.py)
     assert world["grids"][0].name in text and world["community"].name in text
     assert 'data-kind="created"' in text  # the timeline's first entry
     config = json_script(response, "incident-config")

@@ -1,9 +1,9 @@
-"""GCJ-02 ↔ WGS 84 (dispatch.gcj02) against coordinate pairs published by converters we did not write."""
+"""GCJ-02 ↔ WGS 84 (geo.datum) against coordinate pairs published by converters we did not write."""
 
 import numpy as np
 import pytest
 
-from dispatch.gcj02 import gcj02_to_wgs84, gcj02_to_wgs84_array, wgs84_to_gcj02, wgs84_to_gcj02_array
+from geo.datum import gcj02_to_wgs84, gcj02_to_wgs84_array, wgs84_to_gcj02, wgs84_to_gcj02_array
 
 
 @pytest.mark.parametrize(("wgs", "gcj", "tolerance"), [

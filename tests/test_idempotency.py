@@ -327,7 +327,7 @@ def test_the_schema_documents_the_header_on_every_action(ctx):
         for method, operation in operations.items():
             if method != "post":
                 assert "Idempotency-Key" not in {p["name"] for p in operation.get("parameters", [])}
-    assert unkeyed == {"/api/v1/parties/{id}/reveal/"}
+    assert unkeyed == {"/api/v1/parties/{id}/reveal/", "/api/v1/incidents/{id}/reveal/"}
     assert {"/api/v1/incidents/{id}/transitions/", "/api/v1/incidents/{id}/merge/", "/api/v1/incidents/{id}/locate/",
             "/api/v1/incidents/{id}/category/", "/api/v1/incidents/{id}/parties/", "/api/v1/incidents/",
             "/api/v1/callbacks/{id}/complete/", "/api/v1/dispatch/orders/{id}/accept/",

@@ -108,7 +108,7 @@ def test_tile_layer_only_when_configured(client, settings):
     settings.TILE_URL = "https://tiles.example.internal/{z}/{x}/{y}.png"
     settings.TILE_ATTRIBUTION = "内网底图"
     config = map_config(client.get(reverse("frontend:map")))
-    assert config["tiles"] == {"url": settings.TILE_URL, "attribution": "内网底图"}
+    assert config["tiles"] == {"url": settings.TILE_URL, "attribution": "内网底图", "datum": "WGS84"}
 
 
 def test_language_switch(client):

@@ -370,7 +370,7 @@ def test_a_wall_socket_receives_positions_posted_through_the_api(settings):
     gateway = make_user("gateway", UserRole.INTEGRATION)
     session = Client()
     session.force_login(dispatcher)
-    headers = [(b"origin", b"http://127.0.0.1"), (b"cookie", f"sessionid={session.cookies['sessionid'].value}".encode())]
+    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"), (b"cookie", f"sessionid={session.cookies['sessionid'].value}".encode())]
     communicator = WebsocketCommunicator(application, "/ws/wall/T1/", headers=headers)
     gcj_lon, gcj_lat = wgs84_to_gcj02(LON, LAT)
 

@@ -83,7 +83,7 @@ def test_a_wall_map_open_longer_than_the_group_expiry_still_receives_events(sett
     client = Client()
     client.force_login(dispatcher)
     communicator = WebsocketCommunicator(application, "/ws/wall/T1/", headers=[
-        (b"origin", b"http://127.0.0.1"), (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())])
+        (b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"), (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())])
 
     def intake():
         return incident_intake(channel=channels["hotline"], category=world["category"], description="夜间噪音",

@@ -27,7 +27,7 @@ def _fresh_channel_layer():
 
 
 def session_headers(user=None) -> list[tuple[bytes, bytes]]:
-    headers = [(b"origin", b"http://127.0.0.1")]
+    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]  # a page of this server
     if user is not None:
         client = Client()
         client.force_login(user)

@@ -78,8 +78,8 @@ class WallIncidentView(WallView):
 class WallReplayView(WallView):
     @extend_schema(
         summary="The replay of a day: its incidents, orders with routes, and the members' tracks",
-        description="A local day (Asia/Shanghai), today or earlier; 400 with a message for a missing, malformed "
-                    "or future date.",
+        description="A local day (Asia/Shanghai), from 2000-01-01 to today; 400 with a message for a missing, "
+                    "malformed, earlier or future date.",
         parameters=[CODE_PARAMETER, OpenApiParameter("date", OpenApiTypes.DATE, required=True,
                                                      description="YYYY-MM-DD")],
         responses=ReplaySerializer,

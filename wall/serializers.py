@@ -4,6 +4,8 @@ The answers themselves are built as plain values by `wall.selectors` (the snapsh
 every wall map on connect and resync: no serializer pass over 692 members); these serializers
 describe them field by field, and a test checks that the answers carry exactly these fields."""
 
+from datetime import date
+
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -201,6 +203,11 @@ class ReplaySerializer(serializers.Serializer):
         help_text='{"<member id>": [[iso time, lon, lat], ...]}: at most one point per member per 15 s')
 
 
+# The earliest day a replay may ask for: no record is older (a day of year 7 was answered with the
+# local mean time of 1901's tz database, an offset with seconds that no client parses).
+REPLAY_EARLIEST = date(2000, 1, 1)
+
+
 class ReplayQuerySerializer(serializers.Serializer):
     date = serializers.DateField(
         input_formats=["%Y-%m-%d"],
@@ -210,6 +217,9 @@ class ReplayQuerySerializer(serializers.Serializer):
     )
 
     def validate_date(self, value):
+        if value < REPLAY_EARLIEST:
+            raise serializers.ValidationError(
+                _("There is nothing to replay before %(day)s: choose a later day.") % {"day": REPLAY_EARLIEST})
         if value > local_today(timezone.now()):
             raise serializers.ValidationError(_("That day has not come yet: choose today or an earlier day."))
         return value

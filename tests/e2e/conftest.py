@@ -18,6 +18,7 @@ default <repo>/test-artifacts/), beside the screenshots.
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -99,6 +100,10 @@ def database_url(server: dict[str, str], name: str) -> str:
 
 def subprocess_env(server: dict[str, str], name: str) -> dict[str, str]:
     env = {**os.environ, "DATABASE_URL": database_url(server, name), "DEBUG": "1", "PYTHONUNBUFFERED": "1"}
+    # Plain http on 127.0.0.1: no redirect to https, cookies without Secure (whatever the caller's
+    # environment says), so that the browser keeps its session.
+    env |= {"SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0",
+            "SECURE_HSTS_SECONDS": "0"}
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     if server["host"].startswith("/") and server["port"]:
         env["PGPORT"] = server["port"]
@@ -272,14 +277,66 @@ def e2e(artifacts_dir, tmp_path_factory) -> E2EServer:
             _drop_database(server, name)
 
 
+# The pages run under the server's Content-Security-Policy and Permissions-Policy: whatever the
+# browser refuses (an inline script, eval, an image from an unlisted host, a blocked feature) fails
+# the test that caused it, whichever context it happened in (the shared `page` or a test's own).
+POLICY_VIOLATION = re.compile(r"Content[- ]Security[- ]Policy|unsafe-eval|unsafe-inline|Permissions[- ]policy",
+                              re.IGNORECASE)
+# Chromium prints a violation to the console; the DOM event also catches one it does not print.
+REPORT_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`Content Security Policy violation: ${event.effectiveDirective} ${event.blockedURI}`);
+});"""
+
+
+class PolicyWatchingBrowser:
+    """The session's Playwright browser; each context it opens reports policy violations into
+    `violations` (checked after each test by `_no_policy_violations`)."""
+
+    def __init__(self, browser):
+        self._browser = browser
+        self.violations: list[str] = []
+
+    def new_context(self, **kwargs):
+        context = self._browser.new_context(**kwargs)
+        context.add_init_script(REPORT_VIOLATIONS)
+
+        def on_console(message):
+            if POLICY_VIOLATION.search(message.text):
+                self.violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+        def on_error(error):
+            if POLICY_VIOLATION.search(str(error.error)):
+                self.violations.append(f"{error.page.url if error.page else '?'}: {error.error}")
+
+        context.on("console", on_console)
+        context.on("weberror", on_error)
+        return context
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
+        yield PolicyWatchingBrowser(browser)
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_policy_violations(request):
+    """Fails a browser test during which a page broke the CSP or the Permissions-Policy."""
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    watcher = request.getfixturevalue("browser")
+    watcher.violations.clear()
+    yield
+    found, watcher.violations[:] = list(watcher.violations), []
+    assert not found, "the browser refused what the policies forbid:\n" + "\n".join(found)
 
 
 @pytest.fixture

@@ -268,3 +268,13 @@ def test_command_room_records_a_call_back(page, login, e2e, artifacts_dir):
     detail = page.request.get(e2e.url(f"/api/v1/incidents/{case['id']}/")).json()
     assert detail["status"] == "reported"  # reopened: back to the command room
     assert detail["callbacks"][0]["satisfaction"] == "dissatisfied"
+
+    # The incident page shows the caller masked; the command room reveals them (logged in the timeline).
+    page.goto(e2e.url(f"/incidents/{case['id']}/"))
+    caller = page.locator('[data-contact="caller"]')
+    assert "13900001111" not in caller.text_content() and "139****1111" in caller.text_content()
+    page.click('[data-reveal-contacts="caller"]')
+    page.locator('[data-contact="caller"].is-revealed').wait_for()
+    assert caller.text_content() == "钱女士 13900001111"
+    detail = page.request.get(e2e.url(f"/api/v1/incidents/{case['id']}/")).json()
+    assert "personal_data_revealed" in {e["kind"] for e in detail["events"]}

@@ -116,6 +116,11 @@
     return { type: "Point", coordinates: [Number(latlng.lng.toFixed(7)), Number(latlng.lat.toFixed(7))] };
   }
 
+  // A pin put on the map by a click or a drag is in the tiles' datum (TILE_DATUM: GCJ-02 tiles give
+  // GCJ-02 points); one put at a gazetteer match is WGS 84. Each pin keeps its datum and every
+  // request with its point names it (`datum`): the server converts to WGS 84.
+  var tileDatum = (config.map.tiles && config.map.tiles.datum) || "WGS84";
+
   function showMessage(form, message, kind) {
     var box = form.querySelector(".form-message");
     box.textContent = message || "";
@@ -277,10 +282,11 @@
   }
 
   // One pin per purpose: the hotline call, the assignment form, the case being located.
-  function setPin(kind, latlng) {
+  function setPin(kind, latlng, datum) {
     if (!pins[kind]) {
       pins[kind] = L.marker(latlng, { draggable: true, pane: "gl-pin", icon: G.basemap.pinIcon(PIN_COLOURS[kind], "is-" + kind), autoPan: true });
       pins[kind].on("dragend", function () {
+        pins[kind].datum = tileDatum;
         pinMoved(kind);
       });
       pins[kind].addTo(map);
@@ -290,6 +296,7 @@
         pins[kind].addTo(map);
       }
     }
+    pins[kind].datum = datum || tileDatum;
     pinMoved(kind);
   }
 
@@ -317,10 +324,10 @@
   function pinMoved(kind) {
     var latlng = pins[kind].getLatLng();
     if (kind === "call") {
-      describeWhere(document.querySelector('[data-where="call"]'), latlng);
+      describeWhere(document.querySelector('[data-where="call"]'), latlng, pins[kind].datum);
       loadDuplicates();
     } else if (kind === "assign") {
-      describeWhere(document.querySelector('[data-where="assign"]'), latlng);
+      describeWhere(document.querySelector('[data-where="assign"]'), latlng, pins[kind].datum);
     } else if (kind === "locate") {
       renderLocateQueue();
     }
@@ -347,14 +354,14 @@
     }
   }
 
-  function describeWhere(box, latlng) {
+  function describeWhere(box, latlng, datum) {
     var ticket = (whereRequest += 1);
     clear(box);
     box.className = "where is-loading";
     box.appendChild(el("span", "where-coords", latlng.lng.toFixed(5) + ", " + latlng.lat.toFixed(5)));
     box.appendChild(el("span", "where-hint", text.loading));
     http
-      .get(api.locate, { lon: latlng.lng.toFixed(7), lat: latlng.lat.toFixed(7), subdistrict: config.subdistrict })
+      .get(api.locate, { lon: latlng.lng.toFixed(7), lat: latlng.lat.toFixed(7), datum: datum, subdistrict: config.subdistrict })
       .then(function (result) {
         if (ticket !== whereRequest) {
           return;
@@ -632,7 +639,7 @@
     var lonLat = http.lonLatOf(match);
     if (lonLat) {
       var latlng = L.latLng(lonLat[1], lonLat[0]);
-      setPin("call", latlng);
+      setPin("call", latlng, "WGS84");
       map.flyTo(latlng, Math.max(map.getZoom(), 17), { duration: 0.6 });
     }
   }
@@ -694,7 +701,7 @@
     }
     var latlng = pins.call.getLatLng();
     http
-      .get(api.duplicates, { lon: latlng.lng.toFixed(7), lat: latlng.lat.toFixed(7), category: categorySelect.value, subdistrict: config.subdistrict })
+      .get(api.duplicates, { lon: latlng.lng.toFixed(7), lat: latlng.lat.toFixed(7), datum: pins.call.datum, category: categorySelect.value, subdistrict: config.subdistrict })
       .then(function (result) {
         if (ticket === duplicateTicket && result.ok) {
           renderDuplicates(http.rows(result.data).map(caseView));
@@ -749,6 +756,7 @@
     });
     if (pins.call) {
       body.location = pointBody(pins.call.getLatLng());
+      body.datum = pins.call.datum;
     }
     if (linkTo) {
       body.link_to = linkTo;
@@ -895,6 +903,7 @@
     }
     if (pins.assign) {
       body.location = pointBody(pins.assign.getLatLng());
+      body.datum = pins.assign.datum;
     }
     setBusy(assignForm, true);
     http
@@ -1112,7 +1121,7 @@
     }
     button.disabled = true;
     http
-      .post(http.url(api.locateIncident, view.id), { location: pointBody(pins.locate.getLatLng()) })
+      .post(http.url(api.locateIncident, view.id), { location: pointBody(pins.locate.getLatLng()), datum: pins.locate.datum })
       .then(function (result) {
         if (!result.ok) {
           button.disabled = false;

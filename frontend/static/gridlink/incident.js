@@ -1,7 +1,7 @@
 /*
  * The incident page: the case on the basemap, the action buttons the detail API offers now
  * (`actions`: [{action, label, requires, choices}]) with a small form for what each requires,
- * and the reveal of ID numbers. The page itself is rendered by Django; after a successful action
+ * and the reveals of ID numbers and of callers' and parties' names and phones. The page itself is rendered by Django; after a successful action
  * it is loaded again, so the timeline and every list come from the server. A refused action
  * shows the server's message and changes nothing.
  *
@@ -357,6 +357,43 @@
       clear(actionsBox);
       actionsBox.appendChild(el("span", "field-error", text.failed));
     });
+
+  // ---- reveal callers' and parties' names and phones (masked on the page; each reveal is logged) ----
+
+  function showContact(key, value) {
+    var node = document.querySelector('[data-contact="' + CSS.escape(key) + '"]');
+    if (node) {
+      node.textContent = value;
+      node.classList.add("is-revealed");
+    }
+  }
+
+  document.querySelectorAll("[data-reveal-contacts]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var party = button.dataset.party ? Number(button.dataset.party) : null;
+      var body = party ? { parties: [party] } : { caller: true };
+      button.disabled = true;
+      http.post(http.url(config.api.revealContacts, config.incident), body).then(function (result) {
+        if (!result.ok || !result.data) {
+          button.disabled = false;
+          button.insertAdjacentElement("afterend", el("span", "field-error", http.errorMessages(result, text.failed).message));
+          return;
+        }
+        var caller = result.data.caller;
+        if (caller) {
+          showContact("caller", [caller.name, caller.phone].join(" ").trim());
+          caller.reports.forEach(function (report) {
+            showContact("report:" + report.id, [report.caller_name, report.caller_phone].join(" ").trim());
+          });
+        }
+        (result.data.parties || []).forEach(function (person) {
+          showContact("party-name:" + person.id, person.name);
+          showContact("party-phone:" + person.id, person.phone);
+        });
+        button.remove();
+      });
+    });
+  });
 
   // ---- reveal an ID number ------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ import { createOrderMap } from "./map.js";
 import { createQueue, heldSummary, memberHeaders, openOutbox, OUTBOX, staleAfterMs } from "./queue.js";
 import { clearMemberCaches, within } from "./session.js";
 import { createStore } from "./store.js";
-import { teamOutbox } from "./team.js";
+import { telUri, teamOutbox } from "./team.js";
 import { createWorkView } from "./work.js";
 
 const config = JSON.parse(document.getElementById("m-config").textContent);
@@ -89,6 +89,7 @@ const view = createWorkView({
   onSelect: (id) => store.set({ selected: store.get().selected === id ? null : id }),
   onForm: (id, action) => store.set({ form: action ? { orderId: id, action } : null }),
   onAction: act,
+  onReveal: revealAndCall,
 });
 
 const statusLine = document.getElementById("m-status");
@@ -194,6 +195,16 @@ document.addEventListener("gridlink:wrong-member", leave); // "My team"'s outbox
 
 function notify(id, kind, message) {
   store.set({ notices: { ...store.get().notices, [id]: { kind, text: message } } });
+}
+
+// A caller's or a person's number: revealed by the server (which logs it on the case), then dialled.
+// Online only, never queued: a number is needed now or not at all.
+async function revealAndCall(item, what) {
+  const result = await api.post(urlFor(config.api.reveal, item.incident.id), what);
+  const phone = what.caller ? result.data?.caller?.phone : result.data?.parties?.[0]?.phone;
+  const href = result.ok ? telUri(phone) : "";
+  if (href) window.location.href = href;
+  else notify(item.order.id, "error", result.ok ? text.failed : result.message);
 }
 
 async function arrivalBody() {

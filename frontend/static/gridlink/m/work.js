@@ -56,7 +56,7 @@ const REPEATABLE = new Set(["note", "register_party"]);
  * onForm(id, action | null), map: {place(slot, item)}}) → {render(state), tick(now, fix)}.
  * `state`: {work, selected, notices, form, busy, queue}.
  */
-export function createWorkView({ live, finished, config, text, onAction, onSelect, onForm, map }) {
+export function createWorkView({ live, finished, config, text, onAction, onSelect, onForm, map, onReveal = () => {} }) {
   const cards = new Map(); // order id → {node, signature, item}
   const photoDrafts = new Map(); // order id → the photo records picked for its report, with preview URLs
   let member = null;
@@ -344,17 +344,36 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
     return form;
   }
 
-  // What the case already holds: the people registered (masked as the server answers them) and the
-  // photos this member sent.
-  function caseRecords(incident) {
+  // "Call": names and numbers come masked, so the button reveals the number (logged on the case)
+  // and dials it (onReveal); offered while the member's order is current (may_reveal_contacts).
+  function callButton(item, what, testid) {
+    const button = el("button", { type: "button", className: "m-btn m-btn-go m-call", text: text.dial, dataset: { testid } });
+    button.addEventListener("click", () => onReveal(item, what));
+    return button;
+  }
+
+  // What the case already holds: the caller and the people registered (masked as the server answers
+  // them) and the photos this member sent.
+  function caseRecords(item) {
+    const { incident } = item;
+    const mayCall = Boolean(item.may_reveal_contacts);
     const parts = [];
+    if (incident.caller_name || incident.caller_phone) {
+      parts.push(el("p", { className: "m-caller", dataset: { testid: "caller" } }, [
+        el("span", { text: `${text.caller}: ` }),
+        el("span", { className: "m-masked", text: [incident.caller_name, incident.caller_phone].filter(Boolean).join(" ") }),
+        mayCall && incident.caller_phone ? callButton(item, { caller: true }, "call-caller") : null,
+      ]));
+    }
     const parties = incident.parties || [];
     if (parties.length) {
       parts.push(el("h3", { className: "m-subheading", text: text.parties }), el("ul", { className: "m-parties", dataset: { testid: "parties" } },
         parties.map((party) => el("li", { dataset: { party: String(party.id) } }, [
           el("strong", { text: party.name }),
           el("span", { text: ` · ${party.role_display}` }),
+          party.phone_masked ? el("span", { className: "m-masked", text: ` · ${party.phone_masked}` }) : null,
           party.id_number_masked ? el("span", { className: "m-masked", text: ` · ${party.id_number_masked}`, dataset: { testid: "id-masked" } }) : null,
+          mayCall && party.phone_masked ? callButton(item, { parties: [party.id] }, "call-party") : null,
         ]))));
     }
     const photos = incident.photos || [];
@@ -425,7 +444,7 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
     }
     if (selected) {
       card.append(el("p", { className: "m-desc", text: incident.description, dataset: { testid: "description" } }));
-      card.append(...caseRecords(incident));
+      card.append(...caseRecords(item));
       if (incident.location) card.append(el("div", { className: "m-map-slot" }));
     }
     return card;

@@ -1,0 +1,258 @@
+"""What our websockets take from a client, and how they refuse the rest.
+
+Every consumer of ours (the wall map's, the member's, the department queue's) derives from
+`GuardedJsonConsumer`, whose receive path runs before the consumer's `receive_json` sees anything:
+
+- a frame must be text (binary is refused), at most WS_MAX_FRAME_BYTES of UTF-8, valid JSON without
+  NaN or Infinity, nested at most MAX_DEPTH deep, an object whose "type" is a string, and hold no
+  NUL character and no lone surrogate in any string;
+- ids in a frame are integers (`frame_id`: not a boolean, not a float) within PostgreSQL's bigint;
+- a socket takes at most WS_FRAMES_PER_MINUTE frames and WS_RESUME_PER_MINUTE resumes (a replay of
+  missed events from the database: the costly request) — token buckets per socket, a burst of the
+  full minute's worth, refilled evenly.
+
+A frame refused here, or by the consumer with `FrameRefused`, gets one error frame, built from the
+domain error (config/errors.py) as every error frame is, `{"type": "error", "code": <code>,
+"detail": <translated message>}`, and the socket closes with the error's close code; frames that
+arrive after that are ignored, and nothing is logged as an error: a refusal is not a server fault.
+One bad frame closes the socket: our own clients never send one (the wall and department pages send
+nothing, the member's app only `read`), so a bad frame is a broken or hostile client, and a fresh
+connection is the cheapest way back to a known state.
+
+The close codes of our sockets, one table for the consumers, the pages and their tests (the
+browser sees them in `CloseEvent.code`):
+
+    4400  a malformed frame or query (CLOSE_BAD_REQUEST)
+    4401  not logged in (CLOSE_ANONYMOUS)
+    4403  the user's role does not admit them (CLOSE_FORBIDDEN)
+    4404  no such sub-district (CLOSE_NOT_FOUND)
+    4429  too many frames or resumes on this socket (CLOSE_RATE_LIMITED)
+
+A handshake from a foreign origin gets no socket at all (config/ws_origin.py): HTTP 403, which the
+browser reports as 1006.
+"""
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from config.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+CLOSE_BAD_REQUEST = 4400
+CLOSE_ANONYMOUS = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+CLOSE_RATE_LIMITED = 4429
+
+BIGINT_MAX = 2**63 - 1  # PostgreSQL's bigint: every id of ours (BigAutoField)
+MAX_DEPTH = 8  # our frames are flat objects; a little room, never a recursion hazard
+_DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII digits only: int() also takes "١٢", " 12", "1_2"
+
+
+class FrameRefused(DomainError):
+    """A frame the socket does not take: one error frame, then the socket closes with `close_code`."""
+
+    close_code = CLOSE_BAD_REQUEST
+
+    def __init__(self, message, *, code: str = "bad_frame", close_code: int | None = None):
+        super().__init__(message, code=code)
+        if close_code is not None:
+            self.close_code = close_code
+
+
+class RateLimited(FrameRefused):
+    """More frames or resumes than the socket's budget: HTTP's 429, close 4429."""
+
+    http_status = 429
+    close_code = CLOSE_RATE_LIMITED
+
+    def __init__(self, message, *, code: str = "rate_limited", close_code: int | None = None):
+        super().__init__(message, code=code, close_code=close_code)
+
+
+def error_frame(error: DomainError, **extra) -> dict:
+    """The error frame of a domain error: the code for programs, the message for people."""
+    return {"type": "error", "code": error.code, "detail": str(error.message), **extra}
+
+
+def parse_event_id(value, *, minimum: int = 0) -> int | None:
+    """An id from a query string or a frame: an int (not a bool) or a string of ASCII digits, from
+    `minimum` up to BIGINT_MAX; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        if not _DIGITS.fullmatch(value):
+            return None
+        value = int(value)
+    if not isinstance(value, int):
+        return None
+    return value if minimum <= value <= BIGINT_MAX else None
+
+
+def frame_id(content: dict, key: str, *, minimum: int = 1) -> int:
+    """The id under `key` of a decoded frame: an integer from `minimum` up to BIGINT_MAX (strings
+    of digits are not ids in a frame), else FrameRefused."""
+    value = content.get(key)
+    number = parse_event_id(value, minimum=minimum) if isinstance(value, int) else None
+    if number is None:
+        raise FrameRefused(_("“%(key)s” must be an integer from %(minimum)s to %(maximum)s.")
+                           % {"key": key, "minimum": minimum, "maximum": BIGINT_MAX}, code="bad_id")
+    return number
+
+
+def _too_deep(text: str, limit: int) -> bool:
+    """Whether the JSON text nests arrays and objects more than `limit` deep (brackets inside
+    strings do not count). Read before parsing: the parser would recurse a thousand levels first."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _clean_text(value: str) -> bool:
+    if "\x00" in value:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800"): not text, and it cannot be stored
+        return False
+    return True
+
+
+def _strings_clean(content: Any) -> bool:
+    """Whether every key and string in the (bounded-depth) decoded frame is clean text."""
+    stack = [content]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not _clean_text(item):
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
+
+
+def decode_frame(text_data: str | None, bytes_data: bytes | None, *, max_bytes: int) -> dict:
+    """A client's frame as a JSON object with a string "type", or FrameRefused."""
+    if text_data is None:
+        raise FrameRefused(_("This socket takes text frames only."), code="binary_frame")
+    if len(text_data) > max_bytes or len(text_data.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise FrameRefused(_("The frame is too large."), code="frame_too_large")
+    if "\x00" in text_data:
+        raise FrameRefused(_("The frame contains a NUL character."), code="nul_character")
+    if _too_deep(text_data, MAX_DEPTH):
+        raise FrameRefused(_("The frame is nested too deeply."), code="too_deep")
+    try:
+        content = json.loads(text_data, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        raise FrameRefused(_("The frame is not valid JSON."), code="not_json") from None
+    if not _strings_clean(content):
+        raise FrameRefused(_("The frame contains a NUL character or invalid text."), code="nul_character")
+    if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+        raise FrameRefused(_("A frame is a JSON object with a “type”."), code="bad_frame")
+    return content
+
+
+class TokenBucket:
+    """At most `per_minute` takes in a burst, refilled evenly over the minute."""
+
+    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic):
+        self.capacity = float(max(1, per_minute))
+        self.rate = self.capacity / 60.0
+        self.tokens = self.capacity
+        self.clock = clock
+        self.at = clock()
+
+    def take(self) -> bool:
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
+
+
+class GuardedJsonConsumer(AsyncJsonWebsocketConsumer):
+    """A JSON websocket whose frames are checked (above) before `receive_json` sees them; a
+    `FrameRefused` raised by `receive_json` is answered the same way. `spend_resume()` before each
+    replay of missed events."""
+
+    closing = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.frame_budget = TokenBucket(settings.WS_FRAMES_PER_MINUTE)
+        self.resume_budget = TokenBucket(settings.WS_RESUME_PER_MINUTE)
+
+    async def websocket_receive(self, message) -> None:
+        await self.receive(text_data=message.get("text"), bytes_data=message.get("bytes"))
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        if self.closing:
+            return
+        try:
+            if not self.frame_budget.take():
+                raise RateLimited(_("Too many frames on this socket: slow down."))
+            content = decode_frame(text_data, bytes_data, max_bytes=settings.WS_MAX_FRAME_BYTES)
+            await self.receive_json(content, **kwargs)
+        except FrameRefused as error:
+            await self.refuse(error)
+
+    def spend_resume(self) -> None:
+        """Count one replay of missed events against the socket's budget, or RateLimited."""
+        if not self.resume_budget.take():
+            raise RateLimited(_("Too many resume requests on this socket: wait a minute."), code="resume_rate_limited")
+
+    async def refuse(self, error: FrameRefused) -> None:
+        """One error frame, then close with the error's code."""
+        log.info("websocket frame refused on %s: %s", self.scope.get("path"), error.code)
+        await self.send_json(error_frame(error))
+        await self.close(code=error.close_code)
+
+    async def close(self, code=None, reason=None) -> None:
+        self.closing = True  # whatever the client sends after this is not read
+        await super().close(code=code, reason=reason)
+
+
+class NoSuchSocket(GuardedJsonConsumer):
+    """Any websocket path that no app routes (the last route of config.routing): accepted, then
+    closed with 4404. Without it Channels' router raises, and the server logs a traceback."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        await self.close(code=CLOSE_NOT_FOUND)
