@@ -34,11 +34,10 @@ JSON_MAX_DEPTH = 32
 
 # JSON strings (to skip them when counting brackets), the brackets themselves, and the escapes that
 # may decode to a NUL or a lone surrogate (after an even run of backslashes: "\\u0000" is text).
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _SUSPECT_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 _ASCII_INT = re.compile(r"[+-]?[0-9]+")
 _ASCII_DIGITS = re.compile(r"[0-9]+")
+BIGINT_MAX = 2**63 - 1  # PostgreSQL's bigint: every id of ours (BigAutoField)
 
 
 class InputRefused(DomainError):
@@ -53,16 +52,6 @@ def nul_refused() -> InputRefused:
 def _text_refused() -> InputRefused:
     return InputRefused(_("The request contains text that is not valid Unicode (a lone surrogate)."),
                         code="invalid_unicode")
-
-
-def text_check(value: str) -> None:
-    """Refuse a NUL or a lone surrogate in one piece of text."""
-    if NUL in value:
-        raise nul_refused()
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _text_refused() from None
 
 
 def has_nul(value) -> bool:
@@ -91,33 +80,64 @@ def nul_check(value) -> None:
         raise nul_refused()
 
 
-def json_depth(text: str, *, limit: int = JSON_MAX_DEPTH) -> int:
-    """The nesting depth of JSON text, counted up to `limit + 1` (a deeper text stops there)."""
-    skeleton = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
-    depth = deepest = 0
-    for char in skeleton:
-        if char in "[{":
+def json_too_deep(text: str, limit: int = JSON_MAX_DEPTH) -> bool:
+    """Whether JSON text nests arrays and objects more than `limit` deep (brackets inside strings do
+    not count). One pass, linear in the text whatever it holds (an unclosed string included), and
+    read before parsing: Python's parser would recurse a thousand levels first."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
             depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest > limit:
-                    break
-        else:
+            if depth > limit:
+                return True
+        elif char in "]}":
             depth -= 1
-    return deepest
+    return False
 
 
-def _strings_check(value) -> None:
+def clean_text(value: str) -> bool:
+    """Whether `value` holds neither a NUL nor a lone surrogate (text PostgreSQL can store)."""
+    if NUL in value:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def strings_clean(value) -> bool:
+    """Whether every string and key in decoded JSON is `clean_text`."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            text_check(item)
+            if not clean_text(item):
+                return False
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
+    return True
+
+
+def refuse_constant(name: str):
+    """`json.loads(parse_constant=...)`: NaN and Infinity are not JSON numbers."""
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def json_loads(text: str | bytes, *, max_depth: int = JSON_MAX_DEPTH):
@@ -129,20 +149,16 @@ def json_loads(text: str | bytes, *, max_depth: int = JSON_MAX_DEPTH):
             text = text.decode("utf-8")
         except UnicodeDecodeError:
             raise InputRefused(_("The JSON body is not valid UTF-8."), code="parse_error") from None
-    if json_depth(text, limit=max_depth) > max_depth:
+    if json_too_deep(text, max_depth):
         raise InputRefused(_("The JSON body is nested too deeply (at most %(depth)d levels).") % {"depth": max_depth},
                            code="json_too_deep")
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=refuse_constant)
     except (ValueError, RecursionError) as exc:
         raise InputRefused(_("The body is not valid JSON: %(error)s") % {"error": exc}, code="parse_error") from None
-    if _SUSPECT_ESCAPE.search(text):  # only escapes can carry a NUL or a surrogate into valid JSON
-        _strings_check(value)
+    if _SUSPECT_ESCAPE.search(text) and not strings_clean(value):  # only escapes carry these into valid JSON
+        raise nul_refused() if has_nul(value) else _text_refused()
     return value
-
-
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def ascii_int(value, *, minimum: int | None = None, maximum: int | None = None, signed: bool = False) -> int | None:
@@ -167,8 +183,3 @@ def like_escape(text: str) -> str:
     (PostgreSQL's default LIKE escape character) escaped. Django's `contains`/`startswith` lookups
     escape by themselves; raw SQL built with LIKE must call this on anything a user typed."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def is_ascii_digits(value: str) -> bool:
-    """Whether `value` is one or more ASCII digits 0-9 (what `str.isdigit` is mistaken for)."""
-    return bool(_ASCII_DIGITS.fullmatch(value))

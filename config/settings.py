@@ -337,7 +337,7 @@ X_FRAME_OPTIONS = "DENY"
 INTAKE_DUPLICATE_RADIUS_M = env.int("INTAKE_DUPLICATE_RADIUS_M", default=300)
 INTAKE_DUPLICATE_WINDOW_MINUTES = env.int("INTAKE_DUPLICATE_WINDOW_MINUTES", default=180)
 INTAKE_DUPLICATE_SAME_CATEGORY = env.bool("INTAKE_DUPLICATE_SAME_CATEGORY", default=False)
-# Times a report brings in through the API (incidents/validators.py `intake_times_check`): it may be
+# Times a report brings in through the API (incidents/validators.py `reported_at_check`, `deadline_check`): it may be
 # back-dated at most INTAKE_BACKDATE_MAX_HOURS and lie at most INTAKE_CLOCK_SKEW_SECONDS ahead of
 # the server's clock; its deadline lies after it and within INTAKE_DEADLINE_MAX_DAYS of it.
 INTAKE_BACKDATE_MAX_HOURS = env.int("INTAKE_BACKDATE_MAX_HOURS", default=72)

@@ -34,16 +34,15 @@ browser reports as 1006.
 
 import json
 import logging
-import re
 import time
 from collections.abc import Callable
-from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import DomainError
+from config.inputs import BIGINT_MAX, ascii_int, json_too_deep, refuse_constant, strings_clean
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +52,7 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_RATE_LIMITED = 4429
 
-BIGINT_MAX = 2**63 - 1  # PostgreSQL's bigint: every id of ours (BigAutoField)
 MAX_DEPTH = 8  # our frames are flat objects; a little room, never a recursion hazard
-_DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII digits only: int() also takes "١٢", " 12", "1_2"
 
 
 class FrameRefused(DomainError):
@@ -87,15 +84,7 @@ def error_frame(error: DomainError, **extra) -> dict:
 def parse_event_id(value, *, minimum: int = 0) -> int | None:
     """An id from a query string or a frame: an int (not a bool) or a string of ASCII digits, from
     `minimum` up to BIGINT_MAX; None for anything else."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        if not _DIGITS.fullmatch(value):
-            return None
-        value = int(value)
-    if not isinstance(value, int):
-        return None
-    return value if minimum <= value <= BIGINT_MAX else None
+    return ascii_int(value, minimum=minimum, maximum=BIGINT_MAX)
 
 
 def frame_id(content: dict, key: str, *, minimum: int = 1) -> int:
@@ -109,63 +98,6 @@ def frame_id(content: dict, key: str, *, minimum: int = 1) -> int:
     return number
 
 
-def _too_deep(text: str, limit: int) -> bool:
-    """Whether the JSON text nests arrays and objects more than `limit` deep (brackets inside
-    strings do not count). Read before parsing: the parser would recurse a thousand levels first."""
-    if text.count("[") + text.count("{") <= limit:
-        return False
-    depth, in_string, escaped = 0, False, False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif ch in "]}":
-            depth -= 1
-    return False
-
-
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not JSON")
-
-
-def _clean_text(value: str) -> bool:
-    if "\x00" in value:
-        return False
-    if value.isascii():
-        return True
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate ("\ud800"): not text, and it cannot be stored
-        return False
-    return True
-
-
-def _strings_clean(content: Any) -> bool:
-    """Whether every key and string in the (bounded-depth) decoded frame is clean text."""
-    stack = [content]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if not _clean_text(item):
-                return False
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return True
-
-
 def decode_frame(text_data: str | None, bytes_data: bytes | None, *, max_bytes: int) -> dict:
     """A client's frame as a JSON object with a string "type", or FrameRefused."""
     if text_data is None:
@@ -174,13 +106,13 @@ def decode_frame(text_data: str | None, bytes_data: bytes | None, *, max_bytes: 
         raise FrameRefused(_("The frame is too large."), code="frame_too_large")
     if "\x00" in text_data:
         raise FrameRefused(_("The frame contains a NUL character."), code="nul_character")
-    if _too_deep(text_data, MAX_DEPTH):
+    if json_too_deep(text_data, MAX_DEPTH):
         raise FrameRefused(_("The frame is nested too deeply."), code="too_deep")
     try:
-        content = json.loads(text_data, parse_constant=_refuse_constant)
+        content = json.loads(text_data, parse_constant=refuse_constant)
     except (ValueError, RecursionError):
         raise FrameRefused(_("The frame is not valid JSON."), code="not_json") from None
-    if not _strings_clean(content):
+    if not strings_clean(content):
         raise FrameRefused(_("The frame contains a NUL character or invalid text."), code="nul_character")
     if not isinstance(content, dict) or not isinstance(content.get("type"), str):
         raise FrameRefused(_("A frame is a JSON object with a “type”."), code="bad_frame")

@@ -31,12 +31,14 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.errors import DomainError
 from config.ws_frames import (
     CLOSE_ANONYMOUS,
     CLOSE_BAD_REQUEST,
     CLOSE_FORBIDDEN,
     FrameRefused,
     GuardedJsonConsumer,
+    error_frame,
     frame_id,
     parse_event_id,
 )
@@ -146,7 +148,8 @@ class MemberConsumer(_GroupSocket):
         message_id = frame_id(content, "message")
         read_at = await database_sync_to_async(_read)(self.member_id, message_id)
         if read_at is None:
-            await self.send_json({"type": "error", "detail": "no such message", "message": message_id})
+            # Not a bad frame (the message may be another member's, or gone): an error frame, the socket stays.
+            await self.send_json(error_frame(DomainError(_("No such message."), code="not_found"), message=message_id))
             return
         await self.send_json({"type": "read", "message": message_id, "read_at": read_at})
 

@@ -284,6 +284,9 @@ class DispatchOrder(models.Model):
     LIVE_STATES = (State.DISPATCHED, State.ACCEPTED)
     CURRENT_STATES = (State.DISPATCHED, State.ACCEPTED, State.ARRIVED)
     ENDED_STATES = (State.DECLINED, State.STOOD_DOWN)
+    # A member stood down from a case still sees it this long (the member app's "finished" list):
+    # then it is no longer theirs.
+    STOOD_DOWN_VISIBLE_HOURS = 24
 
     incident = models.ForeignKey("incidents.Incident", on_delete=models.PROTECT, related_name="orders")
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="orders")

@@ -163,7 +163,7 @@ def _replacements_pick(incident_id: int, orders: list[DispatchOrder], wanting: l
 # on-site handling (resolved, transferred, closed, merged). An order's `finished_at` is its
 # decline or stand-down time, else the case's resolution or closure (else its last change).
 
-MEMBER_WORK_FINISHED_HOURS = 24
+MEMBER_WORK_FINISHED_HOURS = DispatchOrder.STOOD_DOWN_VISIBLE_HOURS
 
 
 @dataclass(frozen=True)

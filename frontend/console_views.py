@@ -51,6 +51,7 @@ TEXT = {
     "reopen": _("Reopen"),
     "note": _("Note"),
     "record": _("Record"),
+    "revealCall": _("Reveal the number"),
     "cancel": _("Cancel"),
     "members": _("Members"),
     "unit": _("Unit"),

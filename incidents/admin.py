@@ -83,20 +83,20 @@ class IncidentAdmin(ReadOnlyAdminMixin, ReadOnlyMapMixin, LeafletGeoAdmin):
     date_hierarchy = "reported_at"
     raw_id_fields = ["grid", "community", "place", "created_by"]
     list_select_related = ["category", "channel", "grid"]
+    exclude = ["caller_name", "caller_phone"]
+    readonly_fields = ["caller_name_masked", "caller_phone_masked"]
     inlines = [IncidentEventInline]
 
 
 @admin.register(IncidentEvent)
-class IncidentEventAdmin(admin.ModelAdmin):
+class IncidentEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The timeline is append-only and written by the services: never added to here."""
+
     list_display = ["id", "incident", "kind", "from_status", "to_status", "at"]
     list_filter = ["kind"]
     raw_id_fields = ["incident", "actor", "actor_member"]
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    exclude = ["data"]
+    readonly_fields = ["data_masked"]  # entries written before names were stored masked, masked too
 
 
 @admin.register(CategoryRule)
@@ -107,21 +107,28 @@ class CategoryRuleAdmin(HistoryMixin, admin.ModelAdmin):
     list_editable = ["weight", "active"]
 
 
+# Reports, people involved, call-backs and deliveries belong to a case's lifecycle (intake, the
+# party service, the call-back desk, the feedback worker): read only here. Names and phones of the
+# public are shown masked, as on every page; a full value is revealed only through the logged reveal
+# of the incident page (POST /api/v1/incidents/{id}/reveal/), never in the admin.
+
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
-    list_display = ["incident", "channel", "external_id", "caller_name", "received_at"]
+class ReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["incident", "channel", "external_id", "caller_name_masked", "received_at"]
     list_filter = ["channel"]
-    search_fields = ["external_id", "caller_phone", "description"]
+    search_fields = ["external_id", "incident__number"]
+    exclude = ["caller_name", "caller_phone"]
+    readonly_fields = ["caller_name_masked", "caller_phone_masked"]
     raw_id_fields = ["incident", "received_by"]
 
 
 @admin.register(Party)
-class PartyAdmin(admin.ModelAdmin):
-    """ID numbers stay masked here too; revealing one goes through the logged reveal."""
+class PartyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """ID numbers, names and phones stay masked here too."""
 
-    list_display = ["incident", "name", "role", "id_number_masked", "registered_at"]
-    exclude = ["id_number"]
-    readonly_fields = ["id_number_masked"]
+    list_display = ["incident", "name_masked", "role", "id_number_masked", "registered_at"]
+    exclude = ["id_number", "name", "phone"]
+    readonly_fields = ["name_masked", "phone_masked", "id_number_masked"]
     raw_id_fields = ["incident", "registered_by"]
 
 
@@ -154,16 +161,22 @@ class HandoverAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(FeedbackDelivery)
-class FeedbackDeliveryAdmin(admin.ModelAdmin):
+class FeedbackDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Result callbacks to the district centre, sent and retried by the feedback worker."""
+
     list_display = ["incident", "url", "state", "attempts", "next_attempt_at", "delivered_at"]
     list_filter = ["state"]
     raw_id_fields = ["incident", "report"]
 
 
 @admin.register(CallbackTask)
-class CallbackTaskAdmin(admin.ModelAdmin):
-    list_display = ["incident", "name", "state", "satisfaction", "done_at"]
+class CallbackTaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Satisfaction call-backs, completed at the call-back desk (`callback_complete`)."""
+
+    list_display = ["incident", "name_masked", "state", "satisfaction", "done_at"]
     list_filter = ["state", "satisfaction"]
+    exclude = ["name", "phone"]
+    readonly_fields = ["name_masked", "phone_masked"]
     raw_id_fields = ["incident", "done_by"]
 
 

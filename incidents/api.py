@@ -24,6 +24,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.errors import TransitionRefused
 from config.permissions import HasRole
 from config.roles import COMMAND_ROLES, INTAKE_ROLES, REVEAL_ROLES, STAFF_ROLES, UserRole, has_role
 from geo.datum import DATUM_HELP, DATUMS
@@ -129,6 +130,7 @@ class IncidentListView(IdempotentMixin, RoleCheckedView):
     )
     def post(self, request):
         data = _valid(IntakeInputSerializer, request.data)
+        api_support.intake_allowed_check(user=request.user, channel=data["channel"], link_to=data["link_to"])
         result = services.incident_intake(
             channel=data["channel"], category=data["category"], description=data["description"], actor=request.user,
             location=data["location"], address_text=data["address"], external_id=data["external_id"],
@@ -136,6 +138,10 @@ class IncidentListView(IdempotentMixin, RoleCheckedView):
             reported_at=data["reported_at"], link_to=data["link_to"], subdistrict=data["subdistrict"],
             offices=data["offices"], deadline=data["deadline"],
         )
+        if not result.created and not api_support.incident_is_visible(user=request.user, incident_id=result.incident.pk):
+            # The channel's external id names a case this user may not read (another system's): say
+            # only that it is taken, never what it holds.
+            raise TransitionRefused(_("This external id is taken already on this channel."), code="external_id_taken")
         context = {
             "created": result.created,
             "duplicates": api_support.incidents_only_visible(user=request.user, incidents=result.duplicates),
@@ -215,7 +221,7 @@ class IncidentContactsRevealView(RoleCheckedView):
         _visible_or_404(request, pk)
         data = _valid(ContactsRevealInputSerializer, request.data)
         revealed = services.incident_contacts_reveal(incident_id=pk, actor=request.user, caller=data["caller"],
-                                                     party_ids=data["parties"])
+                                                     party_ids=data["parties"], callback_ids=data["callbacks"])
         response = Response(ContactsRevealedSerializer(revealed).data)
         response["Cache-Control"] = "no-store"
         return response
@@ -322,8 +328,8 @@ class CallbackListView(RoleCheckedView):
         if state is not None and state not in CallbackTask.State.values:
             raise ValidationError({"state": [_("Unknown call-back state.")]})
         tasks = api_support.callback_list(subdistrict=_subdistrict(request), state=state)
-        # The desk that makes the calls (COMMAND_ROLES) sees the numbers it is to call.
-        return Response(CallbackSerializer(tasks, many=True, context={"contacts": True}).data)
+        # Masked: the desk reveals the number it is calling (POST incidents/{id}/reveal/, logged).
+        return Response(CallbackSerializer(tasks, many=True).data)
 
 
 class CallbackCompleteView(IdempotentMixin, RoleCheckedView):
@@ -335,7 +341,7 @@ class CallbackCompleteView(IdempotentMixin, RoleCheckedView):
         data = _valid(CallbackCompleteInputSerializer, request.data)
         task = services.callback_complete(callback_id=pk, actor=request.user, state=data["state"],
                                           satisfaction=data["satisfaction"], note=data["note"], reopen=data["reopen"])
-        return Response(CallbackSerializer(task, context={"contacts": True}).data)
+        return Response(CallbackSerializer(task).data)
 
 
 class HandoverReturnsView(RoleCheckedView):

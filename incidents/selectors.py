@@ -5,6 +5,7 @@ department only the cases handed to its unit."""
 from datetime import datetime, timedelta
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from config.roles import CONTACT_REVEAL_ROLES, MEMBER_ROLES, STAFF_ROLES, UserRole, has_role
 from dispatch.models import DispatchOrder, Force, Member, Role, Unit
@@ -14,8 +15,8 @@ from incidents.models import Category, CategoryRule, Handover, Incident, Inciden
 
 def incidents_visible_to(user) -> QuerySet[Incident]:
     """The cases a user may see at all (404 for the others): staff all; a member's login (responder
-    or a unit's staff: MEMBER_ROLES) those they hold a non-declined order of — in any state, as the
-    member app lists them: whoever is dispatched sees the case, whatever their unit — and a grid
+    or a unit's staff: MEMBER_ROLES) those they hold a current or arrived order of, or one stood down
+    in the last day, as the member app lists them (never a declined one): whoever is dispatched sees the case, whatever their unit — and a grid
     leader (role or force `grid_leader`) also those of their grids; a unit's staff (department,
     responder) those handed to their unit."""
     qs = Incident.objects.all()
@@ -30,7 +31,11 @@ def incidents_visible_to(user) -> QuerySet[Incident]:
         return qs.none()
     scope = Q(pk__in=[])
     if has_role(user, *MEMBER_ROLES):
-        scope |= Q(orders__member=member) & ~Q(orders__state=DispatchOrder.State.DECLINED)
+        # Their order, current or arrived; stood down, only for the member app's last day; declined, never.
+        recent = timezone.now() - timedelta(hours=DispatchOrder.STOOD_DOWN_VISIBLE_HOURS)
+        scope |= Q(pk__in=DispatchOrder.objects.filter(member=member).filter(
+            Q(state__in=DispatchOrder.CURRENT_STATES)
+            | Q(state=DispatchOrder.State.STOOD_DOWN, stood_down_at__gte=recent)).values("incident_id"))
     if has_role(user, UserRole.RESPONDER):
         if member.force == Force.GRID_LEADER or Role.GRID_LEADER in (member.roles or ()):
             # A grid leader also sees the cases of their grids: to read, not to act (the

@@ -194,8 +194,13 @@ class IntakeInputSerializer(DatumMixin, serializers.Serializer):
     deadline = serializers.DateTimeField(required=False, allow_null=True, default=None, help_text=deadline_help())
 
     def validate(self, attrs):
-        """The report's time and deadline within their bounds (incidents/validators.py)."""
+        """The report's time and deadline within their bounds (incidents/validators.py) — for a new
+        report: a retry of one already taken (its channel's external id) is answered with its case
+        however long the sender waited."""
         attrs = super().validate(attrs)
+        if attrs.get("external_id") and Report.objects.filter(channel=attrs["channel"],
+                                                              external_id=attrs["external_id"]).exists():
+            return attrs
         now = timezone.now()
         try:
             if attrs.get("reported_at") is not None:
@@ -411,20 +416,14 @@ class OrderSerializer(serializers.ModelSerializer):
 
 
 class CallbackSerializer(serializers.ModelSerializer):
-    """A call-back. Name and phone masked, except in the command room's call-back list (context
-    `contacts`: the desk that makes the calls, COMMAND_ROLES only)."""
+    """A call-back. Name and phone masked, always: the desk that makes the calls reveals the number
+    of the one it is calling (`callbacks` of the case's logged reveal)."""
 
     incident = serializers.IntegerField(source="incident_id")
     number = serializers.CharField(source="incident.number")
     state_display = serializers.CharField(source="get_state_display")
-    name = serializers.SerializerMethodField()
-    phone = serializers.SerializerMethodField()
-
-    def get_name(self, task) -> str:
-        return task.name if self.context.get("contacts") else task.name_masked
-
-    def get_phone(self, task) -> str:
-        return task.phone if self.context.get("contacts") else task.phone_masked
+    name = serializers.CharField(source="name_masked")
+    phone = serializers.CharField(source="phone_masked")
 
     class Meta:
         model = CallbackTask
@@ -669,9 +668,11 @@ class ContactsRevealInputSerializer(serializers.Serializer):
                                       help_text="The callers: the case's and each report's.")
     parties = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list,
                                     max_length=50, help_text="Ids of people involved in the case.")
+    callbacks = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list,
+                                      max_length=50, help_text="Ids of the case's call-backs (the person to call).")
 
     def validate(self, attrs):
-        if not attrs["caller"] and not attrs["parties"]:
+        if not attrs["caller"] and not attrs["parties"] and not attrs["callbacks"]:
             raise serializers.ValidationError({"caller": [_("Say what to reveal: the caller or people involved.")]})
         return attrs
 
@@ -699,6 +700,7 @@ class ContactsRevealedSerializer(serializers.Serializer):
 
     caller = RevealedCallerSerializer(allow_null=True)
     parties = RevealedPartySerializer(many=True)
+    callbacks = RevealedPartySerializer(many=True)
 
 
 

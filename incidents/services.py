@@ -846,9 +846,12 @@ def party_reveal(*, party_id: int, actor) -> str:
     """The full ID number, for the roles allowed to see it; every reveal is in the timeline."""
     _require_role(actor, REVEAL_ROLES)
     with transaction.atomic():
-        party = Party.objects.select_related("incident__subdistrict").filter(pk=party_id).first()
-        if party is None:
+        # The case first, then its person (the lock order, incidents/locks.py).
+        incident_id = Party.objects.filter(pk=party_id).values_list("incident_id", flat=True).first()
+        if incident_id is None:
             raise DomainError(_("No such person."), code="not_found", http_status=404)
+        _lock(incident_id)
+        party = Party.objects.select_related("incident__subdistrict").get(pk=party_id)
         event_append(incident=party.incident, kind=IncidentEvent.Kind.PARTY_REVEALED, actor=actor,
                      data={"party": party.pk, "name": party.name_masked})
     return party.id_number
@@ -861,23 +864,26 @@ class ContactsRevealed:
 
     caller: dict | None
     parties: list[dict]
+    callbacks: list[dict] = field(default_factory=list)
 
 
 def incident_contacts_reveal(*, incident_id: int, actor, caller: bool = False,
-                             party_ids: Sequence[int] = ()) -> ContactsRevealed:
-    """The full names and phones of the case's callers (`caller`) and of people involved
-    (`party_ids`), for whom `incidents.selectors.contact_reveal_allowed` admits (403 otherwise);
+                             party_ids: Sequence[int] = (), callback_ids: Sequence[int] = ()) -> ContactsRevealed:
+    """The full names and phones of the case's callers (`caller`), of people involved
+    (`party_ids`) and of the people its call-backs are to call (`callback_ids`), for whom `incidents.selectors.contact_reveal_allowed` admits (403 otherwise);
     every reveal appends a PERSONAL_DATA_REVEALED entry to the timeline — who, and what was asked
     for (never the values). Not on the live stream (IncidentEvent.QUIET_KINDS)."""
     wanted = sorted(set(party_ids))
-    if not caller and not wanted:
+    wanted_callbacks = sorted(set(callback_ids))
+    if not caller and not wanted and not wanted_callbacks:
         raise DomainError(_("Say what to reveal: the caller or people involved."), code="reveal")
     with transaction.atomic():
         incident = _lock(incident_id)
         if not contact_reveal_allowed(user=actor, incident=incident):
             raise Forbidden(_("Your role may not see the callers' and parties' details."), code="forbidden")
         parties = list(incident.parties.filter(pk__in=wanted).order_by("registered_at", "id"))
-        if len(parties) != len(wanted):
+        callbacks = list(incident.callbacks.filter(pk__in=wanted_callbacks).order_by("id"))
+        if len(parties) != len(wanted) or len(callbacks) != len(wanted_callbacks):
             raise DomainError(_("No such person in this case."), code="not_found", http_status=404)
         revealed_caller = None
         if caller:
@@ -885,9 +891,11 @@ def incident_contacts_reveal(*, incident_id: int, actor, caller: bool = False,
             revealed_caller = {"name": incident.caller_name, "phone": incident.caller_phone,
                                "reports": [r for r in reports if r["caller_name"] or r["caller_phone"]]}
         event_append(incident=incident, kind=IncidentEvent.Kind.PERSONAL_DATA_REVEALED, actor=actor,
-                     actor_member=actor_member(actor), data={"caller": bool(caller), "parties": wanted})
+                     actor_member=actor_member(actor),
+                     data={"caller": bool(caller), "parties": wanted, "callbacks": wanted_callbacks})
     return ContactsRevealed(caller=revealed_caller,
-                            parties=[{"id": p.pk, "name": p.name, "phone": p.phone} for p in parties])
+                            parties=[{"id": p.pk, "name": p.name, "phone": p.phone} for p in parties],
+                            callbacks=[{"id": c.pk, "name": c.name, "phone": c.phone} for c in callbacks])
 
 
 # --- feedback ----------------------------------------------------------------------------------

@@ -64,6 +64,19 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _forces_language():
+    """Each test starts in the forces' language (LANGUAGE_CODE), as a worker process does: a test
+    client's English API request before it activates English in this thread and would leave it
+    active for services called directly afterwards."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _demo_only_where_asked(request):
     """Tests that do not ask for `demo` see no demo data (see the module docstring)."""
     names = request.fixturenames

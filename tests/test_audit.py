@@ -288,3 +288,28 @@ def test_the_change_records_list_renders(admin_client, world):
     admin_client.post(reverse("admin:auth_user_change", args=[admin_user.pk]), {})  # invalid: changes nothing
     page = admin_client.get(reverse("admin:auth_user_change", args=[admin_user.pk]))
     assert page.status_code == 200 and b"audit-history" in page.content
+
+
+def test_the_public_s_names_and_phones_are_masked_and_their_records_read_only_in_the_admin(admin_client, world):
+    from incidents.models import CallbackTask, Party, Report
+
+    incident = world["incident"]
+    Incident.objects.filter(pk=incident.pk).update(caller_name="王小明", caller_phone="13912345678")
+    report = Report.objects.create(incident=incident, channel=world["channel"], description="来电",
+                                   caller_name="王小明", caller_phone="13912345678", received_at=timezone.now())
+    party = Party.objects.create(incident=incident, name="李大力", phone="13700001111", role="party",
+                                 registered_at=timezone.now())
+    task = CallbackTask.objects.create(incident=incident, name="王小明", phone="13912345678",
+                                       created_at=timezone.now())
+    for obj in (incident, report, party, task):
+        page = admin_client.get(change_url(obj))
+        assert page.status_code == 200, obj
+        assert b"13912345678" not in page.content and b"13700001111" not in page.content
+        assert "王小明".encode() not in page.content and "李大力".encode() not in page.content
+    assert b"139****5678" in admin_client.get(change_url(report)).content
+    answer = admin_client.post(change_url(report), {"incident": world["incident"].pk, "caller_phone": "1"})
+    assert answer.status_code == 403
+    report.refresh_from_db()
+    assert report.caller_phone == "13912345678"
+    for model in (Report, Party, CallbackTask, IncidentEvent):
+        assert admin_client.get(reverse(f"admin:incidents_{model._meta.model_name}_add")).status_code == 403

@@ -281,6 +281,10 @@ def test_reported_at_and_deadline_bounds(ctx):
         assert response.status_code == 400 and "deadline" in response.json()
     response = client.post(INCIDENTS, {**form, "deadline": (now + timedelta(days=7)).isoformat()}, format="json")
     assert response.status_code == 201
+    # A retry of a report already taken is answered with its case, however late it comes.
+    retry = client.post(INCIDENTS, {**form, "deadline": (now + timedelta(days=7)).isoformat(),
+                                    "reported_at": (now - timedelta(hours=hours + 24)).isoformat()}, format="json")
+    assert retry.status_code == 200 and retry.json()["id"] == response.json()["id"]
 
 
 def test_the_bounds_are_in_the_api_document():
@@ -357,3 +361,20 @@ def test_an_integrity_error_reaching_the_api_is_a_409_or_400(ctx):
     assert api_exception_handler(unique, {}).status_code == 409
     response = api_exception_handler(check, {})
     assert response.status_code == 400 and response.data["code"] == "invalid"
+
+
+def test_an_unclosed_string_and_an_oversized_body_are_refused(settings):
+    """The depth scan is one pass whatever the text holds (an unclosed string made the old regex
+    quadratic: minutes of CPU per request before login); a body over DATA_UPLOAD_MAX_MEMORY_SIZE is
+    a 413 before it is parsed."""
+    from io import BytesIO
+
+    from config.parsers import CheckedJSONParser
+
+    with pytest.raises(InputRefused) as refused_:
+        json_loads('{"a": "' + "[x\\" * 70_000)
+    assert refused_.value.code == "parse_error"
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    with pytest.raises(InputRefused) as refused_:
+        CheckedJSONParser().parse(BytesIO(b"[" + b"1," * 600 + b"1]"), parser_context={})
+    assert (refused_.value.code, refused_.value.http_status) == ("body_too_large", 413)

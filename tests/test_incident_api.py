@@ -520,7 +520,11 @@ def test_callbacks_list_and_complete_with_reopen(ctx):
     assert client_for(ctx["calltaker"]).get(url).status_code == 403
     client = client_for(ctx["dispatcher"])
     [task] = client.get(url, {"state": "open", "subdistrict": "T1"}).json()
-    assert task["phone"] == "13912345678" and task["number"] == case.number
+    # Masked in the list: the desk reveals the number it calls, and the timeline says who did.
+    assert task["phone"] == "139****5678" and task["number"] == case.number
+    revealed = post(client, reverse("incidents:incident-reveal", args=[case.pk]), {"callbacks": [task["id"]]})
+    assert revealed.json()["callbacks"] == [{"id": task["id"], "name": "李先生", "phone": "13912345678"}]
+    assert case.events.get(kind="personal_data_revealed").data["callbacks"] == [task["id"]]
     complete = reverse("incidents:callback-complete", args=[task["id"]])
     assert post(client, complete, {"state": "done"}).json()["code"] == "satisfaction"
     done = post(client, complete, {"state": "done", "satisfaction": "dissatisfied", "note": "仍有噪音",

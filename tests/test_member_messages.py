@@ -242,7 +242,7 @@ def test_a_connected_member_receives_the_order_after_the_dispatch_commits_and_re
         "id": message.pk, "kind": "order", "title": message.title, "body": message.body,
         "incident": incident.pk, "order": message.order_id, "created_at": message.created_at.isoformat(),
         "read_at": None}
-    assert refused == {"type": "error", "detail": "no such message", "message": written}
+    assert (refused["type"], refused["code"], refused["message"]) == ("error", "not_found", written)
     assert first == {"type": "read", "message": written, "read_at": message.read_at.isoformat()}
     assert again == first  # read once: the first time stays
     assert bad["type"] == "error"

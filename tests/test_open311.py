@@ -382,3 +382,33 @@ def test_a_post_in_another_datum_lands_within_a_metre(ctx, datum):
     assert created.status_code == 201, created.content
     here = Incident.objects.annotate(d=Distance("location", Point(LON, LAT, srid=4326))).get(external_id=f"QX-{datum}")
     assert here.d.m < 1.0
+
+
+def test_an_external_system_neither_links_to_nor_reads_through_intake_what_it_may_not_see(ctx):
+    """Intake shows no case to a key that may not read it: `link_to` a case it does not see is a
+    404, another system's channel a 403, and another channel's external id only "taken" (409)."""
+    api = client()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {ctx['api_key']}")
+    other = hotline_case(ctx, description="他人的来电,张先生 13800001111")
+    body = {"channel": ctx["district"].code, "category": ctx["category"].code, "description": "同一事件",
+            "location": {"type": "Point", "coordinates": [LON, LAT]}, "link_to": other.pk}
+    response = api.post("/api/v1/incidents/", body, format="json")
+    assert response.status_code == 404 and "13800001111" not in response.content.decode()
+    assert other.reports.count() == 1
+
+    other_system = make_user("other-system", UserRole.INTEGRATION)
+    ctx["hotline"].client = other_system
+    ctx["hotline"].save(update_fields=["client"])
+    foreign = api.post("/api/v1/incidents/", {**body, "link_to": None, "channel": ctx["hotline"].code}, format="json")
+    assert foreign.status_code == 403 and foreign.json()["code"] == "foreign_channel"
+    assert_open311_error(client().post(f"{BASE}/requests.json", form(ctx, channel=ctx["hotline"].code)), 403)
+
+    # A case of an unbound channel with an external id: a second system naming it learns only "taken".
+    ctx["hotline"].client = None
+    ctx["hotline"].save(update_fields=["client"])
+    Incident.objects.filter(pk=other.pk).update(external_id="HX-1")
+    other.reports.update(external_id="HX-1")
+    taken = api.post("/api/v1/incidents/", {**body, "link_to": None, "channel": ctx["hotline"].code,
+                                            "external_id": "HX-1"}, format="json")
+    assert taken.status_code == 409 and taken.json()["code"] == "external_id_taken"
+    assert "张先生" not in taken.content.decode()

@@ -133,7 +133,7 @@ def test_reveal_by_an_allowed_role_answers_in_full_and_logs_who_and_what_never_t
     assert data["parties"] == [{"id": party.pk, "name": PARTY, "phone": PARTY_PHONE}]
     assert response["Cache-Control"] == "no-store"
     (event,) = ctx["case"].events.filter(kind=IncidentEvent.Kind.PERSONAL_DATA_REVEALED)
-    assert event.actor == ctx["dispatcher"] and event.data == {"caller": True, "parties": [party.pk]}
+    assert event.actor == ctx["dispatcher"] and event.data == {"caller": True, "parties": [party.pk], "callbacks": []}
     assert_no_secret(json.dumps(event.data, ensure_ascii=False) + event.note)
 
     # The member on the way calls the caller; the officer of a department unit too.

@@ -23,6 +23,7 @@ from fractions import Fraction
 import pytest
 from PIL import Image
 
+from incidents.models import mask_name
 from tests.e2e.conftest import _admin_cursor, _server
 
 pytestmark = pytest.mark.browser
@@ -190,7 +191,8 @@ def test_a_responder_handles_an_order_on_the_phone(page, browser, login, e2e, ar
         phone.click(f'{person} button[type="submit"]')
         registered = phone.locator(f'{card} [data-testid="parties"] li')
         registered.wait_for()
-        assert PARTY in registered.text_content() and PARTY_ID_MASKED in registered.text_content()
+        assert mask_name(PARTY) in registered.text_content() and PARTY_ID_MASKED in registered.text_content()
+        assert PARTY not in registered.text_content()  # names of the public are masked on the phone too
         assert PARTY_ID not in phone.locator(card).text_content()
 
         # Report from the scene with a photo taken there, then resolve: each asks for its text first.
@@ -239,7 +241,7 @@ def test_a_responder_handles_an_order_on_the_phone(page, browser, login, e2e, ar
     assert sent_photo["exif_location"] == pytest.approx(scene, abs=1e-5)
     assert page.request.get(e2e.url(sent_photo["thumb_url"])).headers["content-type"] == "image/jpeg"
     [party] = detail["parties"]
-    assert (party["name"], party["id_number_masked"]) == (PARTY, PARTY_ID_MASKED)
+    assert (party["name"], party["id_number_masked"]) == (mask_name(PARTY), PARTY_ID_MASKED)
     summary = page.request.get(e2e.url(f"/api/v1/dispatch/incidents/{incident['id']}/")).json()
     mine = next(o for o in summary["orders"] if o["id"] == order["id"])
     assert mine["state"] == "arrived" and 25 < mine["arrival_distance_m"] < 60

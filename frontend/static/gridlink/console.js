@@ -1262,8 +1262,30 @@
       var item = el("li", "qitem callback");
       item.dataset.id = row.id;
       var head = el("div", "qhead");
-      head.appendChild(el("strong", "cb-name", row.name || "—"));
-      head.appendChild(el("span", "cb-phone", row.phone || ""));
+      var name = head.appendChild(el("strong", "cb-name", row.name || "—"));
+      var phone = head.appendChild(el("span", "cb-phone", row.phone || ""));
+      if (row.phone) {
+        // Masked in the list: the desk reveals the number it is calling (logged in the case's timeline).
+        var reveal = el("button", "btn btn-small btn-quiet cb-reveal", text.revealCall);
+        reveal.type = "button";
+        reveal.addEventListener("click", function () {
+          reveal.disabled = true;
+          http.post(http.url(api.revealContacts, row.incident), { callbacks: [row.id] }).then(function (result) {
+            var shown = result.ok && result.data.callbacks && result.data.callbacks[0];
+            if (!shown) {
+              reveal.disabled = false;
+              return;
+            }
+            name.textContent = shown.name || "—";
+            clear(phone);
+            var dial = el("a", null, shown.phone);
+            dial.href = "tel:" + shown.phone;
+            phone.appendChild(dial);
+            reveal.remove();
+          });
+        });
+        head.appendChild(reveal);
+      }
       item.appendChild(head);
       var meta = el("div", "qmeta");
       var incidentId = typeof row.incident === "object" && row.incident ? row.incident.id : row.incident || row.incident_id;
