@@ -138,7 +138,9 @@ class IncidentListView(IdempotentMixin, RoleCheckedView):
             reported_at=data["reported_at"], link_to=data["link_to"], subdistrict=data["subdistrict"],
             offices=data["offices"], deadline=data["deadline"],
         )
-        if not result.created and not api_support.incident_is_visible(user=request.user, incident_id=result.incident.pk):
+        if not result.created and not api_support.intake_retry_answerable(
+                user=request.user, incident_id=result.incident.pk, channel=data["channel"],
+                external_id=data["external_id"]):
             # The channel's external id names a case this user may not read (another system's): say
             # only that it is taken, never what it holds.
             raise TransitionRefused(_("This external id is taken already on this channel."), code="external_id_taken")

@@ -28,6 +28,7 @@ from incidents.models import (
     Incident,
     IncidentEvent,
     Party,
+    Report,
     Status,
 )
 from incidents.selectors import incidents_visible_to
@@ -54,6 +55,15 @@ def intake_allowed_check(*, user, channel, link_to: int | None) -> None:
             and channel.client_id is not None and channel.client_id != user.pk):
         raise Forbidden(_("This channel belongs to another system: post on your own channel."),
                         code="foreign_channel")
+
+
+def intake_retry_answerable(*, user, incident_id: int, channel, external_id: str | None) -> bool:
+    """Whether an intake that found its case already taken may answer with it: the user sees the
+    case, or sent that report themselves (a retry of their own)."""
+    if incident_is_visible(user=user, incident_id=incident_id):
+        return True
+    return bool(external_id) and Report.objects.filter(
+        incident_id=incident_id, channel=channel, external_id=external_id, received_by=user).exists()
 
 
 def party_incident_id(*, party_id: int) -> int | None:
