@@ -319,7 +319,7 @@ def test_resumes_and_frames_are_rate_limited_per_socket(people, settings, caplog
     settings.WS_FRAMES_PER_MINUTE = 2
     read = {"json": {"type": "read", "message": 1}}  # not the member's: answered, the socket stays
     answers, code = async_to_sync(answer_and_close)(socket("/ws/member/", people["member"]), read, read, read)
-    assert [(a["type"], a.get("code")) for a in answers] == [("error", None), ("error", None),
+    assert [(a["type"], a.get("code")) for a in answers] == [("error", "not_found"), ("error", "not_found"),
                                                              ("error", "rate_limited")]
     assert code == CLOSE_RATE_LIMITED
     assert not no_tracebacks(caplog)
