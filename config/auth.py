@@ -37,8 +37,7 @@ from django.shortcuts import render
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext as _
 
-API_PREFIXES = ("/api/", "/open311/")
-
+from config.middleware import API_PREFIXES
 
 # ---- the client's address ------------------------------------------------------------------------
 
@@ -96,18 +95,25 @@ def lockout_response(request: HttpRequest, original_response=None, credentials=N
     The arguments after `request` are not used: axes' async middleware passes them in another
     order than its sync one."""
     cool_off = get_cool_off(request)
-    message = _lockout_message(cool_off)
+    retry_after = max(1, int(cool_off.total_seconds())) if cool_off is not None else None
+    return login_refusal(request, _lockout_message(cool_off), code="locked_out", status=429, retry_after=retry_after)
+
+
+def login_refusal(request: HttpRequest, message: str, *, code: str, status: int,
+                  retry_after: int | None) -> HttpResponse:
+    """A refused login: `{"detail", "code"}` for an API client, the login page with the reason for
+    a browser; with Retry-After when known."""
     if request.path.startswith(API_PREFIXES) or request.headers.get("x-requested-with") == "XMLHttpRequest":
-        response: HttpResponse = JsonResponse({"detail": message, "code": "locked_out"}, status=429)
+        response: HttpResponse = JsonResponse({"detail": message, "code": code}, status=status)
     else:
         context = {
             "form": AuthenticationForm(request),
             "lockout_message": message,
             "next": request.POST.get("next", "") if request.method == "POST" else "",
         }
-        response = render(request, "registration/login.html", context, status=429)
-    if cool_off is not None:
-        response["Retry-After"] = str(max(1, int(cool_off.total_seconds())))
+        response = render(request, "registration/login.html", context, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
     return response
 
 
@@ -165,11 +171,5 @@ class LoginBusyMiddleware(MiddlewareMixin):
         if not isinstance(exception, LoginBusy):
             return None
         message = _("The server is busy checking other logins. Try again in a few seconds.")
-        if request.path.startswith(API_PREFIXES):
-            response: HttpResponse = JsonResponse({"detail": message, "code": "login_busy"}, status=503)
-        else:
-            context = {"form": AuthenticationForm(request), "lockout_message": message,
-                       "next": request.POST.get("next", "")}
-            response = render(request, "registration/login.html", context, status=503)
-        response["Retry-After"] = str(settings.LOGIN_BUSY_RETRY_AFTER_SECONDS)
-        return response
+        return login_refusal(request, message, code="login_busy", status=503,
+                             retry_after=settings.LOGIN_BUSY_RETRY_AFTER_SECONDS)

@@ -14,7 +14,7 @@ from config.roles import UserRole
 from incidents import consumers
 from incidents.models import IncidentEvent
 from incidents.services import incident_intake
-from tests.factories import make_channels, make_user, make_world
+from tests.factories import make_channels, make_user, make_world, run_async
 
 P = Point(120.495, 30.495, srid=4326)  # inside make_world's west grid
 TIMEOUT = 3
@@ -22,8 +22,10 @@ TIMEOUT = 3
 
 @pytest.fixture(autouse=True)
 def _fresh_channel_layer():
+    """The channel layer emptied after each test, through `run_async`: after the browser tests
+    Playwright's loop counts as running in the main thread, where async_to_sync refuses to start."""
     yield
-    async_to_sync(get_channel_layer().flush)()
+    run_async(get_channel_layer().flush)
 
 
 def session_headers(user=None) -> list[tuple[bytes, bytes]]:
