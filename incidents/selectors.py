@@ -16,9 +16,9 @@ from incidents.models import Category, CategoryRule, Handover, Incident, Inciden
 def incidents_visible_to(user) -> QuerySet[Incident]:
     """The cases a user may see at all (404 for the others): staff all; a member's login (responder
     or a unit's staff: MEMBER_ROLES) those they hold a current or arrived order of, or one stood down
-    in the last day, as the member app lists them (never a declined one): whoever is dispatched sees the case, whatever their unit — and a grid
-    leader (role or force `grid_leader`) also those of their grids; a unit's staff (department,
-    responder) those handed to their unit."""
+    in the last day, as the member app lists them (never a declined one) — whoever is dispatched
+    sees the case, whatever their unit; a grid leader (role or force `grid_leader`) also those of
+    their grids; a unit's staff (department, responder) those handed to their unit."""
     qs = Incident.objects.all()
     if has_role(user, *STAFF_ROLES):
         return qs

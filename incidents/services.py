@@ -870,7 +870,8 @@ class ContactsRevealed:
 def incident_contacts_reveal(*, incident_id: int, actor, caller: bool = False,
                              party_ids: Sequence[int] = (), callback_ids: Sequence[int] = ()) -> ContactsRevealed:
     """The full names and phones of the case's callers (`caller`), of people involved
-    (`party_ids`) and of the people its call-backs are to call (`callback_ids`), for whom `incidents.selectors.contact_reveal_allowed` admits (403 otherwise);
+    (`party_ids`) and of the people its call-backs are to call (`callback_ids`), for whom
+    `incidents.selectors.contact_reveal_allowed` admits (403 otherwise);
     every reveal appends a PERSONAL_DATA_REVEALED entry to the timeline — who, and what was asked
     for (never the values). Not on the live stream (IncidentEvent.QUIET_KINDS)."""
     wanted = sorted(set(party_ids))

@@ -188,3 +188,26 @@ def test_a_dispatched_department_member_sees_the_case_and_acts_on_their_order(ct
     assert order.state == DispatchOrder.State.ARRIVED
     # Another member of the same unit, not dispatched: still a 404.
     assert client_for(ctx["bystander"]).get(reverse("incidents:incident-detail", args=[case.pk])).status_code == 404
+
+
+def test_an_order_stood_down_shows_the_case_for_a_day_and_a_declined_one_never(ctx):
+    """Sight of a case follows the member's order: current or arrived, yes; stood down, for the
+    member app's last day only; declined, never."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    case, officer = ctx["case"], ctx["officer"]
+    client = client_for(officer)
+    url = reverse("incidents:incident-detail", args=[case.pk])
+    order = DispatchOrder.objects.get(incident=case, member=officer.member)
+    now = timezone.now()
+    DispatchOrder.objects.filter(pk=order.pk).update(state=DispatchOrder.State.STOOD_DOWN, stood_down_at=now,
+                                                     stand_down_reason="改派")
+    assert client.get(url).status_code == 200
+    DispatchOrder.objects.filter(pk=order.pk).update(
+        stood_down_at=now - timedelta(hours=DispatchOrder.STOOD_DOWN_VISIBLE_HOURS, minutes=1))
+    assert client.get(url).status_code == 404
+    DispatchOrder.objects.filter(pk=order.pk).update(state=DispatchOrder.State.DECLINED, stood_down_at=None,
+                                                     stand_down_reason="", declined_at=now)
+    assert client.get(url).status_code == 404
