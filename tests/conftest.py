@@ -20,6 +20,20 @@ DEMO_ANCHOR = date(2026, 11, 1)
 DEMO_HISTORY_DAYS = 60
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """Passwords set by the tests hash with MD5: PBKDF2 costs about 0.6 s of CPU per user by design,
+    and the tests make thousands of users (it was most of many tests' setup). PBKDF2 stays listed,
+    so that passwords hashed with it (the demo's, a worker's) still check. The hashing itself is
+    tested where it matters (tests/test_auth_hardening.py), and servers started as subprocesses (the
+    browser tests') keep the real setting."""
+    from django.test.utils import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher",
+                                             "django.contrib.auth.hashers.PBKDF2PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(scope="session")
 def demo_data():
     return generate(seed=DEFAULT_SEED, anchor=DEMO_ANCHOR, history_days=DEMO_HISTORY_DAYS)
