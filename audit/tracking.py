@@ -17,12 +17,10 @@ are made by the services only, and each is an event of the case's timeline (inci
 
 import pghistory
 
-# Insert, update (only when a recorded field changes) and delete, each with the row's values.
-ROW_EVENTS = ("insert", "update", "delete")
-
 
 def track_changes(*extra: pghistory.RowEvent, exclude: list[str] | None = None, **kwargs):
-    """`pghistory.track` with the trail's trackers (insert, update, delete) at statement level.
+    """`pghistory.track` with the trail's trackers at statement level: insert, update (only when a
+    recorded field changes) and delete, each with the row's values.
     `extra` adds trackers, such as "a secret changed" for a field that is not itself recorded."""
     return pghistory.track(
         pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), *extra,
