@@ -168,7 +168,7 @@ class MessageAttemptInline(admin.TabularInline):
 
 
 @admin.register(MemberMessage)
-class MemberMessageAdmin(admin.ModelAdmin):
+class MemberMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Messages to members and their outbound delivery, read-only: written by the services and the
     SLA clock, sent by `manage.py run_notifier`. Without a gateway (NOTIFY_GATEWAY_URL) the sent
     ones show `outbox`: the operator passes them on from here or from the log."""
@@ -181,18 +181,9 @@ class MemberMessageAdmin(admin.ModelAdmin):
     raw_id_fields = ["member", "incident", "order", "alarm"]
     inlines = [MessageAttemptInline]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(MessageAttempt)
-class MessageAttemptAdmin(admin.ModelAdmin):
+class MessageAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every call of the gateway (or outbox line), read-only: filter by failures to see a gateway down."""
 
     list_display = ["at", "message", "http_status", "ok", "error"]
@@ -200,15 +191,6 @@ class MessageAttemptAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     raw_id_fields = ["message"]
     list_select_related = ["message"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ResponsibilityRule)

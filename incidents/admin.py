@@ -133,21 +133,12 @@ class PartyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(IncidentPhoto)
-class IncidentPhotoAdmin(admin.ModelAdmin):
+class IncidentPhotoAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Photos from the scene, attached by the on-site report's service: read only here (they are
     served to the people who see the case through /api/v1/photos/{id}/, never as public files)."""
 
     list_display = ["incident", "event", "position", "uploaded_by", "content_type", "taken_at", "created_at"]
     raw_id_fields = ["incident", "event", "uploaded_by", "member"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Handover)
