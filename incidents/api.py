@@ -130,7 +130,6 @@ class IncidentListView(IdempotentMixin, RoleCheckedView):
     )
     def post(self, request):
         data = _valid(IntakeInputSerializer, request.data)
-        api_support.intake_allowed_check(user=request.user, channel=data["channel"], link_to=data["link_to"])
         result = services.incident_intake(
             channel=data["channel"], category=data["category"], description=data["description"], actor=request.user,
             location=data["location"], address_text=data["address"], external_id=data["external_id"],

@@ -10,12 +10,8 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
-from django.http import Http404
-from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import Token
 
-from config.errors import Forbidden
-from config.roles import STAFF_ROLES, UserRole, has_role
 from dispatch.models import DispatchOrder, Unit
 from geo.models import Subdistrict
 from incidents import flows
@@ -43,18 +39,6 @@ OPEN311_MAX_REQUESTS = 1000
 def incident_is_visible(*, user, incident_id: int) -> bool:
     """Whether the user may see the case at all (the API answers 404 otherwise)."""
     return incidents_visible_to(user).filter(pk=incident_id).exists()
-
-
-def intake_allowed_check(*, user, channel, link_to: int | None) -> None:
-    """Before intake: a report linked to a case goes only to a case the user sees (404 otherwise:
-    the answer would show it), and an external system posts only on its own channels (a channel
-    bound to another system's user, `Channel.client`, is refused)."""
-    if link_to is not None and not incident_is_visible(user=user, incident_id=link_to):
-        raise Http404
-    if (has_role(user, UserRole.INTEGRATION) and not has_role(user, *STAFF_ROLES)
-            and channel.client_id is not None and channel.client_id != user.pk):
-        raise Forbidden(_("This channel belongs to another system: post on your own channel."),
-                        code="foreign_channel")
 
 
 def intake_retry_answerable(*, user, incident_id: int, channel, external_id: str | None) -> bool:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.errors import DomainError, Forbidden, TransitionRefused
-from config.roles import COMMAND_ROLES, INTAKE_ROLES, REVEAL_ROLES, UserRole, has_role
+from config.roles import COMMAND_ROLES, INTAKE_ROLES, REVEAL_ROLES, STAFF_ROLES, UserRole, has_role
 from dispatch.models import DispatchOrder, Member, Unit
 from geo.gazetteer import geocode, locate
 from geo.models import Place, Subdistrict
@@ -44,7 +44,7 @@ from incidents.models import (
     Status,
     mask_name,
 )
-from incidents.selectors import contact_reveal_allowed
+from incidents.selectors import contact_reveal_allowed, incidents_visible_to
 from incidents.validators import clean_text, validate_id_number, validate_phone
 
 MAX_DESCRIPTION = 4000
@@ -115,7 +115,8 @@ def incident_intake(
     - The same channel + external id again returns the existing incident (created=False), also
       when 20 identical posts race: the day's counter row serialises them and the unique index on
       (channel, external id) is the last word.
-    - `link_to`: the report is attached to that open incident instead of opening a new one.
+    - `link_to`: the report is attached to that open incident instead of opening a new one (one
+      the actor sees: 404 otherwise). An external system posts only on its own channels (403).
     - A point outside the sub-district but within `geo.gazetteer.NEAR_OUTSIDE_M` is taken as
       "outside jurisdiction" (for hand-over to the neighbour); farther away it is refused.
     - No point and an address the gazetteer cannot place: the case waits in the "needs location"
@@ -129,6 +130,14 @@ def incident_intake(
     external_id = clean_text(external_id, field=_("External id"), max_length=64) or None
     if not channel.active:
         raise DomainError(_("This channel is not in use."), code="channel")
+    if (has_role(actor, UserRole.INTEGRATION) and not has_role(actor, *STAFF_ROLES)
+            and channel.client_id is not None and channel.client_id != actor.pk):
+        # An external system posts on its own channels (`Channel.client`), never as another system.
+        raise Forbidden(_("This channel belongs to another system: post on your own channel."),
+                        code="foreign_channel")
+    if link_to is not None and not incidents_visible_to(actor).filter(pk=link_to).exists():
+        # A report goes only to a case its sender sees: the answer would show the case.
+        raise DomainError(_("No such case."), code="not_found", http_status=404)
     if channel.kind == Channel.Kind.DISTRICT_ORDER and not external_id:
         raise DomainError(_("A district dispatch order needs its external id."), code="external_id")
     off_site = channel.kind == Channel.Kind.JOINT_ASSIGNMENT
