@@ -38,6 +38,18 @@ def mask_phone(phone: str) -> str:
     return f"{'*' * max(len(n) - 4, 0)}{n[-4:]}" if n else ""
 
 
+class CallerMasked:
+    """`caller_name_masked` and `caller_phone_masked` of a record with a caller (a case, a report)."""
+
+    @property
+    def caller_name_masked(self) -> str:
+        return mask_name(self.caller_name)
+
+    @property
+    def caller_phone_masked(self) -> str:
+        return mask_phone(self.caller_phone)
+
+
 @track_changes()
 class Category(models.Model):
     """An incident category of the linkage scope, police-type or not, with its statistic group."""
@@ -153,7 +165,7 @@ class Status(models.TextChoices):
     MERGED = "merged", _("merged into another case")
 
 
-class Incident(models.Model):
+class Incident(CallerMasked, models.Model):
     """One incident, whatever channel it came by. Location: Point, EPSG:4326.
 
     `grid`, `community` and the grid's version are fixed at intake: an incident keeps the grid it
@@ -234,14 +246,6 @@ class Incident(models.Model):
 
     def __str__(self) -> str:
         return self.number
-
-    @property
-    def caller_name_masked(self) -> str:
-        return mask_name(self.caller_name)
-
-    @property
-    def caller_phone_masked(self) -> str:
-        return mask_phone(self.caller_phone)
 
     # A responder on the scene asks the command room to transfer the case (`request_transfer`);
     # the request stays open until the case is transferred, resolved or closed, or leaves the
@@ -352,7 +356,7 @@ class IncidentCounter(models.Model):
     last = models.PositiveIntegerField(default=0)
 
 
-class Report(models.Model):
+class Report(CallerMasked, models.Model):
     """One report of an incident as it came in: a call, a district order, an assignment form.
     The same event reported twice keeps one incident with every report attached. A channel's
     external id is unique: sending the same order again finds the existing report."""
@@ -379,14 +383,6 @@ class Report(models.Model):
                 name="report_channel_external_id_unique",
             ),
         ]
-
-    @property
-    def caller_name_masked(self) -> str:
-        return mask_name(self.caller_name)
-
-    @property
-    def caller_phone_masked(self) -> str:
-        return mask_phone(self.caller_phone)
 
 
 class Party(models.Model):
