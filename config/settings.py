@@ -372,6 +372,9 @@ DISPATCH_LOAD_LIMIT = env.int("DISPATCH_LOAD_LIMIT", default=2)
 DISPATCH_LOAD_LIMITS = env.dict("DISPATCH_LOAD_LIMITS", cast={"value": int}, default={"police": 3})
 # A shared position older than this is stale: the member is ranked from their duty post or home.
 POSITION_STALE_MINUTES = env.int("POSITION_STALE_MINUTES", default=15)
+# The wall snapshot is built once and shared by the walls of a sub-district for this long, unless
+# an incident event is newer (wall/snapshot.py); 0 builds it for every request.
+WALL_SNAPSHOT_SHARE_SECONDS = env.float("WALL_SNAPSHOT_SHARE_SECONDS", default=1.0)
 
 # Arrival check: a responder who says "arrived" while their shared position (sent with the request,
 # or the last known one if no older than ARRIVAL_POSITION_MAX_AGE_SECONDS) is farther than this from

@@ -95,6 +95,15 @@ def _forces_language():
 
 
 @pytest.fixture(autouse=True)
+def _unshared_wall_snapshots():
+    """Each test's wall snapshots are its own: a test's data is rolled back afterwards, while a
+    snapshot shared for a second (wall/snapshot.py) would outlive it."""
+    from wall.snapshot import forget
+
+    forget()
+
+
+@pytest.fixture(autouse=True)
 def _demo_only_where_asked(request):
     """Tests that do not ask for `demo` see no demo data (see the module docstring)."""
     names = request.fixturenames

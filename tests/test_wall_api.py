@@ -5,6 +5,7 @@ section of the snapshot; the demo (60 days of history, roads) checks the routes 
 and the replay of one of its history days."""
 
 import json
+import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -404,3 +405,41 @@ def test_the_wall_endpoints_are_in_the_openapi_schema(db):
     for path in ("/api/v1/wall/{code}/state/", "/api/v1/wall/{code}/incidents/{id}/", "/api/v1/wall/{code}/replay/"):
         assert "get" in paths[path], path
     assert any(p["name"] == "date" and p["required"] for p in paths["/api/v1/wall/{code}/replay/"]["get"]["parameters"])
+
+
+# --- one snapshot shared by the walls (wall/snapshot.py) ---------------------------------------------
+
+def test_walls_share_one_snapshot_until_an_event_or_the_time_limit(world, settings, django_assert_max_num_queries):
+    settings.WALL_SNAPSHOT_SHARE_SECONDS = 60
+    first = api(world["disp"]).get(state_url("WA"))
+    assert first["Content-Type"] == "application/json"
+    # A second wall within the time: the same bytes, from one query (the newest event's id) besides
+    # its own login's; nothing is built again.
+    with django_assert_max_num_queries(4):
+        second = api(world["disp"]).get(state_url("WA"))
+    assert second.content == first.content
+    # A change without an event (a member's position) waits for the time limit...
+    MemberPosition.objects.filter(member=world["m1"]).update(point=Point(W + 0.001, S + 0.001, srid=4326))
+    assert api(world["disp"]).get(state_url("WA")).content == first.content
+    # ...an event does not: the next wall gets the new case and a later `last_event`.
+    e = incident_intake(channel=world["hotline"], category=world["category"], description="新的一起", actor=world["taker"],
+                        location=WEST).incident
+    third = api(world["disp"]).get(state_url("WA")).json()
+    assert third["last_event"] > first.json()["last_event"]
+    assert e.pk in {i["id"] for i in third["incidents"]}
+    m1 = next(m for m in third["members"] if m["id"] == world["m1"].pk)
+    assert m1["point"] == [round(W + 0.001, 6), round(S + 0.001, 6)]
+    # Each language has its own: the labels are translated.
+    zh = APIClient(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    zh.force_authenticate(world["disp"])
+    assert zh.get(state_url("WA")).json()["incidents"][0]["status_label"] != third["incidents"][0]["status_label"]
+
+
+def test_a_shared_snapshot_is_rebuilt_after_its_time(world, settings):
+    settings.WALL_SNAPSHOT_SHARE_SECONDS = 0.05
+    api(world["disp"]).get(state_url("WA"))
+    MemberPosition.objects.filter(member=world["m1"]).update(point=Point(W + 0.001, S + 0.001, srid=4326))
+    time.sleep(0.1)
+    body = api(world["disp"]).get(state_url("WA")).json()
+    assert next(m for m in body["members"] if m["id"] == world["m1"].pk)["point"] == [round(W + 0.001, 6),
+                                                                                    round(S + 0.001, 6)]

@@ -6,7 +6,8 @@ request). An unknown sub-district, or an incident of another one, is a 404. Thin
 answers are built by `wall.selectors`; `wall.serializers` describes them for the schema.
 """
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -16,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.permissions import HasRole
+from config.renderers import CONTENT_TYPE, FastJSONRenderer
 from config.roles import STAFF_ROLES
 from dispatch.api import MemberMessageStatusSerializer, case_messages, order_messages, replacements_data
 from incidents import flows
@@ -26,6 +28,7 @@ from wall.serializers import (
     WallIncidentCardSerializer,
     WallStateSerializer,
 )
+from wall.snapshot import snapshot_json
 
 CODE_PARAMETER = OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, description="Sub-district code")
 
@@ -33,6 +36,7 @@ CODE_PARAMETER = OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PAT
 class WallView(APIView):
     permission_classes = [HasRole]
     allowed_roles = STAFF_ROLES
+    renderer_classes = [FastJSONRenderer]  # routes come as JSON text from PostGIS (orjson.Fragment)
 
     @staticmethod
     def subdistrict(code: str) -> selectors.WallSubdistrict:
@@ -52,7 +56,9 @@ class WallStateView(WallView):
         parameters=[CODE_PARAMETER], responses=WallStateSerializer,
     )
     def get(self, request, code: str):
-        return Response(selectors.wall_state(subdistrict=self.subdistrict(code)))
+        # Built once and shared by every wall of the sub-district for a second (wall/snapshot.py).
+        body = snapshot_json(subdistrict=self.subdistrict(code), language=translation.get_language())
+        return HttpResponse(body, content_type=CONTENT_TYPE)
 
 
 class WallIncidentView(WallView):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import orjson
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db.models import (
@@ -31,6 +32,7 @@ from django.db.models import (
     OuterRef,
     Q,
     Subquery,
+    TextField,
 )
 from django.db.models.functions import Floor, Substr
 from django.utils import timezone
@@ -87,6 +89,34 @@ def _line(line) -> list[list[float]] | None:
     return [[x, y] for x, y in line.coords] if line is not None and len(line) >= 2 else None
 
 
+# Geometry is read as numbers and JSON text made by PostGIS, not as GEOS objects: building a GEOS
+# object per row (and freeing it) cost the snapshot more than its queries.
+
+def _x(field: str) -> Func:
+    return Func(F(field), function="ST_X", output_field=FloatField())
+
+
+def _y(field: str) -> Func:
+    return Func(F(field), function="ST_Y", output_field=FloatField())
+
+
+def _xy(x: float | None, y: float | None) -> list[float] | None:
+    return [round(x, 6), round(y, 6)] if x is not None and y is not None else None
+
+
+def _line_json(field: str) -> Func:
+    """A line's [[lon, lat], ...] as JSON text written by PostGIS (6 decimals, about 0.1 m); NULL
+    for a missing line or one of fewer than two points."""
+    return Func(F(field), template=("CASE WHEN ST_NPoints(%(expressions)s) >= 2 THEN "
+                                    "(ST_AsGeoJSON(%(expressions)s, 6)::json -> 'coordinates')::text END"),
+                output_field=TextField())
+
+
+def _fragment(text: str | None) -> orjson.Fragment | None:
+    """JSON text already written (by PostgreSQL) placed as it is in the answer (config/renderers.py)."""
+    return orjson.Fragment(text) if text is not None else None
+
+
 def _labels(choices) -> dict[str, str]:
     """A TextChoices' labels in the active language (translated once per answer)."""
     return {value: str(label) for value, label in choices.choices}
@@ -133,7 +163,7 @@ def last_event_id(*, subdistrict_id: int) -> int:
 # --- incidents and their orders ------------------------------------------------------------------
 
 _INCIDENT_COLUMNS = ("id", "number", "status", "category__code", "category__name", "channel__code", "channel__name",
-                     "major", "level", "reported_at", "location", "address_text", "grid__code", "grid__name",
+                     "major", "level", "reported_at", "lon", "lat", "address_text", "grid__code", "grid__name",
                      "summary")
 
 
@@ -143,8 +173,9 @@ def _orders_by_incident(incident_ids: list[int], iso: _Iso) -> dict[int, list[di
     if not incident_ids:
         return out
     rows = (DispatchOrder.objects.filter(incident_id__in=incident_ids).order_by("dispatched_at", "id")
+            .annotate(route_json=_line_json("route"))
             .values_list("id", "incident_id", "member_id", "member__name", "member__force", "state", "dispatched_at",
-                         "arrive_by", "accepted_at", "arrived_at", "travel_seconds", "route"))
+                         "arrive_by", "accepted_at", "arrived_at", "travel_seconds", "route_json"))
     for (pk, incident_id, member_id, member_name, force, state, dispatched_at, arrive_by, accepted_at, arrived_at,
          travel_seconds, route) in rows:
         awaited = state in DispatchOrder.LIVE_STATES  # their earliest arrive_by is the deadline
@@ -152,7 +183,7 @@ def _orders_by_incident(incident_ids: list[int], iso: _Iso) -> dict[int, list[di
         out[incident_id].append({
             "id": pk, "member": member_id, "member_name": member_name, "force": force, "state": state,
             "dispatched_at": iso(dispatched_at), "arrive_by": iso(arrive_by), "accepted_at": iso(accepted_at),
-            "arrived_at": iso(arrived_at), "travel_seconds": travel_seconds, "eta": iso(eta), "route": _line(route),
+            "arrived_at": iso(arrived_at), "travel_seconds": travel_seconds, "eta": iso(eta), "route": _fragment(route),
             # not in the shape the page reads: the raw value for the deadline below
             "_arrive_by": arrive_by if awaited else None,
         })
@@ -163,13 +194,14 @@ def _incidents(queryset, iso: _Iso, *, extra: tuple[str, ...] = ()) -> tuple[lis
     """The incidents of `queryset` as the wall shows them, each with its orders, and the
     deadline of those that have one (two queries)."""
     status_labels = _labels(Status)
-    rows = list(queryset.annotate(summary=Substr("description", 1, SUMMARY_CHARS))
+    rows = list(queryset.annotate(summary=Substr("description", 1, SUMMARY_CHARS), lon=_x("location"),
+                                  lat=_y("location"))
                 .values_list(*_INCIDENT_COLUMNS, *extra))
     orders = _orders_by_incident([r[0] for r in rows], iso)
     out, deadline_of = [], {}
     for row in rows:
         (pk, number, status, category_code, category_name, channel_code, channel_name, major, level, reported_at,
-         location, address, grid_code, grid_name, summary) = row[:len(_INCIDENT_COLUMNS)]
+         lon, lat, address, grid_code, grid_name, summary) = row[:len(_INCIDENT_COLUMNS)]
         own = orders.get(pk, [])
         awaited = [o.pop("_arrive_by") for o in own]
         deadlines = [d for d in awaited if d is not None]
@@ -178,7 +210,7 @@ def _incidents(queryset, iso: _Iso, *, extra: tuple[str, ...] = ()) -> tuple[lis
         item = {
             "id": pk, "number": number, "status": status, "status_label": status_labels.get(status, status),
             "category": _code_name(category_code, category_name), "channel": _code_name(channel_code, channel_name),
-            "major": major, "level": level, "reported_at": iso(reported_at), "point": _lonlat(location),
+            "major": major, "level": level, "reported_at": iso(reported_at), "point": _xy(lon, lat),
             "address": address, "grid": _code_name(grid_code, grid_name), "summary": summary,
             "deadline": iso(deadline_of.get(pk)), "orders": own,
         }
@@ -218,21 +250,26 @@ def _members(subdistrict_id: int, now: datetime, iso: _Iso) -> list[dict]:
     shift = FilteredRelation("shifts", condition=Q(shifts__starts_at__lte=now, shifts__ends_at__gt=now))
     rows = (Member.objects.filter(subdistrict_id=subdistrict_id, active=True)
             .annotate(on_duty=on_duty_at(now), busy=ExpressionWrapper(Q(pk__in=busy), output_field=BooleanField()),
-                      shift=shift)
+                      shift=shift, live_x=_x("position__point"), live_y=_y("position__point"),
+                      shift_x=_x("shift__post"), shift_y=_y("shift__post"), post_x=_x("duty_post"),
+                      post_y=_y("duty_post"))
             .order_by("code")
-            .values_list("id", "name", "force", "unit__name", "position__point", "position__recorded_at", "on_duty",
-                         "busy", "shift__post", "duty_post"))
+            .values_list("id", "name", "force", "unit__name", "position__recorded_at", "on_duty", "busy",
+                         "live_x", "live_y", "shift_x", "shift_y", "post_x", "post_y"))
     force_labels = _labels(Force)
     out = []
-    for pk, name, force, unit, point, at, on_duty, is_busy, shift_post, duty_post in rows:
+    for (pk, name, force, unit, at, on_duty, is_busy, live_x, live_y, shift_x, shift_y, post_x,
+         post_y) in rows:
         status = "busy" if is_busy else "on_duty" if on_duty else "off_duty"
-        source = "live" if point is not None else None
-        if point is None and status != "off_duty":
-            point = shift_post or duty_post
-            source = "duty_post" if point is not None else None
+        point, source = _xy(live_x, live_y), "live"
+        if point is None:
+            source = None
+            if status != "off_duty":
+                point = _xy(shift_x, shift_y) or _xy(post_x, post_y)
+                source = "duty_post" if point is not None else None
         out.append({
             "id": pk, "name": name, "force": force, "force_label": force_labels.get(force, force), "unit": unit,
-            "status": status, "point": _lonlat(point), "at": iso(at), "stale": at is not None and at < stale_before,
+            "status": status, "point": point, "at": iso(at), "stale": at is not None and at < stale_before,
             "source": source,
         })
     return out
