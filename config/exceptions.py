@@ -1,17 +1,20 @@
 """One place that maps the domain error to HTTP (house style, convention 5)."""
 
 import logging
+import sys
 
 from django.db import DatabaseError, DataError, IntegrityError
 from django.http import JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.defaults import page_not_found
+from django.views.defaults import server_error as page_server_error
+from psycopg_pool import PoolTimeout
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from config.errors import DomainError
-from config.middleware import API_PREFIXES
+from config.middleware import API_PREFIXES, overloaded
 
 log = logging.getLogger(__name__)
 
@@ -51,3 +54,15 @@ def not_found(request, exception=None):
     if request.path.startswith(API_PREFIXES):
         return JsonResponse({"detail": str(NotFound.default_detail), "code": "not_found"}, status=404)
     return page_not_found(request, exception)
+
+
+def server_error(request):
+    """handler500: a database pool that had no connection to give in time is overload, not a fault:
+    503 with Retry-After (config/admission.py keeps it rare). Any other error: 500, as JSON under
+    the APIs."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, PoolTimeout) or isinstance(getattr(exc, "__cause__", None), PoolTimeout):
+        return overloaded(request.path)
+    if request.path.startswith(API_PREFIXES):
+        return JsonResponse({"detail": str(_("A server error occurred.")), "code": "server_error"}, status=500)
+    return page_server_error(request)

@@ -13,32 +13,72 @@ other kinds are checked by the API's parsers (config/parsers.py); see config/inp
 from xml.etree.ElementTree import Element, SubElement, tostring  # noqa: S405 - we write XML, never parse it
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils import translation
 from django.utils.deprecation import MiddlewareMixin
+from django.utils.translation import gettext, trans_real
 
 from config.inputs import NUL, has_nul, nul_refused
 
 API_PREFIXES = ("/api/", "/open311/")
+OPEN311_PREFIX = "/open311/"
+
+
+def request_language(path: str, cookie: str | None, accept_language: str) -> str:
+    """The language of an answer: the one chosen on the pages (its cookie), else for the APIs the
+    client's Accept-Language, else the forces' language (LANGUAGE_CODE)."""
+    supported = {code for code, _ in settings.LANGUAGES}
+    if cookie in supported:
+        return cookie
+    if path.startswith(API_PREFIXES):
+        for code, _quality in trans_real.parse_accept_lang_header(accept_language):
+            if code == "*":
+                break
+            try:
+                return translation.get_supported_language_variant(code)
+            except LookupError:
+                continue
+    return settings.LANGUAGE_CODE
+
+
+def refusal(path: str, status: int, message: str, code: str) -> HttpResponse:
+    """A refused request in the shape of the API it was meant for: `{"detail", "code"}`
+    (config/exceptions.py) under /api/, Open311's error list under /open311/ (`<errors>` for .xml),
+    plain text for pages."""
+    if path.startswith(OPEN311_PREFIX):
+        if path.endswith(".xml"):  # GeoReport v2's <errors>
+            root = Element("errors")
+            error_element = SubElement(root, "error")
+            SubElement(error_element, "code").text = str(status)
+            SubElement(error_element, "description").text = message
+            body = '<?xml version="1.0" encoding="utf-8"?>\n' + tostring(root, encoding="unicode")
+            return HttpResponse(body.encode(), status=status, content_type="application/xml; charset=utf-8")
+        return JsonResponse([{"code": status, "description": message}], status=status, safe=False)
+    if path.startswith(API_PREFIXES):
+        return JsonResponse({"detail": message, "code": code}, status=status)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+def overloaded(path: str) -> HttpResponse:
+    """503 with Retry-After, in the active language: the server cannot take the request now
+    (config/admission.py; a database pool out of connections, config/exceptions.py)."""
+    message = gettext("The server is busy. Try again in a few seconds.")
+    response = refusal(path, 503, message, "overloaded")
+    response["Retry-After"] = str(settings.HTTP_RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 class LanguageMiddleware(MiddlewareMixin):
     def process_request(self, request):
-        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
-        supported = {code for code, _ in settings.LANGUAGES}
-        if chosen not in supported:
-            chosen = None
-            if request.path.startswith(API_PREFIXES):
-                chosen = translation.get_language_from_request(request)
-        translation.activate(chosen or settings.LANGUAGE_CODE)
+        translation.activate(request_language(request.path, request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME),
+                                              request.headers.get("accept-language", "")))
         request.LANGUAGE_CODE = translation.get_language()
 
     def process_response(self, request, response):
         response.headers.setdefault("Content-Language", translation.get_language())
         return response
 
-
-OPEN311_PREFIX = "/open311/"
 
 
 def _nul_in_request(request) -> bool:
@@ -65,16 +105,4 @@ class BadInputMiddleware(MiddlewareMixin):
         if not _nul_in_request(request):
             return None
         error = nul_refused()
-        message = str(error.message)
-        if request.path_info.startswith(OPEN311_PREFIX):
-            if request.path_info.endswith(".xml"):  # GeoReport v2's <errors>
-                root = Element("errors")
-                error_element = SubElement(root, "error")
-                SubElement(error_element, "code").text = "400"
-                SubElement(error_element, "description").text = message
-                body = '<?xml version="1.0" encoding="utf-8"?>\n' + tostring(root, encoding="unicode")
-                return HttpResponse(body.encode(), status=400, content_type="application/xml; charset=utf-8")
-            return JsonResponse([{"code": 400, "description": message}], status=400, safe=False)
-        if request.path_info.startswith(API_PREFIXES):
-            return JsonResponse({"detail": message, "code": error.code}, status=400)
-        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return refusal(request.path_info, 400, str(error.message), error.code)

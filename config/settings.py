@@ -129,7 +129,21 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 # own, so persistent connections cannot be kept, and a fresh PostgreSQL backend costs several
 # milliseconds before its first spatial query. DB_POOL_MAX_SIZE=0 turns the pool off (e.g. behind
 # PgBouncer). With psycopg 3 installed Django uses it; psycopg2 stays for tools and tests.
-DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=10)
+# Admission (config/admission.py): HTTP requests run at once per server process, by lane, and how
+# long one may wait for a place before it is answered 503 with Retry-After.
+HTTP_CONCURRENCY = env.int("HTTP_CONCURRENCY", default=8)  # intake, dispatch, recommendations, pages, phones
+HTTP_HEAVY_CONCURRENCY = env.int("HTTP_HEAVY_CONCURRENCY", default=2)  # wall snapshots, replays, the schema
+LOGIN_HASH_CONCURRENCY = env.int("LOGIN_HASH_CONCURRENCY", default=1)
+HTTP_LOGIN_CONCURRENCY = env.int("HTTP_LOGIN_CONCURRENCY", default=LOGIN_HASH_CONCURRENCY + 1)
+HTTP_QUEUE_WAIT_SECONDS = env.float("HTTP_QUEUE_WAIT_SECONDS", default=5.0)
+HTTP_QUEUE_MAX = env.int("HTTP_QUEUE_MAX", default=1000)  # per lane
+HTTP_RETRY_AFTER_SECONDS = env.int("HTTP_RETRY_AFTER_SECONDS", default=2)
+# The websockets' consumers (and the relay listener) use connections of their own beside the lanes.
+WS_DB_CONNECTIONS = env.int("WS_DB_CONNECTIONS", default=4)
+# The pool holds a connection for every request let through and the sockets' share: a request
+# never waits for a connection (the server logs a warning when it is set smaller).
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=HTTP_CONCURRENCY + HTTP_HEAVY_CONCURRENCY
+                           + HTTP_LOGIN_CONCURRENCY + WS_DB_CONNECTIONS)
 if DB_POOL_MAX_SIZE > 0:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
@@ -180,7 +194,6 @@ AXES_HANDLER = "config.auth.LoginAttemptHandler"
 AXES_LOCKOUT_CALLABLE = "config.auth.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "config.auth.client_ip"
 AXES_RESET_ON_SUCCESS = True
-LOGIN_HASH_CONCURRENCY = env.int("LOGIN_HASH_CONCURRENCY", default=1)
 LOGIN_HASH_WAIT_SECONDS = env.float("LOGIN_HASH_WAIT_SECONDS", default=3.0)
 LOGIN_BUSY_RETRY_AFTER_SECONDS = 5
 # Reverse proxies in front of the server that append to X-Forwarded-For (0: clients connect

@@ -29,6 +29,8 @@ urlpatterns = [
 
 # An unknown address under /api/ or /open311/ answers JSON, as the APIs' own 404s do.
 handler404 = "config.exceptions.not_found"
+# An exhausted database pool answers 503 with Retry-After, not 500.
+handler500 = "config.exceptions.server_error"
 
 admin.site.site_header = "GridLink 网事警情联动指挥平台"
 admin.site.site_title = "GridLink"

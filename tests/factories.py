@@ -91,3 +91,17 @@ def run_async(coroutine_function, *args):
     loop as running in the main thread: there `asyncio.run` and `async_to_sync` refuse to start."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coroutine_function(*args)).result()
+
+
+def own_connection():
+    """A PostgreSQL connection of the test's own, outside Django's (autocommit): to hold a lock or
+    watch another process's session while Django's connections work."""
+    import psycopg2
+    from django.db import connection
+
+    db = connection.settings_dict
+    params = {"dbname": db["NAME"], "user": db.get("USER"), "password": db.get("PASSWORD"),
+              "host": db.get("HOST"), "port": db.get("PORT")}
+    conn = psycopg2.connect(**{k: v for k, v in params.items() if v})
+    conn.autocommit = True
+    return conn

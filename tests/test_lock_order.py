@@ -15,7 +15,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 
-import psycopg2
 import pytest
 from django.contrib.gis.geos import Point
 from django.db import connection
@@ -28,7 +27,7 @@ from dispatch.rules_seed import rules_seed
 from dispatch.services import alarm_acknowledge, incident_merge, incident_transition, order_accept
 from dispatch.sla import sla_tick
 from incidents.models import Incident, IncidentEvent, Status
-from tests.factories import S, W, make_world
+from tests.factories import S, W, make_world, own_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,16 +40,6 @@ _numbers = itertools.count(1)
 
 
 # --- forcing the interleaving ---------------------------------------------------------------------
-
-def _own_connection():
-    """A connection of the test's own, outside Django's (as tests/test_sla_clock.py)."""
-    db = connection.settings_dict
-    params = {"dbname": db["NAME"], "user": db.get("USER"), "password": db.get("PASSWORD"),
-              "host": db.get("HOST"), "port": db.get("PORT")}
-    conn = psycopg2.connect(**{k: v for k, v in params.items() if v})
-    conn.autocommit = True
-    return conn
-
 
 class Side(threading.Thread):
     """One operation in a thread of its own: its own connection (closed at the end) and transaction."""
@@ -93,7 +82,7 @@ def race(first: Callable[[], object], second: Callable[[], object], *, contested
     that incident row while `first`, then `second`, start and run until they wait; then lets it go.
     Without, both start together (the SLA clock never waits for a lock, so it cannot be held)."""
     a, b = Side("first", first), Side("second", second)
-    watch = _own_connection()
+    watch = own_connection()
     try:
         if contested is None:
             for side in (a, b):
@@ -102,7 +91,7 @@ def race(first: Callable[[], object], second: Callable[[], object], *, contested
             a.go.set()
             b.go.set()
         else:
-            gate = _own_connection()
+            gate = own_connection()
             gate.autocommit = False
             try:
                 with gate.cursor() as cur:

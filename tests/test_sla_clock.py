@@ -9,10 +9,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import psycopg2
 import pytest
 from django.contrib.gis.geos import Point
-from django.db import connection
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +22,7 @@ from dispatch.models import Alarm, DispatchOrder, DutyShift, Force, Member, Role
 from dispatch.services import alarm_acknowledge, alarm_snooze
 from dispatch.sla import sla_tick
 from incidents.models import Handover, Incident, IncidentEvent, Status
-from tests.factories import S, W, make_user, make_world
+from tests.factories import S, W, make_user, make_world, own_connection
 from tests.workers import Worker
 
 REPO = Path(__file__).resolve().parents[1]
@@ -348,16 +346,6 @@ def _wait(condition, *, timeout: float, what: str, clocks=()) -> None:
     pytest.fail(f"timed out waiting for {what}\n{logs}")
 
 
-def _admin_connection():
-    """A second connection of our own, outside Django's, to watch the worker's session."""
-    db = connection.settings_dict
-    params = {"dbname": db["NAME"], "user": db.get("USER"), "password": db.get("PASSWORD"),
-              "host": db.get("HOST"), "port": db.get("PORT")}
-    conn = psycopg2.connect(**{k: v for k, v in params.items() if v})
-    conn.autocommit = True
-    return conn
-
-
 def _kill_mid_transaction(clock: Clock, watch, *, timeout: float = 20) -> bool:
     """SIGKILL the clock while its session is inside a transaction (claimed rows, nothing
     committed). Returns whether that moment was caught (else it is killed anyway)."""
@@ -411,7 +399,7 @@ def test_killing_the_clock_mid_run_and_restarting_it_loses_and_duplicates_nothin
     majors = [make_incident(world, major=True) for _ in range(2)]
 
     first = clocks("gl-sla-first", "--batch", "5")  # small claims: many transactions to be killed in
-    watch = _admin_connection()
+    watch = own_connection()
     try:
         _wait(lambda: Alarm.objects.count() >= 40, timeout=60, what="the first alarms", clocks=[first])
         caught = _kill_mid_transaction(first, watch)
@@ -471,7 +459,7 @@ def test_the_clock_skips_a_case_locked_by_a_service_and_raises_it_later():
     world = build_world()
     incident = make_incident(world)
     make_order(world, incident, world["member"], arrive_by=timezone.now() - timedelta(minutes=1))
-    holder = _admin_connection()
+    holder = own_connection()
     holder.autocommit = False
     try:
         with holder.cursor() as cur:

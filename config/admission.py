@@ -1,0 +1,170 @@
+"""Admission: how many HTTP requests one server process runs at once, and a quick 503 past that.
+
+How GridLink serves concurrent requests (README, "Under load"): one uvicorn process holds the
+websockets on its event loop, and Django runs each HTTP request's Python in a thread of its own.
+The Python of one process shares one interpreter lock, and its database pool holds a fixed number
+of connections. Without a bound, a burst of 200 slow requests started 200 threads that took turns
+on the interpreter and queued for 10 connections: after 10 s the pool gave up and they answered
+500, and every other request of the command room waited behind them.
+
+This gate sits in front of Django (an ASGI wrapper: a request waiting here holds no thread and no
+connection) and lets requests through by *lane*, each with its own number of places:
+
+- `login`: a POST to a login form. Its password check costs ~0.6 s of CPU (outside the interpreter
+  lock, and at most LOGIN_HASH_CONCURRENCY at a time, config/auth.py): logins wait here, not in a
+  thread holding a database connection.
+- `heavy`: reads that build large answers (the wall snapshot, a day's replay, the OpenAPI
+  document).
+- `default`: everything else — intake, dispatch, recommendations, the phones' actions, pages.
+
+A burst in one lane therefore never takes the places of another: 200 walls reloading at once wait
+in `heavy` while a dispatcher's recommendation goes through `default`. A request that finds no
+place within HTTP_QUEUE_WAIT_SECONDS, or finds HTTP_QUEUE_MAX requests already waiting in its
+lane, is answered at once with 503 and Retry-After (in the shape of its API, in the user's
+language): the client retries later rather than waiting on a server that cannot serve it. The
+database pool is sized to the places of all lanes plus the websockets' share
+(settings.DB_POOL_MAX_SIZE), so a request that got through never waits for a connection.
+
+Websockets are not gated: a socket is one long request; its database work runs on the consumer's
+threads and their own share of the pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
+
+from django.conf import settings
+from django.utils import translation
+
+from config.middleware import overloaded, request_language
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LANE = "default"
+
+
+@dataclass(frozen=True)
+class Lane:
+    name: str
+    places: int  # requests run at once
+    wait_seconds: float  # the longest wait for a place
+    queue_max: int  # requests allowed to wait
+
+
+@dataclass(frozen=True)
+class Route:
+    pattern: re.Pattern
+    lane: str
+    methods: frozenset[str] | None = None  # None: every method
+
+
+def lanes_from_settings() -> dict[str, Lane]:
+    wait, queue = settings.HTTP_QUEUE_WAIT_SECONDS, settings.HTTP_QUEUE_MAX
+    lanes = {
+        "login": Lane("login", settings.HTTP_LOGIN_CONCURRENCY, wait, queue),
+        "heavy": Lane("heavy", settings.HTTP_HEAVY_CONCURRENCY, wait, queue),
+        DEFAULT_LANE: Lane(DEFAULT_LANE, settings.HTTP_CONCURRENCY, wait, queue),
+    }
+    wanted = sum(lane.places for lane in lanes.values()) + settings.WS_DB_CONNECTIONS
+    if 0 < settings.DB_POOL_MAX_SIZE < wanted:
+        log.warning("DB_POOL_MAX_SIZE=%d is below the %d places of the lanes and the sockets: requests let "
+                    "through may wait for a connection", settings.DB_POOL_MAX_SIZE, wanted)
+    return lanes
+
+
+ROUTES = (
+    Route(re.compile(r"^/(accounts|admin)/login/$"), "login", frozenset({"POST"})),
+    Route(re.compile(r"^/api/v1/wall/[^/]+/(state|replay)/$"), "heavy"),
+    Route(re.compile(r"^/api/schema/"), "heavy"),
+)
+
+
+class _Places:
+    """The places of one lane on the running event loop."""
+
+    def __init__(self, lane: Lane) -> None:
+        self.lane = lane
+        self.free = asyncio.Semaphore(lane.places)
+        self.waiting = 0
+
+    async def take(self) -> bool:
+        if self.free.locked() and self.waiting >= self.lane.queue_max:
+            return False
+        self.waiting += 1
+        try:
+            await asyncio.wait_for(self.free.acquire(), timeout=self.lane.wait_seconds)
+        except TimeoutError:
+            return False
+        finally:
+            self.waiting -= 1
+        return True
+
+    def give_back(self) -> None:
+        self.free.release()
+
+
+def _header(scope, name: bytes) -> str:
+    for key, value in scope.get("headers") or ():
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+def _language(scope) -> str:
+    cookie = None
+    try:
+        jar = SimpleCookie(_header(scope, b"cookie"))
+        if settings.LANGUAGE_COOKIE_NAME in jar:
+            cookie = jar[settings.LANGUAGE_COOKIE_NAME].value
+    except CookieError:
+        pass
+    return request_language(scope.get("path", ""), cookie, _header(scope, b"accept-language"))
+
+
+class AdmissionGate:
+    """ASGI middleware in front of Django's HTTP application (see the module docstring)."""
+
+    def __init__(self, app, *, lanes: dict[str, Lane] | None = None, routes: Iterable[Route] = ROUTES) -> None:
+        self.app = app
+        self.lanes = lanes
+        self.routes = tuple(routes)
+        self._places: dict[str, _Places] = {}
+
+    def lane_of(self, method: str, path: str) -> str:
+        for route in self.routes:
+            if (route.methods is None or method in route.methods) and route.pattern.match(path):
+                return route.lane
+        return DEFAULT_LANE
+
+    def places(self, name: str) -> _Places:
+        places = self._places.get(name)
+        if places is None:
+            lanes = self.lanes or lanes_from_settings()
+            places = self._places[name] = _Places(lanes.get(name) or lanes[DEFAULT_LANE])
+        return places
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        places = self.places(self.lane_of(scope.get("method", "GET"), scope.get("path", "")))
+        if not await places.take():
+            return await self._refuse(scope, send, places.lane)
+        try:
+            return await self.app(scope, receive, send)
+        finally:
+            places.give_back()
+
+    async def _refuse(self, scope, send, lane: Lane) -> None:
+        log.warning("overloaded: %s %s refused (%s lane, %d waiting)", scope.get("method"), scope.get("path"),
+                    lane.name, self.places(lane.name).waiting)
+        with translation.override(_language(scope)):
+            response = overloaded(scope.get("path", ""))
+            response["Content-Language"] = translation.get_language()
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.items()]
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
+        await send({"type": "http.response.body", "body": response.content})
