@@ -12,7 +12,8 @@ connection) and lets requests through by *lane*, each with its own number of pla
 
 - `login`: a POST to a login form. Its password check costs ~0.6 s of CPU (outside the interpreter
   lock, and at most LOGIN_HASH_CONCURRENCY at a time, config/auth.py): logins wait here, not in a
-  thread holding a database connection.
+  thread holding a database connection, and may wait longer (HTTP_LOGIN_WAIT_SECONDS: at a shift
+  change they are served one check after another rather than refused).
 - `heavy`: reads that build large answers (the wall snapshot, a day's replay, the OpenAPI
   document).
 - `default`: everything else — intake, dispatch, recommendations, the phones' actions, pages.
@@ -66,7 +67,7 @@ class Route:
 def lanes_from_settings() -> dict[str, Lane]:
     wait, queue = settings.HTTP_QUEUE_WAIT_SECONDS, settings.HTTP_QUEUE_MAX
     lanes = {
-        "login": Lane("login", settings.HTTP_LOGIN_CONCURRENCY, wait, queue),
+        "login": Lane("login", settings.HTTP_LOGIN_CONCURRENCY, settings.HTTP_LOGIN_WAIT_SECONDS, queue),
         "heavy": Lane("heavy", settings.HTTP_HEAVY_CONCURRENCY, wait, queue),
         DEFAULT_LANE: Lane(DEFAULT_LANE, settings.HTTP_CONCURRENCY, wait, queue),
     }

@@ -137,6 +137,8 @@ LOGIN_HASH_CONCURRENCY = env.int("LOGIN_HASH_CONCURRENCY", default=1)
 HTTP_LOGIN_CONCURRENCY = env.int("HTTP_LOGIN_CONCURRENCY", default=LOGIN_HASH_CONCURRENCY + 1)
 HTTP_QUEUE_WAIT_SECONDS = env.float("HTTP_QUEUE_WAIT_SECONDS", default=5.0)
 HTTP_QUEUE_MAX = env.int("HTTP_QUEUE_MAX", default=1000)  # per lane
+# A login waits longer: at a shift change a queue of logins is served one password check at a time.
+HTTP_LOGIN_WAIT_SECONDS = env.float("HTTP_LOGIN_WAIT_SECONDS", default=20.0)
 HTTP_RETRY_AFTER_SECONDS = env.int("HTTP_RETRY_AFTER_SECONDS", default=2)
 # The websockets' consumers (and the relay listener) use connections of their own beside the lanes.
 WS_DB_CONNECTIONS = env.int("WS_DB_CONNECTIONS", default=4)

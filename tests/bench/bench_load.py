@@ -1,0 +1,737 @@
+#!/usr/bin/env python
+"""Benchmark: a real day's peak — the whole sub-district online at once — then a burst, then a
+server restart with everything connected.
+
+Run by `make bench` (after `make setup`): `.venv/bin/python tests/bench/bench_load.py`. Like the
+other server benchmarks it works on a throwaway copy of the development database, dropped at the
+end; in the copy every active member gets an app login and a session (bench_member.py's `prepare`),
+and the walls, the dispatchers and 20 login users get theirs.
+
+The server is started as `make run` starts it (scripts/run-server): one uvicorn process serving
+`config.asgi:application` (in-memory channel layer, DEBUG off, `--lifespan off`,
+`--ws-max-size 65536`) beside `run_sla_clock`, `run_feedback_worker` and `run_notifier`, plus two
+bench-only routes in front of the application for the floors (`--server PORT`): `GET
+/__bench__/floor/` answers 204 without Django, and `POST /__bench__/wall-floor/ {"n"}` sends a tiny
+frame to the sub-district's wall group through the server's channel layer.
+
+In this process, on one asyncio loop (uvloop):
+- **692 phones** (every active member of the demo): a `ws/member/` socket each, a position batch
+  every 10 s (`POST /api/v1/positions/`, a random phase each), and the order's answers as the phone
+  app sends them: accept, arrive (with the scene as the position), report from the scene, resolve,
+  each after a human delay (the simulator's, compressed: `--pace`);
+- **4 walls**: a `ws/wall/` socket each, the snapshot loaded on connect and every minute;
+- **6 dispatchers and call-takers**: each takes a call every `--intake-every` seconds (intake), asks
+  for the recommendation and dispatches its first candidate, as the console does;
+- a probe: one dispatcher reading a case every 200 ms (the figure the burst must not spoil);
+- the SLA clock, the feedback worker and the notifier running beside the server.
+
+Phases: the **peak** (`--peak` seconds), then the **burst** (200 concurrent requests — wall
+snapshots and recommendations half each — then 20 parallel logins while everything else goes on),
+then the **restart**: the server is stopped and started again, and every socket reconnects with the
+apps' own backoff (phones: 1, 2, 4, 8, 15 s ±30 %; walls likewise) and resumes from its last id;
+timed until every one of them has its `caught_up`.
+
+Printed per kind of request: count, p50 / p95 / max, errors by status; beside them the floors of the
+same run: the bare HTTP request, the bare wall-group send, and the recommendation's own floor
+(point-in-polygon + nearest-5 members + one Dijkstra, `bench_recommend.py`'s, run in this process);
+and the server's CPU and memory. Not a test: the verdict lines say which targets were met.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+SERVER_FLAG = "--server"
+FLOOR_PATH = "/__bench__/floor/"
+WALL_FLOOR_PATH = "/__bench__/wall-floor/"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def serve(port: int) -> None:
+    """uvicorn with the options of scripts/run-server, plus the floors' routes."""
+    sys.path.insert(0, str(REPO))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import uvicorn
+    from channels.layers import get_channel_layer
+
+    from config.asgi import application
+    from fixtures.demo import DEMO_CODE
+    from incidents.events import wall_group
+
+    layer = get_channel_layer()
+
+    async def body_of(receive) -> bytes:
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        return body
+
+    async def app(scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"] in (FLOOR_PATH, WALL_FLOOR_PATH):
+            body = await body_of(receive)
+            if scope["path"] == WALL_FLOOR_PATH:
+                n = json.loads(body)["n"]
+                await layer.group_send(wall_group(DEMO_CODE), {
+                    "type": "incident.event", "id": -n, "text": json.dumps({"type": "floor", "n": n})})
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            await application(scope, receive, send)
+
+    uvicorn.run(app, host="127.0.0.1", port=port, lifespan="off", ws_max_size=65536)
+
+
+if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == SERVER_FLAG:
+    serve(int(sys.argv[2]))
+    sys.exit(0)
+
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import logging  # noqa: E402
+import random  # noqa: E402
+import resource  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections import Counter, defaultdict  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from importlib import import_module  # noqa: E402
+
+sys.path.insert(0, str(REPO))
+from tests.bench import bench_member  # noqa: E402 - first: it sets Django up for this process (without a pool)
+
+SERVER_POOL_SIZE = bench_member.SERVER_POOL_SIZE  # the pool size asked for the server, if any
+
+import httpx  # noqa: E402
+import uvloop  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model  # noqa: E402
+from django.contrib.auth.hashers import make_password  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
+from django.contrib.gis.geos import Point  # noqa: E402
+from django.db import connection  # noqa: E402
+from scipy.sparse.csgraph import dijkstra  # noqa: E402
+from websockets.asyncio.client import connect  # noqa: E402
+from websockets.exceptions import WebSocketException  # noqa: E402
+
+from dispatch import routing  # noqa: E402
+from dispatch.models import TravelMode  # noqa: E402
+from fixtures.demo import DEMO_CODE  # noqa: E402
+from geo.selectors import boundary_version_in_force  # noqa: E402
+from tests.bench.bench_wall import copy_database, cpu_seconds, http_ok, pct, rss_bytes, wait_for  # noqa: E402
+from tests.e2e.conftest import _drop_database, _free_port, _server, _stop, database_url  # noqa: E402
+
+WALLS = 4
+DESKS = 6  # dispatchers and call-takers
+LOGINS = 20
+BURST = 200
+POSITION_EVERY_S = 10.0
+PROBE_EVERY_S = 0.2
+WALL_RELOAD_S = 60.0
+CSRF = "b" * 32
+LOGIN_PASSWORD = "bench-login-password"  # noqa: S105 - users of the throwaway copy only
+WORKERS = ("run_sla_clock", "run_feedback_worker", "run_notifier")  # as scripts/run-server
+
+TARGETS = {  # kind: p95 ms (the issue's targets)
+    "wall event (action → each wall)": 250.0,
+    "phone: position batch": 200.0,
+    "intake → wall (each wall)": 300.0,
+}
+
+
+# --- figures ---------------------------------------------------------------------------------------
+
+@dataclass
+class Kind:
+    ms: list[float] = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)
+
+    def add(self, ms: float, status: int = 200) -> None:
+        self.ms.append(ms)
+        self.statuses[status] += 1
+
+    def errors(self) -> str:
+        bad = {s: n for s, n in sorted(self.statuses.items()) if not 200 <= s < 400}
+        return ", ".join(f"{s}×{n}" for s, n in bad.items()) or "0"
+
+
+class Figures:
+    def __init__(self) -> None:
+        self.kinds: dict[str, Kind] = defaultdict(Kind)
+        self.phase = "peak"
+
+    def add(self, kind: str, ms: float, status: int = 200) -> None:
+        self.kinds[f"{self.phase}: {kind}"].add(ms, status)
+
+    def table(self, phase: str, floors: dict[str, str]) -> list[str]:
+        lines = []
+        for name, kind in self.kinds.items():
+            if not name.startswith(phase + ": ") or not kind.ms:
+                continue
+            label = name[len(phase) + 2:]
+            floor = floors.get(label)
+            ratio = ""
+            if floor and self.kinds.get(f"{phase}: {floor}") and self.kinds[f"{phase}: {floor}"].ms:
+                ratio = f"{pct(kind.ms, 95) / pct(self.kinds[f'{phase}: {floor}'].ms, 95):.1f}×"
+            lines.append(f"| {label} | {len(kind.ms)} | {pct(kind.ms, 50):.1f} | {pct(kind.ms, 95):.1f} | "
+                         f"{max(kind.ms):.0f} | {kind.errors()} | {ratio} |")
+        return lines
+
+
+# --- the copy: sessions for the walls, the desks and the phones; users for the logins -------------------
+
+def session_for(user) -> str:
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return store.session_key
+
+
+def prepare() -> dict:
+    ctx = bench_member.prepare()
+    users = get_user_model().objects
+    room = users.filter(groups__name="command_room", is_active=True).order_by("pk").first()
+    desks = list(users.filter(groups__name__in=["dispatcher", "command_room"], is_active=True).distinct()
+                 .order_by("pk")[:DESKS])
+    if room is None or not desks:
+        raise SystemExit("No command-room or dispatcher user: run `make setup` first.")
+    ctx["wall_sessions"] = [session_for(room) for _ in range(WALLS)]
+    ctx["desk_sessions"] = [session_for(desks[k % len(desks)]) for k in range(DESKS)]
+    # The logins of the burst: one real password hash (PBKDF2, as production) shared by 20 users.
+    encoded = make_password(LOGIN_PASSWORD)
+    group = Group.objects.get(name="dispatcher")
+    logins = users.bulk_create([users.model(username=f"bench-login-{k}", password=encoded) for k in range(LOGINS)])
+    for user in logins:
+        user.groups.add(group)
+    ctx["logins"] = [u.username for u in logins]
+    from dispatch.models import Member
+
+    homes = dict(Member.objects.filter(pk__in=ctx["members"]).values_list("pk", "home"))
+    ctx["homes"] = {pk: (p.x, p.y) if p is not None else None for pk, p in homes.items()}
+    return ctx
+
+
+def recommendation_floor(ctx: dict):
+    """bench_recommend.py's floor for a point: the grid (point-in-polygon), the nearest 5 members (KNN)
+    and one single-source Dijkstra on the car graph. Sync: run in a thread."""
+    sub = ctx["sub"]
+    version = boundary_version_in_force(subdistrict=sub)
+    graph = routing.graph_for(sub.pk)
+    car = graph.reverse[TravelMode.CAR]
+    pip_sql = ("SELECT g.id FROM geo_grid g WHERE g.version_id = %(v)s AND "
+               "ST_Covers(g.boundary, ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4326)) ORDER BY g.code LIMIT 1")
+    knn_sql = ("SELECT m.id FROM dispatch_member m WHERE m.subdistrict_id = %(s)s AND m.active "
+               "ORDER BY m.home <-> ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4326) LIMIT 5")
+
+    def floor(x: float, y: float) -> None:
+        params = {"v": version.pk, "s": sub.pk, "x": x, "y": y}
+        with connection.cursor() as cur:
+            cur.execute(pip_sql, params)
+            cur.fetchall()
+            cur.execute(knn_sql, params)
+            cur.fetchall()
+        _, node = graph.tree.query(routing.points_xy([Point(x, y, srid=4326)]))
+        dijkstra(car, directed=True, indices=int(node[0]))
+
+    return floor
+
+
+# --- the clients -------------------------------------------------------------------------------------------
+
+def backoff_s(attempt: int, rng: random.Random) -> float:
+    """The apps' reconnect wait (frontend/static/gridlink/m/live.js backoffMs): 1, 2, 4, 8, then 15 s, ±30 %."""
+    return min(15.0, 2.0 ** attempt) * (0.7 + 0.6 * rng.random())
+
+
+class Load:
+    """Everything the clients share: the server's address, the figures, who waits for which frame."""
+
+    def __init__(self, args, ctx: dict, url: str) -> None:
+        self.args, self.ctx, self.url = args, ctx, url
+        self.ws = url.replace("http://", "ws://")
+        self.figures = Figures()
+        self.rng = random.Random(args.seed)
+        self.stop = asyncio.Event()
+        self.pending: dict[int, tuple[float, str]] = {}  # incident -> (request sent, kind) awaiting a wall event
+        self.seen: dict[tuple[int, int], float] = {}  # (wall, incident) -> the `sent` it was counted for
+        self.floor_sent: dict[int, float] = {}
+        self.phones: dict[int, Phone] = {}
+        self.caught_up: set[str] = set()  # sockets live since the last restart
+        self.http = httpx.AsyncClient(base_url=url, timeout=60, headers={"Accept-Language": "en"},
+                                      limits=httpx.Limits(max_connections=400, max_keepalive_connections=100))
+
+    def cookies(self, session: str) -> dict:
+        return {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session}; csrftoken={CSRF}", "X-CSRFToken": CSRF}
+
+    async def call(self, kind: str, method: str, path: str, session: str, **kwargs) -> httpx.Response | None:
+        sent = time.perf_counter()
+        try:
+            response = await self.http.request(method, path, headers=self.cookies(session), **kwargs)
+        except httpx.HTTPError:
+            self.figures.add(kind, (time.perf_counter() - sent) * 1000, 599)
+            return None
+        self.figures.add(kind, (time.perf_counter() - sent) * 1000, response.status_code)
+        return response
+
+    def expect_event(self, incident: int, kind: str) -> None:
+        self.pending[incident] = (time.perf_counter(), kind)
+
+    def wall_event(self, wall: int, incident: int, at: float) -> None:
+        pending = self.pending.get(incident)
+        if pending is None or self.seen.get((wall, incident)) == pending[0]:
+            return
+        self.seen[(wall, incident)] = pending[0]
+        self.figures.add(pending[1], (at - pending[0]) * 1000)
+
+
+class Socket:
+    """A socket that stays connected as the apps do: reconnect with backoff, resume from the last id."""
+
+    path = ""
+    resume_param = ""
+
+    def __init__(self, load: Load, name: str, session: str) -> None:
+        self.load, self.name, self.session, self.last = load, name, session, 0
+
+    async def run(self) -> None:
+        attempt = 0
+        while not self.load.stop.is_set():
+            query = f"?{self.resume_param}={self.last}" if self.last else ""
+            try:
+                async with connect(self.load.ws + self.path + query, open_timeout=60,
+                                   additional_headers={"Origin": self.load.url, **self.load.cookies(self.session)}
+                                   ) as socket:
+                    await self.connected()
+                    async for raw in socket:
+                        frame = json.loads(raw)
+                        if frame.get("type") == "caught_up":
+                            attempt = 0
+                            self.load.caught_up.add(self.name)
+                        await self.frame(frame, time.perf_counter())
+                        if self.load.stop.is_set():
+                            break
+            except (OSError, WebSocketException, TimeoutError):
+                pass
+            self.load.caught_up.discard(self.name)
+            if self.load.stop.is_set():
+                return
+            await asyncio.sleep(backoff_s(attempt, self.load.rng))
+            attempt += 1
+
+    async def connected(self) -> None:
+        pass
+
+    async def frame(self, frame: dict, at: float) -> None:
+        raise NotImplementedError
+
+
+class Wall(Socket):
+    resume_param = "last_event"
+
+    def __init__(self, load: Load, index: int, session: str) -> None:
+        super().__init__(load, f"wall-{index}", session)
+        self.index = index
+        self.path = f"/ws/wall/{DEMO_CODE}/"
+
+    async def connected(self) -> None:
+        if not self.last:  # as the page: the snapshot first, the socket resumes from its last event
+            response = await self.load.call("wall snapshot", "GET", f"/api/v1/wall/{DEMO_CODE}/state/", self.session)
+            if response is not None and response.status_code == 200:
+                self.last = response.json()["last_event"]
+
+    async def frame(self, frame: dict, at: float) -> None:
+        kind = frame.get("type")
+        if kind == "event":
+            event = frame["event"]
+            self.last = max(self.last, event["id"])
+            self.load.wall_event(self.index, event["incident"], at)
+        elif kind == "floor":
+            sent = self.load.floor_sent.get(frame["n"])
+            if sent is not None:
+                self.load.figures.add("floor: wall-group send → each wall", (at - sent) * 1000)
+        elif kind == "caught_up":
+            self.last = max(self.last, frame.get("last_event") or 0)
+
+    async def reload(self) -> None:
+        while not self.load.stop.is_set():
+            await asyncio.sleep(WALL_RELOAD_S * (0.8 + 0.4 * self.load.rng.random()))
+            await self.load.call("wall snapshot", "GET", f"/api/v1/wall/{DEMO_CODE}/state/", self.session)
+
+
+class Phone(Socket):
+    path = "/ws/member/"
+    resume_param = "last_message"
+
+    def __init__(self, load: Load, member: int, session: str, home) -> None:
+        super().__init__(load, f"phone-{member}", session)
+        self.member = member
+        rng = load.rng
+        self.xy = home or rng.choice(load.ctx["points"])
+        self.orders: set[int] = set()
+
+    async def frame(self, frame: dict, at: float) -> None:
+        if frame.get("type") != "message":
+            return
+        message = frame["message"]
+        self.last = max(self.last, message["id"])
+        if message["kind"] == "order" and message["order"] and message["order"] not in self.orders:
+            self.orders.add(message["order"])
+            sent = self.load.dispatched.pop(message["order"], None)
+            if sent is not None:
+                self.load.figures.add("dispatch → order on the phone", (at - sent) * 1000)
+            asyncio.create_task(self.handle(message["order"], message["incident"]))
+
+    async def positions(self) -> None:
+        rng = self.load.rng
+        await asyncio.sleep(rng.random() * POSITION_EVERY_S)
+        while not self.load.stop.is_set():
+            x, y = self.xy
+            self.xy = (x + rng.uniform(-2e-4, 2e-4), y + rng.uniform(-2e-4, 2e-4))
+            fix = {"member": self.member, "at": datetime.now(UTC).isoformat(), "lon": self.xy[0], "lat": self.xy[1],
+                   "accuracy_m": 8}
+            await self.load.call("phone: position batch", "POST", "/api/v1/positions/", self.session,
+                                 json={"positions": [fix]})
+            await asyncio.sleep(POSITION_EVERY_S)
+
+    async def handle(self, order: int, incident: int) -> None:
+        load, pace = self.load, self.load.args.pace
+        steps = (
+            ("phone: accept", f"/api/v1/dispatch/orders/{order}/accept/", {}, (2, 8)),
+            ("phone: arrive", f"/api/v1/incidents/{incident}/transitions/", None, (10, 30)),
+            ("phone: report from the scene", f"/api/v1/incidents/{incident}/transitions/",
+             {"action": "report_on_site", "text": "现场已处置，双方情绪平稳。"}, (10, 30)),
+            ("phone: resolve", f"/api/v1/incidents/{incident}/transitions/",
+             {"action": "resolve", "text": "已调解完毕。"}, (10, 30)),
+        )
+        for kind, path, body, (low, high) in steps:
+            await asyncio.sleep(load.rng.uniform(low, high) / pace)
+            if load.stop.is_set():
+                return
+            if body is None:  # arrive: the phone's position is the scene
+                self.xy = load.scenes.get(incident, self.xy)
+                body = {"action": "arrive", "position": {"type": "Point", "coordinates": list(self.xy)}}
+            load.expect_event(incident, "wall event (action → each wall)")
+            response = await load.call(kind, "POST", path, self.session, json=body)
+            if response is None or response.status_code >= 400:
+                return
+
+
+class Desk:
+    """A dispatcher or call-taker at the console: intake, recommendation, dispatch of the first candidate."""
+
+    def __init__(self, load: Load, index: int, session: str) -> None:
+        self.load, self.index, self.session = load, index, session
+
+    async def run(self) -> None:
+        load = self.load
+        await asyncio.sleep(load.rng.random() * load.args.intake_every)
+        while not load.stop.is_set():
+            started = time.perf_counter()
+            await self.one_case()
+            await asyncio.sleep(max(0.0, load.args.intake_every - (time.perf_counter() - started)))
+
+    async def one_case(self) -> None:
+        load, ctx = self.load, self.load.ctx
+        lon, lat = load.rng.choice(ctx["points"])
+        sent = time.perf_counter()
+        response = await load.call("intake", "POST", "/api/v1/incidents/", self.session, json={
+            "channel": ctx["channel"], "category": ctx["category"], "subdistrict": DEMO_CODE,
+            "description": f"高峰测试：第{self.index}席受理", "location": {"type": "Point", "coordinates": [lon, lat]}})
+        if response is None or response.status_code != 201:
+            return
+        incident = response.json()["id"]
+        load.scenes[incident] = (lon, lat)
+        load.pending[incident] = (sent, "intake → wall (each wall)")
+        await asyncio.sleep(load.rng.uniform(5, 15) / load.args.pace)  # reading the case
+        response = await load.call("recommendation", "GET", f"/api/v1/incidents/{incident}/recommendations/",
+                                   self.session)
+        if response is None or response.status_code != 200:
+            return
+        candidates = [c for c in response.json().get("candidates", []) if c["member"]["id"] in load.phones]
+        if not candidates:
+            return
+        member = candidates[0]["member"]["id"]
+        load.expect_event(incident, "wall event (action → each wall)")
+        sent = time.perf_counter()
+        response = await load.call("dispatch", "POST", f"/api/v1/incidents/{incident}/transitions/", self.session,
+                                   json={"action": "dispatch", "members": [member], "method": "app",
+                                         "off_duty_override": [member]})
+        if response is not None and response.status_code == 200:
+            for order in response.json().get("orders", []):
+                if order["member"]["id"] == member:
+                    load.dispatched[order["id"]] = sent
+
+
+async def probe(load: Load, session: str, incident: int) -> None:
+    while not load.stop.is_set():
+        await load.call("probe: a case read by a dispatcher", "GET", f"/api/v1/incidents/{incident}/", session)
+        await asyncio.sleep(PROBE_EVERY_S)
+
+
+async def floors(load: Load, floor_fn) -> None:
+    n = 0
+    while not load.stop.is_set():
+        n += 1
+        sent = time.perf_counter()
+        response = await load.http.get(FLOOR_PATH)
+        load.figures.add("floor: HTTP request without Django", (time.perf_counter() - sent) * 1000,
+                         response.status_code)
+        load.floor_sent[n] = time.perf_counter()
+        await load.http.post(WALL_FLOOR_PATH, json={"n": n})
+        x, y = load.rng.choice(load.ctx["points"])
+        sent = time.perf_counter()
+        await asyncio.to_thread(floor_fn, x, y)
+        load.figures.add("floor: recommendation's SQL + Dijkstra (bench process)", (time.perf_counter() - sent) * 1000)
+        await asyncio.sleep(1.0)
+
+
+# --- the run -----------------------------------------------------------------------------------------------
+
+class Server:
+    def __init__(self, env: dict, port: int, logs: Path) -> None:
+        self.env, self.port, self.logs = env, port, logs
+        self.process: subprocess.Popen | None = None
+        self.workers: list[subprocess.Popen] = []
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        log = self.logs / f"uvicorn-{self.starts}.log"
+        with log.open("w") as out:
+            self.process = subprocess.Popen(  # noqa: S603 - fixed arguments
+                [sys.executable, __file__, SERVER_FLAG, str(self.port)], cwd=REPO, env=self.env, stdout=out,
+                stderr=subprocess.STDOUT)
+        wait_for(lambda: http_ok(f"http://127.0.0.1:{self.port}/accounts/login/"), self.process, log, "uvicorn")
+
+    def start_workers(self) -> None:
+        for name in WORKERS:
+            with (self.logs / f"{name}.log").open("w") as out:
+                self.workers.append(subprocess.Popen(  # noqa: S603 - fixed arguments
+                    [sys.executable, "manage.py", name], cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT))
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+
+    def stop_all(self) -> None:
+        self.stop()
+        for worker in self.workers:
+            _stop(worker)
+
+    def workers_cpu(self) -> float:
+        return sum(cpu_seconds(w.pid) for w in self.workers if w.poll() is None)
+
+
+async def run(args, ctx: dict, server: Server) -> dict:
+    url = f"http://127.0.0.1:{server.port}"
+    load = Load(args, ctx, url)
+    load.dispatched, load.scenes = {}, {}
+    info: dict = {}
+    floor_fn = recommendation_floor(ctx)
+    walls = [Wall(load, k, s) for k, s in enumerate(ctx["wall_sessions"])]
+    for member in ctx["members"]:
+        load.phones[member] = Phone(load, member, ctx["sessions"][member], ctx["homes"].get(member))
+    sockets = [*walls, *load.phones.values()]
+    everyone = {s.name for s in sockets}
+
+    # Connect everything (50 handshakes at a time, as a fleet coming online over a minute would).
+    started = time.perf_counter()
+    gate = asyncio.Semaphore(50)
+    tasks = []
+
+    async def start_socket(socket: Socket) -> None:
+        async with gate:
+            tasks.append(asyncio.create_task(socket.run()))
+            while socket.name not in load.caught_up and not load.stop.is_set():
+                await asyncio.sleep(0.05)
+
+    await asyncio.gather(*(start_socket(s) for s in sockets))
+    info["connect_s"] = time.perf_counter() - started
+    info["rss_connected"] = rss_bytes(server.process.pid)
+    print(f"  {len(load.phones)} phones and {len(walls)} walls connected in {info['connect_s']:.1f} s "
+          f"(server RSS {info['rss_connected'] / 2**20:.0f} MiB), load {os.getloadavg()[0]:.2f}", flush=True)
+
+    # --- the peak
+    probe_case = ctx["probe_case"]
+    background = [asyncio.create_task(p.positions()) for p in load.phones.values()]
+    background += [asyncio.create_task(w.reload()) for w in walls]
+    background += [asyncio.create_task(Desk(load, k, s).run()) for k, s in enumerate(ctx["desk_sessions"])]
+    background += [asyncio.create_task(probe(load, ctx["desk_sessions"][0], probe_case)),
+                   asyncio.create_task(floors(load, floor_fn))]
+    cpu0, wcpu0, t0 = cpu_seconds(server.process.pid), server.workers_cpu(), time.perf_counter()
+    await asyncio.sleep(args.peak)
+    info["peak_cpu"] = (cpu_seconds(server.process.pid) - cpu0) / (time.perf_counter() - t0)
+    info["peak_workers_cpu"] = (server.workers_cpu() - wcpu0) / (time.perf_counter() - t0)
+    info["rss_peak"] = rss_bytes(server.process.pid)
+    print(f"  peak of {args.peak:.0f} s done, load {os.getloadavg()[0]:.2f}", flush=True)
+
+    # --- the burst: 200 snapshots and recommendations at once, then 20 logins while the rest goes on
+    load.figures.phase = "burst"
+    cases = list(load.scenes)[-50:] or [probe_case]
+    session = ctx["desk_sessions"][1 % len(ctx["desk_sessions"])]
+    requests = []
+    for k in range(BURST):
+        if k % 2:
+            requests.append(load.call("wall snapshot", "GET", f"/api/v1/wall/{DEMO_CODE}/state/", session))
+        else:
+            requests.append(load.call("recommendation", "GET",
+                                      f"/api/v1/incidents/{cases[k % len(cases)]}/recommendations/", session))
+    await asyncio.gather(*requests)
+    await asyncio.sleep(3)
+    load.figures.phase = "logins"
+
+    async def login(username: str) -> None:
+        sent = time.perf_counter()
+        try:
+            response = await load.http.post("/accounts/login/", headers={"Cookie": f"csrftoken={CSRF}"}, data={
+                "username": username, "password": LOGIN_PASSWORD, "csrfmiddlewaretoken": CSRF})
+            status = response.status_code
+        except httpx.HTTPError:
+            status = 599
+        load.figures.add("login (POST /accounts/login/)", (time.perf_counter() - sent) * 1000, status)
+
+    await asyncio.gather(*(login(u) for u in ctx["logins"]))
+    await asyncio.sleep(1)
+    load.figures.phase = "after"
+    info["rss_burst"] = rss_bytes(server.process.pid)
+
+    # --- the restart: everything reconnects by itself
+    server.stop()
+    stopped = time.perf_counter()
+    await asyncio.to_thread(server.start)
+    back = time.perf_counter()
+    while len(load.caught_up & everyone) < len(everyone) and time.perf_counter() - back < args.restart_timeout:
+        await asyncio.sleep(0.05)
+    info["restart_back_s"] = time.perf_counter() - back
+    info["restart_total_s"] = time.perf_counter() - stopped
+    info["restart_missing"] = len(everyone - load.caught_up)
+    info["restart_server_s"] = back - stopped
+
+    load.stop.set()
+    for task in background:
+        task.cancel()
+    await asyncio.gather(*background, return_exceptions=True)
+    await asyncio.wait(tasks, timeout=15)
+    await load.http.aclose()
+    info["figures"] = load.figures
+    return info
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--peak", type=float, default=150, help="seconds of the peak (150)")
+    parser.add_argument("--intake-every", type=float, default=12, help="seconds between two calls of one desk (12)")
+    parser.add_argument("--pace", type=float, default=1.0, help="speed of the phones' human delays (1)")
+    parser.add_argument("--restart-timeout", type=float, default=60)
+    parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--keep-database", action="store_true")
+    args = parser.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = 4000
+    if soft < need:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(need, hard) if hard != resource.RLIM_INFINITY else need, hard))
+
+    pg = _server()
+    source = settings.DATABASES["default"]["NAME"]
+    copy_name = f"bench_load_{os.getpid()}"
+    load_before = os.getloadavg()
+    how = copy_database(pg, source, copy_name)
+    settings.DATABASES["default"]["NAME"] = copy_name
+    logs = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    server = None
+    try:
+        migrated = bench_member.migrate_copy()
+        ctx = prepare()
+        from incidents.models import Incident
+
+        ctx["probe_case"] = Incident.objects.filter(subdistrict=ctx["sub"]).order_by("-pk").values_list(
+            "pk", flat=True).first()
+        env = {**os.environ, "DATABASE_URL": database_url(pg, copy_name), "DEBUG": "0", "PYTHONUNBUFFERED": "1"}
+        env.pop("REDIS_URL", None)
+        env.pop("DB_POOL_MAX_SIZE", None)
+        if SERVER_POOL_SIZE is not None:
+            env["DB_POOL_MAX_SIZE"] = SERVER_POOL_SIZE
+        if pg["host"].startswith("/") and pg["port"]:
+            env["PGPORT"] = pg["port"]
+        server = Server(env, _free_port(), logs)
+        server.start()
+        server.start_workers()
+        applied = f", {migrated} migrations applied" if migrated else ""
+        print(f"GridLink load benchmark: {ctx['sub'].name} ({DEMO_CODE}) on a copy of {source} ({how}{applied}); "
+              f"{len(ctx['members'])} phones, {WALLS} walls, {DESKS} desks (a call every {args.intake_every:.0f} s "
+              f"each), the SLA clock, feedback worker and notifier; one uvicorn process, in-memory channel layer; "
+              f"{os.cpu_count()} CPUs, load average {load_before[0]:.2f}", flush=True)
+        info = uvloop.run(run(args, ctx, server))
+    except BaseException:
+        print(f"The server's logs are in {logs}", file=sys.stderr)
+        raise
+    finally:
+        if server is not None:
+            server.stop_all()
+        connection.close()
+        if not args.keep_database:
+            _drop_database(pg, copy_name)
+    shutil.rmtree(logs, ignore_errors=True)
+
+    figures: Figures = info["figures"]
+    floors = {"recommendation": "floor: recommendation's SQL + Dijkstra (bench process)",
+              "wall event (action → each wall)": "floor: wall-group send → each wall",
+              "intake → wall (each wall)": "floor: wall-group send → each wall"}
+    for kind in ("intake", "dispatch", "phone: position batch", "phone: accept", "phone: arrive", "wall snapshot",
+                 "probe: a case read by a dispatcher", "dispatch → order on the phone", "login (POST /accounts/login/)",
+                 "phone: report from the scene", "phone: resolve"):
+        floors.setdefault(kind, "floor: HTTP request without Django")
+    header = "| kind | count | p50 ms | p95 ms | max ms | errors | p95 / floor |\n|---|---:|---:|---:|---:|---|---:|"
+    for phase, title in (("peak", f"Peak ({args.peak:.0f} s)"), ("burst", f"Burst ({BURST} at once)"),
+                         ("logins", f"{LOGINS} parallel logins, everything else going on")):
+        print(f"\n{title}\n{header}")
+        print("\n".join(figures.table(phase, floors)))
+    kinds = figures.kinds
+    print(f"\nserver: {info['peak_cpu'] * 100:.0f} % of a CPU during the peak (workers {info['peak_workers_cpu'] * 100:.0f} "
+          f"%), RSS {info['rss_connected'] / 2**20:.0f} MiB connected, {info['rss_peak'] / 2**20:.0f} after the peak, "
+          f"{info['rss_burst'] / 2**20:.0f} after the burst")
+    print(f"restart: the server answered again {info['restart_server_s']:.1f} s after it was stopped; every socket "
+          f"was back and caught up {info['restart_back_s']:.1f} s later ({info['restart_missing']} missing)")
+
+    def p95(name: str) -> float:
+        kind = kinds.get(name)
+        return pct(kind.ms, 95) if kind and kind.ms else float("nan")
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    errors = sum(n for name, k in kinds.items() if name.startswith("peak: ")
+                 for s, n in k.statuses.items() if not 200 <= s < 400)
+    print(f"\ntarget peak without errors: {errors} — {verdict(errors == 0)}")
+    for kind, target in TARGETS.items():
+        value = p95(f"peak: {kind}")
+        print(f"target peak {kind} p95 ≤ {target:.0f} ms: {value:.1f} — {verdict(value <= target)}")
+    ratio = p95("peak: recommendation") / p95(f"peak: {floors['recommendation']}")
+    print(f"target peak recommendation p95 ≤ 5× its floor: {ratio:.1f}× — {verdict(ratio <= 5)}")
+    burst_500 = sum(k.statuses.get(500, 0) for name, k in kinds.items() if name.startswith("burst: "))
+    print(f"target burst without a 500: {burst_500} — {verdict(burst_500 == 0)}")
+    snap = p95("burst: wall snapshot")
+    print(f"target burst snapshot p95 ≤ 2 s: {snap:.0f} ms — {verdict(snap <= 2000)}")
+    for kind in ("phone: position batch", "probe: a case read by a dispatcher"):
+        during, peak = p95(f"logins: {kind}"), p95(f"peak: {kind}")
+        print(f"target logins keep {kind} p95 ≤ 2× the peak's: {during:.1f} against {peak:.1f} ms — "
+              f"{verdict(during <= 2 * peak)}")
+    print(f"target everything back within 10 s of the restart: {info['restart_back_s']:.1f} s — "
+          f"{verdict(info['restart_back_s'] <= 10 and not info['restart_missing'])}")
+    load_after = os.getloadavg()
+    print(f"(load average at the end {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
