@@ -29,15 +29,18 @@ from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_cool_off, get_failure_limit, get_lockout_message
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
-from django.db.models import Sum
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import Q, Sum, Value
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext as _
 
 from config.middleware import API_PREFIXES
+from config.roles import prime_roles
 
 # ---- the client's address ------------------------------------------------------------------------
 
@@ -150,7 +153,18 @@ def hash_slots() -> threading.BoundedSemaphore:
 class HashLimitedBackend(ModelBackend):
     """Django's ModelBackend, with its password check (PBKDF2, also run for unknown names) limited
     to LOGIN_HASH_CONCURRENCY at a time per process. Raises LoginBusy when no slot is free within
-    LOGIN_HASH_WAIT_SECONDS; the login is then not counted as a failure."""
+    LOGIN_HASH_WAIT_SECONDS; the login is then not counted as a failure.
+
+    The user of a session (every request) is read with its roles in one query."""
+
+    def get_user(self, user_id):
+        users = get_user_model()._default_manager.filter(pk=user_id).annotate(
+            role_names=ArrayAgg("groups__name", filter=Q(groups__isnull=False), default=Value([])))
+        user = users.first()
+        if user is None or not self.user_can_authenticate(user):
+            return None
+        prime_roles(user, user.role_names)
+        return user
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if password is None:

@@ -35,16 +35,21 @@ CONTACT_REVEAL_ROLES = (UserRole.COMMAND_ROOM, UserRole.DISPATCHER, UserRole.LEA
 MEMBER_ROLES = (UserRole.RESPONDER, UserRole.DEPARTMENT)
 
 
+def prime_roles(user: AbstractBaseUser, group_names) -> None:
+    """Give `user` its roles from group names already read (config.auth reads them with the user, in
+    one query per request)."""
+    roles = set(group_names)
+    if user.is_superuser:
+        roles |= set(UserRole.values)
+    user._gridlink_roles = roles
+
+
 def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:
     if not user.is_authenticated:
         return set()
-    cached = getattr(user, "_gridlink_roles", None)
-    if cached is None:
-        cached = set(user.groups.values_list("name", flat=True))
-        if user.is_superuser:
-            cached |= set(UserRole.values)
-        user._gridlink_roles = cached
-    return cached
+    if getattr(user, "_gridlink_roles", None) is None:
+        prime_roles(user, user.groups.values_list("name", flat=True))
+    return user._gridlink_roles
 
 
 def has_role(user, *roles: str) -> bool:

@@ -66,15 +66,18 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Who and from which page, for the audit triggers (audit/models.py): after authentication.
-    "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.headers.ContentSecurityPolicyMiddleware",
     "config.headers.PermissionsPolicyMiddleware",
     "config.auth.LoginBusyMiddleware",
-    # Last, as django-axes asks: it turns a lockout flagged during the login into its answer.
+    # After the others, as django-axes asks: it turns a lockout flagged during the login into its answer.
     "axes.middleware.AxesMiddleware",
+    # Who and from which page, for the audit triggers (audit/models.py): after authentication. Last
+    # because it can only run synchronously: Django then runs the whole chain in the request's
+    # thread. Anywhere else the middleware inside it ran on the event loop, each hopping to a thread
+    # and back for its request and its response — half the server's time under load.
+    "pghistory.middleware.HistoryMiddleware",
 ]
 
 # The audit trail (audit/models.py): database triggers record every change of the configuration

@@ -275,6 +275,8 @@ class WallFanout:
                 await relay.anotify_positions(wall_group(code), positions)
             else:
                 await layer.group_send(wall_group(code), positions_message(positions))
+                if relay.has_peers(layer):  # and to the walls of the other server processes
+                    await relay.anotify_positions(wall_group(code), positions)
             self.sent += 1
         except Exception:  # a dead channel layer must never matter to the stored positions
             log.exception("publishing %d positions to the wall of %s failed", len(positions), code)

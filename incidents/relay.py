@@ -17,7 +17,10 @@ its own in-memory layer:
 
 Which processes relay: those started through manage.py (it sets GRIDLINK_WALL_RELAY=1); the ASGI
 server (uvicorn) and the test process publish in process, so the relay adds nothing to the wall's
-latency for what the server itself does. A notification sent
+latency for what the server itself does. Several server processes (`make run WORKERS=N` without
+Redis: scripts/run-server sets GRIDLINK_RELAY_PEERS=1) publish both ways: in process for their own
+sockets, and through PostgreSQL for the sockets their peers hold (each listener skips what its own
+process sent). A notification sent
 while no server listens is lost; the wall catches up from the event table when it reconnects, and
 the next positions batch moves the markers.
 """
@@ -40,6 +43,7 @@ NOTIFY_MAX_BYTES = 7800  # PostgreSQL refuses a payload of 8,000 bytes or more
 LISTEN_RETRY_MAX_S = 30.0
 
 WORKER_FLAG = "GRIDLINK_WALL_RELAY"  # set by manage.py
+PEERS_FLAG = "GRIDLINK_RELAY_PEERS"  # set by scripts/run-server for several server processes
 
 _listener: asyncio.Task | None = None
 _listening: asyncio.Event | None = None  # set while the listener holds its LISTEN
@@ -52,6 +56,12 @@ def _process_local(layer) -> bool:
 def relays(layer) -> bool:
     """Whether this process must publish through PostgreSQL rather than its channel layer."""
     return layer is not None and os.environ.get(WORKER_FLAG) == "1" and _process_local(layer)
+
+
+def has_peers(layer) -> bool:
+    """Whether other server processes hold sockets too, reached only through PostgreSQL (several
+    server processes on in-memory layers): publish in process and through the relay."""
+    return layer is not None and os.environ.get(PEERS_FLAG) == "1" and _process_local(layer)
 
 
 def _notify(payloads: list[str]) -> None:
@@ -209,8 +219,10 @@ def publish(group: str, message: dict, *, kind: str, object_id: int) -> None:
         return
     if relays(layer):
         notify_ids(group, kind, [object_id])
-    else:
-        async_to_sync(layer.group_send)(group, message)
+        return
+    async_to_sync(layer.group_send)(group, message)
+    if has_peers(layer):
+        notify_ids(group, kind, [object_id])
 
 
 def publish_event(group: str, message: dict, *, event_id: int) -> None:
@@ -221,5 +233,7 @@ def publish_event(group: str, message: dict, *, event_id: int) -> None:
         return
     if relays(layer):
         notify_events(group, [event_id])
-    else:
-        async_to_sync(layer.group_send)(group, message)
+        return
+    async_to_sync(layer.group_send)(group, message)
+    if has_peers(layer):
+        notify_events(group, [event_id])

@@ -152,3 +152,37 @@ def test_positions_are_split_into_notifications_that_fit(monkeypatch):
     assert all(len(p.encode()) <= relay.NOTIFY_MAX_BYTES for p in sent)
     assert [q["member"] for p in sent for q in json.loads(p)["positions"]] == list(range(692))
     assert {json.loads(p)["pid"] for p in sent} == {os.getpid()}
+
+
+PEER = """
+import os, time
+# a second server process (`make run WORKERS=2` without Redis): not a worker, but with peers
+os.environ["GRIDLINK_WALL_RELAY"] = "0"
+os.environ["GRIDLINK_RELAY_PEERS"] = "1"
+""" + INTAKE + POSITIONS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_peer_server_process_reaches_the_sockets_this_process_holds():
+    """What a server process publishes in process (its own sockets) also reaches the sockets of the
+    other server processes, through PostgreSQL: the intake's event and the positions."""
+    world = make_world()
+    channels = make_channels()
+    calltaker = make_user("calltaker", UserRole.CALL_TAKER)
+    communicator = socket("/ws/wall/T1/", make_user("command", UserRole.COMMAND_ROOM))
+    code = PEER.format(channel=channels["hotline"].pk, category=world["category"].pk, user=calltaker.pk,
+                       member=world["member"].pk)
+
+    async def scenario():
+        connected, _ = await communicator.connect(timeout=TIMEOUT)
+        assert connected
+        await relay.wait_listening()
+        await asyncio.get_running_loop().run_in_executor(None, run_worker, code)
+        event = await next_of_type(communicator, "event")
+        positions = await next_of_type(communicator, "positions")
+        await communicator.disconnect()
+        return event["event"], positions["positions"]
+
+    event, positions = async_to_sync(scenario)()
+    assert event["kind"] == "created"
+    assert [p["member"] for p in positions] == [world["member"].pk]

@@ -7,7 +7,7 @@ import { backoffMs, connectLive, socketUrl } from "../static/gridlink/m/live.js"
 
 test("backoff doubles to 15 s with ±30 % jitter", () => {
   assert.equal(backoffMs(0, () => 0.5), 1000);
-  assert.equal(backoffMs(3, () => 0.5), 8000);
+  assert.equal(backoffMs(3, () => 0.5), 3375);
   assert.equal(backoffMs(10, () => 0.5), 15000);
   assert.equal(backoffMs(10, () => 0), 10500);
   assert.equal(backoffMs(10, () => 1), 19500);

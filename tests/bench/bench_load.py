@@ -7,12 +7,11 @@ other server benchmarks it works on a throwaway copy of the development database
 end; in the copy every active member gets an app login and a session (bench_member.py's `prepare`),
 and the walls, the dispatchers and 20 login users get theirs.
 
-The server is started as `make run` starts it (scripts/run-server): one uvicorn process serving
-`config.asgi:application` (in-memory channel layer, DEBUG off, `--lifespan off`,
-`--ws-max-size 65536`) beside `run_sla_clock`, `run_feedback_worker` and `run_notifier`, plus two
-bench-only routes in front of the application for the floors (`--server PORT`): `GET
-/__bench__/floor/` answers 204 without Django, and `POST /__bench__/wall-floor/ {"n"}` sends a tiny
-frame to the sub-district's wall group through the server's channel layer.
+The server is started as `make run` starts it (scripts/run-server): uvicorn serving
+`config.asgi:application` with one process per CPU (`--workers`, at most 4; in-memory channel
+layers joined by the relay through PostgreSQL), DEBUG off, `--lifespan off`, `--ws-max-size 65536`,
+beside `run_sla_clock`, `run_feedback_worker` and `run_notifier`; two bench-only routes sit in front
+of the application for the floors (tests/bench/bench_server.py).
 
 In this process, on one asyncio loop (uvloop):
 - **692 phones** (every active member of the demo): a `ws/member/` socket each, a position batch
@@ -28,7 +27,7 @@ In this process, on one asyncio loop (uvloop):
 Phases: the **peak** (`--peak` seconds), then the **burst** (200 concurrent requests — wall
 snapshots and recommendations half each — then 20 parallel logins while everything else goes on),
 then the **restart**: the server is stopped and started again, and every socket reconnects with the
-apps' own backoff (phones: 1, 2, 4, 8, 15 s ±30 %; walls likewise) and resumes from its last id;
+apps' own backoff (phones: 1, 1.5, 2.3, ... 15 s ±30 %; walls likewise) and resumes from its last id;
 timed until every one of them has its `caught_up`.
 
 Printed per kind of request: count, p50 / p95 / max, errors by status; beside them the floors of the
@@ -44,51 +43,7 @@ import os
 import sys
 from pathlib import Path
 
-SERVER_FLAG = "--server"
-FLOOR_PATH = "/__bench__/floor/"
-WALL_FLOOR_PATH = "/__bench__/wall-floor/"
 REPO = Path(__file__).resolve().parents[2]
-
-
-def serve(port: int) -> None:
-    """uvicorn with the options of scripts/run-server, plus the floors' routes."""
-    sys.path.insert(0, str(REPO))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import uvicorn
-    from channels.layers import get_channel_layer
-
-    from config.asgi import application
-    from fixtures.demo import DEMO_CODE
-    from incidents.events import wall_group
-
-    layer = get_channel_layer()
-
-    async def body_of(receive) -> bytes:
-        body, more = b"", True
-        while more:
-            message = await receive()
-            body, more = body + message.get("body", b""), message.get("more_body", False)
-        return body
-
-    async def app(scope, receive, send) -> None:
-        if scope["type"] == "http" and scope["path"] in (FLOOR_PATH, WALL_FLOOR_PATH):
-            body = await body_of(receive)
-            if scope["path"] == WALL_FLOOR_PATH:
-                n = json.loads(body)["n"]
-                await layer.group_send(wall_group(DEMO_CODE), {
-                    "type": "incident.event", "id": -n, "text": json.dumps({"type": "floor", "n": n})})
-            await send({"type": "http.response.start", "status": 204, "headers": []})
-            await send({"type": "http.response.body", "body": b""})
-        else:
-            await application(scope, receive, send)
-
-    uvicorn.run(app, host="127.0.0.1", port=port, lifespan="off", ws_max_size=65536)
-
-
-if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == SERVER_FLAG:
-    serve(int(sys.argv[2]))
-    sys.exit(0)
-
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
@@ -102,17 +57,17 @@ import time  # noqa: E402
 from collections import Counter, defaultdict  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
-from importlib import import_module  # noqa: E402
 
 sys.path.insert(0, str(REPO))
 from tests.bench import bench_member  # noqa: E402 - first: it sets Django up for this process (without a pool)
+from tests.bench.bench_server import FLOOR_PATH, WALL_FLOOR_PATH  # noqa: E402
 
 SERVER_POOL_SIZE = bench_member.SERVER_POOL_SIZE  # the pool size asked for the server, if any
 
-import httpx  # noqa: E402
+import aiohttp  # noqa: E402
 import uvloop  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
 from django.contrib.gis.geos import Point  # noqa: E402
@@ -125,8 +80,17 @@ from dispatch import routing  # noqa: E402
 from dispatch.models import TravelMode  # noqa: E402
 from fixtures.demo import DEMO_CODE  # noqa: E402
 from geo.selectors import boundary_version_in_force  # noqa: E402
-from tests.bench.bench_wall import copy_database, cpu_seconds, http_ok, pct, rss_bytes, wait_for  # noqa: E402
-from tests.e2e.conftest import _drop_database, _free_port, _server, _stop, database_url  # noqa: E402
+from tests.bench.bench_wall import (  # noqa: E402
+    copy_database,
+    cpu_seconds,
+    http_ok,
+    pct,
+    rss_bytes,
+    server_env,
+    session_for,
+    wait_for,
+)
+from tests.e2e.conftest import _drop_database, _free_port, _server, _stop  # noqa: E402
 
 WALLS = 4
 DESKS = 6  # dispatchers and call-takers
@@ -187,15 +151,6 @@ class Figures:
 
 # --- the copy: sessions for the walls, the desks and the phones; users for the logins -------------------
 
-def session_for(user) -> str:
-    store = import_module(settings.SESSION_ENGINE).SessionStore()
-    store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    store.create()
-    return store.session_key
-
-
 def prepare() -> dict:
     ctx = bench_member.prepare()
     users = get_user_model().objects
@@ -204,6 +159,9 @@ def prepare() -> dict:
                  .order_by("pk")[:DESKS])
     if room is None or not desks:
         raise SystemExit("No command-room or dispatcher user: run `make setup` first.")
+    # The phones' users (bench_member's app logins) act as responders: the role the app needs.
+    responder = Group.objects.get(name="responder")
+    responder.user_set.add(*users.filter(member__pk__in=ctx["members"]))
     ctx["wall_sessions"] = [session_for(room) for _ in range(WALLS)]
     ctx["desk_sessions"] = [session_for(desks[k % len(desks)]) for k in range(DESKS)]
     # The logins of the burst: one real password hash (PBKDF2, as production) shared by 20 users.
@@ -248,8 +206,17 @@ def recommendation_floor(ctx: dict):
 # --- the clients -------------------------------------------------------------------------------------------
 
 def backoff_s(attempt: int, rng: random.Random) -> float:
-    """The apps' reconnect wait (frontend/static/gridlink/m/live.js backoffMs): 1, 2, 4, 8, then 15 s, ±30 %."""
-    return min(15.0, 2.0 ** attempt) * (0.7 + 0.6 * rng.random())
+    """The apps' reconnect wait (frontend/static/gridlink/m/live.js backoffMs): 1, 1.5, 2.3, ... 15 s, ±30 %."""
+    return min(15.0, 1.5 ** attempt) * (0.7 + 0.6 * rng.random())
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
 
 
 class Load:
@@ -266,24 +233,50 @@ class Load:
         self.floor_sent: dict[int, float] = {}
         self.phones: dict[int, Phone] = {}
         self.caught_up: set[str] = set()  # sockets live since the last restart
-        self.http = httpx.AsyncClient(base_url=url, timeout=60, headers={"Accept-Language": "en"},
-                                      limits=httpx.Limits(max_connections=400, max_keepalive_connections=100))
+        self.faults = 0
+        self.intake_sent: dict[int, float] = {}
+        self.created_early: dict[tuple[int, int], float] = {}  # (wall, incident) -> received before the answer
+        self.first_errors: dict[tuple[str, int], str] = {}  # printed at the end, to see why
+        self.frames = 0
+        self.http = aiohttp.ClientSession(
+            url, headers={"Accept-Language": "en"}, cookie_jar=aiohttp.DummyCookieJar(),
+            connector=aiohttp.TCPConnector(limit=400), timeout=aiohttp.ClientTimeout(total=60))
 
     def cookies(self, session: str) -> dict:
         return {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session}; csrftoken={CSRF}", "X-CSRFToken": CSRF}
 
-    async def call(self, kind: str, method: str, path: str, session: str, **kwargs) -> httpx.Response | None:
+    async def call(self, kind: str, method: str, path: str, session: str | None, **kwargs) -> Answer | None:
+        """One request, timed to the end of its body; None when the connection failed (599)."""
         sent = time.perf_counter()
+        headers = {**self.cookies(session), **kwargs.pop("headers", {})} if session else kwargs.pop("headers", {})
         try:
-            response = await self.http.request(method, path, headers=self.cookies(session), **kwargs)
-        except httpx.HTTPError:
+            async with self.http.request(method, path, headers=headers, allow_redirects=False, **kwargs) as response:
+                answer = Answer(response.status, await response.read())
+        except (aiohttp.ClientError, TimeoutError):
             self.figures.add(kind, (time.perf_counter() - sent) * 1000, 599)
             return None
-        self.figures.add(kind, (time.perf_counter() - sent) * 1000, response.status_code)
-        return response
+        self.figures.add(kind, (time.perf_counter() - sent) * 1000, answer.status)
+        if answer.status >= 400:
+            self.first_errors.setdefault((kind, answer.status), answer.body[:300].decode(errors="replace"))
+        return answer
 
     def expect_event(self, incident: int, kind: str) -> None:
         self.pending[incident] = (time.perf_counter(), kind)
+
+    def wall_created(self, wall: int, incident: int, at: float) -> None:
+        """A `created` event on a wall: timed against its intake request, whichever comes first."""
+        sent = self.intake_sent.get(incident)
+        if sent is None:
+            self.created_early[(wall, incident)] = at
+        else:
+            self.figures.add("intake → wall (each wall)", (at - sent) * 1000)
+
+    def intake_answered(self, incident: int, sent: float) -> None:
+        self.intake_sent[incident] = sent
+        for wall in range(WALLS):
+            at = self.created_early.pop((wall, incident), None)
+            if at is not None:
+                self.figures.add("intake → wall (each wall)", (at - sent) * 1000)
 
     def wall_event(self, wall: int, incident: int, at: float) -> None:
         pending = self.pending.get(incident)
@@ -305,13 +298,14 @@ class Socket:
     async def run(self) -> None:
         attempt = 0
         while not self.load.stop.is_set():
+            await self.before_connect()
             query = f"?{self.resume_param}={self.last}" if self.last else ""
             try:
                 async with connect(self.load.ws + self.path + query, open_timeout=60,
                                    additional_headers={"Origin": self.load.url, **self.load.cookies(self.session)}
                                    ) as socket:
-                    await self.connected()
                     async for raw in socket:
+                        self.load.frames += 1
                         frame = json.loads(raw)
                         if frame.get("type") == "caught_up":
                             attempt = 0
@@ -321,13 +315,17 @@ class Socket:
                             break
             except (OSError, WebSocketException, TimeoutError):
                 pass
+            except Exception as exc:  # a fault of this script: say so, the socket stays down
+                logging.getLogger(__name__).exception("%s: %s", self.name, exc)
+                self.load.faults += 1
+                return
             self.load.caught_up.discard(self.name)
             if self.load.stop.is_set():
                 return
             await asyncio.sleep(backoff_s(attempt, self.load.rng))
             attempt += 1
 
-    async def connected(self) -> None:
+    async def before_connect(self) -> None:
         pass
 
     async def frame(self, frame: dict, at: float) -> None:
@@ -342,10 +340,10 @@ class Wall(Socket):
         self.index = index
         self.path = f"/ws/wall/{DEMO_CODE}/"
 
-    async def connected(self) -> None:
+    async def before_connect(self) -> None:
         if not self.last:  # as the page: the snapshot first, the socket resumes from its last event
             response = await self.load.call("wall snapshot", "GET", f"/api/v1/wall/{DEMO_CODE}/state/", self.session)
-            if response is not None and response.status_code == 200:
+            if response is not None and response.status == 200:
                 self.last = response.json()["last_event"]
 
     async def frame(self, frame: dict, at: float) -> None:
@@ -353,7 +351,10 @@ class Wall(Socket):
         if kind == "event":
             event = frame["event"]
             self.last = max(self.last, event["id"])
-            self.load.wall_event(self.index, event["incident"], at)
+            if event["kind"] == "created":
+                self.load.wall_created(self.index, event["incident"], at)
+            else:
+                self.load.wall_event(self.index, event["incident"], at)
         elif kind == "floor":
             sent = self.load.floor_sent.get(frame["n"])
             if sent is not None:
@@ -397,7 +398,7 @@ class Phone(Socket):
             x, y = self.xy
             self.xy = (x + rng.uniform(-2e-4, 2e-4), y + rng.uniform(-2e-4, 2e-4))
             fix = {"member": self.member, "at": datetime.now(UTC).isoformat(), "lon": self.xy[0], "lat": self.xy[1],
-                   "accuracy_m": 8}
+                   "accuracy_m": 8, "datum": "WGS84"}
             await self.load.call("phone: position batch", "POST", "/api/v1/positions/", self.session,
                                  json={"positions": [fix]})
             await asyncio.sleep(POSITION_EVERY_S)
@@ -421,7 +422,7 @@ class Phone(Socket):
                 body = {"action": "arrive", "position": {"type": "Point", "coordinates": list(self.xy)}}
             load.expect_event(incident, "wall event (action → each wall)")
             response = await load.call(kind, "POST", path, self.session, json=body)
-            if response is None or response.status_code >= 400:
+            if response is None or response.status >= 400:
                 return
 
 
@@ -446,15 +447,15 @@ class Desk:
         response = await load.call("intake", "POST", "/api/v1/incidents/", self.session, json={
             "channel": ctx["channel"], "category": ctx["category"], "subdistrict": DEMO_CODE,
             "description": f"高峰测试：第{self.index}席受理", "location": {"type": "Point", "coordinates": [lon, lat]}})
-        if response is None or response.status_code != 201:
+        if response is None or response.status != 201:
             return
         incident = response.json()["id"]
         load.scenes[incident] = (lon, lat)
-        load.pending[incident] = (sent, "intake → wall (each wall)")
+        load.intake_answered(incident, sent)
         await asyncio.sleep(load.rng.uniform(5, 15) / load.args.pace)  # reading the case
         response = await load.call("recommendation", "GET", f"/api/v1/incidents/{incident}/recommendations/",
                                    self.session)
-        if response is None or response.status_code != 200:
+        if response is None or response.status != 200:
             return
         candidates = [c for c in response.json().get("candidates", []) if c["member"]["id"] in load.phones]
         if not candidates:
@@ -465,7 +466,7 @@ class Desk:
         response = await load.call("dispatch", "POST", f"/api/v1/incidents/{incident}/transitions/", self.session,
                                    json={"action": "dispatch", "members": [member], "method": "app",
                                          "off_duty_override": [member]})
-        if response is not None and response.status_code == 200:
+        if response is not None and response.status == 200:
             for order in response.json().get("orders", []):
                 if order["member"]["id"] == member:
                     load.dispatched[order["id"]] = sent
@@ -481,12 +482,9 @@ async def floors(load: Load, floor_fn) -> None:
     n = 0
     while not load.stop.is_set():
         n += 1
-        sent = time.perf_counter()
-        response = await load.http.get(FLOOR_PATH)
-        load.figures.add("floor: HTTP request without Django", (time.perf_counter() - sent) * 1000,
-                         response.status_code)
+        await load.call("floor: HTTP request without Django", "GET", FLOOR_PATH, None)
         load.floor_sent[n] = time.perf_counter()
-        await load.http.post(WALL_FLOOR_PATH, json={"n": n})
+        await load.call("floor: wall-group send (request)", "POST", WALL_FLOOR_PATH, None, json={"n": n})
         x, y = load.rng.choice(load.ctx["points"])
         sent = time.perf_counter()
         await asyncio.to_thread(floor_fn, x, y)
@@ -497,8 +495,10 @@ async def floors(load: Load, floor_fn) -> None:
 # --- the run -----------------------------------------------------------------------------------------------
 
 class Server:
-    def __init__(self, env: dict, port: int, logs: Path) -> None:
-        self.env, self.port, self.logs = env, port, logs
+    def __init__(self, env: dict, port: int, logs: Path, workers: int) -> None:
+        self.env, self.port, self.logs, self.processes = env, port, logs, workers
+        if workers > 1 and not env.get("REDIS_URL"):
+            env["GRIDLINK_RELAY_PEERS"] = "1"  # as scripts/run-server
         self.process: subprocess.Popen | None = None
         self.workers: list[subprocess.Popen] = []
         self.starts = 0
@@ -508,8 +508,9 @@ class Server:
         log = self.logs / f"uvicorn-{self.starts}.log"
         with log.open("w") as out:
             self.process = subprocess.Popen(  # noqa: S603 - fixed arguments
-                [sys.executable, __file__, SERVER_FLAG, str(self.port)], cwd=REPO, env=self.env, stdout=out,
-                stderr=subprocess.STDOUT)
+                [sys.executable, "-m", "uvicorn", "tests.bench.bench_server:app", "--host", "127.0.0.1", "--port",
+                 str(self.port), "--lifespan", "off", "--ws-max-size", "65536", "--workers", str(self.processes),
+                 "--no-access-log"], cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT)
         wait_for(lambda: http_ok(f"http://127.0.0.1:{self.port}/accounts/login/"), self.process, log, "uvicorn")
 
     def start_workers(self) -> None:
@@ -527,6 +528,25 @@ class Server:
         for worker in self.workers:
             _stop(worker)
 
+    def tree(self) -> list[int]:
+        """The server's processes: uvicorn's parent and its worker processes."""
+        pids = [self.process.pid]
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as stat:
+                        if int(stat.read().rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                            pids.append(int(entry))
+                except OSError:
+                    continue
+        return pids
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(pid) for pid in self.tree())
+
+    def rss(self) -> int:
+        return sum(rss_bytes(pid) for pid in self.tree())
+
     def workers_cpu(self) -> float:
         return sum(cpu_seconds(w.pid) for w in self.workers if w.poll() is None)
 
@@ -536,7 +556,7 @@ async def run(args, ctx: dict, server: Server) -> dict:
     load = Load(args, ctx, url)
     load.dispatched, load.scenes = {}, {}
     info: dict = {}
-    floor_fn = recommendation_floor(ctx)
+    floor_fn = ctx["recommendation_floor"]
     walls = [Wall(load, k, s) for k, s in enumerate(ctx["wall_sessions"])]
     for member in ctx["members"]:
         load.phones[member] = Phone(load, member, ctx["sessions"][member], ctx["homes"].get(member))
@@ -554,9 +574,16 @@ async def run(args, ctx: dict, server: Server) -> dict:
             while socket.name not in load.caught_up and not load.stop.is_set():
                 await asyncio.sleep(0.05)
 
+    async def progress() -> None:
+        while True:
+            await asyncio.sleep(5)
+            print(f"  connecting: {len(load.caught_up)} of {len(sockets)} caught up, {load.frames} frames", flush=True)
+
+    watch = asyncio.create_task(progress())
     await asyncio.gather(*(start_socket(s) for s in sockets))
+    watch.cancel()
     info["connect_s"] = time.perf_counter() - started
-    info["rss_connected"] = rss_bytes(server.process.pid)
+    info["rss_connected"] = server.rss()
     print(f"  {len(load.phones)} phones and {len(walls)} walls connected in {info['connect_s']:.1f} s "
           f"(server RSS {info['rss_connected'] / 2**20:.0f} MiB), load {os.getloadavg()[0]:.2f}", flush=True)
 
@@ -567,11 +594,13 @@ async def run(args, ctx: dict, server: Server) -> dict:
     background += [asyncio.create_task(Desk(load, k, s).run()) for k, s in enumerate(ctx["desk_sessions"])]
     background += [asyncio.create_task(probe(load, ctx["desk_sessions"][0], probe_case)),
                    asyncio.create_task(floors(load, floor_fn))]
-    cpu0, wcpu0, t0 = cpu_seconds(server.process.pid), server.workers_cpu(), time.perf_counter()
+    cpu0, wcpu0, t0 = server.cpu(), server.workers_cpu(), time.perf_counter()
+    own0 = time.process_time()
     await asyncio.sleep(args.peak)
-    info["peak_cpu"] = (cpu_seconds(server.process.pid) - cpu0) / (time.perf_counter() - t0)
+    info["peak_cpu"] = (server.cpu() - cpu0) / (time.perf_counter() - t0)
+    info["peak_own_cpu"] = (time.process_time() - own0) / (time.perf_counter() - t0)
     info["peak_workers_cpu"] = (server.workers_cpu() - wcpu0) / (time.perf_counter() - t0)
-    info["rss_peak"] = rss_bytes(server.process.pid)
+    info["rss_peak"] = server.rss()
     print(f"  peak of {args.peak:.0f} s done, load {os.getloadavg()[0]:.2f}", flush=True)
 
     # --- the burst: 200 snapshots and recommendations at once, then 20 logins while the rest goes on
@@ -590,23 +619,19 @@ async def run(args, ctx: dict, server: Server) -> dict:
     load.figures.phase = "logins"
 
     async def login(username: str) -> None:
-        sent = time.perf_counter()
-        try:
-            response = await load.http.post("/accounts/login/", headers={"Cookie": f"csrftoken={CSRF}"}, data={
-                "username": username, "password": LOGIN_PASSWORD, "csrfmiddlewaretoken": CSRF})
-            status = response.status_code
-        except httpx.HTTPError:
-            status = 599
-        load.figures.add("login (POST /accounts/login/)", (time.perf_counter() - sent) * 1000, status)
+        await load.call("login (POST /accounts/login/)", "POST", "/accounts/login/", None,
+                        headers={"Cookie": f"csrftoken={CSRF}"},
+                        data={"username": username, "password": LOGIN_PASSWORD, "csrfmiddlewaretoken": CSRF})
 
     await asyncio.gather(*(login(u) for u in ctx["logins"]))
     await asyncio.sleep(1)
     load.figures.phase = "after"
-    info["rss_burst"] = rss_bytes(server.process.pid)
+    info["rss_burst"] = server.rss()
 
     # --- the restart: everything reconnects by itself
     server.stop()
     stopped = time.perf_counter()
+    load.caught_up.clear()  # every socket's connection ended with the server
     await asyncio.to_thread(server.start)
     back = time.perf_counter()
     while len(load.caught_up & everyone) < len(everyone) and time.perf_counter() - back < args.restart_timeout:
@@ -621,8 +646,10 @@ async def run(args, ctx: dict, server: Server) -> dict:
         task.cancel()
     await asyncio.gather(*background, return_exceptions=True)
     await asyncio.wait(tasks, timeout=15)
-    await load.http.aclose()
+    await load.http.close()
     info["figures"] = load.figures
+    info["first_errors"] = load.first_errors
+    info["faults"] = load.faults
     return info
 
 
@@ -632,10 +659,11 @@ def main() -> int:
     parser.add_argument("--intake-every", type=float, default=12, help="seconds between two calls of one desk (12)")
     parser.add_argument("--pace", type=float, default=1.0, help="speed of the phones' human delays (1)")
     parser.add_argument("--restart-timeout", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
+                        help="server processes, as scripts/run-server (one per CPU, at most 4)")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--keep-database", action="store_true")
     args = parser.parse_args()
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     need = 4000
     if soft < need:
@@ -654,22 +682,18 @@ def main() -> int:
         ctx = prepare()
         from incidents.models import Incident
 
+        ctx["recommendation_floor"] = recommendation_floor(ctx)
         ctx["probe_case"] = Incident.objects.filter(subdistrict=ctx["sub"]).order_by("-pk").values_list(
             "pk", flat=True).first()
-        env = {**os.environ, "DATABASE_URL": database_url(pg, copy_name), "DEBUG": "0", "PYTHONUNBUFFERED": "1"}
-        env.pop("REDIS_URL", None)
-        env.pop("DB_POOL_MAX_SIZE", None)
-        if SERVER_POOL_SIZE is not None:
-            env["DB_POOL_MAX_SIZE"] = SERVER_POOL_SIZE
-        if pg["host"].startswith("/") and pg["port"]:
-            env["PGPORT"] = pg["port"]
-        server = Server(env, _free_port(), logs)
+        env = server_env(pg, copy_name, SERVER_POOL_SIZE)
+        server = Server(env, _free_port(), logs, args.workers)
         server.start()
         server.start_workers()
         applied = f", {migrated} migrations applied" if migrated else ""
         print(f"GridLink load benchmark: {ctx['sub'].name} ({DEMO_CODE}) on a copy of {source} ({how}{applied}); "
               f"{len(ctx['members'])} phones, {WALLS} walls, {DESKS} desks (a call every {args.intake_every:.0f} s "
-              f"each), the SLA clock, feedback worker and notifier; one uvicorn process, in-memory channel layer; "
+              f"each), the SLA clock, feedback worker and notifier; {args.workers} server process(es), in-memory channel "
+              f"layer{' and the relay between them' if args.workers > 1 else ''}; "
               f"{os.cpu_count()} CPUs, load average {load_before[0]:.2f}", flush=True)
         info = uvloop.run(run(args, ctx, server))
     except BaseException:
@@ -698,7 +722,7 @@ def main() -> int:
         print("\n".join(figures.table(phase, floors)))
     kinds = figures.kinds
     print(f"\nserver: {info['peak_cpu'] * 100:.0f} % of a CPU during the peak (workers {info['peak_workers_cpu'] * 100:.0f} "
-          f"%), RSS {info['rss_connected'] / 2**20:.0f} MiB connected, {info['rss_peak'] / 2**20:.0f} after the peak, "
+          f"%; this benchmark's clients {info['peak_own_cpu'] * 100:.0f} %), RSS {info['rss_connected'] / 2**20:.0f} MiB connected, {info['rss_peak'] / 2**20:.0f} after the peak, "
           f"{info['rss_burst'] / 2**20:.0f} after the burst")
     print(f"restart: the server answered again {info['restart_server_s']:.1f} s after it was stopped; every socket "
           f"was back and caught up {info['restart_back_s']:.1f} s later ({info['restart_missing']} missing)")
@@ -728,6 +752,10 @@ def main() -> int:
               f"{verdict(during <= 2 * peak)}")
     print(f"target everything back within 10 s of the restart: {info['restart_back_s']:.1f} s — "
           f"{verdict(info['restart_back_s'] <= 10 and not info['restart_missing'])}")
+    for (kind, status), body in info["first_errors"].items():
+        print(f"first {status} of {kind}: {body}")
+    if info["faults"]:
+        print(f"{info['faults']} sockets stopped on a fault of this script (see above)")
     load_after = os.getloadavg()
     print(f"(load average at the end {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f})")
     return 0

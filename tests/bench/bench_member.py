@@ -92,7 +92,6 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
-from importlib import import_module  # noqa: E402
 
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -108,15 +107,24 @@ django.setup()
 import httpx  # noqa: E402
 import uvloop  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
 from fixtures.demo import DEMO_CODE  # noqa: E402
-from tests.bench.bench_wall import copy_database, cpu_seconds, http_ok, pct, rss_bytes, wait_for  # noqa: E402
-from tests.e2e.conftest import _drop_database, _free_port, _server, _stop, database_url  # noqa: E402
+from tests.bench.bench_wall import (  # noqa: E402
+    copy_database,
+    cpu_seconds,
+    http_ok,
+    pct,
+    rss_bytes,
+    server_env,
+    session_for,
+    wait_for,
+)
+from tests.e2e.conftest import _drop_database, _free_port, _server, _stop  # noqa: E402
 
 TARGET_P95_MS = 300.0
 DELIVERY_TIMEOUT_S = 10.0
@@ -149,15 +157,7 @@ def prepare() -> dict:
             member.user = user
         Member.objects.bulk_update(loginless, ["user"])
     members = list(Member.objects.filter(subdistrict=sub, active=True).select_related("user").order_by("pk"))
-    store = import_module(settings.SESSION_ENGINE).SessionStore
-    sessions = {}
-    for member in members:
-        session = store()
-        session[SESSION_KEY] = str(member.user.pk)
-        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
-        session[HASH_SESSION_KEY] = member.user.get_session_auth_hash()
-        session.create()
-        sessions[member.pk] = session.session_key
+    sessions = {member.pk: session_for(member.user) for member in members}
     channel = Channel.objects.filter(kind=Channel.Kind.HOTLINE, active=True).order_by("code").first()
     category = (Category.objects.filter(major_by_default=False, incidents__subdistrict=sub)
                 .annotate(n=Count("incidents")).order_by("-n").first())
@@ -384,13 +384,7 @@ def main() -> int:
         migrated = migrate_copy()
         ctx = prepare()
         connection.close()
-        env = {**os.environ, "DATABASE_URL": database_url(server, copy_name), "DEBUG": "0", "PYTHONUNBUFFERED": "1"}
-        env.pop("REDIS_URL", None)
-        env.pop("DB_POOL_MAX_SIZE", None)
-        if SERVER_POOL_SIZE is not None:
-            env["DB_POOL_MAX_SIZE"] = SERVER_POOL_SIZE
-        if server["host"].startswith("/") and server["port"]:
-            env["PGPORT"] = server["port"]
+        env = server_env(server, copy_name, SERVER_POOL_SIZE)
         port = _free_port()
         server_log = logs / "uvicorn.log"
         with server_log.open("w") as out:

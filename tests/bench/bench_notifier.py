@@ -66,8 +66,8 @@ from dispatch.notifier import CONTENT_TYPE, HEADER_IDEMPOTENCY, idempotency_key,
 from dispatch.notify import message_resend  # noqa: E402
 from fixtures.demo import DEMO_CODE  # noqa: E402
 from tests.bench.bench_member import migrate_copy  # noqa: E402
-from tests.bench.bench_wall import copy_database, pct  # noqa: E402
-from tests.e2e.conftest import _drop_database, _server, _stop, database_url  # noqa: E402
+from tests.bench.bench_wall import copy_database, pct, server_env  # noqa: E402
+from tests.e2e.conftest import _drop_database, _server, _stop  # noqa: E402
 
 GATEWAY_TOKEN = "bench-gateway-token"  # noqa: S105 - a local stand-in
 DRAIN_TIMEOUT_S = 300
@@ -267,13 +267,8 @@ def main() -> int:
         if len(orders) < args.messages:
             raise SystemExit(f"The demo has {len(orders)} orders, fewer than {args.messages}: run `make setup`.")
         connection.close()
-        env = {**os.environ, "DATABASE_URL": database_url(server, copy_name), "DEBUG": "0", "PYTHONUNBUFFERED": "1",
-               "NOTIFY_GATEWAY_URL": url, "NOTIFY_GATEWAY_TOKEN": GATEWAY_TOKEN}
-        env.pop("DB_POOL_MAX_SIZE", None)
-        if WORKER_POOL_SIZE is not None:
-            env["DB_POOL_MAX_SIZE"] = WORKER_POOL_SIZE
-        if server["host"].startswith("/") and server["port"]:
-            env["PGPORT"] = server["port"]
+        env = server_env(server, copy_name, WORKER_POOL_SIZE, redis=True)
+        env |= {"NOTIFY_GATEWAY_URL": url, "NOTIFY_GATEWAY_TOKEN": GATEWAY_TOKEN}
         applied = f", {migrated} migrations applied to it" if migrated else ""
         print(f"GridLink notifier benchmark: {args.messages} messages per run on a copy of {source} ({how}, "
               f"{copy_s:.1f} s{applied}), gateway {url} (ThreadingHTTPServer in this process), {os.cpu_count()} CPUs, "

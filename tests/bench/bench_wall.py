@@ -114,10 +114,18 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
+from django.utils.module_loading import import_string  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
 from fixtures.demo import DEMO_CODE  # noqa: E402
-from tests.e2e.conftest import _admin_cursor, _drop_database, _free_port, _server, _stop, database_url  # noqa: E402
+from tests.e2e.conftest import (  # noqa: E402
+    _admin_cursor,
+    _drop_database,
+    _free_port,
+    _server,
+    _stop,
+    subprocess_env,
+)
 
 TARGET_INTAKE_P95_MS = 300.0
 TARGET_FANOUT_P95_MS = 250.0
@@ -204,6 +212,32 @@ def rss_bytes(pid: int, field_name: str = "VmRSS") -> int:
             if line.startswith(field_name + ":"):
                 return int(line.split()[1]) * 1024
     return 0
+
+
+def session_for(user) -> str:
+    """A session of `user` written straight into the store (no password check), as a login leaves
+    it: the backend named is the first that can load a user (django-axes' own comes first and
+    cannot)."""
+    backend = next(path for path in settings.AUTHENTICATION_BACKENDS if hasattr(import_string(path), "get_user"))
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = backend
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
+
+
+def server_env(server: dict[str, str], name: str, pool_size: str | None, *, redis: bool = False) -> dict[str, str]:
+    """The environment of a server or worker the benchmark starts on the copy `name`: as production
+    (DEBUG off) but over plain http on 127.0.0.1 (tests/e2e/conftest.py's `subprocess_env`), the
+    in-memory channel layer unless `redis`, and the pool size asked for the server (`pool_size`)."""
+    env = subprocess_env(server, name, debug=False)
+    if not redis:
+        env.pop("REDIS_URL", None)
+    env.pop("DB_POOL_MAX_SIZE", None)
+    if pool_size is not None:
+        env["DB_POOL_MAX_SIZE"] = pool_size
+    return env
 
 
 class RssSampler:
@@ -345,15 +379,7 @@ def prepare(copy_name: str, sessions: int) -> dict:
     user = get_user_model().objects.filter(groups__name="dispatcher", is_active=True).order_by("pk").first()
     if user is None:
         raise SystemExit("No dispatcher user: run `.venv/bin/python manage.py seed_demo` first.")
-    store = import_module(settings.SESSION_ENGINE).SessionStore
-    keys = []
-    for _ in range(sessions):
-        session = store()
-        session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session.create()
-        keys.append(session.session_key)
+    keys = [session_for(user) for _ in range(sessions)]
     channel = Channel.objects.filter(kind=Channel.Kind.HOTLINE, active=True).order_by("code").first()
     category = (Category.objects.filter(major_by_default=False, incidents__subdistrict=sub)
                 .annotate(n=Count("incidents")).order_by("-n").first())
@@ -468,13 +494,7 @@ def main() -> int:
     try:
         ctx = prepare(copy_name, sessions=-(-max(args.clients) // CLIENTS_PER_SESSION))
         connection.close()
-        env = {**os.environ, "DATABASE_URL": database_url(server, copy_name), "DEBUG": "0", "PYTHONUNBUFFERED": "1"}
-        env.pop("REDIS_URL", None)
-        env.pop("DB_POOL_MAX_SIZE", None)
-        if SERVER_POOL_SIZE is not None:
-            env["DB_POOL_MAX_SIZE"] = SERVER_POOL_SIZE
-        if server["host"].startswith("/") and server["port"]:
-            env["PGPORT"] = server["port"]
+        env = server_env(server, copy_name, SERVER_POOL_SIZE)
         if args.redis:
             redis_port = _free_port()
             redis_log = logs / "redis.log"

@@ -98,8 +98,9 @@ def database_url(server: dict[str, str], name: str) -> str:
     return f"postgis://{auth}@{netloc}/{name}"
 
 
-def subprocess_env(server: dict[str, str], name: str) -> dict[str, str]:
-    env = {**os.environ, "DATABASE_URL": database_url(server, name), "DEBUG": "1", "PYTHONUNBUFFERED": "1"}
+def subprocess_env(server: dict[str, str], name: str, *, debug: bool = True) -> dict[str, str]:
+    env = {**os.environ, "DATABASE_URL": database_url(server, name), "DEBUG": "1" if debug else "0",
+           "PYTHONUNBUFFERED": "1"}
     # Plain http on 127.0.0.1: no redirect to https, cookies without Secure (whatever the caller's
     # environment says), so that the browser keeps its session.
     env |= {"SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0",

@@ -3,7 +3,7 @@
  *
  * Starts from the snapshot GET /api/v1/wall/<code>/state/, then follows the websocket
  * ws/wall/<code>/ (events of the incident timeline and batches of positions). It remembers the
- * newest event id it has applied and reconnects with ?last_event=N (back-off 1 s, 2 s, 4 s, 8 s,
+ * newest event id it has applied and reconnects with ?last_event=N (back-off 1 s, 1.5 s, 2.3 s, ... ±30 %,
  * then every 10 s), so that after a server restart the page catches up by itself; on `resync` it
  * reloads the snapshot. The snapshot is also reloaded every minute, which corrects whatever an
  * event alone cannot tell (counts, grid loads, members' duty).
@@ -85,7 +85,9 @@
 
   var MEMBER_COLOURS = { on_duty: "#32d74b", busy: "#ff9f0a", off_duty: "#6e7681" };
   var GRID_LOAD_COLOURS = ["#ffe08a", "#ffb347", "#ff7043", "#e53935", "#b71c1c"];
-  var BACKOFF = [1000, 2000, 4000, 8000, 10000];
+  // Reconnect waits, each ±30 % at random so that the walls (and the phones, m/live.js) do not
+  // all come back at once after a server restart.
+  var BACKOFF = [1000, 1500, 2250, 3400, 5000, 7600, 10000];
   var SNAPSHOT_EVERY_MS = 60 * 1000;
   var TICKER_MAX = 40;
   var QUEUE_MAX = 60;
@@ -1501,7 +1503,7 @@
   }
 
   function scheduleReconnect() {
-    var delay = BACKOFF[Math.min(attempt, BACKOFF.length - 1)];
+    var delay = BACKOFF[Math.min(attempt, BACKOFF.length - 1)] * (0.7 + 0.6 * Math.random());
     attempt += 1;
     reconnectTimer = window.setTimeout(connect, delay);
   }

@@ -1,0 +1,43 @@
+"""The server of the load benchmark (tests/bench/bench_load.py): `config.asgi:application` as
+scripts/run-server serves it, with two bench-only routes in front of it for the floors:
+`GET /__bench__/floor/` answers 204 without Django, and `POST /__bench__/wall-floor/ {"n"}` sends
+a tiny frame to the demo sub-district's wall group through the process's channel layer (with several
+server processes on in-memory layers: to the walls connected to the process that took the request).
+
+An importable module (`tests.bench.bench_server:app`) so that uvicorn can start several processes.
+"""
+
+import json
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from channels.layers import get_channel_layer  # noqa: E402
+
+from config.asgi import application  # noqa: E402
+from fixtures.demo import DEMO_CODE  # noqa: E402
+from incidents.events import wall_group  # noqa: E402
+
+FLOOR_PATH = "/__bench__/floor/"
+WALL_FLOOR_PATH = "/__bench__/wall-floor/"
+
+
+async def _body(receive) -> bytes:
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body, more = body + message.get("body", b""), message.get("more_body", False)
+    return body
+
+
+async def app(scope, receive, send) -> None:
+    if scope["type"] == "http" and scope["path"] in (FLOOR_PATH, WALL_FLOOR_PATH):
+        body = await _body(receive)
+        if scope["path"] == WALL_FLOOR_PATH:
+            n = json.loads(body)["n"]
+            await get_channel_layer().group_send(wall_group(DEMO_CODE), {
+                "type": "incident.event", "id": -n, "text": json.dumps({"type": "floor", "n": n})})
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+    else:
+        await application(scope, receive, send)
