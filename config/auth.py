@@ -21,7 +21,9 @@ Two defences, for two attacks:
    work. A legitimate user waits a moment and tries again; the rest of the system keeps its cores.
 """
 
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from axes.attempts import get_cool_off_threshold
@@ -32,6 +34,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Q, Sum, Value
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -148,6 +151,41 @@ def hash_slots() -> threading.BoundedSemaphore:
         if _slots is None or _slots[0] != size:
             _slots = (size, threading.BoundedSemaphore(size))
         return _slots[1]
+
+
+# ---- the password hash on threads of lower CPU priority ----------------------------------------------
+
+LOGIN_HASH_NICENESS = 10  # added to the process's niceness for the hashing threads (Linux: per thread)
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _lower_this_threads_priority() -> None:
+    try:  # on Linux a thread's id is a process id for setpriority: only this thread is lowered
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
+                       os.getpriority(os.PRIO_PROCESS, 0) + LOGIN_HASH_NICENESS)
+    except (AttributeError, OSError):  # elsewhere the hash keeps the request's priority
+        pass
+
+
+def hashing_pool() -> ThreadPoolExecutor:
+    """The threads that compute password hashes, at lower CPU priority than the request threads."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=max(1, settings.LOGIN_HASH_CONCURRENCY),
+                                       thread_name_prefix="gridlink-hash", initializer=_lower_this_threads_priority)
+        return _pool
+
+
+class NicePBKDF2PasswordHasher(PBKDF2PasswordHasher):
+    """Django's PBKDF2-SHA256 — the same algorithm name and hashes, so every stored password checks as
+    before — computed on a hashing thread of lower CPU priority (`hashing_pool`): at a shift change
+    the logins take the CPU the requests leave, rather than half of it (the key derivation runs
+    outside the interpreter lock, so it competes only for the cores)."""
+
+    def encode(self, password, salt, iterations=None):
+        return hashing_pool().submit(super().encode, password, salt, iterations).result()
 
 
 class HashLimitedBackend(ModelBackend):

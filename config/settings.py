@@ -172,6 +172,15 @@ else:
     # Channels' in-memory layer with an expiry sweep that does not grow with the open sockets.
     CHANNEL_LAYERS = {"default": {"BACKEND": "config.channel_layers.InMemoryChannelLayer"}}
 
+# Passwords: PBKDF2-SHA256 as Django's default, computed on threads of lower CPU priority
+# (config/auth.py); Django's own hashers follow, to check and upgrade older hashes.
+PASSWORD_HASHERS = [
+    "config.auth.NicePBKDF2PasswordHasher",  # in place of Django's: one hasher per algorithm name
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

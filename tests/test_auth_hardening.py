@@ -2,18 +2,28 @@
 admin, a cap per address, password hashing bounded per process, sessions of a shift ended on the
 server."""
 
+import os
 import threading
 
 import pytest
 from asgiref.sync import async_to_sync
 from axes.models import AccessAttempt
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.hashers import PBKDF2PasswordHasher, check_password, identify_hasher, make_password
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.test import AsyncClient, Client, RequestFactory
 from django.urls import reverse
 
-from config.auth import HashLimitedBackend, LoginBusy, client_ip, hash_slots
+from config.auth import (
+    LOGIN_HASH_NICENESS,
+    HashLimitedBackend,
+    LoginBusy,
+    NicePBKDF2PasswordHasher,
+    client_ip,
+    hash_slots,
+    hashing_pool,
+)
 from config.roles import UserRole
 from tests.factories import make_user
 
@@ -196,3 +206,18 @@ def test_a_password_change_ends_the_users_other_sessions(client):
     user.save()
     response = client.get(HOME)
     assert response.status_code == 302 and response["Location"].startswith(LOGIN)
+
+
+def test_passwords_hash_as_djangos_pbkdf2_on_a_thread_of_lower_priority(settings):
+    """Stored hashes stay Django's PBKDF2-SHA256 (both ways), and the derivation runs on a hashing
+    thread niced below the request threads (config/auth.py)."""
+    settings.PASSWORD_HASHERS = ["config.auth.NicePBKDF2PasswordHasher"]
+    ours = make_password("班前会口令", salt="fixedsalt1234567", hasher="pbkdf2_sha256")
+    djangos = PBKDF2PasswordHasher().encode("班前会口令", "fixedsalt1234567")
+    assert ours == djangos and check_password("班前会口令", djangos) and not check_password("口令", ours)
+    assert isinstance(identify_hasher(ours), NicePBKDF2PasswordHasher)
+
+    def priority() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    assert hashing_pool().submit(priority).result() == priority() + LOGIN_HASH_NICENESS
