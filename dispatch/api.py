@@ -4,10 +4,8 @@ Staff roles (config.roles.STAFF_ROLES) see every member of the sub-district; a r
 only the member linked to their own user (another member's detail is a 404, not a 403, so ids
 of others are not confirmed); every other role is refused (403)."""
 
-import math
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-import numpy as np
 from django.conf import settings
 from django.db import connection
 from django.http import Http404
@@ -33,7 +31,6 @@ from config.permissions import MEMBER_MAP_ROLES, HasRole, is_staff_role
 from config.roles import COMMAND_ROLES, STAFF_ROLES, has_role
 from config.schema import error_response
 from dispatch import positions, selectors, services
-from dispatch.gcj02 import gcj02_to_wgs84_array
 from dispatch.models import Alarm, DispatchOrder, Force, Member, MemberMessage
 from dispatch.recommend import incident_facts, recommend
 from geo.api import SUBDISTRICT_PARAMETER, SubdistrictScopedMixin
@@ -676,68 +673,6 @@ class PositionsStoredSerializer(serializers.Serializer):
     stored = serializers.IntegerField()
 
 
-def _finite(value) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def _parse_fixes(items: list, *, now: datetime) -> tuple[list[tuple], dict]:
-    """(rows of (member, at, lon, lat, accuracy, is_gcj02), errors by index)."""
-    oldest = now - timedelta(hours=settings.POSITIONS_MAX_AGE_HOURS)
-    latest = now + timedelta(seconds=settings.POSITIONS_MAX_AHEAD_SECONDS)
-    required = _("This field is required.")
-    rows, errors = [], {}
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            errors[str(index)] = {"non_field_errors": [
-                _("A position is an object with member, at, lon, lat, accuracy_m and datum.")]}
-            continue
-        err: dict[str, list] = {}
-        member = item.get("member")
-        if member is None:
-            err["member"] = [required]
-        elif isinstance(member, bool) or not isinstance(member, int) or not 0 < member < 2**63:
-            err["member"] = [_("A member is given by their id (a number).")]
-        at = item.get("at")
-        if at is None:
-            err["at"] = [required]
-        else:
-            try:
-                at = datetime.fromisoformat(at) if isinstance(at, str) else None
-            except ValueError:
-                at = None
-            if at is None or at.tzinfo is None:
-                err["at"] = [_("A time in ISO 8601 with its UTC offset, e.g. 2026-11-24T08:30:00+08:00.")]
-            elif at > latest:
-                err["at"] = [_("This time is more than %(seconds)d seconds ahead of the server's clock.")
-                             % {"seconds": settings.POSITIONS_MAX_AHEAD_SECONDS}]
-            elif at < oldest:
-                err["at"] = [_("This time is more than %(hours)d hours ago.")
-                             % {"hours": settings.POSITIONS_MAX_AGE_HOURS}]
-        lon, lat = _finite(item.get("lon")), _finite(item.get("lat"))
-        if lon is None or not -180 <= lon <= 180:
-            err["lon"] = [required] if item.get("lon") is None else [_("A longitude between -180 and 180 degrees.")]
-        if lat is None or not -90 <= lat <= 90:
-            err["lat"] = [required] if item.get("lat") is None else [_("A latitude between -90 and 90 degrees.")]
-        accuracy = item.get("accuracy_m")
-        if accuracy is not None:
-            accuracy = _finite(accuracy)
-            if accuracy is None or accuracy < 0:
-                err["accuracy_m"] = [_("The accuracy is a number of metres, not negative.")]
-        datum = item.get("datum")
-        if datum is None:
-            err["datum"] = [required]
-        elif datum not in ("WGS84", "GCJ02"):
-            err["datum"] = [_("The datum is WGS84 or GCJ02.")]
-        if err:
-            errors[str(index)] = err
-        else:
-            rows.append((member, at, lon, lat, accuracy, datum == "GCJ02"))
-    return rows, errors
-
-
 class PositionBatchView(IdempotentMixin, SubdistrictScopedMixin, generics.GenericAPIView):
     """Responders' positions in batches. A responder posts their own member's only (a batch naming
     anybody else is refused whole with 404, as if that member did not exist); a phone gateway
@@ -770,7 +705,7 @@ class PositionBatchView(IdempotentMixin, SubdistrictScopedMixin, generics.Generi
             raise ValidationError({"positions": [_("At most %(max)d positions in one batch.")
                                                  % {"max": settings.POSITIONS_MAX_BATCH}]})
         now = timezone.now()
-        rows, errors = _parse_fixes(items, now=now)
+        rows, errors = positions.parse_fixes(items, now=now)
         user = request.user
         if not has_role(user, *positions.POSITION_ANY_MEMBER_ROLES):
             own = getattr(user, "member", None)
@@ -789,12 +724,5 @@ class PositionBatchView(IdempotentMixin, SubdistrictScopedMixin, generics.Generi
                     errors.setdefault(str(index), {})["member"] = [_("No such member in this sub-district.")]
         if errors:
             raise ValidationError({"positions": dict(sorted(errors.items(), key=lambda kv: int(kv[0])))})
-        lon = np.fromiter((row[2] for row in rows), dtype=float, count=len(rows))
-        lat = np.fromiter((row[3] for row in rows), dtype=float, count=len(rows))
-        gcj = np.fromiter((row[5] for row in rows), dtype=bool, count=len(rows))
-        if gcj.any():
-            lon[gcj], lat[gcj] = gcj02_to_wgs84_array(lon[gcj], lat[gcj])
-        fixes = [positions.Fix(member_id=row[0], recorded_at=row[1], lon=x, lat=y, accuracy_m=row[4])
-                 for row, x, y in zip(rows, lon.tolist(), lat.tolist(), strict=True)]
-        stored = positions.positions_ingest(fixes=fixes, received_at=now)
+        stored = positions.positions_ingest(fixes=positions.fixes_of(rows), received_at=now)
         return Response({"stored": stored}, status=201)

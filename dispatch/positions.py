@@ -36,8 +36,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import numpy as np
 from asgiref.sync import SyncToAsync
 
 try:
@@ -52,6 +53,7 @@ from django.utils.translation import gettext as _
 
 from config.errors import DomainError
 from config.roles import UserRole
+from dispatch.gcj02 import gcj02_to_wgs84_array
 from incidents import relay
 from incidents.events import wall_group
 from incidents.relay import positions_message
@@ -74,6 +76,100 @@ class Fix:
     lon: float
     lat: float
     accuracy_m: float | None = None
+
+
+def _finite(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def parse_fixes(items: list, *, now: datetime) -> tuple[list[tuple], dict]:
+    """A batch as the phones send it (`[{member, at, lon, lat, accuracy_m, datum}, ...]`, over HTTP
+    or their socket): (rows of (member, at, lon, lat, accuracy, is_gcj02), errors by index)."""
+    oldest = now - timedelta(hours=settings.POSITIONS_MAX_AGE_HOURS)
+    latest = now + timedelta(seconds=settings.POSITIONS_MAX_AHEAD_SECONDS)
+    required = _("This field is required.")
+    rows, errors = [], {}
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            errors[str(index)] = {"non_field_errors": [
+                _("A position is an object with member, at, lon, lat, accuracy_m and datum.")]}
+            continue
+        err: dict[str, list] = {}
+        member = item.get("member")
+        if member is None:
+            err["member"] = [required]
+        elif isinstance(member, bool) or not isinstance(member, int) or not 0 < member < 2**63:
+            err["member"] = [_("A member is given by their id (a number).")]
+        at = item.get("at")
+        if at is None:
+            err["at"] = [required]
+        else:
+            try:
+                at = datetime.fromisoformat(at) if isinstance(at, str) else None
+            except ValueError:
+                at = None
+            if at is None or at.tzinfo is None:
+                err["at"] = [_("A time in ISO 8601 with its UTC offset, e.g. 2026-11-24T08:30:00+08:00.")]
+            elif at > latest:
+                err["at"] = [_("This time is more than %(seconds)d seconds ahead of the server's clock.")
+                             % {"seconds": settings.POSITIONS_MAX_AHEAD_SECONDS}]
+            elif at < oldest:
+                err["at"] = [_("This time is more than %(hours)d hours ago.")
+                             % {"hours": settings.POSITIONS_MAX_AGE_HOURS}]
+        lon, lat = _finite(item.get("lon")), _finite(item.get("lat"))
+        if lon is None or not -180 <= lon <= 180:
+            err["lon"] = [required] if item.get("lon") is None else [_("A longitude between -180 and 180 degrees.")]
+        if lat is None or not -90 <= lat <= 90:
+            err["lat"] = [required] if item.get("lat") is None else [_("A latitude between -90 and 90 degrees.")]
+        accuracy = item.get("accuracy_m")
+        if accuracy is not None:
+            accuracy = _finite(accuracy)
+            if accuracy is None or accuracy < 0:
+                err["accuracy_m"] = [_("The accuracy is a number of metres, not negative.")]
+        datum = item.get("datum")
+        if datum is None:
+            err["datum"] = [required]
+        elif datum not in ("WGS84", "GCJ02"):
+            err["datum"] = [_("The datum is WGS84 or GCJ02.")]
+        if err:
+            errors[str(index)] = err
+        else:
+            rows.append((member, at, lon, lat, accuracy, datum == "GCJ02"))
+    return rows, errors
+
+
+def fixes_of(rows: list[tuple]) -> list[Fix]:
+    """The parsed rows as fixes in WGS 84 (GCJ-02 converted, vectorised)."""
+    lon = np.fromiter((row[2] for row in rows), dtype=float, count=len(rows))
+    lat = np.fromiter((row[3] for row in rows), dtype=float, count=len(rows))
+    gcj = np.fromiter((row[5] for row in rows), dtype=bool, count=len(rows))
+    if gcj.any():
+        lon[gcj], lat[gcj] = gcj02_to_wgs84_array(lon[gcj], lat[gcj])
+    return [Fix(member_id=row[0], recorded_at=row[1], lon=x, lat=y, accuracy_m=row[4])
+            for row, x, y in zip(rows, lon.tolist(), lat.tolist(), strict=True)]
+
+
+def own_positions_store(*, member_id: int, items) -> int:
+    """A phone's own batch from its socket (dispatch.consumers.MemberConsumer): checked as the HTTP
+    API checks it, every fix the member's own (else nothing is stored: 404 as over HTTP), then
+    stored by `positions_ingest`. Raises DomainError with `errors` by index for a bad batch."""
+    if not isinstance(items, list) or not items:
+        raise DomainError(_("Send a list “positions”."), code="invalid")
+    if len(items) > settings.POSITIONS_MAX_BATCH:
+        raise DomainError(_("At most %(max)d positions in one batch.") % {"max": settings.POSITIONS_MAX_BATCH},
+                          code="invalid")
+    now = timezone.now()
+    rows, errors = parse_fixes(items, now=now)
+    if any(isinstance(item, dict) and item.get("member") != member_id for item in items):
+        raise DomainError(_("No such member."), code="not_found", http_status=404)
+    if errors:
+        error = DomainError(_("A position of the batch is not valid; nothing was stored."), code="invalid")
+        error.errors = dict(sorted(errors.items(), key=lambda kv: int(kv[0])))
+        raise error
+    return positions_ingest(fixes=fixes_of(rows), received_at=now)
 
 
 # One statement: the input rows, the track, the newest fix per member moved forward, and the

@@ -323,6 +323,7 @@ def mobile_config(request, member) -> dict:
             "tiles": {"url": settings.TILE_URL, "attribution": settings.TILE_ATTRIBUTION} if settings.TILE_URL else None,
         },
         "socket": "/ws/member/",
+        "socketMaxFrameBytes": settings.WS_MAX_FRAME_BYTES,  # a larger positions batch goes over HTTP
         "serviceWorker": {"url": f"{reverse('mobile:sw')}?v={shell_version()}", "scope": reverse("mobile:app")},
         "text": MOBILE_TEXT,
     }

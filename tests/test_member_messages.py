@@ -16,7 +16,7 @@ from config.errors import DomainError
 from config.roles import UserRole
 from dispatch import consumers
 from dispatch.live import member_group
-from dispatch.models import Alarm, DispatchOrder, Member, MemberMessage
+from dispatch.models import Alarm, DispatchOrder, Member, MemberMessage, MemberPosition, PositionFix
 from dispatch.notify import messages_for_alarm, messages_for_order_dispatched
 from dispatch.services import incident_transition, order_stand_down
 from dispatch.sla import sla_tick
@@ -303,3 +303,39 @@ def test_the_sla_clocks_own_process_reaches_the_late_members_socket_through_post
         "incident": incident.pk, "order": reminder.order_id, "created_at": reminder.created_at.isoformat(),
         "read_at": None}}
     assert member_group(live["member"].pk) == f"member-{live['member'].pk}"
+
+
+def test_a_phone_sends_its_own_positions_over_its_socket(live):
+    """The batch the phone would POST, over the socket: stored and answered by id; a bad fix or
+    another member's refuses the whole batch with an error frame of the same id, and the socket
+    stays open."""
+    mine = member_socket(live["responder"])
+    me, other = live["member"].pk, live["other"].pk
+    now = timezone.now()
+
+    def fix(member: int, seconds: int, **extra) -> dict:
+        return {"member": member, "at": (now - timedelta(seconds=seconds)).isoformat(), "lon": 120.4951,
+                "lat": 30.4952, "accuracy_m": 6, "datum": "WGS84", **extra}
+
+    async def scenario():
+        connected, _ = await mine.connect(timeout=TIMEOUT)
+        assert connected
+        await until_caught_up(mine)
+        answers = []
+        for frame in ({"type": "positions", "id": 1, "positions": [fix(me, 20), fix(me, 10)]},
+                      {"type": "positions", "id": 2, "positions": [fix(me, 5), fix(other, 5)]},
+                      {"type": "positions", "id": 3, "positions": [fix(me, 4, datum="BD09")]},
+                      {"type": "positions", "id": 4, "positions": [fix(me, 20)]}):
+            await mine.send_json_to(frame)
+            answers.append(await mine.receive_json_from(timeout=TIMEOUT))
+        await mine.disconnect()
+        return answers
+
+    stored, foreign, bad, again = async_to_sync(scenario)()
+    assert stored == {"type": "positions", "id": 1, "stored": 2}
+    assert foreign["type"] == "error" and foreign["id"] == 2 and foreign["code"] == "not_found"
+    assert bad["type"] == "error" and bad["id"] == 3 and set(bad["errors"]["0"]) == {"datum"}
+    assert again == {"type": "positions", "id": 4, "stored": 0}  # the same fix again adds nothing
+    assert PositionFix.objects.filter(member_id=me).count() == 2
+    assert not PositionFix.objects.filter(member_id=other).exists()
+    assert MemberPosition.objects.get(member_id=me).recorded_at == now - timedelta(seconds=10)

@@ -76,3 +76,43 @@ test("a signed-out socket is not retried", () => {
   assert.equal(timers.length, 0);
   assert.equal(states.at(-1), "signedOut");
 });
+
+test("positions go over the live socket, answered by id; otherwise the caller uses HTTP", async () => {
+  const { made, FakeSocket } = fakeSockets();
+  const timers = [];
+  const live = connectLive({
+    path: "/ws/member/", location: { protocol: "http:", host: "h" }, WebSocketImpl: FakeSocket,
+    onMessage: () => {}, onState: () => {}, setTimer: (fn) => timers.push(fn) && timers.length, clearTimer: () => {},
+  });
+  const socket = made[0];
+  assert.equal(live.positions([{ member: 1 }]), null); // not caught up yet: over HTTP
+  socket.frame({ type: "caught_up", last_message: null });
+  const stored = live.positions([{ member: 1 }]);
+  const refused = live.positions([{ member: 2 }]);
+  const unanswered = live.positions([{ member: 1 }]);
+  assert.deepEqual(socket.sent, [
+    { type: "positions", id: 1, positions: [{ member: 1 }] },
+    { type: "positions", id: 2, positions: [{ member: 2 }] },
+    { type: "positions", id: 3, positions: [{ member: 1 }] },
+  ]);
+  socket.frame({ type: "positions", id: 1, stored: 1 });
+  socket.frame({ type: "error", id: 2, code: "not_found", detail: "No such member." });
+  assert.deepEqual(await stored, { ok: true, status: 201, message: "" });
+  assert.deepEqual(await refused, { ok: false, status: 404, message: "No such member." });
+  socket.onclose({ code: 1006 }); // the socket went: the last batch is told to use HTTP
+  assert.equal(await unanswered, null);
+  assert.equal(live.positions([{ member: 1 }]), null);
+});
+
+test("a batch larger than the socket's frames may be goes over HTTP", () => {
+  const { made, FakeSocket } = fakeSockets();
+  const live = connectLive({
+    path: "/ws/member/", location: { protocol: "http:", host: "h" }, WebSocketImpl: FakeSocket,
+    onMessage: () => {}, onState: () => {}, setTimer: () => 0, clearTimer: () => {}, maxFrameBytes: 200,
+  });
+  made[0].frame({ type: "caught_up", last_message: null });
+  const many = Array.from({ length: 10 }, (_, k) => ({ member: 1, at: `2026-12-03T08:00:0${k}+08:00` }));
+  assert.equal(live.positions(many), null);
+  assert.deepEqual(made[0].sent, []);
+  assert.notEqual(live.positions(many.slice(0, 1)), null);
+});

@@ -15,7 +15,8 @@ of the application for the floors (tests/bench/bench_server.py).
 
 In this process, on one asyncio loop (uvloop):
 - **692 phones** (every active member of the demo): a `ws/member/` socket each, a position batch
-  every 10 s (`POST /api/v1/positions/`, a random phase each), and the order's answers as the phone
+  every 10 s over that socket as the app sends it (`POST /api/v1/positions/` while the socket is
+  down; a random phase each), and the order's answers as the phone
   app sends them: accept, arrive (with the scene as the position), report from the scene, resolve,
   each after a human delay (the simulator's, compressed: `--pace`);
 - **4 walls**: a `ws/wall/` socket each, the snapshot loaded on connect and every minute;
@@ -294,6 +295,7 @@ class Socket:
 
     def __init__(self, load: Load, name: str, session: str) -> None:
         self.load, self.name, self.session, self.last = load, name, session, 0
+        self.socket = None
 
     async def run(self) -> None:
         attempt = 0
@@ -304,6 +306,7 @@ class Socket:
                 async with connect(self.load.ws + self.path + query, open_timeout=60,
                                    additional_headers={"Origin": self.load.url, **self.load.cookies(self.session)}
                                    ) as socket:
+                    self.socket = socket
                     async for raw in socket:
                         self.load.frames += 1
                         frame = json.loads(raw)
@@ -319,6 +322,7 @@ class Socket:
                 logging.getLogger(__name__).exception("%s: %s", self.name, exc)
                 self.load.faults += 1
                 return
+            self.socket = None
             self.load.caught_up.discard(self.name)
             if self.load.stop.is_set():
                 return
@@ -378,8 +382,15 @@ class Phone(Socket):
         rng = load.rng
         self.xy = home or rng.choice(load.ctx["points"])
         self.orders: set[int] = set()
+        self.batch = 0
+        self.batches: dict[int, float] = {}  # positions sent over the socket, by id, awaiting their answer
 
     async def frame(self, frame: dict, at: float) -> None:
+        if frame.get("type") in ("positions", "error") and frame.get("id") in self.batches:
+            sent = self.batches.pop(frame["id"])
+            self.load.figures.add("phone: position batch", (at - sent) * 1000,
+                                  201 if frame["type"] == "positions" else 400)
+            return
         if frame.get("type") != "message":
             return
         message = frame["message"]
@@ -399,8 +410,16 @@ class Phone(Socket):
             self.xy = (x + rng.uniform(-2e-4, 2e-4), y + rng.uniform(-2e-4, 2e-4))
             fix = {"member": self.member, "at": datetime.now(UTC).isoformat(), "lon": self.xy[0], "lat": self.xy[1],
                    "accuracy_m": 8, "datum": "WGS84"}
-            await self.load.call("phone: position batch", "POST", "/api/v1/positions/", self.session,
-                                 json={"positions": [fix]})
+            if self.socket is not None and self.name in self.load.caught_up:  # as the app: over its socket
+                self.batch += 1
+                self.batches[self.batch] = time.perf_counter()
+                try:
+                    await self.socket.send(json.dumps({"type": "positions", "id": self.batch, "positions": [fix]}))
+                except WebSocketException:
+                    self.batches.pop(self.batch, None)
+            else:  # the socket is down: over HTTP
+                await self.load.call("phone: position batch (HTTP)", "POST", "/api/v1/positions/", self.session,
+                                     json={"positions": [fix]})
             await asyncio.sleep(POSITION_EVERY_S)
 
     async def handle(self, order: int, incident: int) -> None:

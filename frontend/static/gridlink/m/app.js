@@ -415,7 +415,7 @@ const sharing = createSharing({
   storage: localStore(),
   storageKey: config.geo.storageKey,
   memberId: member.id,
-  send: (items) => api.post(config.api.positions, { positions: items }),
+  send: (items) => sendPositions(items),
   clockOffset: () => clockOffset,
   keep: { seconds: config.geo.keepSeconds, metres: config.geo.keepMetres },
   sendSeconds: config.geo.sendSeconds,
@@ -517,6 +517,7 @@ document.addEventListener("visibilitychange", flushReads);
 
 const live = connectLive({
   path: config.socket,
+  maxFrameBytes: config.socketMaxFrameBytes,
   location: window.location,
   WebSocketImpl: window.WebSocket,
   onState: (state) => {
@@ -539,6 +540,12 @@ const live = connectLive({
     refresh();
   },
 });
+
+// Positions go over the member's socket while it is live (no HTTP request, session and middleware
+// per batch, every few seconds from every phone), else — or when it did not answer — over HTTP.
+async function sendPositions(items) {
+  return (await live.positions(items)) ?? api.post(config.api.positions, { positions: items });
+}
 
 if ("Notification" in window && Notification.permission === "default") {
   notifyButton.textContent = text.notifyEnable;

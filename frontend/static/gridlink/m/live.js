@@ -26,12 +26,30 @@ export function socketUrl(location, path, lastMessage) {
  * (`fresh`: it arrived while connected, not from the backlog of a reconnect); `onState(state)`
  * with "connecting" | "live" | "reconnecting" | "signedOut".
  */
-export function connectLive({ path, location, WebSocketImpl, onMessage, onState, setTimer = setTimeout }) {
+export function connectLive({
+  path, location, WebSocketImpl, onMessage, onState, setTimer = setTimeout, clearTimer = clearTimeout,
+  maxFrameBytes = 4096,
+}) {
   let attempt = 0;
   let lastMessage = null;
   const seen = new Set();
   let socket = null;
   let stopped = false;
+  let live = false; // caught up on the current socket
+  let batchSeq = 0;
+  const batches = new Map(); // a positions batch's id → {settle, timer}: answered by the server
+
+  function settle(id, result) {
+    const batch = batches.get(id);
+    if (!batch) return;
+    batches.delete(id);
+    clearTimer(batch.timer);
+    batch.settle(result);
+  }
+
+  function settleAll() {
+    for (const id of [...batches.keys()]) settle(id, null);
+  }
 
   function open() {
     if (stopped) return;
@@ -47,8 +65,17 @@ export function connectLive({ path, location, WebSocketImpl, onMessage, onState,
       }
       if (frame.type === "caught_up") {
         caughtUp = true;
+        live = true;
         attempt = 0;
         onState("live");
+        return;
+      }
+      if (frame.type === "positions" && batches.has(frame.id)) {
+        settle(frame.id, { ok: true, status: 201, message: "" });
+        return;
+      }
+      if (frame.type === "error" && batches.has(frame.id)) {
+        settle(frame.id, { ok: false, status: frame.code === "not_found" ? 404 : 400, message: frame.detail || "" });
         return;
       }
       if (frame.type !== "message" || !frame.message) return;
@@ -59,6 +86,8 @@ export function connectLive({ path, location, WebSocketImpl, onMessage, onState,
       onMessage(message, { fresh: caughtUp });
     };
     socket.onclose = (event) => {
+      live = false;
+      settleAll(); // unanswered batches go over HTTP instead
       if (stopped) return;
       if (event.code === 4401 || event.code === 4403) {
         onState("signedOut");
@@ -79,8 +108,27 @@ export function connectLive({ path, location, WebSocketImpl, onMessage, onState,
       socket.send(JSON.stringify({ type: "read", message: id }));
       return true;
     },
+    /**
+     * Send a batch of the member's positions over the socket (no HTTP request per batch). Returns
+     * null when the socket is not live or the batch is larger than its frames may be, else a promise of `{ok, status, message}` as the HTTP API's
+     * answer — or of null when the socket closed or did not answer within `timeoutMs`: then send
+     * the batch over HTTP (the server stores a fix once, whichever way it came twice).
+     */
+    positions(items, { timeoutMs = 10000 } = {}) {
+      if (!live || !socket || socket.readyState !== 1) return null;
+      const id = batchSeq + 1;
+      const text = JSON.stringify({ type: "positions", id, positions: items });
+      if (new TextEncoder().encode(text).length > maxFrameBytes) return null; // the socket would refuse it
+      batchSeq = id;
+      const answer = new Promise((resolve) => {
+        batches.set(id, { settle: resolve, timer: setTimer(() => settle(id, null), timeoutMs) });
+      });
+      socket.send(text);
+      return answer;
+    },
     stop() {
       stopped = true;
+      settleAll();
       socket?.close();
     },
   };
