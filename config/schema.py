@@ -4,7 +4,8 @@ Every view may refuse: a body or query that does not validate (400), a login mis
 token-first API such as Open311, 403 elsewhere: DRF answers 403 when session authentication comes
 first) or a role that may not (403), a named record that does not exist or that the user may not
 see (404: row-level scoping answers 404, never 403), a move the flow refuses now (409), an
-`Idempotency-Key` used for another request (422). The views declare their successes; this hook adds
+`Idempotency-Key` used for another request (422), and any may find the server busy (503 with
+Retry-After, config/admission.py). The views declare their successes; this hook adds
 the refusals each operation can answer, by its method and parameters, with the body that
 config/exceptions.py gives them (`Error`: `{"detail", "code"}`; a serializer's field errors:
 `ValidationError`), so that a client generated from the document, and the schema-driven fuzz run
@@ -72,6 +73,7 @@ DESCRIPTIONS = {
     404: "No such record, or one the user may not see.",
     409: "Refused now: the case's flow does not allow this move, or the phone's member is another one.",
     422: "This Idempotency-Key was used for another request.",
+    503: "The server is busy (config/admission.py): try again after the seconds of Retry-After.",
 }
 UNSAFE = ("post", "put", "patch", "delete")
 SESSION_SCHEME = "cookieAuth"  # drf-spectacular's name for SessionAuthentication
@@ -107,6 +109,7 @@ def _statuses(method: str, operation: dict) -> set[int]:
         statuses |= {403, 409}
     if any(p["in"] == "header" and p["name"] == "Idempotency-Key" for p in parameters):
         statuses.add(422)
+    statuses.add(503)  # every request may find the server busy
     return statuses
 
 
@@ -141,6 +144,9 @@ def declare_error_responses(result, generator, request, public):
                     schema = _ref(ERROR)
                 responses[str(status)] = {"description": DESCRIPTIONS[status],
                                           "content": _content(schema, media_types)}
+                if status == 503:
+                    responses[str(status)]["headers"] = {"Retry-After": {
+                        "schema": {"type": "integer"}, "description": "Seconds to wait before trying again."}}
     return result
 
 

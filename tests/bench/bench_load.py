@@ -410,16 +410,16 @@ class Phone(Socket):
             self.xy = (x + rng.uniform(-2e-4, 2e-4), y + rng.uniform(-2e-4, 2e-4))
             fix = {"member": self.member, "at": datetime.now(UTC).isoformat(), "lon": self.xy[0], "lat": self.xy[1],
                    "accuracy_m": 8, "datum": "WGS84"}
-            if self.socket is not None and self.name in self.load.caught_up:  # as the app: over its socket
+            if self.load.args.positions == "socket" and self.socket is not None and self.name in self.load.caught_up:
                 self.batch += 1
                 self.batches[self.batch] = time.perf_counter()
                 try:
                     await self.socket.send(json.dumps({"type": "positions", "id": self.batch, "positions": [fix]}))
                 except WebSocketException:
                     self.batches.pop(self.batch, None)
-            else:  # the socket is down: over HTTP
-                await self.load.call("phone: position batch (HTTP)", "POST", "/api/v1/positions/", self.session,
-                                     json={"positions": [fix]})
+            else:  # the socket is down (or `--positions http`): over HTTP
+                kind = "phone: position batch" if self.load.args.positions == "http" else "phone: position batch (HTTP)"
+                await self.load.call(kind, "POST", "/api/v1/positions/", self.session, json={"positions": [fix]})
             await asyncio.sleep(POSITION_EVERY_S)
 
     async def handle(self, order: int, incident: int) -> None:
@@ -678,6 +678,9 @@ def main() -> int:
     parser.add_argument("--intake-every", type=float, default=12, help="seconds between two calls of one desk (12)")
     parser.add_argument("--pace", type=float, default=1.0, help="speed of the phones' human delays (1)")
     parser.add_argument("--restart-timeout", type=float, default=60)
+    parser.add_argument("--positions", choices=["socket", "http"], default="socket",
+                        help="how the phones send their positions: over their socket as the app does (default), "
+                             "or each batch over HTTP (the app before it used its socket)")
     parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
                         help="server processes, as scripts/run-server (one per CPU, at most 4)")
     parser.add_argument("--seed", type=int, default=12)
