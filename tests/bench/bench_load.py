@@ -50,7 +50,6 @@ import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import logging  # noqa: E402
 import random  # noqa: E402
-import resource  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -85,6 +84,7 @@ from tests.bench.bench_wall import (  # noqa: E402
     copy_database,
     cpu_seconds,
     http_ok,
+    open_files_for,
     pct,
     rss_bytes,
     server_env,
@@ -686,10 +686,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--keep-database", action="store_true")
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = 4000
-    if soft < need:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(need, hard) if hard != resource.RLIM_INFINITY else need, hard))
+    open_files_for(4000)  # both ends of every socket live on this machine
 
     pg = _server()
     source = settings.DATABASES["default"]["NAME"]

@@ -86,7 +86,6 @@ import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import logging  # noqa: E402
 import random  # noqa: E402
-import resource  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -118,6 +117,7 @@ from tests.bench.bench_wall import (  # noqa: E402
     copy_database,
     cpu_seconds,
     http_ok,
+    open_files_for,
     pct,
     rss_bytes,
     server_env,
@@ -365,10 +365,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = 2 * 1000 + 500  # both ends of every socket live on this machine; the server inherits it
-    if soft < need:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(need, hard) if hard != resource.RLIM_INFINITY else need, hard))
+    open_files_for(2 * 1000 + 500)  # both ends of every socket live on this machine
 
     server = _server()
     source = settings.DATABASES["default"]["NAME"]

@@ -227,6 +227,14 @@ def session_for(user) -> str:
     return session.session_key
 
 
+def open_files_for(need: int) -> None:
+    """Raise this process's open-file limit to `need` (within the hard limit); the servers it starts
+    inherit it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < need:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(need, hard) if hard != resource.RLIM_INFINITY else need, hard))
+
+
 def server_env(server: dict[str, str], name: str, pool_size: str | None, *, redis: bool = False) -> dict[str, str]:
     """The environment of a server or worker the benchmark starts on the copy `name`: as production
     (DEBUG off) but over plain http on 127.0.0.1 (tests/e2e/conftest.py's `subprocess_env`), the
@@ -475,10 +483,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = 2 * max(args.clients) + 500  # both ends of every socket live on this machine; the server inherits it
-    if soft < need:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(need, hard) if hard != resource.RLIM_INFINITY else need, hard))
+    open_files_for(2 * max(args.clients) + 500)  # both ends of every socket live on this machine
 
     server = _server()
     source = settings.DATABASES["default"]["NAME"]
