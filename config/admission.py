@@ -24,7 +24,8 @@ place within HTTP_QUEUE_WAIT_SECONDS, or finds HTTP_QUEUE_MAX requests already w
 lane, is answered at once with 503 and Retry-After (in the shape of its API, in the user's
 language): the client retries later rather than waiting on a server that cannot serve it. The
 database pool is sized to the places of all lanes plus the websockets' share
-(settings.DB_POOL_MAX_SIZE), so a request that got through never waits for a connection.
+(settings.DB_POOL_MAX_SIZE), so a request that got through never waits for a connection. A
+request's body is read before it takes a place (up to 32 MiB), so a slow sender holds none.
 
 Websockets are not gated: a socket is one long request; its database work runs on the consumer's
 threads and their own share of the pool.
@@ -109,6 +110,22 @@ class _Places:
         self.free.release()
 
 
+BODY_BUFFER_BYTES = 32 * 1024 * 1024  # above the largest upload (three photos of 8 MiB)
+
+
+async def _read_body(receive, limit: int) -> list[dict]:
+    """The request's body messages as received, until the last one, a disconnect, or `limit` bytes."""
+    messages, size = [], 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages
+        size += len(message.get("body", b""))
+        if not message.get("more_body") or size > limit:
+            return messages
+
+
 def _header(scope, name: bytes) -> str:
     for key, value in scope.get("headers") or ():
         if key == name:
@@ -134,7 +151,7 @@ class AdmissionGate:
         self.app = app
         self.lanes = lanes
         self.routes = tuple(routes)
-        self._places: dict[str, _Places] = {}
+        self._places: dict[tuple[int, str], _Places] = {}
 
     def lane_of(self, method: str, path: str) -> str:
         for route in self.routes:
@@ -143,20 +160,30 @@ class AdmissionGate:
         return DEFAULT_LANE
 
     def places(self, name: str) -> _Places:
-        places = self._places.get(name)
+        """The lane's places on the running event loop (a semaphore belongs to one loop)."""
+        key = (id(asyncio.get_running_loop()), name)
+        places = self._places.get(key)
         if places is None:
             lanes = self.lanes or lanes_from_settings()
-            places = self._places[name] = _Places(lanes.get(name) or lanes[DEFAULT_LANE])
+            places = self._places[key] = _Places(lanes.get(name) or lanes[DEFAULT_LANE])
         return places
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        # The body first, without a place: a client that sends it slowly (a phone's photos over a
+        # weak signal, or on purpose) must not hold one. Up to BODY_BUFFER_BYTES; a larger body's
+        # rest is read by Django once the request has its place.
+        received = await _read_body(receive, BODY_BUFFER_BYTES)
         places = self.places(self.lane_of(scope.get("method", "GET"), scope.get("path", "")))
         if not await places.take():
             return await self._refuse(scope, send, places.lane)
+
+        async def replay():
+            return received.pop(0) if received else await receive()
+
         try:
-            return await self.app(scope, receive, send)
+            return await self.app(scope, replay, send)
         finally:
             places.give_back()
 

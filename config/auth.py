@@ -157,7 +157,7 @@ def hash_slots() -> threading.BoundedSemaphore:
 
 LOGIN_HASH_NICENESS = 10  # added to the process's niceness for the hashing threads (Linux: per thread)
 _pool_lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
+_pool: tuple[int, ThreadPoolExecutor] | None = None
 
 
 def _lower_this_threads_priority() -> None:
@@ -171,11 +171,12 @@ def _lower_this_threads_priority() -> None:
 def hashing_pool() -> ThreadPoolExecutor:
     """The threads that compute password hashes, at lower CPU priority than the request threads."""
     global _pool
+    size = max(1, settings.LOGIN_HASH_CONCURRENCY)
     with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=max(1, settings.LOGIN_HASH_CONCURRENCY),
-                                       thread_name_prefix="gridlink-hash", initializer=_lower_this_threads_priority)
-        return _pool
+        if _pool is None or _pool[0] != size:  # made again if the setting changed, as tests do
+            _pool = (size, ThreadPoolExecutor(max_workers=size, thread_name_prefix="gridlink-hash",
+                                              initializer=_lower_this_threads_priority))
+        return _pool[1]
 
 
 class NicePBKDF2PasswordHasher(PBKDF2PasswordHasher):

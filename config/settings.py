@@ -137,7 +137,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 HTTP_CONCURRENCY = env.int("HTTP_CONCURRENCY", default=8)  # intake, dispatch, recommendations, pages, phones
 HTTP_HEAVY_CONCURRENCY = env.int("HTTP_HEAVY_CONCURRENCY", default=2)  # wall snapshots, replays, the schema
 LOGIN_HASH_CONCURRENCY = env.int("LOGIN_HASH_CONCURRENCY", default=1)
-HTTP_LOGIN_CONCURRENCY = env.int("HTTP_LOGIN_CONCURRENCY", default=LOGIN_HASH_CONCURRENCY + 1)
+# Logins wait in the gate (no thread, no connection), not for a password-check slot in a thread.
+HTTP_LOGIN_CONCURRENCY = env.int("HTTP_LOGIN_CONCURRENCY", default=LOGIN_HASH_CONCURRENCY)
 HTTP_QUEUE_WAIT_SECONDS = env.float("HTTP_QUEUE_WAIT_SECONDS", default=5.0)
 HTTP_QUEUE_MAX = env.int("HTTP_QUEUE_MAX", default=1000)  # per lane
 # A login waits longer: at a shift change a queue of logins is served one password check at a time.

@@ -55,7 +55,7 @@ from dispatch.live import (
     unit_part_id,
 )
 from dispatch.notify import message_read
-from dispatch.positions import own_positions_store
+from dispatch.positions import own_positions_store, position_sender_member
 from incidents import relay
 
 log = logging.getLogger(__name__)
@@ -167,6 +167,16 @@ class MemberConsumer(_GroupSocket):
         for bad fixes); nothing is stored from a refused batch. The phone falls back to HTTP when
         the socket is not live."""
         batch = frame_id(content, "id")
+        # Each batch as over HTTP: the session still valid, a role that may post positions, the
+        # member still active (a socket outlives a logout or a role taken away).
+        session = self.scope.get("session")
+        member_id = await database_sync_to_async(position_sender_member)(
+            user=self.scope.get("user"), session_key=getattr(session, "session_key", None))
+        if member_id != self.member_id:
+            await self.send_json(error_frame(DomainError(_("You may not send positions."), code="forbidden"),
+                                             id=batch))
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
         try:
             stored = await database_sync_to_async(own_positions_store)(member_id=self.member_id,
                                                                      items=content.get("positions"))

@@ -52,7 +52,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.errors import DomainError
-from config.roles import UserRole
+from config.roles import UserRole, has_role
 from dispatch.gcj02 import gcj02_to_wgs84_array
 from incidents import relay
 from incidents.events import wall_group
@@ -152,6 +152,25 @@ def fixes_of(rows: list[tuple]) -> list[Fix]:
             for row, x, y in zip(rows, lon.tolist(), lat.tolist(), strict=True)]
 
 
+def position_sender_member(*, user, session_key: str | None) -> int | None:
+    """The member whose positions a socket may still send (dispatch.consumers, before each batch):
+    its session still valid (not logged out, not expired), the user still active with a role that
+    may post positions (as `POST /api/v1/positions/` asks), linked to an active member; else None."""
+    from django.contrib.sessions.models import Session
+
+    from dispatch.models import Member
+
+    if user is None or not user.is_authenticated or not session_key:
+        return None
+    if not Session.objects.filter(session_key=session_key, expire_date__gt=timezone.now()).exists():
+        return None
+    user.refresh_from_db(fields=["is_active"])
+    user._gridlink_roles = None  # read again: a role taken away counts at once
+    if not user.is_active or not has_role(user, *POSITION_ROLES):
+        return None
+    return Member.objects.filter(user_id=user.pk, active=True).values_list("pk", flat=True).first()
+
+
 def own_positions_store(*, member_id: int, items) -> int:
     """A phone's own batch from its socket (dispatch.consumers.MemberConsumer): checked as the HTTP
     API checks it, every fix the member's own (else nothing is stored: 404 as over HTTP), then
@@ -163,7 +182,9 @@ def own_positions_store(*, member_id: int, items) -> int:
                           code="invalid")
     now = timezone.now()
     rows, errors = parse_fixes(items, now=now)
-    if any(isinstance(item, dict) and item.get("member") != member_id for item in items):
+    # as over HTTP: naming another member is a 404; a missing or malformed member a field error
+    if any(isinstance(item, dict) and type(item.get("member")) is int and item["member"] != member_id
+           for item in items):
         raise DomainError(_("No such member."), code="not_found", http_status=404)
     if errors:
         error = DomainError(_("A position of the batch is not valid; nothing was stored."), code="invalid")

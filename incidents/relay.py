@@ -29,6 +29,7 @@ import asyncio
 import json
 import logging
 import os
+import uuid
 from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
@@ -70,8 +71,12 @@ def _notify(payloads: list[str]) -> None:
             cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, payload])
 
 
+# Who sent a notification: a random token per process (process ids repeat across containers).
+ORIGIN = uuid.uuid4().hex
+
+
 def _envelope(group: str, body: dict) -> str:
-    return json.dumps({"pid": os.getpid(), "group": group, **body}, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps({"pid": ORIGIN, "group": group, **body}, separators=(",", ":"), ensure_ascii=False)
 
 
 def notify_events(group: str, event_ids: list[int]) -> None:
@@ -179,7 +184,7 @@ def positions_message(positions: list[dict]) -> dict:
 async def _forward(layer, payload: str) -> None:
     try:
         body = json.loads(payload)
-        if body.get("pid") == os.getpid():
+        if body.get("pid") == ORIGIN:
             return  # our own: already published in process
         group = body["group"]
         if "events" in body:

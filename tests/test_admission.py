@@ -139,3 +139,33 @@ def test_a_database_pool_without_a_free_connection_answers_503_not_500(signed_in
             pool.putconn(conn)
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "2"
     assert answer.json()["code"] == "overloaded"
+
+
+def test_a_slow_body_holds_no_place(signed_in):
+    """A client that sends its body slowly (a phone's photos over a weak signal, or on purpose)
+    waits for it without a place: the one place of the lane still serves the next request."""
+    the_gate = gate(**{DEFAULT_LANE: 1})
+    stalled = asyncio.Event()
+
+    async def trickle():  # half a body, then nothing
+        if not stalled.is_set():
+            stalled.set()
+            return {"type": "http.request", "body": b'{"positions": [', "more_body": True}
+        await asyncio.Event().wait()
+
+    async def nowhere(message):
+        pass
+
+    scope = {"type": "http", "method": "POST", "path": "/api/v1/positions/", "headers": [], "query_string": b"",
+             "http_version": "1.1", "scheme": "http", "server": ("testserver", 80), "client": ("127.0.0.1", 1)}
+
+    async def scenario():
+        slow = asyncio.create_task(the_gate(scope, trickle, nowhere))
+        await stalled.wait()
+        transport = httpx.ASGITransport(app=the_gate)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", cookies=signed_in) as client:
+            answer = await client.get(reverse("geo:subdistricts"))
+        slow.cancel()
+        return answer
+
+    assert run_async(scenario).status_code == 200

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
+from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 
@@ -339,3 +340,34 @@ def test_a_phone_sends_its_own_positions_over_its_socket(live):
     assert PositionFix.objects.filter(member_id=me).count() == 2
     assert not PositionFix.objects.filter(member_id=other).exists()
     assert MemberPosition.objects.get(member_id=me).recorded_at == now - timedelta(seconds=10)
+
+
+def test_positions_over_the_socket_need_what_the_http_api_needs(live):
+    """A member's user without a role that may post positions (a unit's department staff) is refused;
+    so is a socket whose session ended after it connected (logged out elsewhere): closed with 4403."""
+    department = make_user("dept", UserRole.DEPARTMENT, member=live["other"])
+    theirs, mine = member_socket(department), member_socket(live["responder"])
+    now = timezone.now().isoformat()
+
+    def frame(member) -> dict:
+        return {"type": "positions", "id": 1, "positions": [
+            {"member": member.pk, "at": now, "lon": 120.4951, "lat": 30.4952, "datum": "WGS84"}]}
+
+    async def scenario():
+        answers = []
+        for communicator, member in ((theirs, live["other"]), (mine, live["member"])):
+            connected, _ = await communicator.connect(timeout=TIMEOUT)
+            assert connected
+            await until_caught_up(communicator)
+            if communicator is mine:
+                await database_sync_to_async(Session.objects.all().delete)()  # logged out everywhere
+            await communicator.send_json_to(frame(member))
+            answers.append(await communicator.receive_json_from(timeout=TIMEOUT))
+            answers.append(await communicator.receive_output(timeout=TIMEOUT))
+        return answers
+
+    refused, closed, refused_after_logout, closed_after_logout = async_to_sync(scenario)()
+    for error, close in ((refused, closed), (refused_after_logout, closed_after_logout)):
+        assert error["type"] == "error" and error["code"] == "forbidden" and error["id"] == 1
+        assert close == {"type": "websocket.close", "code": consumers.CLOSE_FORBIDDEN}
+    assert not PositionFix.objects.exists()
