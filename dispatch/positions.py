@@ -52,7 +52,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.errors import DomainError
-from config.roles import UserRole, has_role
+from config.roles import UserRole
 from dispatch.gcj02 import gcj02_to_wgs84_array
 from incidents import relay
 from incidents.events import wall_group
@@ -153,22 +153,21 @@ def fixes_of(rows: list[tuple]) -> list[Fix]:
 
 
 def position_sender_member(*, user, session_key: str | None) -> int | None:
-    """The member whose positions a socket may still send (dispatch.consumers, before each batch):
-    its session still valid (not logged out, not expired), the user still active with a role that
-    may post positions (as `POST /api/v1/positions/` asks), linked to an active member; else None."""
+    """The member whose positions a socket may still send (dispatch.consumers, before each batch), in
+    one query: its session still valid (not logged out, not expired), the user still active with a
+    role that may post positions (as `POST /api/v1/positions/` asks), linked to an active member;
+    else None."""
     from django.contrib.sessions.models import Session
+    from django.db.models import Exists, Q
 
     from dispatch.models import Member
 
     if user is None or not user.is_authenticated or not session_key:
         return None
-    if not Session.objects.filter(session_key=session_key, expire_date__gt=timezone.now()).exists():
-        return None
-    user.refresh_from_db(fields=["is_active"])
-    user._gridlink_roles = None  # read again: a role taken away counts at once
-    if not user.is_active or not has_role(user, *POSITION_ROLES):
-        return None
-    return Member.objects.filter(user_id=user.pk, active=True).values_list("pk", flat=True).first()
+    live_session = Session.objects.filter(session_key=session_key, expire_date__gt=timezone.now())
+    return (Member.objects.filter(user_id=user.pk, active=True, user__is_active=True)
+            .filter(Q(user__is_superuser=True) | Q(user__groups__name__in=POSITION_ROLES))
+            .filter(Exists(live_session)).values_list("pk", flat=True).first())
 
 
 def own_positions_store(*, member_id: int, items) -> int:

@@ -60,6 +60,7 @@ from datetime import UTC, datetime  # noqa: E402
 
 sys.path.insert(0, str(REPO))
 from tests.bench import bench_member  # noqa: E402 - first: it sets Django up for this process (without a pool)
+from tests.bench.bench_recommend import KNN_SQL, PIP_SQL  # noqa: E402
 from tests.bench.bench_server import FLOOR_PATH, WALL_FLOOR_PATH  # noqa: E402
 
 SERVER_POOL_SIZE = bench_member.SERVER_POOL_SIZE  # the pool size asked for the server, if any
@@ -186,17 +187,13 @@ def recommendation_floor(ctx: dict):
     version = boundary_version_in_force(subdistrict=sub)
     graph = routing.graph_for(sub.pk)
     car = graph.reverse[TravelMode.CAR]
-    pip_sql = ("SELECT g.id FROM geo_grid g WHERE g.version_id = %(v)s AND "
-               "ST_Covers(g.boundary, ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4326)) ORDER BY g.code LIMIT 1")
-    knn_sql = ("SELECT m.id FROM dispatch_member m WHERE m.subdistrict_id = %(s)s AND m.active "
-               "ORDER BY m.home <-> ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4326) LIMIT 5")
 
     def floor(x: float, y: float) -> None:
         params = {"v": version.pk, "s": sub.pk, "x": x, "y": y}
         with connection.cursor() as cur:
-            cur.execute(pip_sql, params)
+            cur.execute(PIP_SQL, params)
             cur.fetchall()
-            cur.execute(knn_sql, params)
+            cur.execute(KNN_SQL, params)
             cur.fetchall()
         _, node = graph.tree.query(routing.points_xy([Point(x, y, srid=4326)]))
         dijkstra(car, directed=True, indices=int(node[0]))
