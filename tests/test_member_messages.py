@@ -4,13 +4,14 @@ after commit to the member's own socket `ws/member/` (dispatch/live.py, dispatch
 from the server process itself, and from the SLA clock's own process through PostgreSQL."""
 
 import asyncio
+import threading
 from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from django.contrib.sessions.models import Session
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from config.errors import DomainError
@@ -371,3 +372,61 @@ def test_positions_over_the_socket_need_what_the_http_api_needs(live):
         assert error["type"] == "error" and error["code"] == "forbidden" and error["id"] == 1
         assert close == {"type": "websocket.close", "code": consumers.CLOSE_FORBIDDEN}
     assert not PositionFix.objects.exists()
+
+
+def test_a_sockets_blocked_database_call_holds_up_no_other_socket(live):
+    """The sockets' database work runs on threads of its own (config/socket_db.py), not on
+    Channels' one shared thread per process: while one member's `read` waits for a row lock,
+    another member's socket still connects and catches up, and the first is answered once the
+    lock is gone."""
+    dispatch(live, make_incident(live, status=Status.NEW), live["member"])
+    (message,) = messages(member=live["member"])
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_row() -> None:
+        with transaction.atomic():
+            MemberMessage.objects.select_for_update().get(pk=message.pk)
+            held.set()
+            release.wait(30)
+        connection.close()
+
+    def waiting_on_a_lock() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND wait_event_type = 'Lock'")
+            return cursor.fetchone()[0] > 0
+
+    holder = threading.Thread(target=hold_the_row)
+    holder.start()
+    held.wait(10)
+    mine, theirs = member_socket(live["responder"]), member_socket(live["other_responder"])
+
+    async def scenario():
+        connected, _ = await mine.connect(timeout=TIMEOUT)
+        assert connected
+        await until_caught_up(mine)
+        await mine.send_json_to({"type": "read", "message": message.pk})
+        for _ in range(100):  # until the read waits for the row
+            if await asyncio.to_thread(waiting_on_a_lock):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the read never waited for the lock")
+        connected, _ = await theirs.connect(timeout=TIMEOUT)
+        assert connected
+        other_frames = await until_caught_up(theirs)  # while the first socket's call still waits
+        assert await mine.receive_nothing(timeout=0.1)
+        release.set()
+        answer = await mine.receive_json_from(timeout=TIMEOUT)
+        await mine.disconnect()
+        await theirs.disconnect()
+        return other_frames, answer
+
+    try:
+        other_frames, answer = async_to_sync(scenario)()
+    finally:
+        release.set()
+        holder.join(10)
+    assert other_frames == [{"type": "caught_up", "last_message": None}]
+    assert answer["type"] == "read" and answer["message"] == message.pk
+    assert MemberMessage.objects.get(pk=message.pk).read_at is not None

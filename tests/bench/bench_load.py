@@ -238,7 +238,10 @@ class Load:
         self.frames = 0
         self.http = aiohttp.ClientSession(
             url, headers={"Accept-Language": "en"}, cookie_jar=aiohttp.DummyCookieJar(),
-            connector=aiohttp.TCPConnector(limit=400), timeout=aiohttp.ClientTimeout(total=60))
+            # keep-alive shorter than uvicorn's 5 s: a pooled connection the server has just closed
+            # would fail the next request on it (a browser retries that one; aiohttp does not)
+            connector=aiohttp.TCPConnector(limit=400, keepalive_timeout=3),
+            timeout=aiohttp.ClientTimeout(total=60))
 
     def cookies(self, session: str) -> dict:
         return {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session}; csrftoken={CSRF}", "X-CSRFToken": CSRF}
@@ -250,6 +253,9 @@ class Load:
         try:
             async with self.http.request(method, path, headers=headers, allow_redirects=False, **kwargs) as response:
                 answer = Answer(response.status, await response.read())
+                timing = response.headers.get("server-timing", "")
+                if timing.startswith("app;dur="):
+                    self.figures.add(kind + " [server]", float(timing[8:]), response.status)
         except (aiohttp.ClientError, TimeoutError):
             self.figures.add(kind, (time.perf_counter() - sent) * 1000, 599)
             return None
@@ -630,7 +636,10 @@ async def run(args, ctx: dict, server: Server) -> dict:
         else:
             requests.append(load.call("recommendation", "GET",
                                       f"/api/v1/incidents/{cases[k % len(cases)]}/recommendations/", session))
+    bcpu0, bt0 = {pid: cpu_seconds(pid) for pid in server.tree()}, time.perf_counter()
     await asyncio.gather(*requests)
+    used = [round(cpu_seconds(pid) - cpu, 2) for pid, cpu in bcpu0.items() if cpu_seconds(pid) > cpu]
+    print(f"  burst: answered in {time.perf_counter() - bt0:.1f} s; server CPU by process {used} s", flush=True)
     await asyncio.sleep(3)
     load.figures.phase = "logins"
 

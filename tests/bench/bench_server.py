@@ -9,6 +9,11 @@ An importable module (`tests.bench.bench_server:app`) so that uvicorn can start 
 
 import json
 import os
+import sys
+import time
+
+if os.environ.get('SWITCH_MS'):
+    sys.setswitchinterval(float(os.environ['SWITCH_MS'])/1000)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -39,5 +44,16 @@ async def app(scope, receive, send) -> None:
                 "type": "incident.event", "id": -n, "text": json.dumps({"type": "floor", "n": n})})
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
+    elif scope["type"] == "http":
+        started = time.perf_counter()
+
+        async def timed_send(message):
+            if message["type"] == "http.response.start":
+                took = (time.perf_counter() - started) * 1000
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"server-timing", f"app;dur={took:.1f}".encode())]}
+            await send(message)
+
+        await application(scope, receive, timed_send)
     else:
         await application(scope, receive, send)
