@@ -14,12 +14,15 @@ connection) and lets requests through by *lane*, each with its own number of pla
   lock, and at most LOGIN_HASH_CONCURRENCY at a time, config/auth.py): logins wait here, not in a
   thread holding a database connection, and may wait longer (HTTP_LOGIN_WAIT_SECONDS: at a shift
   change they are served one check after another rather than refused).
-- `heavy`: reads that build large answers (the wall snapshot, a day's replay, the OpenAPI
-  document).
+- `snapshot`: the wall snapshot. Every wall asks for it on connect and on resync, all at once
+  after a restart; most are answered with the bytes shared for a second (wall/snapshot.py) and at
+  most one builds it, so it gets places of its own rather than queueing behind replays, and enough
+  of them to take its share of the interpreter beside the `default` lane in a burst.
+- `heavy`: reads that build large answers of their own (a day's replay, the OpenAPI document).
 - `default`: everything else — intake, dispatch, recommendations, the phones' actions, pages.
 
 A burst in one lane therefore never takes the places of another: 200 walls reloading at once wait
-in `heavy` while a dispatcher's recommendation goes through `default`. A request that finds no
+in `snapshot` while a dispatcher's recommendation goes through `default`. A request that finds no
 place within HTTP_QUEUE_WAIT_SECONDS, or finds HTTP_QUEUE_MAX requests already waiting in its
 lane, is answered at once with 503 and Retry-After (in the shape of its API, in the user's
 language): the client retries later rather than waiting on a server that cannot serve it. The
@@ -70,6 +73,7 @@ def lanes_from_settings() -> dict[str, Lane]:
     lanes = {
         "login": Lane("login", settings.HTTP_LOGIN_CONCURRENCY, settings.HTTP_LOGIN_WAIT_SECONDS, queue),
         "heavy": Lane("heavy", settings.HTTP_HEAVY_CONCURRENCY, wait, queue),
+        "snapshot": Lane("snapshot", settings.HTTP_SNAPSHOT_CONCURRENCY, wait, queue),
         DEFAULT_LANE: Lane(DEFAULT_LANE, settings.HTTP_CONCURRENCY, wait, queue),
     }
     wanted = sum(lane.places for lane in lanes.values()) + settings.WS_DB_CONNECTIONS
@@ -81,7 +85,8 @@ def lanes_from_settings() -> dict[str, Lane]:
 
 ROUTES = (
     Route(re.compile(r"^/(accounts|admin)/login/$"), "login", frozenset({"POST"})),
-    Route(re.compile(r"^/api/v1/wall/[^/]+/(state|replay)/$"), "heavy"),
+    Route(re.compile(r"^/api/v1/wall/[^/]+/state/$"), "snapshot"),
+    Route(re.compile(r"^/api/v1/wall/[^/]+/replay/$"), "heavy"),
     Route(re.compile(r"^/api/schema/"), "heavy"),
 )
 

@@ -135,7 +135,9 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 # Admission (config/admission.py): HTTP requests run at once per server process, by lane, and how
 # long one may wait for a place before it is answered 503 with Retry-After.
 HTTP_CONCURRENCY = env.int("HTTP_CONCURRENCY", default=8)  # intake, dispatch, recommendations, pages, phones
-HTTP_HEAVY_CONCURRENCY = env.int("HTTP_HEAVY_CONCURRENCY", default=2)  # wall snapshots, replays, the schema
+HTTP_HEAVY_CONCURRENCY = env.int("HTTP_HEAVY_CONCURRENCY", default=2)  # replays, the schema
+# Wall snapshots: most are the shared bytes of the last second (wall/snapshot.py), a build at a time.
+HTTP_SNAPSHOT_CONCURRENCY = env.int("HTTP_SNAPSHOT_CONCURRENCY", default=6)
 LOGIN_HASH_CONCURRENCY = env.int("LOGIN_HASH_CONCURRENCY", default=1)
 # Logins wait in the gate (no thread, no connection), not for a password-check slot in a thread.
 HTTP_LOGIN_CONCURRENCY = env.int("HTTP_LOGIN_CONCURRENCY", default=LOGIN_HASH_CONCURRENCY)
@@ -149,7 +151,7 @@ WS_DB_CONNECTIONS = env.int("WS_DB_CONNECTIONS", default=4)
 # The pool holds a connection for every request let through and the sockets' share: a request
 # never waits for a connection (the server logs a warning when it is set smaller).
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=HTTP_CONCURRENCY + HTTP_HEAVY_CONCURRENCY
-                           + HTTP_LOGIN_CONCURRENCY + WS_DB_CONNECTIONS)
+                           + HTTP_SNAPSHOT_CONCURRENCY + HTTP_LOGIN_CONCURRENCY + WS_DB_CONNECTIONS)
 if DB_POOL_MAX_SIZE > 0:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {

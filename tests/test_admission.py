@@ -28,7 +28,7 @@ WAIT_S = 0.3
 
 
 def gate(**places) -> AdmissionGate:
-    lanes = {name: Lane(name, places.get(name, 4), WAIT_S, 100) for name in ("login", "heavy", DEFAULT_LANE)}
+    lanes = {name: Lane(name, places.get(name, 4), WAIT_S, 100) for name in ("login", "heavy", "snapshot", DEFAULT_LANE)}
     return AdmissionGate(get_asgi_application(), lanes=lanes)
 
 
@@ -90,15 +90,25 @@ def test_a_request_without_a_place_answers_503_at_once_and_the_first_is_served(s
     assert first.status_code == 200 and first.json()
 
 
-def test_a_burst_of_heavy_requests_leaves_the_other_requests_served(signed_in):
-    the_gate = gate(heavy=1, **{DEFAULT_LANE: 2})
+def test_the_lanes_of_the_requests():
+    lane = gate().lane_of
+    assert lane("GET", "/api/v1/wall/AD/state/") == "snapshot"
+    assert lane("GET", "/api/v1/wall/AD/replay/") == "heavy"
+    assert lane("GET", "/api/schema/") == "heavy"
+    assert lane("POST", "/accounts/login/") == "login"
+    assert lane("GET", "/accounts/login/") == DEFAULT_LANE
+    assert lane("GET", "/api/v1/incidents/1/recommendations/") == DEFAULT_LANE
+
+
+def test_a_burst_of_snapshots_leaves_the_other_requests_served(signed_in):
+    the_gate = gate(snapshot=1, **{DEFAULT_LANE: 2})
     state = reverse("wall:state", args=["AD"])
 
     async def scenario(holder):
         transport = httpx.ASGITransport(app=the_gate)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver", cookies=signed_in) as client:
             snapshot = asyncio.create_task(client.get(state))  # waits for the events' lock
-            await until_taken(the_gate, "heavy")
+            await until_taken(the_gate, "snapshot")
             burst = await asyncio.gather(*(client.get(state) for _ in range(5)))
             other = await client.get(reverse("geo:subdistricts"))
             still_running = not snapshot.done()
