@@ -20,6 +20,10 @@ connection) and lets requests through by *lane*, each with its own number of pla
   of them to take its share of the interpreter beside the `default` lane in a burst.
 - `heavy`: reads that build large answers of their own (a day's replay, the OpenAPI document).
 - `default`: everything else — intake, dispatch, recommendations, the phones' actions, pages.
+  While walls wait for a snapshot place, a new request of this lane waits for them to start first
+  (`yields_to`), for at most YIELD_SECONDS (1 s): the snapshots are a few ms each once shared, and
+  a wall that reloads after a restart is the room's whole picture; the requests already running go
+  on, and a snapshot lane that is stuck delays the others by a second, never stops them.
 
 A burst in one lane therefore never takes the places of another: 200 walls reloading at once wait
 in `snapshot` while a dispatcher's recommendation goes through `default`. A request that finds no
@@ -37,6 +41,7 @@ threads and their own share of the pool.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Iterable
@@ -59,6 +64,7 @@ class Lane:
     places: int  # requests run at once
     wait_seconds: float  # the longest wait for a place
     queue_max: int  # requests allowed to wait
+    yields_to: str | None = None  # a lane whose waiting requests start before this lane's new ones
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ def lanes_from_settings() -> dict[str, Lane]:
         "login": Lane("login", settings.HTTP_LOGIN_CONCURRENCY, settings.HTTP_LOGIN_WAIT_SECONDS, queue),
         "heavy": Lane("heavy", settings.HTTP_HEAVY_CONCURRENCY, wait, queue),
         "snapshot": Lane("snapshot", settings.HTTP_SNAPSHOT_CONCURRENCY, wait, queue),
-        DEFAULT_LANE: Lane(DEFAULT_LANE, settings.HTTP_CONCURRENCY, wait, queue),
+        DEFAULT_LANE: Lane(DEFAULT_LANE, settings.HTTP_CONCURRENCY, wait, queue, yields_to="snapshot"),
     }
     wanted = sum(lane.places for lane in lanes.values()) + settings.WS_DB_CONNECTIONS
     if 0 < settings.DB_POOL_MAX_SIZE < wanted:
@@ -98,23 +104,36 @@ class _Places:
         self.lane = lane
         self.free = asyncio.Semaphore(lane.places)
         self.waiting = 0
+        self.nobody_waiting = asyncio.Event()
+        self.nobody_waiting.set()
 
-    async def take(self) -> bool:
+    async def take(self, *, ahead: _Places | None = None) -> bool:
+        """A place within the lane's wait, or False. With `ahead`: first, until no request waits in
+        that lane (its waiting requests start first), for at most YIELD_SECONDS: a lane ahead that is
+        stuck (its requests blocked in the database) delays this one's, never stops them."""
         if self.free.locked() and self.waiting >= self.lane.queue_max:
             return False
         self.waiting += 1
+        self.nobody_waiting.clear()
         try:
-            await asyncio.wait_for(self.free.acquire(), timeout=self.lane.wait_seconds)
+            async with asyncio.timeout(self.lane.wait_seconds):
+                if ahead is not None:
+                    with contextlib.suppress(TimeoutError):  # never more than YIELD_SECONDS
+                        await asyncio.wait_for(ahead.nobody_waiting.wait(), timeout=YIELD_SECONDS)
+                await self.free.acquire()
         except TimeoutError:
             return False
         finally:
             self.waiting -= 1
+            if not self.waiting:
+                self.nobody_waiting.set()
         return True
 
     def give_back(self) -> None:
         self.free.release()
 
 
+YIELD_SECONDS = 1.0  # the longest a request waits for the waiting requests of the lane it yields to
 BODY_BUFFER_BYTES = 32 * 1024 * 1024  # above the largest upload (three photos of 8 MiB)
 
 
@@ -181,7 +200,8 @@ class AdmissionGate:
         # rest is read by Django once the request has its place.
         received = await _read_body(receive, BODY_BUFFER_BYTES)
         places = self.places(self.lane_of(scope.get("method", "GET"), scope.get("path", "")))
-        if not await places.take():
+        ahead = self.places(places.lane.yields_to) if places.lane.yields_to else None
+        if not await places.take(ahead=ahead):
             return await self._refuse(scope, send, places.lane)
 
         async def replay():

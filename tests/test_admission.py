@@ -123,6 +123,47 @@ def test_a_burst_of_snapshots_leaves_the_other_requests_served(signed_in):
     assert snapshot.status_code == 200 and snapshot.json()["subdistrict"]["code"] == "AD"
 
 
+@pytest.mark.parametrize("snapshot_wait", [0.3, 3.0])
+def test_while_walls_wait_for_a_snapshot_a_new_request_lets_them_start_first_for_at_most_a_second(
+        signed_in, snapshot_wait):
+    """The default lane yields to the snapshot lane's waiting requests (config.admission.YIELD_SECONDS):
+    a request that arrives while a wall waits is answered after that wall's wait ended (0.3 s: it
+    was refused); when the walls wait longer than a second (3 s), it goes ahead anyway."""
+    lanes = {"login": Lane("login", 1, WAIT_S, 100), "heavy": Lane("heavy", 1, WAIT_S, 100),
+             "snapshot": Lane("snapshot", 1, snapshot_wait, 100),
+             DEFAULT_LANE: Lane(DEFAULT_LANE, 2, 5.0, 100, yields_to="snapshot")}
+    the_gate = AdmissionGate(get_asgi_application(), lanes=lanes)
+    state = reverse("wall:state", args=["AD"])
+    answered: list[str] = []
+
+    async def scenario(holder):
+        transport = httpx.ASGITransport(app=the_gate)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", cookies=signed_in) as client:
+            async def get(name: str, url: str):
+                response = await client.get(url)
+                answered.append(name)
+                return response
+
+            building = asyncio.create_task(get("building", state))  # waits for the events' lock
+            await until_taken(the_gate, "snapshot")
+            waiting = asyncio.create_task(get("waiting wall", state))
+            while not the_gate.places("snapshot").waiting:
+                await asyncio.sleep(0.01)
+            other = await get("other", reverse("geo:subdistricts"))
+            if snapshot_wait > 1:
+                assert not waiting.done()
+            holder.rollback()
+            return other, await waiting, await building
+
+    with table_locked("incidents_incidentevent") as holder:
+        other, waiting, building = run_async(scenario, holder)
+    assert other.status_code == 200 and building.status_code == 200
+    if snapshot_wait < 1:
+        assert answered[:2] == ["waiting wall", "other"] and waiting.status_code == 503
+    else:
+        assert answered[0] == "other" and waiting.status_code == 200
+
+
 def test_a_database_pool_without_a_free_connection_answers_503_not_500(signed_in):
     pool = connection.pool
     if pool is None:
