@@ -57,15 +57,9 @@ from fixtures.demo import DEMO_CODE  # noqa: E402
 from geo.models import Subdistrict  # noqa: E402
 from geo.selectors import boundary_version_in_force  # noqa: E402
 from incidents.models import Incident  # noqa: E402
+from tests.bench.floors import KNN_SQL, PIP_SQL  # noqa: E402
 
 TARGET_API_P95_MS = 10.0
-# The floor's two queries (bench_load.py runs the same floor during its peak).
-PIP_SQL = ("SELECT g.id FROM geo_grid g WHERE g.version_id = %(v)s AND "
-           "ST_Covers(g.boundary, ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4326)) ORDER BY g.code LIMIT 1")
-KNN_SQL = ("SELECT m.id FROM dispatch_member m WHERE m.subdistrict_id = %(s)s AND m.active "
-           "ORDER BY m.home <-> ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4326) LIMIT 5")
-
-
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
