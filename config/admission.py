@@ -20,10 +20,12 @@ connection) and lets requests through by *lane*, each with its own number of pla
   of them to take its share of the interpreter beside the `default` lane in a burst.
 - `heavy`: reads that build large answers of their own (a day's replay, the OpenAPI document).
 - `default`: everything else — intake, dispatch, recommendations, the phones' actions, pages.
-  While walls wait for a snapshot place, a new request of this lane waits for them to start first
-  (`yields_to`), for at most YIELD_SECONDS (1 s): the snapshots are a few ms each once shared, and
-  a wall that reloads after a restart is the room's whole picture; the requests already running go
-  on, and a snapshot lane that is stuck delays the others by a second, never stops them.
+  When this lane is full and walls wait for a snapshot place, a request of this lane lets them
+  start first (`yields_to`), for at most YIELD_SECONDS (1 s): the snapshots are a few ms each once
+  shared, and a wall that reloads after a restart is the room's whole picture. The requests already
+  running go on, a lane with free places never waits, and a snapshot lane that is stuck delays the
+  others' waiting requests by a second, never stops them. Only a signed-in GET takes the snapshot
+  lane: anybody's requests to that path go through `default` and cannot fill it.
 
 A burst in one lane therefore never takes the places of another: 200 walls reloading at once wait
 in `snapshot` while a dispatcher's recommendation goes through `default`. A request that finds no
@@ -41,7 +43,6 @@ threads and their own share of the pool.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections.abc import Iterable
@@ -72,6 +73,7 @@ class Route:
     pattern: re.Pattern
     lane: str
     methods: frozenset[str] | None = None  # None: every method
+    signed_in: bool = False  # only a request that carries a session cookie (else the default lane)
 
 
 def lanes_from_settings() -> dict[str, Lane]:
@@ -91,7 +93,9 @@ def lanes_from_settings() -> dict[str, Lane]:
 
 ROUTES = (
     Route(re.compile(r"^/(accounts|admin)/login/$"), "login", frozenset({"POST"})),
-    Route(re.compile(r"^/api/v1/wall/[^/]+/state/$"), "snapshot"),
+    # Only a wall's own GET, with its session: anybody's requests to that path cannot fill the lane
+    # the others yield to.
+    Route(re.compile(r"^/api/v1/wall/[^/]+/state/$"), "snapshot", frozenset({"GET", "HEAD"}), signed_in=True),
     Route(re.compile(r"^/api/v1/wall/[^/]+/replay/$"), "heavy"),
     Route(re.compile(r"^/api/schema/"), "heavy"),
 )
@@ -108,18 +112,23 @@ class _Places:
         self.nobody_waiting.set()
 
     async def take(self, *, ahead: _Places | None = None) -> bool:
-        """A place within the lane's wait, or False. With `ahead`: first, until no request waits in
-        that lane (its waiting requests start first), for at most YIELD_SECONDS: a lane ahead that is
-        stuck (its requests blocked in the database) delays this one's, never stops them."""
-        if self.free.locked() and self.waiting >= self.lane.queue_max:
+        """A place within the lane's wait, or False. With `ahead`, when this lane is full: first, until
+        no request waits in that lane (its waiting requests start first), for at most YIELD_SECONDS —
+        a lane ahead that is stuck (its requests blocked in the database) delays this one's waiting
+        requests by a second, never stops them, and a lane with free places never waits for it."""
+        yielding = ahead is not None and self.free.locked() and ahead.waiting > 0
+        if (self.free.locked() or yielding) and self.waiting >= self.lane.queue_max:
             return False
         self.waiting += 1
         self.nobody_waiting.clear()
         try:
             async with asyncio.timeout(self.lane.wait_seconds):
-                if ahead is not None:
-                    with contextlib.suppress(TimeoutError):  # never more than YIELD_SECONDS
-                        await asyncio.wait_for(ahead.nobody_waiting.wait(), timeout=YIELD_SECONDS)
+                if yielding:
+                    try:
+                        async with asyncio.timeout(YIELD_SECONDS):
+                            await ahead.nobody_waiting.wait()
+                    except TimeoutError:
+                        pass
                 await self.free.acquire()
         except TimeoutError:
             return False
@@ -157,14 +166,16 @@ def _header(scope, name: bytes) -> str:
     return ""
 
 
-def _language(scope) -> str:
-    cookie = None
+def _cookies(scope) -> SimpleCookie:
     try:
-        jar = SimpleCookie(_header(scope, b"cookie"))
-        if settings.LANGUAGE_COOKIE_NAME in jar:
-            cookie = jar[settings.LANGUAGE_COOKIE_NAME].value
+        return SimpleCookie(_header(scope, b"cookie"))
     except CookieError:
-        pass
+        return SimpleCookie()
+
+
+def _language(scope) -> str:
+    jar = _cookies(scope)
+    cookie = jar[settings.LANGUAGE_COOKIE_NAME].value if settings.LANGUAGE_COOKIE_NAME in jar else None
     return request_language(scope.get("path", ""), cookie, _header(scope, b"accept-language"))
 
 
@@ -177,9 +188,10 @@ class AdmissionGate:
         self.routes = tuple(routes)
         self._places: dict[tuple[int, str], _Places] = {}
 
-    def lane_of(self, method: str, path: str) -> str:
+    def lane_of(self, method: str, path: str, *, signed_in: bool) -> str:
         for route in self.routes:
-            if (route.methods is None or method in route.methods) and route.pattern.match(path):
+            if ((route.methods is None or method in route.methods) and (signed_in or not route.signed_in)
+                    and route.pattern.match(path)):
                 return route.lane
         return DEFAULT_LANE
 
@@ -199,7 +211,8 @@ class AdmissionGate:
         # weak signal, or on purpose) must not hold one. Up to BODY_BUFFER_BYTES; a larger body's
         # rest is read by Django once the request has its place.
         received = await _read_body(receive, BODY_BUFFER_BYTES)
-        places = self.places(self.lane_of(scope.get("method", "GET"), scope.get("path", "")))
+        signed_in = settings.SESSION_COOKIE_NAME in _cookies(scope)
+        places = self.places(self.lane_of(scope.get("method", "GET"), scope.get("path", ""), signed_in=signed_in))
         ahead = self.places(places.lane.yields_to) if places.lane.yields_to else None
         if not await places.take(ahead=ahead):
             return await self._refuse(scope, send, places.lane)

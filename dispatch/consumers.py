@@ -230,9 +230,8 @@ class DeptConsumer(_GroupSocket):
 
     async def dispatch(self, message: dict) -> None:
         """The sub-district's stream carries every event and the members' positions: the events go
-        to `incident_event` without Channels' hop to the sync thread per message (as on the wall
-        socket, incidents.consumers), the positions nowhere; the rest (the socket's own messages)
-        as usual."""
+        to `incident_event`, the positions nowhere (this socket has no handler for them); the rest
+        (the socket's own messages) as usual."""
         kind = message.get("type")
         if kind == "incident.event":
             await self.incident_event(message)

@@ -45,7 +45,7 @@ CODE_MAX_LENGTH = Subdistrict._meta.get_field("code").max_length
 
 
 def _access(user, code: str) -> tuple[int | None, int | None]:
-    """(close code or None, the sub-district's id): one trip to the sync thread per connect."""
+    """(close code or None, the sub-district's id): one trip to the sockets' database threads per connect."""
     if not has_role(user, *STAFF_ROLES):
         return CLOSE_FORBIDDEN, None
     if "\x00" in code or len(code) > CODE_MAX_LENGTH:  # PostgreSQL refuses NUL in text: not a code
@@ -135,18 +135,9 @@ class WallConsumer(GuardedJsonConsumer):
 
     # Live fan-out: one channel-layer message reaches every socket of the sub-district, so these two
     # handlers run a thousand times per event with a thousand wall maps open. They touch no
-    # database: Channels' dispatch would first close stale connections through a hop to the one
-    # sync thread (which also serves the HTTP requests' views) for each of them; skipped here.
-    # The frame comes encoded by the publisher (`text`: incidents.events.wall_event_message,
+    # database, and our consumers' dispatch goes straight to them (config/ws_frames.py). The frame
+    # comes encoded by the publisher (`text`: incidents.events.wall_event_message,
     # incidents.relay.positions_message).
-    FANOUT_HANDLERS = {"incident.event": "incident_event", "positions.batch": "positions_batch"}
-
-    async def dispatch(self, message: dict) -> None:
-        handler = self.FANOUT_HANDLERS.get(message.get("type"))
-        if handler is None:
-            await super().dispatch(message)
-        else:
-            await getattr(self, handler)(message)
 
     async def incident_event(self, message: dict) -> None:
         if message["id"] in self.sent_on_resume:

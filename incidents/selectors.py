@@ -78,9 +78,10 @@ def incident_queue(*, user, subdistrict, queue: str = "open", limit: int = 200) 
 
 def incident_detail(*, user, incident_id: int) -> Incident | None:
     """The case with what its page and its API answer show. The boundaries of its grid, community
-    and sub-district are not read (the case shows their names), and the case it was merged into is
-    read only when there is one: an eighth table in the join doubled the query's planning time
-    (~3 ms against ~1.5, on every read, every transition's answer and every page)."""
+    and sub-district and the footprint of its place are not read (the case shows their names), and
+    the case it was merged into is read only when there is one: an eighth table in the join doubled
+    the query's planning time (~3 ms against ~1.5, on every read, every transition's answer and
+    every page)."""
     return (incidents_visible_to(user).select_related("category", "channel", "grid", "community", "place",
                                                       "subdistrict")
             .defer("grid__boundary", "community__boundary", "subdistrict__boundary", "place__footprint")

@@ -7,6 +7,7 @@ Real parts: Django's own ASGI application behind the gate, real sessions, real P
 is made slow by a lock the test holds on a table it reads (a second connection of the test's own)."""
 
 import asyncio
+import time
 from contextlib import contextmanager
 
 import httpx
@@ -18,7 +19,7 @@ from django.urls import reverse
 from psycopg_pool import PoolTimeout
 
 from config import asgi
-from config.admission import DEFAULT_LANE, AdmissionGate, Lane
+from config.admission import DEFAULT_LANE, YIELD_SECONDS, AdmissionGate, Lane, _Places, lanes_from_settings
 from config.roles import UserRole
 from tests.factories import make_user, make_world, own_connection, run_async
 
@@ -92,12 +93,15 @@ def test_a_request_without_a_place_answers_503_at_once_and_the_first_is_served(s
 
 def test_the_lanes_of_the_requests():
     lane = gate().lane_of
-    assert lane("GET", "/api/v1/wall/AD/state/") == "snapshot"
-    assert lane("GET", "/api/v1/wall/AD/replay/") == "heavy"
-    assert lane("GET", "/api/schema/") == "heavy"
-    assert lane("POST", "/accounts/login/") == "login"
-    assert lane("GET", "/accounts/login/") == DEFAULT_LANE
-    assert lane("GET", "/api/v1/incidents/1/recommendations/") == DEFAULT_LANE
+    assert lane("GET", "/api/v1/wall/AD/state/", signed_in=True) == "snapshot"
+    # anybody's requests to the path, or another method, cannot fill the lane the others yield to
+    assert lane("GET", "/api/v1/wall/AD/state/", signed_in=False) == DEFAULT_LANE
+    assert lane("POST", "/api/v1/wall/AD/state/", signed_in=True) == DEFAULT_LANE
+    assert lane("GET", "/api/v1/wall/AD/replay/", signed_in=True) == "heavy"
+    assert lane("GET", "/api/schema/", signed_in=False) == "heavy"
+    assert lane("POST", "/accounts/login/", signed_in=False) == "login"
+    assert lane("GET", "/accounts/login/", signed_in=False) == DEFAULT_LANE
+    assert lane("GET", "/api/v1/incidents/1/recommendations/", signed_in=True) == DEFAULT_LANE
 
 
 def test_a_burst_of_snapshots_leaves_the_other_requests_served(signed_in):
@@ -123,45 +127,65 @@ def test_a_burst_of_snapshots_leaves_the_other_requests_served(signed_in):
     assert snapshot.status_code == 200 and snapshot.json()["subdistrict"]["code"] == "AD"
 
 
-@pytest.mark.parametrize("snapshot_wait", [0.3, 3.0])
-def test_while_walls_wait_for_a_snapshot_a_new_request_lets_them_start_first_for_at_most_a_second(
-        signed_in, snapshot_wait):
-    """The default lane yields to the snapshot lane's waiting requests (config.admission.YIELD_SECONDS):
-    a request that arrives while a wall waits is answered after that wall's wait ended (0.3 s: it
-    was refused); when the walls wait longer than a second (3 s), it goes ahead anyway."""
-    lanes = {"login": Lane("login", 1, WAIT_S, 100), "heavy": Lane("heavy", 1, WAIT_S, 100),
-             "snapshot": Lane("snapshot", 1, snapshot_wait, 100),
-             DEFAULT_LANE: Lane(DEFAULT_LANE, 2, 5.0, 100, yields_to="snapshot")}
-    the_gate = AdmissionGate(get_asgi_application(), lanes=lanes)
-    state = reverse("wall:state", args=["AD"])
-    answered: list[str] = []
+def test_the_default_lane_yields_to_the_walls_waiting_for_a_snapshot():
+    assert lanes_from_settings()[DEFAULT_LANE].yields_to == "snapshot"
 
-    async def scenario(holder):
-        transport = httpx.ASGITransport(app=the_gate)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", cookies=signed_in) as client:
-            async def get(name: str, url: str):
-                response = await client.get(url)
-                answered.append(name)
-                return response
 
-            building = asyncio.create_task(get("building", state))  # waits for the events' lock
-            await until_taken(the_gate, "snapshot")
-            waiting = asyncio.create_task(get("waiting wall", state))
-            while not the_gate.places("snapshot").waiting:
-                await asyncio.sleep(0.01)
-            other = await get("other", reverse("geo:subdistricts"))
-            if snapshot_wait > 1:
-                assert not waiting.done()
-            holder.rollback()
-            return other, await waiting, await building
+async def _lanes(snapshot_wait: float) -> tuple[_Places, _Places]:
+    """A full default lane (1 place) and a snapshot lane (1 place, taken) with a wall waiting."""
+    default = _Places(Lane(DEFAULT_LANE, 1, 5.0, 100, yields_to="snapshot"))
+    snapshot = _Places(Lane("snapshot", 1, snapshot_wait, 100))
+    assert await default.take() and await snapshot.take()
+    return default, snapshot
 
-    with table_locked("incidents_incidentevent") as holder:
-        other, waiting, building = run_async(scenario, holder)
-    assert other.status_code == 200 and building.status_code == 200
-    if snapshot_wait < 1:
-        assert answered[:2] == ["waiting wall", "other"] and waiting.status_code == 503
-    else:
-        assert answered[0] == "other" and waiting.status_code == 200
+
+def test_when_its_lane_is_full_a_request_lets_the_waiting_walls_start_first():
+    async def scenario():
+        default, snapshot = await _lanes(snapshot_wait=5.0)
+        wall = asyncio.create_task(snapshot.take())
+        await asyncio.sleep(0.01)
+        request = asyncio.create_task(default.take(ahead=snapshot))
+        await asyncio.sleep(0.01)
+        default.give_back()  # a place is free, but a wall is waiting
+        await asyncio.sleep(0.1)
+        before_the_wall = request.done()
+        snapshot.give_back()  # the wall starts; then the request
+        return before_the_wall, await wall, await request
+
+    assert run_async(scenario) == (False, True, True)
+
+
+def test_a_stuck_snapshot_lane_delays_a_waiting_request_by_a_second_at_most():
+    async def scenario():
+        default, snapshot = await _lanes(snapshot_wait=3.0)
+        wall = asyncio.create_task(snapshot.take())  # never gets its place
+        await asyncio.sleep(0.01)
+        started = time.monotonic()
+        request = asyncio.create_task(default.take(ahead=snapshot))
+        await asyncio.sleep(0.01)
+        default.give_back()
+        taken = await request
+        waited = time.monotonic() - started
+        wall_still_waiting = not wall.done()
+        wall.cancel()
+        return taken, waited, wall_still_waiting
+
+    taken, waited, wall_still_waiting = run_async(scenario)
+    assert taken and wall_still_waiting  # it went ahead before the wall's 3 s were over
+    assert waited >= YIELD_SECONDS - 0.05  # and only after yielding its second
+
+
+def test_a_lane_with_a_free_place_never_waits_for_another():
+    async def scenario():
+        default = _Places(Lane(DEFAULT_LANE, 2, 5.0, 100, yields_to="snapshot"))
+        _unused, snapshot = await _lanes(snapshot_wait=5.0)
+        wall = asyncio.create_task(snapshot.take())
+        await asyncio.sleep(0.01)
+        taken = await asyncio.wait_for(default.take(ahead=snapshot), timeout=0.5)
+        wall.cancel()
+        return taken
+
+    assert run_async(scenario)
 
 
 def test_a_database_pool_without_a_free_connection_answers_503_not_500(signed_in):

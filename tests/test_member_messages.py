@@ -24,7 +24,7 @@ from dispatch.services import incident_transition, order_stand_down
 from dispatch.sla import sla_tick
 from incidents import relay
 from incidents.models import Handover, Status
-from tests.factories import make_user
+from tests.factories import make_user, own_connection
 from tests.test_sla_clock import add_member, build_world, make_incident, make_order, on_duty
 from tests.test_wall_relay import _fresh_channel_layer, run_command  # noqa: F401 - the fixture is used
 from tests.test_wall_socket import TIMEOUT, closed_with, socket
@@ -199,6 +199,14 @@ def test_an_anonymous_socket_and_a_user_who_is_not_a_member_are_refused():
     assert async_to_sync(closed_with)(member_socket(gone)) == consumers.CLOSE_FORBIDDEN
     me = make_user("me", UserRole.RESPONDER, member=world["member"])
     assert async_to_sync(closed_with)(member_socket(me, "?last_message=abc")) == consumers.CLOSE_BAD_REQUEST
+    # The session's user as the HTTP requests read it (config.socket_db.SocketAuthMiddleware): a
+    # password changed since the login ends the session, and so does a user made inactive.
+    changed, left = member_socket(me), member_socket(make_user("left", UserRole.RESPONDER, member=world["member"]))
+    me.set_password("a new one, 2026!")
+    me.save(update_fields=["password"])
+    type(me).objects.filter(username="left").update(is_active=False)
+    assert async_to_sync(closed_with)(changed) == consumers.CLOSE_ANONYMOUS
+    assert async_to_sync(closed_with)(left) == consumers.CLOSE_ANONYMOUS
 
 
 def test_a_connected_member_receives_the_order_after_the_dispatch_commits_and_reads_it_once(live):
@@ -390,15 +398,18 @@ def test_a_sockets_blocked_database_call_holds_up_no_other_socket(live):
             release.wait(30)
         connection.close()
 
-    def waiting_on_a_lock() -> bool:
-        with connection.cursor() as cursor:
+    watcher = own_connection()
+
+    def read_waits_for_the_row() -> bool:
+        with watcher.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                           "AND wait_event_type = 'Lock'")
+                           "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' "
+                           "AND query LIKE 'UPDATE %dispatch_membermessage%'")
             return cursor.fetchone()[0] > 0
 
     holder = threading.Thread(target=hold_the_row)
     holder.start()
-    held.wait(10)
+    assert held.wait(10), "the row lock was never taken"
     mine, theirs = member_socket(live["responder"]), member_socket(live["other_responder"])
 
     async def scenario():
@@ -407,7 +418,7 @@ def test_a_sockets_blocked_database_call_holds_up_no_other_socket(live):
         await until_caught_up(mine)
         await mine.send_json_to({"type": "read", "message": message.pk})
         for _ in range(100):  # until the read waits for the row
-            if await asyncio.to_thread(waiting_on_a_lock):
+            if await asyncio.to_thread(read_waits_for_the_row):
                 break
             await asyncio.sleep(0.05)
         else:
@@ -427,6 +438,7 @@ def test_a_sockets_blocked_database_call_holds_up_no_other_socket(live):
     finally:
         release.set()
         holder.join(10)
+        watcher.close()
     assert other_frames == [{"type": "caught_up", "last_message": None}]
     assert answer["type"] == "read" and answer["message"] == message.pk
     assert MemberMessage.objects.get(pk=message.pk).read_at is not None

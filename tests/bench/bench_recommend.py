@@ -60,6 +60,8 @@ from incidents.models import Incident  # noqa: E402
 from tests.bench.floors import KNN_SQL, PIP_SQL  # noqa: E402
 
 TARGET_API_P95_MS = 10.0
+
+
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 

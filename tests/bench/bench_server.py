@@ -12,11 +12,7 @@ An importable module (`tests.bench.bench_server:app`) so that uvicorn can start 
 
 import json
 import os
-import sys
 import time
-
-if os.environ.get('SWITCH_MS'):
-    sys.setswitchinterval(float(os.environ['SWITCH_MS'])/1000)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
