@@ -21,11 +21,12 @@ connection) and lets requests through by *lane*, each with its own number of pla
 - `heavy`: reads that build large answers of their own (a day's replay, the OpenAPI document).
 - `default`: everything else — intake, dispatch, recommendations, the phones' actions, pages.
   When this lane is full and walls wait for a snapshot place, a request of this lane lets them
-  start first (`yields_to`), for at most YIELD_SECONDS (1 s): the snapshots are a few ms each once
-  shared, and a wall that reloads after a restart is the room's whole picture. The requests already
-  running go on, a lane with free places never waits, and a snapshot lane that is stuck delays the
-  others' waiting requests by a second, never stops them. Only a signed-in GET takes the snapshot
-  lane: anybody's requests to that path go through `default` and cannot fill it.
+  start first (`yields_to`) for as long as the snapshot lane makes progress: the snapshots are a
+  few ms each once shared, and a wall that reloads after a restart is the room's whole picture.
+  The requests already running go on, a lane with free places never waits, and a snapshot lane
+  that gives nobody a place for YIELD_STALL_SECONDS (0.5 s: its requests stuck in the database)
+  stops holding the others back. Only a signed-in GET takes the snapshot lane: anybody's requests
+  to that path go through `default` and cannot fill it.
 
 A burst in one lane therefore never takes the places of another: 200 walls reloading at once wait
 in `snapshot` while a dispatcher's recommendation goes through `default`. A request that finds no
@@ -110,12 +111,15 @@ class _Places:
         self.waiting = 0
         self.nobody_waiting = asyncio.Event()
         self.nobody_waiting.set()
+        self.progress_at = 0.0  # the loop's time when a request of this lane last got a place
 
     async def take(self, *, ahead: _Places | None = None) -> bool:
-        """A place within the lane's wait, or False. With `ahead`, when this lane is full: first, until
-        no request waits in that lane (its waiting requests start first), for at most YIELD_SECONDS —
-        a lane ahead that is stuck (its requests blocked in the database) delays this one's waiting
-        requests by a second, never stops them, and a lane with free places never waits for it."""
+        """A place within the lane's wait, or False. With `ahead`, when this lane is full: first, while
+        requests wait in that lane and it makes progress (one of them got a place within the last
+        YIELD_STALL_SECONDS), its waiting requests start first. A lane ahead that is stuck (its
+        requests blocked in the database) stops holding this one's back after YIELD_STALL_SECONDS;
+        a lane with free places never waits for it."""
+        loop = asyncio.get_running_loop()
         yielding = ahead is not None and self.free.locked() and ahead.waiting > 0
         if (self.free.locked() or yielding) and self.waiting >= self.lane.queue_max:
             return False
@@ -123,13 +127,14 @@ class _Places:
         self.nobody_waiting.clear()
         try:
             async with asyncio.timeout(self.lane.wait_seconds):
-                if yielding:
+                while yielding and ahead.waiting and loop.time() - ahead.progress_at < YIELD_STALL_SECONDS:
                     try:
-                        async with asyncio.timeout(YIELD_SECONDS):
+                        async with asyncio.timeout(YIELD_STALL_SECONDS):
                             await ahead.nobody_waiting.wait()
                     except TimeoutError:
                         pass
                 await self.free.acquire()
+                self.progress_at = loop.time()
         except TimeoutError:
             return False
         finally:
@@ -142,7 +147,9 @@ class _Places:
         self.free.release()
 
 
-YIELD_SECONDS = 1.0  # the longest a request waits for the waiting requests of the lane it yields to
+# A lane that gave none of its waiting requests a place for this long is stuck: the lanes that yield
+# to it stop waiting for it.
+YIELD_STALL_SECONDS = 0.5
 BODY_BUFFER_BYTES = 32 * 1024 * 1024  # above the largest upload (three photos of 8 MiB)
 
 
