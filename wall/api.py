@@ -25,6 +25,7 @@ from wall import selectors
 from wall.serializers import (
     ReplayQuerySerializer,
     ReplaySerializer,
+    StateQuerySerializer,
     WallIncidentCardSerializer,
     WallStateSerializer,
 )
@@ -52,12 +53,16 @@ class WallStateView(WallView):
         description="Every incident on the board (not closed or merged, and those closed today) with its orders "
                     "and routes, every active member with their status and position, the grids' load, today's "
                     "counts, the alarms to handle and the latest events. `last_event` is read first: resume the "
-                    "wall socket (`ws/wall/<code>/?last_event=N`) from it.",
-        parameters=[CODE_PARAMETER], responses=WallStateSerializer,
+                    "wall socket (`ws/wall/<code>/?last_event=N`) from it. Shared by the walls for a second: "
+                    "`after` (the newest event the wall has applied) asks for one not older than that event.",
+        parameters=[CODE_PARAMETER, StateQuerySerializer], responses=WallStateSerializer,
     )
     def get(self, request, code: str):
+        query = StateQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         # Built once and shared by every wall of the sub-district for a second (wall/snapshot.py).
-        body = snapshot_json(subdistrict=self.subdistrict(code), language=translation.get_language())
+        body = snapshot_json(subdistrict=self.subdistrict(code), language=translation.get_language(),
+                             after=query.validated_data["after"])
         return HttpResponse(body, content_type=CONTENT_TYPE)
 
 

@@ -208,6 +208,16 @@ class ReplaySerializer(serializers.Serializer):
 REPLAY_EARLIEST = date(2000, 1, 1)
 
 
+class StateQuerySerializer(serializers.Serializer):
+    after = serializers.IntegerField(
+        min_value=0, max_value=2**63 - 1, default=0,
+        help_text="The newest event the wall has applied: the snapshot is not older than it. Default 0.",
+        error_messages={"invalid": _("“after” is the id of the newest event the wall has applied: a whole number."),
+                        "min_value": _("“after” is the id of the newest event the wall has applied: a whole number."),
+                        "max_value": _("“after” is the id of the newest event the wall has applied: a whole number.")},
+    )
+
+
 class ReplayQuerySerializer(serializers.Serializer):
     date = serializers.DateField(
         input_formats=["%Y-%m-%d"],

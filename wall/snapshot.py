@@ -8,12 +8,16 @@ every wall of the sub-district (in the same language: the labels are translated)
 
 - it is at most WALL_SNAPSHOT_SHARE_SECONDS old (positions and duty change without an event; the
   walls see those on the socket anyway), and
-- no incident event of the sub-district is newer than the snapshot's `last_event` (one indexed
-  query per request): a wall never loads a snapshot older than an event it may already have.
+- its `last_event` is not older than the newest event the asking wall has applied (`after`, the
+  page's own last event id: `GET .../state/?after=N`): a wall never loads a snapshot older than an
+  event it already shows. A wall that has none (a new page) takes any snapshot of the last second,
+  and resumes its socket from that snapshot's `last_event`, so it misses nothing.
 
-A wall resumes its socket from the snapshot's `last_event`, so a snapshot that is a second old
-misses nothing: the events after it come through the socket. Per server process; 0 turns sharing
-off.
+Events go on during a burst of walls reloading at once (every call answered, every phone's
+arrival): before, each event made the next request build the snapshot again while the other walls
+waited for that build. A build that started after a request arrived answers it whatever its
+`after` (an `after` no snapshot can reach costs one build, shared by the requests waiting for it).
+Per server process; 0 turns sharing off.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from config.renderers import dumps
-from wall.selectors import WallSubdistrict, last_event_id, wall_state
+from wall.selectors import WallSubdistrict, wall_state
 
 
 @dataclass(frozen=True)
@@ -45,22 +49,23 @@ def _lock(key: tuple[int, str]) -> threading.Lock:
         return _locks.setdefault(key, threading.Lock())
 
 
-def _usable(built: _Built | None, newest_event: int, share: float) -> bool:
-    return built is not None and built.last_event >= newest_event and time.monotonic() - built.at <= share
+def _usable(built: _Built | None, after: int, share: float) -> bool:
+    return built is not None and built.last_event >= after and time.monotonic() - built.at <= share
 
 
-def snapshot_json(*, subdistrict: WallSubdistrict, language: str) -> bytes:
-    """The wall snapshot of `subdistrict` as JSON bytes (see the module docstring)."""
+def snapshot_json(*, subdistrict: WallSubdistrict, language: str, after: int = 0) -> bytes:
+    """The wall snapshot of `subdistrict` as JSON bytes, not older than event `after` (see the
+    module docstring)."""
     share = settings.WALL_SNAPSHOT_SHARE_SECONDS
     if share <= 0:
         return dumps(wall_state(subdistrict=subdistrict))
     key = (subdistrict.id, language)
-    newest = last_event_id(subdistrict_id=subdistrict.id)
-    if _usable(_built.get(key), newest, share):
+    asked = time.monotonic()
+    if _usable(_built.get(key), after, share):
         return _built[key].body
     with _lock(key):  # one build at a time per sub-district and language; the others take its result
         built = _built.get(key)
-        if _usable(built, newest, share):
+        if built is not None and (_usable(built, after, share) or built.at >= asked):
             return built.body
         started = time.monotonic()
         state = wall_state(subdistrict=subdistrict)

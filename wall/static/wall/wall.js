@@ -1318,8 +1318,10 @@
       return snapshotLoading;
     }
     snapshotReason = reason;
+    // Not older than the newest event this page shows: the walls share one snapshot for a second
+    // (wall/snapshot.py), and a periodic reload must not take the page back behind its own events.
     snapshotLoading = http
-      .get(config.api.state)
+      .get(lastEvent ? config.api.state + "?after=" + encodeURIComponent(lastEvent) : config.api.state)
       .then(function (result) {
         snapshotLoading = null;
         if (!result.ok || !result.data) {
