@@ -21,8 +21,9 @@ connection) and lets requests through by *lane*, each with its own number of pla
 - `heavy`: reads that build large answers of their own (a day's replay, the OpenAPI document).
 - `default`: everything else — intake, dispatch, recommendations, the phones' actions, pages.
   When this lane is full and walls wait for a snapshot place, a request of this lane lets them
-  start first (`yields_to`) for as long as the snapshot lane makes progress: the snapshots are a
-  few ms each once shared, and a wall that reloads after a restart is the room's whole picture.
+  start first (`yields_to`) for as long as the snapshot lane makes progress, at most a second
+  (YIELD_MAX_SECONDS): the snapshots are a few ms each once shared, and a wall that reloads after
+  a restart is the room's whole picture.
   The requests already running go on, a lane with free places never waits, and a snapshot lane
   that gives nobody a place for YIELD_STALL_SECONDS (0.5 s: its requests stuck in the database)
   stops holding the others back. Only a signed-in GET takes the snapshot lane: anybody's requests
@@ -116,9 +117,9 @@ class _Places:
     async def take(self, *, ahead: _Places | None = None) -> bool:
         """A place within the lane's wait, or False. With `ahead`, when this lane is full: first, while
         requests wait in that lane and it makes progress (one of them got a place within the last
-        YIELD_STALL_SECONDS), its waiting requests start first. A lane ahead that is stuck (its
-        requests blocked in the database) stops holding this one's back after YIELD_STALL_SECONDS;
-        a lane with free places never waits for it."""
+        YIELD_STALL_SECONDS), its waiting requests start first, for YIELD_MAX_SECONDS at most. A lane
+        ahead that is stuck (its requests blocked in the database) stops holding this one's back after
+        YIELD_STALL_SECONDS; a lane with free places never waits for it."""
         loop = asyncio.get_running_loop()
         yielding = ahead is not None and self.free.locked() and ahead.waiting > 0
         if (self.free.locked() or yielding) and self.waiting >= self.lane.queue_max:
@@ -127,9 +128,11 @@ class _Places:
         self.nobody_waiting.clear()
         try:
             async with asyncio.timeout(self.lane.wait_seconds):
-                while yielding and ahead.waiting and loop.time() - ahead.progress_at < YIELD_STALL_SECONDS:
+                until = loop.time() + YIELD_MAX_SECONDS
+                while (yielding and ahead.waiting and loop.time() < until
+                       and loop.time() - ahead.progress_at < YIELD_STALL_SECONDS):
                     try:
-                        async with asyncio.timeout(YIELD_STALL_SECONDS):
+                        async with asyncio.timeout(min(YIELD_STALL_SECONDS, max(0.0, until - loop.time()))):
                             await ahead.nobody_waiting.wait()
                     except TimeoutError:
                         pass
@@ -150,6 +153,9 @@ class _Places:
 # A lane that gave none of its waiting requests a place for this long is stuck: the lanes that yield
 # to it stop waiting for it.
 YIELD_STALL_SECONDS = 0.5
+# And never longer than this: under a long overload the yielding lane's requests would otherwise wait
+# out their whole HTTP_QUEUE_WAIT_SECONDS behind the other lane and be refused.
+YIELD_MAX_SECONDS = 1.0
 BODY_BUFFER_BYTES = 32 * 1024 * 1024  # above the largest upload (three photos of 8 MiB)
 
 
