@@ -148,8 +148,9 @@ def validate_grids(*, subdistrict: BaseGeometry, communities: dict[str, BaseGeom
     problems: list[Problem] = []
     valid: list[DraftGrid] = []
 
-    for grid in grids:
-        if grid.boundary.is_empty or not shapely.is_valid(grid.boundary):
+    fine = shapely.is_valid(np.asarray([g.boundary for g in grids], dtype=object)) if grids else []
+    for grid, is_fine in zip(grids, fine, strict=True):
+        if grid.boundary.is_empty or not is_fine:
             problems.append(Problem("invalid", _("Grid %(code)s is not a valid polygon (%(reason)s).")
                                     % {"code": grid.code, "reason": _reason(grid.boundary)},
                                     grids=(grid.code,), where=_where_invalid(grid.boundary)))
@@ -157,7 +158,11 @@ def validate_grids(*, subdistrict: BaseGeometry, communities: dict[str, BaseGeom
             valid.append(grid)
     geometries = [grid.boundary for grid in valid]
 
-    for grid in valid:  # outside the sub-district
+    shapely.prepare(sub)
+    within_sub = shapely.covered_by(np.asarray(geometries, dtype=object), sub) if geometries else []
+    for grid, inside in zip(valid, within_sub, strict=True):  # outside the sub-district
+        if inside:
+            continue
         outside, area = areal_beyond_tolerance(shapely.difference(grid.boundary, sub))
         if outside is not None:
             problems.append(Problem("outside", _("Grid %(code)s reaches %(area).0f m² outside the sub-district.")
@@ -167,9 +172,12 @@ def validate_grids(*, subdistrict: BaseGeometry, communities: dict[str, BaseGeom
     # overlaps between grids: the candidate pairs from a spatial index
     tree = shapely.STRtree(geometries)
     left, right = tree.query(geometries, predicate="intersects")
-    for i, j in zip(left.tolist(), right.tolist(), strict=True):
-        if i >= j:
-            continue
+    ahead = left < right
+    left, right = left[ahead], right[ahead]
+    array = np.asarray(geometries, dtype=object)
+    # neighbours that only share their border (most pairs) have no area in common
+    crossing = ~shapely.touches(array[left], array[right]) if len(left) else np.zeros(0, dtype=bool)
+    for i, j in zip(left[crossing].tolist(), right[crossing].tolist(), strict=True):
         shared, area = areal_beyond_tolerance(shapely.intersection(geometries[i], geometries[j]))
         if shared is not None:
             a, b = sorted((valid[i].code, valid[j].code))
@@ -190,19 +198,24 @@ def validate_grids(*, subdistrict: BaseGeometry, communities: dict[str, BaseGeom
                 problems.append(Problem("edges", _("The border of grid %(code)s does not match its neighbours'.")
                                         % {"code": grid.code}, grids=(grid.code,), where=edge))
 
-    for grid in valid:  # slivers
-        area = m2(grid.boundary)
+    sizes = shapely.area(local.to_m(np.asarray(geometries, dtype=object))) if geometries else []
+    for grid, area in zip(valid, sizes, strict=True):  # slivers (every grid measured in one transform)
         if area < min_area_m2:
             problems.append(Problem("sliver", _("Grid %(code)s covers only %(area).0f m² (at least %(min).0f).")
                                     % {"code": grid.code, "area": area, "min": min_area_m2},
                                     grids=(grid.code,), where=grid.boundary, area_m2=area))
 
+    for area_ in community_areas.values():
+        shapely.prepare(area_)
     for grid in valid:  # communities
         if not grid.community or grid.community not in community_areas:
             problems.append(Problem("no_community", _("Grid %(code)s belongs to no community of the sub-district.")
                                     % {"code": grid.code}, grids=(grid.code,), where=grid.boundary))
             continue
-        outside, area = areal_beyond_tolerance(shapely.difference(grid.boundary, community_areas[grid.community]))
+        community = community_areas[grid.community]
+        if shapely.covered_by(grid.boundary, community):
+            continue
+        outside, area = areal_beyond_tolerance(shapely.difference(grid.boundary, community))
         if outside is not None:
             problems.append(Problem("outside_community",
                                     _("Grid %(code)s reaches %(area).0f m² outside its community %(community)s.")
