@@ -162,45 +162,35 @@ def test_when_its_lane_is_full_a_request_lets_the_waiting_walls_start_first():
     assert run_async(scenario) == (False, True, True)
 
 
-def test_a_request_yields_for_as_long_as_the_walls_make_progress():
-    async def scenario():
-        default, snapshot = await _lanes(snapshot_wait=5.0)
-        walls = [asyncio.create_task(snapshot.take()) for _ in range(2)]
-        await asyncio.sleep(0.01)
-        request = asyncio.create_task(default.take(ahead=snapshot))
-        await asyncio.sleep(0.01)
-        default.give_back()
-        order = []
-        for wall in walls:  # one wall at a time gets its place, 0.3 s apart: longer than a stall
-            await asyncio.sleep(0.3)
-            order.append(("request done", request.done()))
-            snapshot.give_back()
-            assert await wall
-        assert await request
-        return order
+async def _walls_progressing(walls: int) -> list[int]:
+    """A full default lane, `walls` walls waiting for the snapshot lane's one place, a request of the
+    default lane arriving, its place freed; then the walls get their place one at a time, 0.3 s
+    apart (longer than a stall: the lane makes progress). For each wall, how many walls still
+    waited when the request was found to have its place (none while it yielded)."""
+    default, snapshot = await _lanes(snapshot_wait=5.0)
+    waiting = [asyncio.create_task(snapshot.take()) for _ in range(walls)]
+    await asyncio.sleep(0.01)
+    request = asyncio.create_task(default.take(ahead=snapshot))
+    await asyncio.sleep(0.01)
+    default.give_back()
+    seen = []
+    for wall in waiting:
+        await asyncio.sleep(0.3)
+        if request.done():
+            seen.append(sum(not w.done() for w in waiting))
+        snapshot.give_back()
+        assert await wall
+    assert await request
+    return seen
 
-    assert run_async(scenario) == [("request done", False)] * 2  # never ahead of a wall
+
+def test_a_request_yields_for_as_long_as_the_walls_make_progress():
+    assert run_async(_walls_progressing, 2) == []  # never ahead of a wall (0.6 s)
 
 
 def test_a_request_yields_for_a_second_at_most():
-    async def scenario():
-        default, snapshot = await _lanes(snapshot_wait=5.0)
-        walls = [asyncio.create_task(snapshot.take()) for _ in range(6)]
-        await asyncio.sleep(0.01)
-        request = asyncio.create_task(default.take(ahead=snapshot))
-        await asyncio.sleep(0.01)
-        default.give_back()
-        waiting_walls = []
-        for wall in walls:  # the walls make progress, one every 0.3 s, for 1.8 s
-            await asyncio.sleep(0.3)
-            if request.done():
-                waiting_walls.append(sum(not w.done() for w in walls))
-            snapshot.give_back()
-            await wall
-        return await request, waiting_walls
-
-    taken, waiting_walls = run_async(scenario)
-    assert taken and waiting_walls and waiting_walls[0] >= 1  # it went ahead while walls still waited
+    seen = run_async(_walls_progressing, 6)  # the walls would take 1.8 s
+    assert seen and seen[0] >= 1  # it went ahead while walls still waited
 
 
 def test_a_stuck_snapshot_lane_stops_holding_a_request_back():
