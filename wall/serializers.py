@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from config.inputs import BIGINT_MAX
 from dispatch.api import MemberMessageStatusSerializer, ReplacementSerializer
 from incidents.serializers import CodeNameSerializer
 from wall.selectors import local_today
@@ -208,13 +209,14 @@ class ReplaySerializer(serializers.Serializer):
 REPLAY_EARLIEST = date(2000, 1, 1)
 
 
+AFTER_INVALID = _("“after” is the id of the newest event the wall has applied: a whole number.")
+
+
 class StateQuerySerializer(serializers.Serializer):
     after = serializers.IntegerField(
-        min_value=0, max_value=2**63 - 1, default=0,
+        min_value=0, max_value=BIGINT_MAX, default=0,
         help_text="The newest event the wall has applied: the snapshot is not older than it. Default 0.",
-        error_messages={"invalid": _("“after” is the id of the newest event the wall has applied: a whole number."),
-                        "min_value": _("“after” is the id of the newest event the wall has applied: a whole number."),
-                        "max_value": _("“after” is the id of the newest event the wall has applied: a whole number.")},
+        error_messages={"invalid": AFTER_INVALID, "min_value": AFTER_INVALID, "max_value": AFTER_INVALID},
     )
 
 
