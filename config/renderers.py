@@ -39,3 +39,27 @@ class FastJSONRenderer(JSONRenderer):
         if data is None:
             return b""
         return dumps(data)
+
+
+def accepts_gzip(request) -> bool:
+    """Whether the request's Accept-Encoding takes gzip (accepts_gzip_header)."""
+    return accepts_gzip_header(request.headers.get("Accept-Encoding", ""))
+
+
+def accepts_gzip_header(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding takes gzip: named (or `*`) with a weight above 0 (RFC 9110
+    12.5.3; a bare search for the word would also match `gzip;q=0`, "anything but gzip")."""
+    weights: dict[str, float] = {}
+    for item in accept_encoding.split(","):
+        coding, *params = (part.strip().lower() for part in item.split(";"))
+        weight = 1.0
+        for param in params:
+            name, _sep, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if coding:
+            weights[coding] = weight
+    return weights.get("gzip", weights.get("x-gzip", weights.get("*", 0.0))) > 0

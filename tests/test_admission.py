@@ -68,7 +68,8 @@ async def until_taken(the_gate: AdmissionGate, lane: str) -> None:
 
 
 def test_the_application_is_behind_the_gate():
-    assert isinstance(asgi.application.application_mapping["http"], AdmissionGate)
+    http = asgi.application.application_mapping["http"]
+    assert isinstance(http.app, AdmissionGate)  # behind the wall snapshot's shortcut (tests/test_snapshot_shortcut.py)
 
 
 def test_a_request_without_a_place_answers_503_at_once_and_the_first_is_served(signed_in):

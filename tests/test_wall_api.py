@@ -4,6 +4,7 @@ A small hand-made world (tests/factories.py) with known incidents, orders and me
 section of the snapshot; the demo (60 days of history, roads) checks the routes stored at dispatch
 and the replay of one of its history days."""
 
+import gzip
 import json
 import time
 from datetime import datetime, timedelta
@@ -419,6 +420,13 @@ def test_walls_share_one_snapshot_never_older_than_what_the_asking_wall_shows(
     with django_assert_max_num_queries(3):
         second = api(world["disp"]).get(state_url("WA"))
     assert second.content == first.content
+    # A wall that accepts gzip gets the same JSON compressed once for all (a tenth of the bytes); one
+    # that refuses it (q=0) gets it plain. Either way the answer varies by Accept-Encoding.
+    gzipped = api(world["disp"]).get(state_url("WA"), HTTP_ACCEPT_ENCODING="br, gzip;q=0.8")
+    assert gzipped["Content-Encoding"] == "gzip" and "Accept-Encoding" in gzipped["Vary"]
+    assert gzip.decompress(gzipped.content) == first.content and len(gzipped.content) < len(first.content) / 3
+    refused = api(world["disp"]).get(state_url("WA"), HTTP_ACCEPT_ENCODING="gzip;q=0, *")
+    assert refused.content == first.content and "Content-Encoding" not in refused
     # A change without an event (a member's position) waits for the time limit...
     MemberPosition.objects.filter(member=world["m1"]).update(point=Point(W + 0.001, S + 0.001, srid=4326))
     assert api(world["disp"]).get(state_url("WA")).content == first.content

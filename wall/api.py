@@ -8,6 +8,7 @@ answers are built by `wall.selectors`; `wall.serializers` describes them for the
 
 from django.http import Http404, HttpResponse
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -17,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.permissions import HasRole
-from config.renderers import CONTENT_TYPE, FastJSONRenderer
+from config.renderers import CONTENT_TYPE, FastJSONRenderer, accepts_gzip
 from config.roles import STAFF_ROLES
 from dispatch.api import MemberMessageStatusSerializer, case_messages, order_messages, replacements_data
 from incidents import flows
@@ -29,7 +30,7 @@ from wall.serializers import (
     WallIncidentCardSerializer,
     WallStateSerializer,
 )
-from wall.snapshot import snapshot_json
+from wall.snapshot import wall_snapshot
 
 CODE_PARAMETER = OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, description="Sub-district code")
 
@@ -60,10 +61,17 @@ class WallStateView(WallView):
     def get(self, request, code: str):
         query = StateQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        # Built once and shared by every wall of the sub-district for a second (wall/snapshot.py).
-        body = snapshot_json(subdistrict=self.subdistrict(code), language=translation.get_language(),
-                             after=query.validated_data["after"])
-        return HttpResponse(body, content_type=CONTENT_TYPE)
+        # Built once and shared by every wall of the sub-district for a second (wall/snapshot.py),
+        # gzipped once for the walls that accept it.
+        snapshot = wall_snapshot(subdistrict=self.subdistrict(code), language=translation.get_language(),
+                                 after=query.validated_data["after"])
+        if accepts_gzip(request):
+            response = HttpResponse(snapshot.gzipped, content_type=CONTENT_TYPE)
+            response.headers["Content-Encoding"] = "gzip"
+        else:
+            response = HttpResponse(snapshot.body, content_type=CONTENT_TYPE)
+        patch_vary_headers(response, ("Accept-Encoding",))
+        return response
 
 
 class WallIncidentView(WallView):
