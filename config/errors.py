@@ -2,14 +2,18 @@
 
 
 class DomainError(Exception):
-    """A refused operation. `message` is shown to the user (translated lazily)."""
+    """A refused operation. `message` is shown to the user (translated lazily); `extra` holds
+    what else the answer carries for the client to show (JSON-ready: the problems that refused a
+    publication, the saves a stale save missed), beside `detail` and `code`."""
 
     http_status = 400
 
-    def __init__(self, message, *, code: str = "invalid", http_status: int | None = None):
+    def __init__(self, message, *, code: str = "invalid", http_status: int | None = None,
+                 extra: dict | None = None):
         super().__init__(str(message))
         self.message = message
         self.code = code
+        self.extra = extra or {}
         if http_status is not None:
             self.http_status = http_status
 
@@ -19,8 +23,9 @@ class TransitionRefused(DomainError):
 
     http_status = 409
 
-    def __init__(self, message, *, code: str = "refused", http_status: int | None = None):
-        super().__init__(message, code=code, http_status=http_status)
+    def __init__(self, message, *, code: str = "refused", http_status: int | None = None,
+                 extra: dict | None = None):
+        super().__init__(message, code=code, http_status=http_status, extra=extra)
 
 
 class Forbidden(DomainError):
@@ -28,5 +33,6 @@ class Forbidden(DomainError):
 
     http_status = 403
 
-    def __init__(self, message, *, code: str = "forbidden", http_status: int | None = None):
-        super().__init__(message, code=code, http_status=http_status)
+    def __init__(self, message, *, code: str = "forbidden", http_status: int | None = None,
+                 extra: dict | None = None):
+        super().__init__(message, code=code, http_status=http_status, extra=extra)

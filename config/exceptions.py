@@ -41,7 +41,7 @@ def api_exception_handler(exc, context):
     if isinstance(exc, IntegrityError | DataError):
         exc = database_refusal(exc)
     if isinstance(exc, DomainError):
-        return Response({"detail": str(exc.message), "code": exc.code}, status=exc.http_status)
+        return Response({**exc.extra, "detail": str(exc.message), "code": exc.code}, status=exc.http_status)
     return exception_handler(exc, context)
 
 

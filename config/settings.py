@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "geo",
     "dispatch",
     "incidents",
+    "planner",
     "frontend",
     "wall",
     "fixtures",
@@ -236,6 +237,7 @@ STATICFILES_DIRS = [
     # Browser libraries come from npm (frontend/package.json + lock file), never from a CDN.
     ("vendor/leaflet", BASE_DIR / "frontend" / "node_modules" / "leaflet" / "dist"),
     ("vendor/echarts", BASE_DIR / "frontend" / "node_modules" / "echarts" / "dist"),
+    ("vendor/geoman", BASE_DIR / "frontend" / "node_modules" / "@geoman-io" / "leaflet-geoman-free" / "dist"),
 ]
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -3,7 +3,9 @@
 point → grid → responsibility rules → candidates → travel time → ranking, each candidate with the
 reason it is there.
 
-- **Grid**: the grids of the boundary version in force at `at` that cover the point. On a border
+- **Grid**: the grids that cover the point, of the boundary version in force when the incident was
+  reported (its `reported_at`; `at` for an unsaved one): a case taken before a new version took
+  effect keeps its grid's staff, one taken after gets the new grid's. On a border
   the point belongs to the grid with the lowest code (the rule of `geo.gazetteer`); the staff of
   the other covering grids are listed as *backups*, never pre-selected, and their reason says so.
 - **Rules** (`dispatch.models.ResponsibilityRule`, seeded by `dispatch.rules_seed`, edited in
@@ -84,7 +86,7 @@ PLACE_KINDS_WITH_CONTACT = ("residential_complex", "construction_site", "park_bu
 
 _INCIDENT_SQL = """
 SELECT i.id, i.level, ST_X(i.location), ST_Y(i.location), i.subdistrict_id, i.major, i.description, i.category_id,
-       c.code, c.scope, c.is_police, i.place_id, p.kind, p.name, p.contact_id
+       c.code, c.scope, c.is_police, i.place_id, p.kind, p.name, p.contact_id, i.reported_at
 FROM incidents_incident i JOIN incidents_category c ON c.id = i.category_id
 LEFT JOIN geo_place p ON p.id = i.place_id
 WHERE i.id = %s
@@ -265,7 +267,7 @@ def _run(cur, name: str, sql: str, params: dict, *, generic: bool = False) -> li
 _CONTEXT_SQL = """
 WITH p AS (SELECT ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4326) AS g),
 v AS (SELECT id FROM geo_boundaryversion
-      WHERE subdistrict_id = %(sub)s AND status = %(published)s AND effective_from <= %(at)s
+      WHERE subdistrict_id = %(sub)s AND status = %(published)s AND effective_from <= %(grids_at)s
       ORDER BY effective_from DESC, number DESC LIMIT 1),
 cover AS (SELECT gr.id, gr.code, gr.name, gr.community_id, gr.boundary FROM geo_grid gr, p
           WHERE gr.version_id = (SELECT id FROM v) AND ST_Covers(gr.boundary, p.g)),
@@ -307,11 +309,11 @@ class _Context:
     with_neighbours: bool
 
 
-def _context(*, subdistrict_id: int, point: Point, at: datetime, road_m: float, neighbours: bool) -> _Context:
+def _context(*, subdistrict_id: int, point: Point, grids_at: datetime, road_m: float, neighbours: bool) -> _Context:
     """The grids covering the point (lowest code first), the grids touching the first one, whether
     the point is inside the sub-district, the nearest distance to each road class within `road_m`
     metres, and the rules' fingerprint — in one query."""
-    params = {"x": point.x, "y": point.y, "sub": subdistrict_id, "at": at, "published": "published",
+    params = {"x": point.x, "y": point.y, "sub": subdistrict_id, "grids_at": grids_at, "published": "published",
               "roads": road_m > 0, "road_m": road_m, "box": max(road_m, 1) / 90000.0, "neighbours": neighbours}
     cover, near, roads, inside, fingerprint = [], [], {}, False, ""
     with connection.cursor() as cur:
@@ -597,10 +599,10 @@ def incident_facts(*, incident_id: int):
     if row is None:
         return None
     (pk, level, x, y, subdistrict_id, major, description, category_id, code, scope, is_police, place_id, kind,
-     place_name, contact_id) = row
+     place_name, contact_id, reported_at) = row
     incident = Incident(id=pk, level=level, location=Point(x, y, srid=4326) if x is not None else None,
                         subdistrict_id=subdistrict_id, major=major, description=description,
-                        category_id=category_id, place_id=place_id)
+                        category_id=category_id, place_id=place_id, reported_at=reported_at)
     incident.category = Category(id=category_id, code=code, scope=scope, is_police=is_police)
     incident.place = Place(id=place_id, kind=kind, name=place_name, contact_id=contact_id) if place_id else None
     return incident
@@ -622,14 +624,15 @@ def recommend(incident, *, at: datetime | None = None, level: int | None = None,
     # The context query is shaped by the rules cached so far; should the rules have changed in
     # a way that needs more (farther roads, the neighbouring grids), it runs again.
     cached = _rules_cache.get("rules")
-    ctx = _context(subdistrict_id=incident.subdistrict_id, point=point, at=at,
+    grids_at = getattr(incident, "reported_at", None) or at  # the version in force at the incident's time
+    ctx = _context(subdistrict_id=incident.subdistrict_id, point=point, grids_at=grids_at,
                    road_m=_road_radius(cached[1]) if cached else ROAD_RADIUS_GUESS,
                    neighbours=_wants_neighbours(cached[1], level) if cached else True)
     known = _all_rules(ctx.rules_fingerprint)
     all_rules = rules_in_force(level, known)
     wants_neighbours = _wants_neighbours(all_rules, level)
     if _road_radius(known) > ctx.road_radius or (wants_neighbours and not ctx.with_neighbours):
-        ctx = _context(subdistrict_id=incident.subdistrict_id, point=point, at=at, road_m=_road_radius(known),
+        ctx = _context(subdistrict_id=incident.subdistrict_id, point=point, grids_at=grids_at, road_m=_road_radius(known),
                        neighbours=wants_neighbours)
     rules = [r for r in all_rules if rule_matches(r, category=incident.category, major=incident.major, at=at,
                                                   road_m=ctx.road_m, inside=ctx.inside)]

@@ -1,5 +1,6 @@
 // ESLint (flat config) for our browser modules. For now only the responders' app (static/gridlink/m/),
-// the department queue (static/gridlink/dept/), their tests and this file: the older pages' ES5
+// the department queue (static/gridlink/dept/), the planners' page (static/gridlink/planner/), their
+// tests and this file: the older pages' ES5
 // scripts (static/gridlink/*.js) move later.
 //
 // Beyond eslint:recommended, the house rules of style.md (convention 10): native ES modules, no
@@ -21,7 +22,7 @@ const noGlobals = [
 export default [
   js.configs.recommended,
   {
-    files: ["static/gridlink/m/**/*.js", "static/gridlink/dept/**/*.js"],
+    files: ["static/gridlink/m/**/*.js", "static/gridlink/dept/**/*.js", "static/gridlink/planner/**/*.js"],
     languageOptions: {
       ecmaVersion: 2022,
       sourceType: "module",

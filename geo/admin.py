@@ -1,17 +1,23 @@
-from django import forms
 from django.contrib import admin
-from django.utils import timezone
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
-from audit.admin import HistoryMixin, ReadOnlyMapMixin, service_action
-from config.roles import has_role
-from geo import services
-from geo.models import Address, BoundaryVersion, Community, Grid, Place, Road, Subdistrict, Water
-
-
-def _published(version: BoundaryVersion | None) -> bool:
-    return version is not None and version.status == BoundaryVersion.Status.PUBLISHED
+from audit.admin import HistoryMixin, ReadOnlyMapMixin
+from geo.models import (
+    Address,
+    BoundaryVersion,
+    Community,
+    DraftEditor,
+    DraftGrid,
+    DraftSave,
+    Grid,
+    Place,
+    Road,
+    Subdistrict,
+    Water,
+)
 
 
 @admin.register(Subdistrict)
@@ -36,61 +42,72 @@ class GridInline(admin.TabularInline):
     show_change_link = True
 
 
-class PublishForm(forms.Form):
-    effective_from = forms.DateTimeField(
-        label=_("effective from"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
-        initial=lambda: timezone.localtime().replace(second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M"),
-    )
+class PlannerOnlyMixin:
+    """Grid versions and their grids are drawn, checked and published on the planners' page
+    (/planner/, through planner.services), never here: a published version is immutable (a database
+    trigger), and a draft's grids need the page's validation. The admin shows them read only, with a
+    link to the page."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("where to edit"))
+    def planner_link(self, obj=None):
+        return format_html('<a href="{}">{}</a>', reverse("planner_page:planner"),
+                           _("Grid versions are drafted, checked and published on the planners' page."))
 
 
 @admin.register(BoundaryVersion)
-class BoundaryVersionAdmin(HistoryMixin, admin.ModelAdmin):
-    """A draft's label and note are edited here (its grids in the grids' admin); its status and
-    times only by the "publish" action (`geo.services.grid_version_publish`). A published version
-    is read only: a new boundary is a new draft."""
-
+class BoundaryVersionAdmin(PlannerOnlyMixin, HistoryMixin, admin.ModelAdmin):
     list_display = ["subdistrict", "number", "label", "status", "effective_from", "published_at"]
     list_filter = ["status", "subdistrict"]
     inlines = [GridInline]
-    readonly_fields = ["status", "effective_from", "published_at"]
-    actions = [
-        service_action(name="publish", description=_("Publish the grid version"), permission="publish",
-                       form=PublishForm,
-                       run=lambda *, obj, actor, effective_from: services.grid_version_publish(
-                           version_id=obj.pk, effective_from=effective_from, actor=actor)),
-    ]
-
-    def has_publish_permission(self, request) -> bool:
-        return has_role(request.user, *services.PUBLISH_ROLES)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return not _published(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return not _published(obj) and super().has_delete_permission(request, obj)
+    fields = ["planner_link", "subdistrict", "number", "label", "status", "effective_from", "published_at",
+              "based_on", "created_by", "note"]
+    readonly_fields = fields
 
 
 @admin.register(Grid)
-class GridAdmin(HistoryMixin, ReadOnlyMapMixin, LeafletGeoAdmin):
-    """Grids of a draft version are edited here; those of a published version are read only, and a
-    new grid goes into a draft only."""
-
+class GridAdmin(PlannerOnlyMixin, HistoryMixin, ReadOnlyMapMixin, LeafletGeoAdmin):
     list_display = ["code", "name", "community", "version"]
     list_filter = ["version", "community"]
     search_fields = ["code", "name"]
     list_select_related = ["community", "version__subdistrict"]
+    fields = ["planner_link", "version", "subdistrict", "community", "code", "name", "boundary"]
+    readonly_fields = fields
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return not (obj is not None and _published(obj.version)) and super().has_change_permission(request, obj)
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return not (obj is not None and _published(obj.version)) and super().has_delete_permission(request, obj)
+@admin.register(DraftGrid)
+class DraftGridAdmin(PlannerOnlyMixin, ReadOnlyMapMixin, LeafletGeoAdmin):
+    list_display = ["code", "name", "community", "version"]
+    list_filter = ["version"]
+    search_fields = ["code", "name"]
+    list_select_related = ["community", "version__subdistrict"]
+    fields = ["planner_link", "version", "community", "code", "name", "boundary"]
+    readonly_fields = fields
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "version":
-            kwargs["queryset"] = BoundaryVersion.objects.filter(status=BoundaryVersion.Status.DRAFT)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+@admin.register(DraftSave)
+class DraftSaveAdmin(PlannerOnlyMixin, admin.ModelAdmin):
+    """The log of a draft's saves (who changed which grids when)."""
+
+    list_display = ["version", "revision", "user", "at"]
+    list_filter = ["version"]
+    fields = ["planner_link", "version", "revision", "user", "at", "summary"]
+    readonly_fields = fields
+
+
+@admin.register(DraftEditor)
+class DraftEditorAdmin(PlannerOnlyMixin, admin.ModelAdmin):
+    list_display = ["version", "user", "last_seen"]
+    fields = ["planner_link", "version", "user", "last_seen"]
+    readonly_fields = fields
 
 
 @admin.register(Water)

@@ -1,5 +1,5 @@
 """Validation of a set of grids against their sub-district and communities: what a planner's draft
-must pass before it is published (geo/services.py), each problem with where it is.
+must pass before it is published (planner/services.py), each problem with where it is.
 
 The grids of a version are a *coverage*: polygons that tile the sub-district, each border shared
 exactly by its two neighbours. The checks run on the coordinates as stored (lon, lat: a border is

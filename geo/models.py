@@ -9,11 +9,21 @@ set of grids is a new BoundaryVersion, loaded as a draft and then published with
 time; the version in force at an instant is the published one with the latest effective time not
 after it. Incidents keep the grid they fell in when they were taken, so history stays true after
 boundaries move.
+
+A draft holds its grids as DraftGrid rows, which may be broken while the planner works (no validity
+constraint: validation says where each problem is); every save bumps the draft's `revision`, so a
+save based on an older revision is refused with what changed since (DraftSave, the draft's log).
+Publishing (`planner.services.grid_version_publish`) refuses a draft with problems, copies its
+DraftGrids into Grid rows and makes the version published. From then on the database refuses to
+change or delete the version or its Grid rows (triggers `published_immutable` below); inserting
+rows stays possible, which is how publishing and the loaders write a version.
 """
 
+import pgtrigger
+from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.indexes import GinIndex
-from django.db.models import Q
+from django.db.models import Deferrable, Q
 from django.utils.translation import gettext_lazy as _
 
 from audit.tracking import track_changes
@@ -68,7 +78,8 @@ class Community(models.Model):
         return self.name
 
 
-@track_changes()
+# The draft's revision is left out of the trail: the draft's own log (DraftSave) records each save.
+@track_changes(exclude=["revision"])
 class BoundaryVersion(models.Model):
     """A set of grid boundaries of one sub-district: a draft until published with an effective time."""
 
@@ -84,6 +95,12 @@ class BoundaryVersion(models.Model):
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     note = models.TextField(_("note"), blank=True)
+    # A draft's edit counter: every save bumps it, and a save names the revision it was based on.
+    revision = models.PositiveIntegerField(_("revision"), default=0)
+    based_on = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                 verbose_name=_("based on"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+", verbose_name=_("created by"))
 
     class Meta:
         verbose_name = _("grid boundary version")
@@ -94,6 +111,16 @@ class BoundaryVersion(models.Model):
             models.CheckConstraint(
                 condition=Q(status="draft") | Q(effective_from__isnull=False, published_at__isnull=False),
                 name="boundary_version_published_has_times",
+            ),
+        ]
+        triggers = [
+            # A published version is never changed or removed: a new boundary is a new draft.
+            pgtrigger.Trigger(
+                name="published_immutable", level=pgtrigger.Row, when=pgtrigger.Before,
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                condition=pgtrigger.Condition("OLD.status = 'published'"),
+                func="RAISE EXCEPTION 'grid version % is published: it cannot be changed', OLD.number "
+                     "USING ERRCODE = 'check_violation', CONSTRAINT = 'boundary_version_published_immutable';",
             ),
         ]
 
@@ -123,9 +150,85 @@ class Grid(models.Model):
             models.UniqueConstraint(fields=["version", "code"], name="grid_code_unique_in_version"),
             models.CheckConstraint(condition=Q(boundary__isvalid=True), name="grid_boundary_valid"),
         ]
+        triggers = [
+            # The grids of a published version are never changed or removed (a subquery cannot be a
+            # trigger's WHEN condition, so the function looks the version up).
+            pgtrigger.Trigger(
+                name="published_immutable", level=pgtrigger.Row, when=pgtrigger.Before,
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                func="IF EXISTS (SELECT 1 FROM geo_boundaryversion v WHERE v.id = OLD.version_id "
+                     "AND v.status = 'published') THEN "
+                     "RAISE EXCEPTION 'grid % belongs to a published version: it cannot be changed', OLD.code "
+                     "USING ERRCODE = 'check_violation', CONSTRAINT = 'grid_published_immutable'; END IF; "
+                     "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW;",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class DraftGrid(models.Model):
+    """A grid as a draft version holds it, while planners edit. Boundary: MultiPolygon, EPSG:4326,
+    possibly invalid (no constraint: validation reports where). Publishing copies these rows into
+    Grid rows and deletes them."""
+
+    version = models.ForeignKey(BoundaryVersion, on_delete=models.CASCADE, related_name="draft_grids")
+    code = models.CharField(_("code"), max_length=32)
+    name = models.CharField(_("name"), max_length=64)
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    boundary = models.MultiPolygonField(_("boundary"), srid=4326)
+
+    class Meta:
+        verbose_name = _("draft grid")
+        verbose_name_plural = _("draft grids")
+        ordering = ["code"]
+        constraints = [
+            # Deferred: one save may swap two grids' codes.
+            models.UniqueConstraint(fields=["version", "code"], name="draft_grid_code_unique",
+                                    deferrable=Deferrable.DEFERRED),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class DraftSave(models.Model):
+    """One save of a draft: the revision it produced, who, when and what (`summary`: {"op":
+    save/split/merge/import/start, "changed", "added", "deleted": [codes]}). A save refused as stale
+    is answered with the saves since its base revision."""
+
+    version = models.ForeignKey(BoundaryVersion, on_delete=models.CASCADE, related_name="saves")
+    revision = models.PositiveIntegerField(_("revision"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="+")
+    at = models.DateTimeField(_("saved at"), auto_now_add=True)
+    summary = models.JSONField(_("summary"), default=dict)
+
+    class Meta:
+        verbose_name = _("draft save")
+        verbose_name_plural = _("draft saves")
+        ordering = ["version", "revision"]
+        indexes = [models.Index(fields=["version", "revision"])]
+
+    def __str__(self) -> str:
+        return f"{self.version} r{self.revision}"
+
+
+class DraftEditor(models.Model):
+    """A planner who has the draft open: the page reports every 15 s (presence)."""
+
+    version = models.ForeignKey(BoundaryVersion, on_delete=models.CASCADE, related_name="editors")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    last_seen = models.DateTimeField(_("last seen"))
+
+    class Meta:
+        verbose_name = _("draft editor")
+        verbose_name_plural = _("draft editors")
+        constraints = [models.UniqueConstraint(fields=["version", "user"], name="draft_editor_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.user_id}"
 
 
 class Water(models.Model):

@@ -207,7 +207,9 @@ def _intake(*, channel, category, description, actor, location, address_text, ex
         address = geocode(scope, address_text)
         if address is not None:
             location, place = address.location, address.place
-    where = locate(location, subdistrict=subdistrict) if location is not None else None
+    # The grid of the version in force when the report came in (a report timed before a new version
+    # took effect keeps the old version's grid, and its staff).
+    where = locate(location, at=reported_at, subdistrict=subdistrict) if location is not None else None
     if where is not None and where.subdistrict is None:
         raise DomainError(
             _("The location lies outside the sub-district and its surroundings; check the coordinates."),
@@ -357,7 +359,7 @@ def incident_locate(*, incident_id: int, point: Point, actor) -> Incident:
         incident = _lock(incident_id)
         if incident.status != Status.NEEDS_LOCATION and not (incident.flow == Flow.OFF_SITE and incident.location is None):
             raise TransitionRefused(_("This case already has a location."))
-        where = locate(point, subdistrict=incident.subdistrict)
+        where = locate(point, at=incident.reported_at, subdistrict=incident.subdistrict)  # its version
         if where.subdistrict is None:
             raise DomainError(_("The location lies outside the sub-district and its surroundings; check the coordinates."),
                               code="location")

@@ -193,9 +193,13 @@ def test_a_version_not_yet_in_force_is_not_the_default(api_client, world):
     version.save()
     api_client.login_as(UserRole.COMMAND_ROOM)
     assert {g["properties"]["version"] for g in features(layer(api_client, "geo:grids"))} == {1}
-    version.effective_from = datetime(2020, 1, 1, tzinfo=SHANGHAI)
-    version.save()
-    assert {g["properties"]["version"] for g in features(layer(api_client, "geo:grids"))} == {2}
+    # A published version is immutable (geo/models.py): a third one, in force since 2020, takes over.
+    sub, since = world["subdistrict"], datetime(2020, 1, 1, tzinfo=SHANGHAI)
+    third = BoundaryVersion.objects.create(subdistrict=sub, number=3, status=BoundaryVersion.Status.PUBLISHED,
+                                           effective_from=since, published_at=since)
+    Grid.objects.create(version=third, subdistrict=sub, community=world["community"], code="A1-G3", name="第三版",
+                        boundary=box(W, S, E, N))
+    assert {g["properties"]["version"] for g in features(layer(api_client, "geo:grids"))} == {3}
 
 
 def test_place_contact_only_for_staff(api_client, world):

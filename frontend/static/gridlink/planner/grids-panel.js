@@ -1,0 +1,75 @@
+// The "Grids" tab: the open version's grids as a list (click: select and zoom; shift- or
+// ctrl-click: add to the selection, for a merge), and the selected draft grid's code, name and
+// community, saved like any other edit (one entry of the undo stack), or the grid deleted.
+
+import { el, replace } from "../m/dom.js";
+import { fill } from "../m/format.js";
+
+export function createGridsPanel({ element, text, onSelect, onSaveGrid, onDeleteGrid }) {
+  let shown = null;
+  let confirmDelete = null; // the grid id whose deletion waits for a second click
+
+  function form(grid, communities, busy) {
+    const code = el("input", { className: "pl-input", value: grid.code, maxlength: 32, "data-testid": "grid-code" });
+    const name = el("input", { className: "pl-input", value: grid.name, maxlength: 64, "data-testid": "grid-name" });
+    const community = el("select", { className: "pl-input", "data-testid": "grid-community" }, [
+      el("option", { value: "", text: text.noCommunity }),
+      ...communities.map((c) => el("option", { value: c.id, text: `${c.code} ${c.name}` })),
+    ]);
+    community.value = grid.community === null ? "" : String(grid.community);
+    const save = el("button", { type: "submit", className: "pl-btn pl-btn-primary", text: text.saveGrid, disabled: busy });
+    const asking = confirmDelete === grid.id;
+    const remove = el("button", {
+      type: "button", className: "pl-btn pl-btn-danger", disabled: busy,
+      text: asking ? fill(text.deleteConfirm, { code: grid.code }) : text.deleteGrid,
+    });
+    remove.addEventListener("click", () => {
+      if (confirmDelete === grid.id) {
+        confirmDelete = null;
+        onDeleteGrid(grid.id);
+      } else {
+        confirmDelete = grid.id;
+        remove.textContent = fill(text.deleteConfirm, { code: grid.code });
+      }
+    });
+    const f = el("form", { className: "pl-form", "data-testid": "grid-form" }, [
+      el("label", { className: "pl-field" }, [text.code, code]),
+      el("label", { className: "pl-field" }, [text.name, name]),
+      el("label", { className: "pl-field" }, [text.community, community]),
+      el("div", { className: "pl-row" }, [save, remove]),
+    ]);
+    f.addEventListener("submit", (event) => {
+      event.preventDefault();
+      onSaveGrid(grid.id, {
+        code: code.value.trim(),
+        name: name.value.trim(),
+        community: community.value === "" ? null : Number(community.value),
+      });
+    });
+    return f;
+  }
+
+  return {
+    render(state) {
+      const key = [state.grids, state.selected, state.open, state.communities, state.busy];
+      if (shown && key.every((part, i) => part === shown[i])) return;
+      shown = key;
+      const selected = new Set(state.selected);
+      const isDraft = state.open?.status === "draft";
+      const one = state.selected.length === 1 ? state.grids.find((g) => g.id === state.selected[0]) : null;
+      const items = state.grids.map((grid) => {
+        const button = el("button", {
+          type: "button", className: "pl-item", "aria-pressed": String(selected.has(grid.id)),
+          "data-testid": "grid-item", "data-code": grid.code, "data-id": grid.id,
+        }, [el("strong", { text: grid.code }), " ", el("span", { text: grid.name }), " ",
+          el("span", { className: "pl-muted", text: grid.community_name })]);
+        button.addEventListener("click", (event) => onSelect(grid.id, event.shiftKey || event.ctrlKey || event.metaKey, true));
+        return el("li", {}, [button]);
+      });
+      replace(element,
+        isDraft && one ? form(one, state.communities, state.busy !== null) : null,
+        el("p", { className: "pl-muted", text: fill(text.grids, { count: state.grids.length }) }),
+        el("ul", { className: "pl-list", "data-testid": "grid-list" }, items));
+    },
+  };
+}

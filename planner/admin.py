@@ -1,0 +1,14 @@
+from django.contrib import admin
+
+from geo.admin import PlannerOnlyMixin
+from planner.models import DraftStaffMove
+
+
+@admin.register(DraftStaffMove)
+class DraftStaffMoveAdmin(PlannerOnlyMixin, admin.ModelAdmin):
+    """The planners' choices of members' grids in drafts (made on the page, applied by publishing)."""
+
+    list_display = ["version", "member", "draft_grid", "set_by", "at"]
+    list_select_related = ["version__subdistrict", "member", "draft_grid", "set_by"]
+    fields = ["planner_link", "version", "member", "draft_grid", "set_by", "at"]
+    readonly_fields = fields
