@@ -12,6 +12,7 @@ Only planners and the command room open it (403 for the others, as the planner A
 """
 
 from django.conf import settings
+from django.http import Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
@@ -160,7 +161,8 @@ PLANNER_TEXT = {
     "publishNow": _("Now"),
     "publishAt": _("At"),
     "publishBlocked": _("A draft with problems cannot be published."),
-    "publishConfirm": _("Publish draft %(number)s? Its grids take effect at the time chosen and cannot be changed afterwards."),
+    "publishConfirm": _("Publish draft %(number)s as of revision %(revision)s? Its grids take effect at the time chosen and cannot be changed afterwards."),
+    "publishRevision": _("Publishes draft %(number)s as of revision %(revision)s: if it is saved again meanwhile, publishing is refused."),
     "published": _("Version %(number)s published, in force from %(time)s."),
     "needTime": _("Choose the time it takes effect."),
     # versions
@@ -256,8 +258,12 @@ def planner_config(request, subdistrict) -> dict:
 
 @role_required(*PLANNER_ROLES)
 def planner_view(request):
-    """The planners' page of a sub-district (`?subdistrict=<code>`, default the first)."""
-    subdistrict = subdistrict_get(code=request.GET.get("subdistrict") or None)
+    """The planners' page of a sub-district (`?subdistrict=<code>`, default the first; 404 for a code
+    that names none)."""
+    code = request.GET.get("subdistrict") or None
+    subdistrict = subdistrict_get(code=code)
+    if code is not None and subdistrict is None:
+        raise Http404(_("No such sub-district."))
     get_token(request)  # the CSRF cookie the modules send back with every save
     return render(
         request,

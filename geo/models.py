@@ -112,14 +112,24 @@ class BoundaryVersion(models.Model):
                 condition=Q(status="draft") | Q(effective_from__isnull=False, published_at__isnull=False),
                 name="boundary_version_published_has_times",
             ),
+            # Two published versions of a sub-district never take effect at the same instant: which
+            # one is in force would be undecided (publishing also takes the sub-district's lock).
+            models.UniqueConstraint(fields=["subdistrict", "effective_from"], condition=Q(status="published"),
+                                    name="boundary_version_effective_unique"),
         ]
         triggers = [
-            # A published version is never changed or removed: a new boundary is a new draft.
+            # A published version is never changed or removed: a new boundary is a new draft. The one
+            # change let through is the database's own ON DELETE SET NULL: the user who created it or
+            # the version it was copied from deleted (created_by / based_on set to NULL, nothing else).
             pgtrigger.Trigger(
                 name="published_immutable", level=pgtrigger.Row, when=pgtrigger.Before,
                 operation=pgtrigger.Update | pgtrigger.Delete,
                 condition=pgtrigger.Condition("OLD.status = 'published'"),
-                func="RAISE EXCEPTION 'grid version % is published: it cannot be changed', OLD.number "
+                func="IF TG_OP = 'UPDATE' "
+                     "AND to_jsonb(NEW) - 'created_by_id' - 'based_on_id' = to_jsonb(OLD) - 'created_by_id' - 'based_on_id' "
+                     "AND (NEW.created_by_id IS NULL OR NEW.created_by_id = OLD.created_by_id) "
+                     "AND (NEW.based_on_id IS NULL OR NEW.based_on_id = OLD.based_on_id) THEN RETURN NEW; END IF; "
+                     "RAISE EXCEPTION 'grid version % is published: it cannot be changed', OLD.number "
                      "USING ERRCODE = 'check_violation', CONSTRAINT = 'boundary_version_published_immutable';",
             ),
         ]

@@ -25,6 +25,7 @@ from geo import coverage, interchange
 from geo.api import SUBDISTRICT_PARAMETER, SubdistrictScopedMixin
 from geo.models import BoundaryVersion
 from geo.selectors import boundary_version_in_force
+from incidents.idempotency import IdempotentMixin
 from planner import selectors, services
 from planner.serializers import (
     AssignmentInputSerializer,
@@ -64,7 +65,9 @@ def _valid(serializer_class, data) -> dict:
     return serializer.validated_data
 
 
-class PlannerView(SubdistrictScopedMixin, APIView):
+class PlannerView(IdempotentMixin, SubdistrictScopedMixin, APIView):
+    """A planner's view: its POSTs honour `Idempotency-Key` (incidents/idempotency.py) like every action."""
+
     permission_classes = [HasRole]
     allowed_roles = services.PLANNER_ROLES
 
@@ -112,7 +115,7 @@ class VersionListView(PlannerView):
 
 
 class DraftListView(PlannerView):
-    @extend_schema(summary="Start a draft: a copy of a version (default the version in force)",
+    @extend_schema(summary="Start a draft: a copy of a version (default the latest published one)",
                    parameters=[SUBDISTRICT_PARAMETER], request=DraftStartInputSerializer,
                    responses={201: DraftCreatedSerializer})
     def post(self, request):
@@ -209,12 +212,15 @@ class DraftStaffMoveView(PlannerView):
 
 class DraftPublishView(PlannerView):
     @extend_schema(summary="Publish a draft from an effective time (default now)",
-                   description="400 `problems` when the draft does not validate: the answer's `problems` lists them.",
+                   description="400 `problems` when the draft does not validate: the answer's `problems` lists them. "
+                               "409 `stale` when the draft was saved since `revision` (with `since`, as a save); "
+                               "409 `outdated` when a version was published after the draft was started.",
                    parameters=[SUBDISTRICT_PARAMETER], request=PublishInputSerializer, responses=PublishedSerializer)
     def post(self, request, number: int):
         data = _valid(PublishInputSerializer, request.data)
         version = self.get_version(number)  # a published one: the service's 409
-        version = services.grid_version_publish(version_id=version.pk, actor=request.user,
+        version = services.grid_version_publish(version_id=version.pk, base_revision=data["revision"],
+                                                actor=request.user,
                                                 effective_from=data["effective_from"] or timezone.now())
         return Response(PublishedSerializer(version).data)
 
@@ -278,6 +284,9 @@ class ImportView(PlannerView):
         services.require_planner(request.user)
         subdistrict = self.get_subdistrict()
         upload = data["file"]
+        if upload.size > interchange.MAX_BYTES:  # before reading it into memory
+            raise interchange.ImportRefused(_("The file is larger than %(limit)d MB.")
+                                            % {"limit": interchange.MAX_BYTES // 2**20})
         grids = interchange.read_grids(upload.read(), upload.name or "")
         if request.query_params.get("dry_run") in ("1", "true", "True"):
             sub, communities = services.sub_shapes(subdistrict.pk)

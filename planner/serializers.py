@@ -256,6 +256,9 @@ class StaffMoveSerializer(serializers.Serializer):
 
 
 class PublishInputSerializer(serializers.Serializer):
+    revision = serializers.IntegerField(min_value=0, max_value=2**31 - 1,
+                                        help_text="The draft's revision the planner looked at: 409 `stale` when "
+                                                  "saved since.")
     effective_from = serializers.DateTimeField(required=False, allow_null=True, default=None,
                                                help_text="Default: now.")
 

@@ -42,7 +42,7 @@ from shapely.geometry.base import BaseGeometry
 
 from config.errors import DomainError, Forbidden, TransitionRefused
 from config.roles import UserRole, has_role
-from dispatch.models import Member, MemberGrid
+from dispatch.models import Force, Member, MemberGrid, Role
 from geo import coverage, lineage
 from geo.models import BoundaryVersion, Community, DraftEditor, DraftGrid, DraftSave, Grid, Subdistrict
 from geo.selectors import boundary_version_in_force
@@ -158,11 +158,19 @@ def _touch(version: BoundaryVersion, actor) -> None:
     DraftEditor.objects.update_or_create(version=version, user=actor, defaults={"last_seen": timezone.now()})
 
 
+def _subdistrict_lock(subdistrict_id: int) -> None:
+    """Lock the sub-district's row until the transaction ends (NO KEY UPDATE: rows referring to it
+    are still written meanwhile). Whatever decides on the sub-district's versions as a whole takes
+    it first — numbering a new version, publishing (the latest published version, the staff's
+    links), assigning the staff — so that two of them run one after the other, never interleaved.
+    Always taken before a draft's row (publishing), so that two writers cannot wait on each other."""
+    Subdistrict.objects.select_for_update(no_key=True).filter(pk=subdistrict_id).values_list("pk").first()
+
+
 def _next_number(subdistrict: Subdistrict) -> int:
-    """The next version number of a sub-district. Locks the sub-district's row (NO KEY UPDATE:
-    rows referring to it are still written meanwhile) so that two drafts started at once are
-    numbered one after the other."""
-    Subdistrict.objects.select_for_update(no_key=True).filter(pk=subdistrict.pk).values_list("pk").first()
+    """The next version number of a sub-district, under the sub-district's lock: two drafts started
+    at once are numbered one after the other."""
+    _subdistrict_lock(subdistrict.pk)
     last = BoundaryVersion.objects.filter(subdistrict=subdistrict).aggregate(n=Max("number"))["n"]
     return (last or 0) + 1
 
@@ -182,8 +190,9 @@ def _log(version: BoundaryVersion, actor, op: str, *, changed=(), added=(), dele
 
 def draft_start(*, subdistrict: Subdistrict, based_on: BoundaryVersion | None = None, actor,
                 label: str = "") -> BoundaryVersion:
-    """A new draft: a copy of the grids of `based_on` (default the version in force, else the latest
-    published; none: an empty draft), numbered after the sub-district's last version."""
+    """A new draft: a copy of the grids of `based_on` (default the latest published version — the
+    one in force, or one already scheduled to follow it, which the draft will have to follow too;
+    none: an empty draft), numbered after the sub-district's last version."""
     require_planner(actor)
     label = _clean_label(label)
     if based_on is not None and based_on.subdistrict_id != subdistrict.pk:
@@ -191,7 +200,7 @@ def draft_start(*, subdistrict: Subdistrict, based_on: BoundaryVersion | None = 
     with transaction.atomic():
         number = _next_number(subdistrict)
         if based_on is None:
-            based_on = boundary_version_in_force(subdistrict=subdistrict) or latest_published(subdistrict.pk)
+            based_on = latest_published(subdistrict.pk)
         version = BoundaryVersion.objects.create(subdistrict=subdistrict, number=number, label=label,
                                                  based_on=based_on, created_by=actor)
         copied = 0
@@ -213,7 +222,11 @@ def draft_import(*, subdistrict: Subdistrict, grids: Sequence[coverage.DraftGrid
     """A new draft holding exactly `grids` (read from a file: geo.interchange). Each grid's community
     is named by its code; an unknown code, a duplicate or missing grid code or name, or a boundary
     that is not a polygon is refused naming the grid, and nothing is written. `actor` None is
-    `manage.py geo_import_grids --commit`: an operator with the server's shell, no user."""
+    `manage.py geo_import_grids --commit`: an operator with the server's shell, no user.
+
+    An imported draft is based on no version (`based_on` None: it was copied from none). Publishing
+    treats it like any draft (see grid_version_publish): a version published after the import
+    makes it outdated — the file was drawn without that version's changes — and it is refused."""
     if actor is not None:
         require_planner(actor)
     label = _clean_label(label)
@@ -338,6 +351,19 @@ def _draft_grid(version: BoundaryVersion, grid_id) -> DraftGrid:
     return grid
 
 
+def is_grid_staff(member: Member) -> bool:
+    """A grid worker or a grid leader (by force, or by role as planner.selectors.assignment_list
+    lists them): the members who serve grids."""
+    return member.force in (Force.GRID_WORKER, Force.GRID_LEADER) or Role.GRID_LEADER in (member.roles or [])
+
+
+def _grid_staff(member: Member) -> Member:
+    if not is_grid_staff(member):
+        raise DomainError(_("%(name)s is not a grid worker or a grid leader: only grid staff serve grids.")
+                          % {"name": member.name}, code="member")
+    return member
+
+
 def _valid_shape(grid: DraftGrid, doing: str) -> BaseGeometry:
     shape = to_shapely(grid.boundary)
     if shape.is_empty or not shape.is_valid:
@@ -357,11 +383,46 @@ def _free_code(version: BoundaryVersion, code: str) -> str:
         n += 1
 
 
+def _cut(shape: BaseGeometry, cut: BaseGeometry, code: str) -> tuple[list[BaseGeometry], list[BaseGeometry]]:
+    """The two groups of polygons a split makes of `shape` (a grid's valid boundary; a MultiPolygon
+    may hold islands) along `cut`, largest group first. Only the one polygon the line crosses is
+    cut: an island it does not cross is not a part of the cut (shapely.ops.split hands every island
+    back as a piece of its own), and goes with the piece nearest to it (at equal distance the larger
+    piece). 400 `line` when the line crosses no polygon from border to border, or cuts more than two
+    pieces (crosses a polygon several times, or several islands)."""
+    polygons = list(shapely.get_parts(shape))
+    crossed, pieces, untouched = 0, [], []
+    for polygon in polygons:
+        if not shapely.intersects(polygon, cut):
+            untouched.append(polygon)
+            continue
+        cut_into = [p for p in shapely.get_parts(shapely.ops.split(polygon, cut)) if p.area > 0]
+        if len(cut_into) > 1:
+            crossed += 1
+            pieces.extend(cut_into)
+        else:
+            untouched.append(polygon)
+    count = len(pieces) + len(untouched)  # against len(polygons): a single cut adds exactly one
+    if crossed == 0 or count < len(polygons) + 1:
+        raise DomainError(_("The line does not cut grid %(code)s in two: draw it across the grid, from one "
+                            "border to another.") % {"code": code}, code="line")
+    if count > len(polygons) + 1:
+        raise DomainError(_("The line cuts grid %(code)s into %(n)d pieces: draw a line that crosses it once, "
+                            "from one border to another.") % {"code": code, "n": count - len(polygons) + 1},
+                          code="line")
+    groups: list[list[BaseGeometry]] = [[p] for p in pieces]
+    for island in untouched:
+        nearest = min(range(2), key=lambda i: (island.distance(pieces[i]), -pieces[i].area))
+        groups[nearest].append(island)
+    return sorted(groups, key=lambda group: -sum(p.area for p in group))
+
+
 def draft_split(*, version_id: int, base_revision: int, grid_id: int, line: LineString, actor) -> DraftChange:
-    """Cut a grid in two along `line` (lon/lat), which must cross it from border to border once. The
-    larger part keeps the grid's code and name, the other gets the code + "-2" (or the next free
-    suffix) and the name + "（2）"; both keep the community. The new border points are inserted into
-    the neighbours that share those borders, so the coverage stays exact."""
+    """Cut a grid in two along `line` (lon/lat), which must cross it from border to border once (a
+    grid of several islands: cross one of them; the others go with the piece nearest to each, see
+    _cut). The larger part keeps the grid's code and name, the other gets the code + "-2" (or the
+    next free suffix) and the name + "（2）"; both keep the community. The new border points are
+    inserted into the neighbours that share those borders, so the coverage stays exact."""
     require_planner(actor)
     if not isinstance(line, LineString) or line.num_points < 2:
         raise DomainError(_("Draw the split as a line of at least two points."), code="line")
@@ -371,24 +432,16 @@ def draft_split(*, version_id: int, base_revision: int, grid_id: int, line: Line
         version = _draft_lock(version_id, base_revision)
         grid = _draft_grid(version, grid_id)
         shape = _valid_shape(grid, _("splitting"))
-        cut = to_shapely(line)
-        parts = [p for p in shapely.get_parts(shapely.ops.split(shape, cut)) if p.area > 0]
-        if len(parts) < 2:
-            raise DomainError(_("The line does not cut grid %(code)s in two: draw it across the grid, from one "
-                                "border to another.") % {"code": grid.code}, code="line")
-        if len(parts) > 2:
-            raise DomainError(_("The line cuts grid %(code)s into %(n)d pieces: draw a line that crosses it once, "
-                                "from one border to another.") % {"code": grid.code, "n": len(parts)}, code="line")
-        keep, other = sorted(parts, key=lambda p: -p.area)
+        keep, other = (shapely.MultiPolygon(group) for group in _cut(shape, to_shapely(line), grid.code))
         # The points where the line crosses the grid's border: the neighbours need them as vertices.
         border = shape.boundary
         old_vertices = {tuple(xy) for xy in shapely.get_coordinates(shape).tolist()}
         nodes = [xy for xy in shapely.get_coordinates(other).tolist()
                  if tuple(xy) not in old_vertices and border.distance(shapely.Point(xy)) < SNAP_TOLERANCE]
         upsert = [{"id": grid.pk, "code": grid.code, "name": grid.name, "community": grid.community_id,
-                   "boundary": to_geos(shapely.MultiPolygon([keep]))},
+                   "boundary": to_geos(keep)},
                   {"id": None, "code": _free_code(version, grid.code), "name": (grid.name + "（2）")[:MAX_NAME],
-                   "community": grid.community_id, "boundary": to_geos(shapely.MultiPolygon([other]))}]
+                   "community": grid.community_id, "boundary": to_geos(other)}]
         if nodes:
             points = shapely.MultiPoint(nodes)
             near = to_geos(points.buffer(SNAP_TOLERANCE * 10))
@@ -602,7 +655,9 @@ def draft_impact(version: BoundaryVersion) -> dict:
 def draft_staff_move_set(*, version_id: int, member_id: int, draft_grid_id: int | None, actor,
                          clear: bool = False) -> DraftStaffMove | None:
     """The planner's choice of a member's grid in the draft: `draft_grid_id`, or no grid (None).
-    `clear` drops the choice: the proposal by geometry applies again."""
+    `clear` drops the choice: the proposal by geometry applies again. Only grid staff (a grid worker
+    or leader of the draft's sub-district, 400 `member` otherwise) are given a grid; anyone of the
+    sub-district linked to a grid may be taken off (no grid) or have the choice cleared."""
     require_planner(actor)
     with transaction.atomic():
         version = _draft_lock(version_id, None)
@@ -612,6 +667,8 @@ def draft_staff_move_set(*, version_id: int, member_id: int, draft_grid_id: int 
         if clear:
             DraftStaffMove.objects.filter(version=version, member=member).delete()
             return None
+        if draft_grid_id is not None:
+            _grid_staff(member)
         grid = _draft_grid(version, draft_grid_id) if draft_grid_id is not None else None
         move, _created = DraftStaffMove.objects.update_or_create(
             version=version, member=member, defaults={"draft_grid": grid, "set_by": actor})
@@ -621,25 +678,61 @@ def draft_staff_move_set(*, version_id: int, member_id: int, draft_grid_id: int 
 
 # --- publishing ------------------------------------------------------------------------------------
 
-def grid_version_publish(*, version_id: int, effective_from: datetime, actor) -> BoundaryVersion:
-    """Publish a draft from `effective_from` (now or later, and not before the latest published
-    version's effective time: the versions follow each other). Refuses (400 `problems`, with the
-    problems in `extra`) a draft that does not validate. Copies the draft's grids into Grid rows,
-    gives every member their new grid (staff_moves: links added, the old ones kept so that the
-    incidents of the old version keep their staff), deletes the draft's grids and marks the version
-    published. 403 for roles other than the planner's and the command room's; 409 when published
+def _when(at: datetime) -> str:
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M")
+
+
+def grid_version_publish(*, version_id: int, base_revision: int, effective_from: datetime, actor) -> BoundaryVersion:
+    """Publish a draft, as of `base_revision` (the revision the planner looked at: a draft saved
+    since is refused, 409 `stale` with the saves since, as draft_save), from `effective_from`.
+
+    The effective time is now or later: up to EFFECTIVE_SKEW in the past is taken as clock skew and
+    stored as now (an incident taken in between already got the old grid at intake; a version must
+    never take effect before the moment it was published), earlier is refused; and it must follow
+    the latest published version's effective time (the versions follow each other).
+
+    A draft is outdated (409 `outdated`) when a version was published after the draft was started
+    (or imported) and it is not the version the draft was copied from: publishing the draft would
+    silently undo that version's changes. A draft started, after a publication, from an older
+    version is the planner's deliberate choice and is published.
+
+    Refuses (400 `problems`, with the problems in `extra`) a draft that does not validate. Copies
+    the draft's grids into Grid rows, gives every member their new grid (staff_moves: links added,
+    the old ones kept so that the incidents of the old version keep their staff), deletes the
+    draft's grids and marks the version published. The sub-district's row is locked first (see
+    _subdistrict_lock): two publications, or a publication and an assignment, never interleave.
+    403 for roles other than the planner's and the command room's; 409 `published` when published
     already."""
     require_planner(actor)
-    now = timezone.now()
-    if effective_from < now - EFFECTIVE_SKEW:
+    if effective_from < timezone.now() - EFFECTIVE_SKEW:
         raise DomainError(_("A grid version takes effect from now on, never in the past."), code="effective_from")
     with transaction.atomic():
-        version = _draft_lock(version_id, None)
+        subdistrict_id = BoundaryVersion.objects.filter(pk=version_id).values_list("subdistrict_id", flat=True).first()
+        if subdistrict_id is None:
+            raise _not_found()
+        _subdistrict_lock(subdistrict_id)
+        version = _draft_lock(version_id, base_revision)
+        now = timezone.now()  # after the locks: a publication waited on is later than the one it waited for
+        if effective_from < now - EFFECTIVE_SKEW:
+            raise DomainError(_("A grid version takes effect from now on, never in the past."), code="effective_from")
+        effective_from = max(effective_from, now)
         previous = latest_published(version.subdistrict_id)
+        if (previous is not None and previous.pk != version.based_on_id
+                and previous.published_at > version.created_at):
+            values = {"latest": previous.number, "at": _when(previous.effective_from), "draft": version.number}
+            if version.based_on_id:
+                message = _("Version %(latest)d was published (in force from %(at)s) after draft %(draft)d was "
+                            "started from version %(base)d: publishing the draft would undo the changes of version "
+                            "%(latest)d. Start a new draft from version %(latest)d and make your changes there.") % {
+                    **values, "base": version.based_on.number}
+            else:
+                message = _("Version %(latest)d was published (in force from %(at)s) after draft %(draft)d was "
+                            "imported or started empty: publishing the draft would undo the changes of version "
+                            "%(latest)d. Import the file again, or start a new draft from version %(latest)d.") % values
+            raise TransitionRefused(message, code="outdated", extra={"latest": previous.number})
         if previous is not None and effective_from <= previous.effective_from:
             raise DomainError(_("Version %(n)d takes effect at %(at)s: this one must take effect after it.")
-                              % {"n": previous.number, "at": timezone.localtime(previous.effective_from)
-                                 .strftime("%Y-%m-%d %H:%M")}, code="effective_from")
+                              % {"n": previous.number, "at": _when(previous.effective_from)}, code="effective_from")
         shapes = draft_shapes(version)
         if not shapes:
             raise DomainError(_("This draft has no grids."), code="problems", extra={"problems": []})
@@ -722,14 +815,33 @@ def version_compare(*, a: BoundaryVersion, b: BoundaryVersion) -> list[GridDiffe
 def member_grids_set(*, member_id: int, grid_ids: Sequence[int], actor, subdistrict: Subdistrict | None = None
                      ) -> Member:
     """The grids of the version in force that a member serves (grid workers and leaders, assigned from
-    the planner's page): links to the other grids of that version go, links to other versions stay."""
+    the planner's page): links to the other grids of that version go, links to other versions stay.
+
+    Only grid staff (a grid worker or leader; 400 `member` otherwise) are given grids; anyone may be
+    taken off all grids (an empty list). While a later version is already published and waits for
+    its effective time, assignments are refused (409 `scheduled`, naming it): the scheduled version's
+    staff were fixed when it was published, and a change made now to the version in force would not
+    reach it — and writing both versions' links here could not tell which of the scheduled version's
+    grids the member should take. Assign once it is in force, or publish a new draft with the staff
+    moves. Runs under the sub-district's lock, as publishing does (_subdistrict_lock)."""
     require_planner(actor)
     with transaction.atomic():
-        member = Member.objects.select_for_update(no_key=True).filter(pk=member_id).first()
-        if member is None or (subdistrict is not None and member.subdistrict_id != subdistrict.pk):
+        found = Member.objects.filter(pk=member_id).values_list("subdistrict_id", flat=True).first()
+        if found is None or (subdistrict is not None and found != subdistrict.pk):
             raise DomainError(_("No such member in this sub-district."), code="member", http_status=404)
-        version = boundary_version_in_force(subdistrict=member.subdistrict)
+        _subdistrict_lock(found)
+        member = Member.objects.select_for_update(no_key=True).get(pk=member_id)
         wanted = set(grid_ids)
+        if wanted:
+            _grid_staff(member)
+        now = timezone.now()
+        latest = latest_published(member.subdistrict_id)
+        if latest is not None and latest.effective_from > now:
+            raise TransitionRefused(
+                _("Version %(n)d is published and takes effect at %(at)s: a change of the grids in force now would "
+                  "not reach it. Assign the grids once version %(n)d is in force, or through a new draft's staff "
+                  "moves.") % {"n": latest.number, "at": _when(latest.effective_from)}, code="scheduled")
+        version = boundary_version_in_force(subdistrict=member.subdistrict_id, at=now)
         grids = set(Grid.objects.filter(version=version, pk__in=wanted).values_list("pk", flat=True)) if version else set()
         if wanted - grids:
             raise DomainError(_("Grid %(id)s is not a grid of the version in force.") % {"id": min(wanted - grids)},

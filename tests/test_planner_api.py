@@ -106,7 +106,8 @@ def test_a_draft_through_the_api_from_start_to_publish(api, world):
                                                     "grid": feature(split.json(), "P1-NW-2")["id"]}, format="json")
     assert moved.status_code == 200 and moved.json()["override"] is True
 
-    published = api.post(url("drafts/2/publish/"), {}, format="json")
+    assert api.post(url("drafts/2/publish/"), {}, format="json").status_code == 400  # the revision is required
+    published = api.post(url("drafts/2/publish/"), {"revision": 3}, format="json")
     assert published.status_code == 200, published.content
     assert published.json()["number"] == 2
     versions = api.get(url("versions/")).json()
@@ -140,6 +141,20 @@ def test_a_stale_save_is_refused_with_the_saves_missed(api, world):
     assert feature(draft(api, 2), "P1-NE")["properties"]["name"] == "改名"
 
 
+def test_a_save_sent_twice_with_its_idempotency_key_is_applied_once(api, world):
+    """A page that lost the answer (a dropped connection) sends the save again with the same key:
+    the stored answer comes back, the draft moves one revision, not two (and is not refused stale)."""
+    start(api)
+    ne = feature(draft(api, 2), "P1-NE")
+    body = {"revision": 0, "upsert": [{"id": ne["id"], "code": "P1-NE", "name": "改名",
+                                       "community": ne["properties"]["community"]}]}
+    first = api.post(url("drafts/2/save/"), body, format="json", HTTP_IDEMPOTENCY_KEY="save-1")
+    again = api.post(url("drafts/2/save/"), body, format="json", HTTP_IDEMPOTENCY_KEY="save-1")
+    assert first.status_code == again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json() and first.json()["revision"] == 1
+    assert draft(api, 2)["revision"] == 1
+
+
 def test_bad_edits_answer_400_with_a_message_and_write_nothing(api, world):
     start(api)
     body = draft(api, 2)
@@ -167,10 +182,12 @@ def test_a_draft_with_problems_is_not_published_and_the_answer_lists_them(api, w
     api.post(url("drafts/2/save/"), {"revision": 0, "upsert": [
         {"id": ne["id"], "code": "P1-NE", "name": "东北", "community": ne["properties"]["community"],
          "geometry": square(MX + 0.002, MY, E, N)}]}, format="json")
-    refused = api.post(url("drafts/2/publish/"), {"effective_from": timezone.now().isoformat()}, format="json")
+    refused = api.post(url("drafts/2/publish/"), {"revision": 1, "effective_from": timezone.now().isoformat()},
+                       format="json")
     assert refused.status_code == 400 and refused.json()["code"] == "problems"
     assert "gap" in {p["kind"] for p in refused.json()["problems"]}
-    past = api.post(url("drafts/2/publish/"), {"effective_from": (timezone.now() - timedelta(days=1)).isoformat()},
+    past = api.post(url("drafts/2/publish/"), {"revision": 1,
+                                                "effective_from": (timezone.now() - timedelta(days=1)).isoformat()},
                     format="json")
     assert (past.status_code, past.json()["code"]) == (400, "effective_from")
     assert BoundaryVersion.objects.get(number=2).status == "draft"
@@ -226,3 +243,75 @@ def test_export_a_version_as_a_file(api, world, fmt, crs):
     assert sorted(g.code for g in back) == ["P1-NE", "P1-NW", "P1-SE", "P1-SW"]
     assert api.get(url("versions/1/export/"), {"format": "kml"}).status_code == 400
     assert api.get(url("versions/9/export/")).status_code == 404
+
+
+# --- review: publishing names its revision; outdated drafts; oversize files; other sub-districts ---------
+
+def test_publishing_a_draft_saved_since_or_outdated_is_refused_with_the_reason(api, world):
+    start(api), start(api)  # drafts 2 and 3, both copies of version 1
+    ne = feature(draft(api, 2), "P1-NE")
+    other = APIClient()
+    other.force_authenticate(make_user("pa-second", UserRole.PLANNER))
+    change = {"id": ne["id"], "code": "P1-NE", "name": "改名", "community": ne["properties"]["community"]}
+    assert other.post(url("drafts/2/save/"), {"revision": 0, "upsert": [change]}, format="json").status_code == 200
+    stale = api.post(url("drafts/2/publish/"), {"revision": 0}, format="json")
+    assert (stale.status_code, stale.json()["code"], stale.json()["revision"]) == (409, "stale", 1)
+    assert [(s["revision"], s["user"]) for s in stale.json()["since"]] == [(1, "pa-second")]
+    assert api.post(url("drafts/2/publish/"), {"revision": 1}, format="json").status_code == 200
+    outdated = api.post(url("drafts/3/publish/"), {"revision": 0}, format="json")
+    assert (outdated.status_code, outdated.json()["code"], outdated.json()["latest"]) == (409, "outdated", 2)
+    assert "2" in outdated.json()["detail"] and "3" in outdated.json()["detail"]
+    assert BoundaryVersion.objects.get(subdistrict=world["subdistrict"], number=3).status == "draft"
+
+
+def test_an_oversize_file_is_refused_before_it_is_read_and_nothing_is_written(api, world, monkeypatch):
+    read = []
+    monkeypatch.setattr(interchange, "MAX_BYTES", 64)
+    monkeypatch.setattr(interchange, "read_grids", lambda data, name: read.append(name) or [])
+    for query in ("", "&dry_run=1"):
+        upload = SimpleUploadedFile("grids.geojson", b"{" + b" " * 100 + b"}", content_type="application/geo+json")
+        answer = api.post(url("import/") + query, {"file": upload}, format="multipart")
+        assert (answer.status_code, answer.json()["code"]) == (400, "import") and answer.json()["detail"]
+    assert read == [] and BoundaryVersion.objects.count() == 1
+
+
+@pytest.fixture
+def other_world(world):
+    return make_planner_world("P2")
+
+
+def test_a_planner_reaches_only_the_sub_district_asked_for(api, world, other_world):
+    theirs = APIClient()
+    theirs.force_authenticate(other_world["planner"])
+    assert theirs.post(f"{BASE}drafts/?subdistrict=P2", {}, format="json").json()["number"] == 2
+    their_body = theirs.get(f"{BASE}drafts/2/?subdistrict=P2").json()
+    their_ne = feature(their_body, "P2-NE")
+    # Their version 2 asked for with ?subdistrict=P1 (which has no version 2): not found, whatever the call.
+    for method, path, data in (("get", "drafts/2/", None), ("get", "drafts/2/impact/", None),
+                               ("get", "versions/2/export/", None), ("get", "compare/?a=1&b=2", None),
+                               ("post", "drafts/2/save/", {"revision": 0, "upsert": [], "delete": [their_ne["id"]]}),
+                               ("post", "drafts/2/publish/", {"revision": 0}),
+                               ("post", "drafts/", {"based_on": 2})):
+        target = url(path) if "?" not in path else f"{BASE}{path}&subdistrict=P1"
+        answer = getattr(api, method)(target, data, format="json") if data is not None else api.get(target)
+        assert answer.status_code == 404, (path, answer.content)
+    mine = start(api)["number"]
+    body = draft(api, mine)
+    nw, ne = feature(body, "P1-NW"), feature(body, "P1-NE")
+    community = {"id": ne["id"], "code": "P1-NE", "name": "东北", "community": other_world["communities"]["E"].pk}
+    for path, data in (
+        ("save/", {"revision": 0, "upsert": [{**community, "id": their_ne["id"], "code": "P2-NE"}]}),
+        ("save/", {"revision": 0, "delete": [their_ne["id"]]}),
+        ("save/", {"revision": 0, "upsert": [community]}),
+        ("split/", {"revision": 0, "grid": their_ne["id"], "line": json.loads(SPLIT_LINE.geojson)}),
+        ("merge/", {"revision": 0, "grids": [nw["id"], their_ne["id"]]}),
+        ("staff-moves/", {"member": other_world["members"]["ne"].pk, "grid": ne["id"]}),
+    ):
+        answer = api.post(url(f"drafts/{mine}/{path}"), data, format="json")
+        assert answer.status_code in (400, 404) and answer.json()["detail"], (path, answer.content)
+    assigned = api.post(url("assignments/"), {"member": other_world["members"]["ne"].pk,
+                                              "grids": [world["grids"]["NE"].pk]}, format="json")
+    assert assigned.status_code == 404
+    assert draft(api, mine)["revision"] == 0
+    assert theirs.get(f"{BASE}drafts/2/?subdistrict=P2").json() == their_body  # nothing of theirs written
+    assert {g.code for g in other_world["members"]["ne"].grids.all()} == {"P2-NE"}

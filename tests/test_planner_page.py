@@ -74,3 +74,9 @@ def test_names_typed_by_people_are_escaped(client, world):
     response = client.get(URL)
     assert "<script>alert(1)</script>" not in response.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
+
+
+def test_an_unknown_sub_district_is_not_found(client, world):
+    client.force_login(make_user("plan3", UserRole.PLANNER))
+    assert client.get(URL, {"subdistrict": "BOGUS"}).status_code == 404
+    assert client.get(URL).status_code == 200  # no code: the first sub-district

@@ -7,12 +7,14 @@ from datetime import timedelta
 
 import pytest
 import shapely
-from django.contrib.gis.geos import LineString, MultiPolygon, Polygon
+from django.contrib.gis.geos import LineString, MultiPolygon, Point, Polygon
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from config.errors import DomainError, Forbidden, TransitionRefused
 from config.roles import UserRole
-from dispatch.models import MemberGrid
+from dispatch.models import Force, Member, MemberGrid, Role, TravelMode
 from dispatch.recommend import recommend
 from dispatch.rules_seed import rules_seed
 from geo import coverage
@@ -28,6 +30,7 @@ from tests.planner_world import (
     MY,
     SPLIT_LINE,
     SPLIT_X,
+    V1_AT,
     WEST_PART,
     E,
     N,
@@ -67,6 +70,13 @@ def linked(member) -> set[str]:
     return {f"v{g.version.number}:{g.code}" for g in member.grids.select_related("version")}
 
 
+def publish(world, draft, when=None, *, actor=None) -> BoundaryVersion:
+    """Publish the draft as of its current revision (default: now, by the world's planner)."""
+    draft.refresh_from_db()
+    return services.grid_version_publish(version_id=draft.pk, base_revision=draft.revision,
+                                         effective_from=when or timezone.now(), actor=actor or world["planner"])
+
+
 def split(world, draft):
     draft.refresh_from_db()
     return services.draft_split(version_id=draft.pk, base_revision=draft.revision, grid_id=grid(draft, "NW").pk,
@@ -96,7 +106,7 @@ def test_only_planners_and_the_command_room_work_on_grid_versions(world, role):
     with pytest.raises(Forbidden):
         services.draft_save(version_id=draft.pk, base_revision=0, upsert=[], delete=[], actor=other)
     with pytest.raises(Forbidden):
-        services.grid_version_publish(version_id=draft.pk, effective_from=timezone.now(), actor=other)
+        publish(world, draft, actor=other)
     with pytest.raises(Forbidden):
         services.member_grids_set(member_id=world["members"]["sw"].pk, grid_ids=[], actor=other)
     room = make_user("p-room", UserRole.COMMAND_ROOM)
@@ -270,7 +280,7 @@ def test_publishing_a_split_moves_each_member_to_the_part_that_holds_their_post(
     draft = draft_of(world)
     split(world, draft)
     when = timezone.now() + timedelta(minutes=1)
-    version = services.grid_version_publish(version_id=draft.pk, effective_from=when, actor=world["planner"])
+    version = publish(world, draft, when)
     assert (version.status, version.effective_from) == (BoundaryVersion.Status.PUBLISHED, when)
     assert not DraftGrid.objects.filter(version=version).exists()
     assert sorted(version.grids.values_list("code", flat=True)) == ["P1-NE", "P1-NW", "P1-NW-2", "P1-SE", "P1-SW"]
@@ -281,7 +291,7 @@ def test_publishing_a_split_moves_each_member_to_the_part_that_holds_their_post(
     assert all(Grid.objects.get(version=version, code=c).members.exists()
                for c in ("P1-NW", "P1-NW-2", "P1-SW", "P1-NE", "P1-SE"))  # no grid without its staff
     with pytest.raises(TransitionRefused):
-        services.grid_version_publish(version_id=draft.pk, effective_from=when, actor=world["planner"])
+        publish(world, draft, when)
 
 
 def test_publishing_a_merge_gives_the_merged_grid_the_staff_of_both_and_overrides_apply(world):
@@ -291,7 +301,7 @@ def test_publishing_a_merge_gives_the_merged_grid_the_staff_of_both_and_override
                          grid_ids=[grid(draft, "NE").pk, grid(draft, "SE").pk])
     services.draft_staff_move_set(version_id=draft.pk, member_id=m["sw"].pk, draft_grid_id=None,
                                   actor=world["planner"])  # the planner takes this one off the grids
-    services.grid_version_publish(version_id=draft.pk, effective_from=timezone.now(), actor=world["planner"])
+    publish(world, draft)
     assert linked(m["ne"]) == {"v1:P1-NE", "v2:P1-NE"} and linked(m["se"]) == {"v1:P1-SE", "v2:P1-NE"}
     assert linked(m["sw"]) == {"v1:P1-SW"}
     assert not DraftStaffMove.objects.exists()
@@ -301,13 +311,12 @@ def test_a_draft_with_problems_or_an_effective_time_in_the_past_is_not_published
     draft = draft_of(world)
     save(world, draft, edit(draft, "NE", boundary=box(MX + 0.002, MY, E, N)))
     with pytest.raises(DomainError) as refused:
-        services.grid_version_publish(version_id=draft.pk, effective_from=timezone.now(), actor=world["planner"])
+        publish(world, draft)
     assert refused.value.code == "problems"
     assert [p["kind"] for p in refused.value.extra["problems"]] == ["gap", "edges", "edges"]
     assert refused.value.extra["problems"][0]["where"]["type"] in ("Polygon", "MultiPolygon")
     with pytest.raises(DomainError) as past:
-        services.grid_version_publish(version_id=draft.pk, effective_from=timezone.now() - timedelta(hours=1),
-                                      actor=world["planner"])
+        publish(world, draft, timezone.now() - timedelta(hours=1))
     assert past.value.code == "effective_from"
     draft.refresh_from_db()
     assert draft.status == BoundaryVersion.Status.DRAFT and draft.draft_grids.count() == 4
@@ -323,7 +332,7 @@ def test_an_incident_keeps_the_version_in_force_when_reported_and_so_does_its_re
     draft = draft_of(world)
     split(world, draft)
     effective = timezone.now()
-    services.grid_version_publish(version_id=draft.pk, effective_from=effective, actor=world["planner"])
+    publish(world, draft, effective)
     taker = make_user("p-taker", UserRole.CALL_TAKER)
 
     def take(reported_at):
@@ -411,3 +420,234 @@ def test_a_staff_move_names_a_grid_of_its_own_draft(world):
         services.draft_staff_move_set(version_id=draft.pk, member_id=world["members"]["sw"].pk,
                                       draft_grid_id=grid(other, "SW").pk, actor=world["planner"])
     assert not DraftStaffMove.objects.exists()
+
+
+# --- review: publishing under the sub-district's lock, the revision, outdated drafts --------------------
+
+def _first(queries, *parts) -> int:
+    return next(i for i, q in enumerate(queries) if all(p in q["sql"] for p in parts))
+
+
+def test_publishing_and_assigning_lock_the_sub_district_before_reading_versions_and_links(world):
+    draft = draft_of(world)
+    with CaptureQueriesContext(connection) as publishing:
+        publish(world, draft)
+    lock = _first(publishing.captured_queries, 'FROM "geo_subdistrict"', "FOR NO KEY UPDATE")
+    assert lock < _first(publishing.captured_queries, "FROM \"geo_boundaryversion\"", "FOR UPDATE")  # the draft
+    assert lock < _first(publishing.captured_queries, "\"effective_from\" DESC")  # the latest published
+    assert lock < _first(publishing.captured_queries, "dispatch_member_grids")  # the staff's links
+    with CaptureQueriesContext(connection) as assigning:
+        services.member_grids_set(member_id=world["members"]["sw"].pk, grid_ids=[], actor=world["planner"])
+    lock = _first(assigning.captured_queries, 'FROM "geo_subdistrict"', "FOR NO KEY UPDATE")
+    assert lock < _first(assigning.captured_queries, "\"effective_from\" DESC")
+    assert lock < _first(assigning.captured_queries, "dispatch_member_grids")
+
+
+def test_two_published_versions_never_take_effect_at_the_same_time(world):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BoundaryVersion.objects.create(subdistrict=world["subdistrict"], number=7, status=BoundaryVersion.Status.PUBLISHED,
+                                       effective_from=V1_AT, published_at=V1_AT)
+    draft = BoundaryVersion.objects.create(subdistrict=world["subdistrict"], number=8, effective_from=V1_AT)
+    assert draft.status == BoundaryVersion.Status.DRAFT  # drafts are not concerned
+
+
+def test_publishing_names_the_revision_looked_at_a_draft_saved_since_is_refused(world):
+    draft = draft_of(world)
+    other = make_user("p-other", UserRole.PLANNER)
+    save(world, draft, edit(draft, "NE", name="东北（改）"), actor=other)
+    with pytest.raises(TransitionRefused) as stale:
+        services.grid_version_publish(version_id=draft.pk, base_revision=0, effective_from=timezone.now(),
+                                      actor=world["planner"])
+    assert (stale.value.code, stale.value.http_status, stale.value.extra["revision"]) == ("stale", 409, 1)
+    assert [(s["revision"], s["user"]) for s in stale.value.extra["since"]] == [(1, "p-other")]
+    draft.refresh_from_db()
+    assert draft.status == BoundaryVersion.Status.DRAFT and draft.draft_grids.count() == 4
+
+
+def test_a_draft_that_a_version_published_since_it_was_started_would_undo_is_outdated(world):
+    sub = world["subdistrict"]
+    first, second = draft_of(world), draft_of(world)  # both copies of version 1
+    imported = services.draft_import(subdistrict=sub, actor=world["planner"], grids=[
+        coverage.DraftGrid("A1", "甲", "P1-CW", shapely.box(W, S, MX, N)),
+        coverage.DraftGrid("B1", "乙", "P1-CE", shapely.box(MX, S, E, N))])
+    save(world, first, edit(first, "NE", name="东北片"))
+    publish(world, first)  # version 2
+    for draft in (second, imported):
+        with pytest.raises(TransitionRefused) as outdated:
+            publish(world, draft)
+        assert (outdated.value.code, outdated.value.http_status, outdated.value.extra) == (
+            "outdated", 409, {"latest": 2})
+        message = str(outdated.value.message)
+        assert f"{draft.number}" in message and "2" in message
+        draft.refresh_from_db()
+        assert draft.status == BoundaryVersion.Status.DRAFT
+    # A draft started after the publication follows it: from version 2 (the default), or — the
+    # planner's deliberate choice — from an older version; an import made after it too.
+    assert publish(world, draft_of(world), timezone.now() + timedelta(seconds=1)).number == 5
+    assert publish(world, draft_of(world, based_on=world["v1"]), timezone.now() + timedelta(seconds=2)).number == 6
+
+
+def test_a_new_draft_follows_a_version_already_scheduled(world):
+    scheduled = publish(world, draft_of(world), timezone.now() + timedelta(days=1))
+    assert draft_of(world).based_on == scheduled  # not the version in force: it would undo the scheduled one
+
+
+def test_an_effective_time_a_little_in_the_past_is_stored_as_the_time_of_publishing(world):
+    before = timezone.now()
+    version = publish(world, draft_of(world), before - services.EFFECTIVE_SKEW / 2)
+    version.refresh_from_db()
+    assert before <= version.effective_from <= timezone.now() and version.effective_from == version.published_at
+
+
+# --- review: splitting a grid of several islands ---------------------------------------------------------
+
+def islands(world):
+    """A draft whose NW is two islands: A (the west strip, from MY to N) and B (a block in the north-east
+    corner of the old NW, nearer to A's north half)."""
+    draft = draft_of(world)
+    a, b = Polygon.from_bbox((W, MY, W + 0.004, N)), Polygon.from_bbox((MX - 0.004, N - 0.003, MX, N))
+    save(world, draft, edit(draft, "NW", boundary=MultiPolygon(a, b, srid=4326)))
+    return draft
+
+
+def test_a_split_through_one_island_cuts_that_island_and_the_other_goes_with_the_nearer_part(world):
+    draft = islands(world)
+    line = LineString((W - 0.001, MY + 0.005), (W + 0.005, MY + 0.005), srid=4326)
+    change = services.draft_split(version_id=draft.pk, base_revision=1, grid_id=grid(draft, "NW").pk, line=line,
+                                  actor=world["planner"])
+    north, south = grid(draft, "NW"), grid(draft, "NW-2")
+    assert len(north.boundary) == 2 and len(south.boundary) == 1
+    assert north.boundary.covers(Point(W + 0.002, N - 0.001, srid=4326))  # A's north half
+    assert north.boundary.covers(Point(MX - 0.002, N - 0.001, srid=4326))  # B, nearer to it, and larger so
+    assert south.boundary.covers(Point(W + 0.002, MY + 0.001, srid=4326))
+    assert north.boundary.union(south.boundary).equals(box(W, MY, W + 0.004, N).union(box(MX - 0.004, N - 0.003, MX, N)))
+    assert change.version.revision == 2
+
+
+def test_a_split_of_islands_needs_a_line_across_one_of_them(world):
+    draft = islands(world)
+    for line in (LineString((E + 0.01, S), (E + 0.02, N), srid=4326),  # nowhere near
+                 LineString((W + 0.005, MY + 0.001), (MX - 0.005, N - 0.001), srid=4326),  # between the islands
+                 LineString((W - 0.001, N - 0.001), (MX + 0.001, N - 0.001), srid=4326)):  # across both
+        with pytest.raises(DomainError) as refused:
+            services.draft_split(version_id=draft.pk, base_revision=1, grid_id=grid(draft, "NW").pk, line=line,
+                                 actor=world["planner"])
+        assert refused.value.code == "line"
+    draft.refresh_from_db()
+    assert draft.revision == 1 and draft.draft_grids.count() == 4
+
+
+# --- review: the immutability trigger and deleted users --------------------------------------------------
+
+def refused_by_the_database(sql: str, params) -> str:
+    with pytest.raises(IntegrityError) as refused, transaction.atomic(), connection.cursor() as cur:
+        cur.execute(sql, params)
+    return str(refused.value)
+
+
+def test_deleting_the_user_who_published_a_version_keeps_the_version(world):
+    author = make_user("p-author", UserRole.PLANNER)
+    draft = services.draft_start(subdistrict=world["subdistrict"], actor=author)
+    version = publish(world, draft, actor=author)
+    author.delete()
+    version.refresh_from_db()
+    assert (version.status, version.created_by, version.grids.count()) == (BoundaryVersion.Status.PUBLISHED, None, 4)
+    # The version copied from deleted (a draft): based_on set to NULL, the published copy stays.
+    base = draft_of(world)
+    copy = publish(world, draft_of(world, based_on=base))
+    base.delete()
+    copy.refresh_from_db()
+    assert copy.based_on is None and copy.status == BoundaryVersion.Status.PUBLISHED
+
+
+def test_the_database_refuses_any_other_change_of_a_published_version_or_its_grids(world):
+    v1, other = world["v1"], make_user("p-someone", UserRole.PLANNER)
+    for sql, params in (("UPDATE geo_boundaryversion SET label = 'x' WHERE id = %s", [v1.pk]),
+                        ("UPDATE geo_boundaryversion SET created_by_id = %s WHERE id = %s", [other.pk, v1.pk]),
+                        ("UPDATE geo_boundaryversion SET created_by_id = NULL, note = 'x' WHERE id = %s", [v1.pk]),
+                        ("UPDATE geo_boundaryversion SET status = 'draft', based_on_id = NULL WHERE id = %s", [v1.pk]),
+                        ("DELETE FROM geo_boundaryversion WHERE id = %s", [v1.pk])):
+        assert "is published: it cannot be changed" in refused_by_the_database(sql, params)
+    grid_id = world["grids"]["NE"].pk
+    for sql in ("UPDATE geo_grid SET name = 'x' WHERE id = %s", "DELETE FROM geo_grid WHERE id = %s"):
+        assert "belongs to a published version" in refused_by_the_database(sql, [grid_id])
+    with connection.cursor() as cur:  # setting NULL what is NULL already changes nothing: let through
+        cur.execute("UPDATE geo_boundaryversion SET created_by_id = NULL WHERE id = %s", [v1.pk])
+    added = Grid.objects.create(version=v1, subdistrict=world["subdistrict"], community=world["communities"]["E"],
+                                code="P1-X", name="补录", boundary=box(MX, MY, E, N))  # inserting stays possible
+    assert added.pk and Grid.objects.get(pk=grid_id).name == "NE网格"
+    v1.refresh_from_db()
+    assert v1.label == "2019" and v1.status == BoundaryVersion.Status.PUBLISHED
+
+
+# --- review: assignments and staff moves -----------------------------------------------------------------
+
+def test_assignments_wait_while_a_later_version_is_scheduled(world):
+    m, g = world["members"], world["grids"]
+    scheduled = publish(world, draft_of(world), timezone.now() + timedelta(days=1))
+    with pytest.raises(TransitionRefused) as refused:
+        services.member_grids_set(member_id=m["sw"].pk, grid_ids=[g["SW"].pk, g["SE"].pk], actor=world["planner"])
+    assert refused.value.code == "scheduled" and str(scheduled.number) in str(refused.value.message)
+    assert timezone.localtime(scheduled.effective_from).strftime("%H:%M") in str(refused.value.message)
+    assert linked(m["sw"]) == {"v1:P1-SW", "v2:P1-SW"}
+
+
+def test_only_grid_workers_and_leaders_are_given_grids(world):
+    m, g, sub = world["members"], world["grids"], world["subdistrict"]
+    officer = Member.objects.create(subdistrict=sub, unit=world["unit"], code="P1-POL", name="民警甲",
+                                    force=Force.POLICE, phone="13800000009", travel_mode=TravelMode.CAR,
+                                    home=Point(W + 0.001, S + 0.001, srid=4326))
+    leader = Member.objects.create(subdistrict=sub, unit=world["unit"], code="P1-OFF", name="干部乙",
+                                   force=Force.OFFICE_STAFF, roles=[Role.GRID_LEADER], phone="13800000008",
+                                   travel_mode=TravelMode.CAR, home=Point(W + 0.001, S + 0.001, srid=4326))
+    with pytest.raises(DomainError) as refused:
+        services.member_grids_set(member_id=officer.pk, grid_ids=[g["SW"].pk], actor=world["planner"])
+    assert (refused.value.code, refused.value.http_status) == ("member", 400) and "民警甲" in str(refused.value.message)
+    draft = draft_of(world)
+    with pytest.raises(DomainError) as refused:
+        services.draft_staff_move_set(version_id=draft.pk, member_id=officer.pk, draft_grid_id=grid(draft, "SW").pk,
+                                      actor=world["planner"])
+    assert refused.value.code == "member" and not DraftStaffMove.objects.exists()
+    assert not MemberGrid.objects.filter(member=officer).exists()
+    services.member_grids_set(member_id=leader.pk, grid_ids=[g["SW"].pk], actor=world["planner"])  # a grid leader by role
+    services.member_grids_set(member_id=officer.pk, grid_ids=[], actor=world["planner"])  # taking off: anyone
+    assert linked(leader) == {"v1:P1-SW"} and linked(m["sw"]) == {"v1:P1-SW"}
+
+
+# --- review: one sub-district's planner never reaches another's ------------------------------------------
+
+@pytest.fixture
+def other_world(world):
+    return make_planner_world("P2")
+
+
+def test_grids_communities_members_and_versions_of_another_sub_district_are_refused(world, other_world):
+    draft, theirs = draft_of(world), services.draft_start(subdistrict=other_world["subdistrict"],
+                                                         actor=world["planner"])
+    their_grid = DraftGrid.objects.get(version=theirs, code="P2-NE")
+    attempts = [
+        lambda: save(world, draft, {**edit(draft, "NE"), "id": their_grid.pk}),
+        lambda: save(world, draft, delete=[their_grid.pk]),
+        lambda: save(world, draft, edit(draft, "NE", community=other_world["communities"]["E"].pk)),
+        lambda: services.draft_split(version_id=draft.pk, base_revision=0, grid_id=their_grid.pk, line=SPLIT_LINE,
+                                     actor=world["planner"]),
+        lambda: services.draft_merge(version_id=draft.pk, base_revision=0, actor=world["planner"],
+                                     grid_ids=[grid(draft, "NE").pk, their_grid.pk]),
+        lambda: services.draft_staff_move_set(version_id=draft.pk, member_id=other_world["members"]["ne"].pk,
+                                              draft_grid_id=grid(draft, "NE").pk, actor=world["planner"]),
+        lambda: services.member_grids_set(member_id=other_world["members"]["ne"].pk, actor=world["planner"],
+                                          grid_ids=[world["grids"]["NE"].pk], subdistrict=world["subdistrict"]),
+        lambda: services.member_grids_set(member_id=other_world["members"]["ne"].pk, actor=world["planner"],
+                                          grid_ids=[world["grids"]["NE"].pk]),  # their member, our grid
+        lambda: services.draft_start(subdistrict=world["subdistrict"], based_on=theirs, actor=world["planner"]),
+    ]
+    for attempt in attempts:
+        with pytest.raises(DomainError) as refused:
+            attempt()
+        assert refused.value.http_status in (400, 404)
+    for version in (draft, theirs):
+        version.refresh_from_db()
+        assert version.revision == 0 and version.draft_grids.count() == 4
+    assert DraftGrid.objects.get(pk=their_grid.pk).boundary.equals(their_grid.boundary)
+    assert not DraftStaffMove.objects.exists() and BoundaryVersion.objects.count() == 4
+    assert linked(other_world["members"]["ne"]) == {"v1:P2-NE"}

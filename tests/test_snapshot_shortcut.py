@@ -122,3 +122,67 @@ def test_what_the_shortcut_may_not_answer_goes_to_django(walls, django_user_mode
     # An event the shared snapshot does not hold: Django builds a new one (here: the same events).
     newer = ask(shortcut, [(walls["disp"], gz, {"after": str(last + 1)})])[0]
     assert newer.status_code == 200 and django.calls == 9
+
+
+def test_no_request_teaches_the_shortcut_the_headers_of_another_kind_of_answer(walls):
+    """Repeated headers are joined by Django: a wall asking `gzip;q=0` then `*` gets plain JSON from
+    Django, and the shortcut must neither read that request as gzip nor file those headers under
+    gzip — else every wall after it got compressed bytes labelled as plain (or the reverse)."""
+    django = Counting()
+    shortcut = SharedSnapshotShortcut(django)
+    import httpx
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=shortcut)
+        url = reverse("wall:state", args=["SC"])
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            client.cookies.update(walls["disp"])
+            tricky = await client.send(client.build_request(
+                "GET", url, headers=[("Accept-Encoding", "gzip;q=0"), ("Accept-Encoding", "*"),
+                                     ("Accept-Language", "en"), ("Accept-Language", "zh-hans")]))
+            client.cookies.clear()
+            client.cookies.update(walls["command"])
+            after_it = [await client.get(url, headers={"Accept-Encoding": enc}) for enc in ("gzip", "identity")]
+            return tricky, after_it
+
+    tricky, (gzipped, plain) = run_async(scenario)
+    assert tricky.status_code == 200 and django.calls == 3  # nothing learnt from the tricky one
+    assert gzipped.headers["content-encoding"] == "gzip" and gzipped.json()["subdistrict"]["code"] == "SC"
+    assert "content-encoding" not in plain.headers and plain.json()["subdistrict"]["code"] == "SC"
+
+
+def test_a_host_or_scheme_django_refuses_is_refused_by_django(walls, settings):
+    django = Counting()
+    shortcut = SharedSnapshotShortcut(django)
+    gz = {"Accept-Encoding": "gzip"}
+    assert ask(shortcut, [(walls["disp"], gz, {})])[0].status_code == 200
+    foreign = ask(shortcut, [(walls["disp"], {**gz, "Host": "evil.example"}, {})])[0]
+    assert foreign.status_code == 400 and django.calls == 2  # DisallowedHost, from Django
+    settings.SECURE_SSL_REDIRECT = True  # read when Django's middleware is made: a new application
+    django = Counting()
+    shortcut = SharedSnapshotShortcut(django)
+    plain_http = ask(shortcut, [(walls["disp"], gz, {})])[0]
+    assert plain_http.status_code == 301 and plain_http.headers["location"].startswith("https://")
+    assert django.calls == 1
+
+
+def test_walls_asking_at_once_wait_for_one_build_through_django(walls):
+    """After a restart every wall asks at once and nothing is shared yet: one request goes through
+    Django and builds, the others wait for it outside Django and take its bytes."""
+    import asyncio
+
+    import httpx
+
+    django = Counting()
+    shortcut = SharedSnapshotShortcut(django)
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=shortcut)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                     cookies=walls["disp"], headers={"Accept-Encoding": "gzip"}) as client:
+            return await asyncio.gather(*(client.get(reverse("wall:state", args=["SC"])) for _ in range(10)))
+
+    answers = run_async(scenario)
+    assert [a.status_code for a in answers] == [200] * 10
+    assert django.calls == 1
+    assert len({a.content for a in answers}) == 1

@@ -60,8 +60,8 @@ class _Built:
 
 _built: dict[tuple[int, str], _Built] = {}
 _codes: dict[str, int] = {}  # sub-district code -> id, of the snapshots built here
-# Headers of Django's answers, by (language, gzipped): wall/snapshot_asgi.py answers with them.
-_headers: dict[tuple[str, bool], list[tuple[bytes, bytes]]] = {}
+# Headers of Django's answers, by (language, gzipped, host): wall/snapshot_asgi.py answers with them.
+_headers: dict[tuple[str, bool, str], list[tuple[bytes, bytes]]] = {}
 _locks: dict[tuple[int, str], threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -104,11 +104,11 @@ def shared(*, code: str, language: str, after: int) -> Snapshot | None:
     return built.snapshot if _usable(built, after, settings.WALL_SNAPSHOT_SHARE_SECONDS) else None
 
 
-def remember_headers(key: tuple[str, bool], headers: list[tuple[bytes, bytes]]) -> None:
+def remember_headers(key: tuple[str, bool, str], headers: list[tuple[bytes, bytes]]) -> None:
     _headers[key] = headers
 
 
-def learnt_headers(key: tuple[str, bool]) -> list[tuple[bytes, bytes]] | None:
+def learnt_headers(key: tuple[str, bool, str]) -> list[tuple[bytes, bytes]] | None:
     return _headers.get(key)
 
 

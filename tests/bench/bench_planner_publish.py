@@ -202,7 +202,8 @@ def main() -> int:
         started = time.perf_counter()
         if profiler:
             profiler.enable()
-        services.grid_version_publish(version_id=draft.pk, effective_from=timezone.now(), actor=planner)
+        services.grid_version_publish(version_id=draft.pk, base_revision=draft.revision, effective_from=timezone.now(),
+                                      actor=planner)
         publish = time.perf_counter() - started
         if profiler:
             profiler.disable()

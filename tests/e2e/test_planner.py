@@ -304,3 +304,28 @@ def test_a_stale_save_shows_who_changed_what(page, browser, login, e2e):
     conflict.wait_for(state="hidden")
     wait_until(page, f"document.body.dataset.revision === '{answer['revision']}'")
     assert "同事改的名" in page.locator(f'[data-testid="grid-item"][data-code="{code}"]').inner_text()
+
+
+def test_publishing_sends_the_revision_shown_and_a_refusal_says_why(page, login, e2e):
+    number = open_new_draft(page, login, e2e)
+    data = draft(page, number)
+    feature = sorted(data["grids"]["features"], key=lambda f: f["properties"]["code"])[0]
+    page.click('[data-testid="tab-publish"]')
+    shown = page.locator('[data-testid="publish-revision"]')
+    shown.wait_for(state="visible")
+    assert str(data["revision"]) in shown.inner_text()
+
+    # Saved behind the page's back (as a colleague would): the revision the page shows is stale now.
+    status, answer = call(page, f"/api/v1/planner/drafts/{number}/save/", "POST", {
+        "revision": data["revision"],
+        "upsert": [{"id": feature["id"], "code": feature["properties"]["code"], "name": "另存的名",
+                    "community": feature["properties"]["community"]}],
+    })
+    assert status == 200, answer
+    page.click('[data-testid="publish"]')  # asks once more
+    page.click('[data-testid="publish"]')
+    refused = page.locator('[data-testid="publish-refused"]')
+    refused.wait_for(state="visible")
+    assert str(answer["revision"]) in refused.inner_text()  # the server's message: theirs and ours
+    page.locator('[data-testid="conflict"]').wait_for(state="visible")  # who saved what since
+    assert draft(page, number)["revision"] == answer["revision"]  # still a draft: nothing published

@@ -53,6 +53,7 @@ const store = createStore({
   busy: null,
   notice: null,
   conflict: null, // {message, since}
+  publishRefusal: null, // the message of a refused publication, shown in the publish tab
   othersSave: null,
   impact: null,
   compare: null,
@@ -114,7 +115,7 @@ function resetVersionState() {
   history.clear();
   editor.edit(null);
   editor.split(false);
-  store.set({ selected: [], tool: null, conflict: null, othersSave: null, impact: null, problems: [] });
+  store.set({ selected: [], tool: null, conflict: null, othersSave: null, impact: null, problems: [], publishRefusal: null });
 }
 
 async function openVersion(number, { keepHistory = false } = {}) {
@@ -408,15 +409,27 @@ async function staffMove(member, grid, name) {
   await loadImpact();
 }
 
-async function publish(effectiveFrom) {
+/**
+ * Publish the open draft as of `revision` (the one the publish tab showed). Refused: the message
+ * in the tab and the status line; a stale revision also opens the conflict box (who saved what
+ * since, and a reload), a draft published meanwhile reloads the versions.
+ */
+async function publish(effectiveFrom, revision) {
   const { open } = store.get();
-  store.set({ busy: "publish" });
-  const result = await api.post(apiUrl(config.api.publish, open.number), effectiveFrom ? { effective_from: effectiveFrom } : {});
+  store.set({ busy: "publish", publishRefusal: null });
+  const payload = { revision, ...(effectiveFrom ? { effective_from: effectiveFrom } : {}) };
+  const result = await api.post(apiUrl(config.api.publish, open.number), payload);
   store.set({ busy: null });
   if (!result.ok) {
     const problems = result.data?.problems;
     if (problems) store.set({ problems });
+    const code = result.status === 409 ? result.data?.code : null;
+    store.set({
+      publishRefusal: result.message,
+      ...(code === "stale" ? { conflict: { message: text.staleTitle, since: result.data?.since ?? [] } } : {}),
+    });
     setNotice("error", result.message);
+    if (code === "published") await loadVersions();
     return;
   }
   history.clear();
