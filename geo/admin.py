@@ -4,7 +4,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
-from audit.admin import HistoryMixin, ReadOnlyMapMixin
+from audit.admin import HistoryMixin, ReadOnlyAdminMixin, ReadOnlyMapMixin
 from geo.models import (
     Address,
     BoundaryVersion,
@@ -42,20 +42,11 @@ class GridInline(admin.TabularInline):
     show_change_link = True
 
 
-class PlannerOnlyMixin:
+class PlannerOnlyMixin(ReadOnlyAdminMixin):
     """Grid versions and their grids are drawn, checked and published on the planners' page
     (/planner/, through planner.services), never here: a published version is immutable (a database
     trigger), and a draft's grids need the page's validation. The admin shows them read only, with a
     link to the page."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description=_("where to edit"))
     def planner_link(self, obj=None):

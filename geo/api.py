@@ -2,17 +2,23 @@
 selector, serialize. Every layer is a whole FeatureCollection (no pages): a sub-district's
 layers are small enough, and the map needs all of them at once."""
 
+import math
+import re
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
 
 from config.inputs import ascii_int
 from config.permissions import HasRole, is_staff_role
+from config.roles import STAFF_ROLES, UserRole
 from geo import selectors
 from geo.models import Subdistrict
 from geo.serializers import (
+    AddressSerializer,
     CommunitySerializer,
     GridSerializer,
     PlaceSerializer,
@@ -124,3 +130,54 @@ class PlaceListView(LayerView):
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "with_contact": self.with_contact()}
+
+
+# Addresses name people's homes: the staff roles and the planners (whose page draws them) only.
+ADDRESS_ROLES = frozenset(STAFF_ROLES | {UserRole.PLANNER})
+# A number of the bbox: plain ASCII decimal (no "nan", "inf", exponents or thousands separators).
+_DECIMAL = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)")
+
+
+def parse_bbox(raw: str | None) -> tuple[float, float, float, float]:
+    """`west,south,east,north` in EPSG:4326 degrees, west < east and south < north; else 400."""
+    parts = (raw or "").split(",")
+    if len(parts) != 4 or not all(_DECIMAL.fullmatch(p.strip()) for p in parts):
+        raise ValidationError({"bbox": _("bbox is four numbers: west,south,east,north in degrees (EPSG:4326).")})
+    west, south, east, north = (float(p) for p in parts)
+    if not all(math.isfinite(v) for v in (west, south, east, north)) or not (
+        -180 <= west < east <= 180 and -90 <= south < north <= 90
+    ):
+        raise ValidationError({"bbox": _("bbox must have west < east and south < north, within ±180° and ±90°.")})
+    return west, south, east, north
+
+
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[
+            SUBDISTRICT_PARAMETER,
+            OpenApiParameter(
+                "bbox", OpenApiTypes.STR, required=True,
+                description="west,south,east,north in EPSG:4326 degrees: the addresses inside it.",
+            ),
+        ]
+    )
+)
+class AddressListView(LayerView):
+    """The sub-district's addresses inside `?bbox=` (required): at most `selectors.ADDRESS_LIMIT`
+    of them, ordered by text; a box holding more answers the first ones with `X-Truncated: 1`
+    (the page asks only from zoom 16 on, where a box holds far fewer)."""
+
+    serializer_class = AddressSerializer
+    allowed_roles = ADDRESS_ROLES
+
+    def get_queryset(self):
+        bbox = parse_bbox(self.request.query_params.get("bbox"))
+        return selectors.address_list(subdistrict=self.get_subdistrict(), bbox=bbox)
+
+    def list(self, request, *args, **kwargs):
+        rows = list(self.get_queryset()[: selectors.ADDRESS_LIMIT + 1])
+        truncated = len(rows) > selectors.ADDRESS_LIMIT
+        response = Response(self.get_serializer(rows[: selectors.ADDRESS_LIMIT], many=True).data)
+        if truncated:
+            response["X-Truncated"] = "1"
+        return response

@@ -7,10 +7,11 @@ the map layers print come through `select_related`, label points are computed in
 from datetime import datetime
 
 from django.contrib.gis.db.models.functions import PointOnSurface
+from django.contrib.gis.geos import Polygon
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from geo.models import BoundaryVersion, Community, Grid, Place, Road, Subdistrict, Water
+from geo.models import Address, BoundaryVersion, Community, Grid, Place, Road, Subdistrict, Water
 
 
 def subdistrict_get(*, code: str | None = None) -> Subdistrict | None:
@@ -82,3 +83,22 @@ def place_list(*, subdistrict: Subdistrict, with_contact: bool = False) -> Query
     if with_contact:
         queryset = queryset.select_related("contact")
     return queryset
+
+
+# The most addresses one request draws: the page asks only from zoom 16 on (a few hundred metres
+# across); a box holding more is cut at this many, in a stable order, and the answer says so.
+ADDRESS_LIMIT = 2000
+
+
+def address_list(*, subdistrict: Subdistrict, bbox: tuple[float, float, float, float]) -> QuerySet[Address]:
+    """Addresses of a sub-district inside `bbox` (west, south, east, north in EPSG:4326 degrees),
+    ordered by text then id (stable, so that a cut at the limit is always the same rows). The box
+    test is `location && box` (`bboverlaps`): the point column's GiST index answers it."""
+    west, south, east, north = bbox
+    box = Polygon.from_bbox((west, south, east, north))
+    box.srid = 4326
+    return (
+        Address.objects.filter(subdistrict=subdistrict, location__bboverlaps=box)
+        .only("id", "text", "location")
+        .order_by("text", "id")
+    )

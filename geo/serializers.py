@@ -6,7 +6,7 @@ from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from geo.models import Community, Grid, Place, Road, Subdistrict, Water
+from geo.models import Address, Community, Grid, Place, Road, Subdistrict, Water
 
 COORDINATE_PRECISION = 6
 
@@ -104,3 +104,12 @@ class PlaceSerializer(GeoFeatureModelSerializer):
         super().__init__(*args, **kwargs)
         if not self.context.get("with_contact"):
             self.fields.pop("contact")
+
+
+class AddressSerializer(GeoFeatureModelSerializer):
+    location = geometry_field()
+
+    class Meta:
+        model = Address
+        geo_field = "location"
+        fields = ["id", "text"]

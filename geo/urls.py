@@ -10,4 +10,5 @@ urlpatterns = [
     path("roads/", api.RoadListView.as_view(), name="roads"),
     path("waters/", api.WaterListView.as_view(), name="waters"),
     path("places/", api.PlaceListView.as_view(), name="places"),
+    path("addresses/", api.AddressListView.as_view(), name="addresses"),
 ]

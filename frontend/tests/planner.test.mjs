@@ -114,6 +114,17 @@ test("undoing a split deletes the new part; undoing a merge brings the second gr
   assert.deepEqual(redoPlan(merge).delete, [2]);
 });
 
+test("undoing a new grid deletes it; redoing sends it again (app.js drops its id: a new row)", () => {
+  const created = { op: "create", before: [], after: [g(12, "N")] };
+  assert.deepEqual(undoPlan(created), { upsert: [], delete: [12] });
+  assert.deepEqual(redoPlan(created), { upsert: [g(12, "N")], delete: [] });
+  const history = createHistory();
+  history.push(created);
+  history.undone();
+  history.renumber(newIds([g(12, "N")], [{ id: 13, code: "N" }]));
+  assert.deepEqual(history.redoable().after, [g(13, "N")]);
+});
+
 test("the stack: undo, redo, a new save forgets what was undone; ids renumbered", () => {
   const history = createHistory({ limit: 3 });
   assert.equal(history.undoable(), null);

@@ -1,7 +1,9 @@
 """The planners' page (/planner/) in headless Chromium against the seeded demo sub-district: the
 editing that only a browser proves — a shared vertex dragged with the mouse moves both grids'
 borders and the saved draft validates; a split drawn with the mouse yields two valid grids; a save
-based on an old revision is refused with who changed what since.
+based on an old revision is refused with who changed what since (and a grid name that is markup is
+shown as text, never run); a new grid drawn with the mouse is saved, undone (deleted), and a refused
+one leaves nothing behind; the view's addresses are drawn from zoom 16.
 
 Each test starts its own draft from the version in force. Pixels are found from the map's view
 (body[data-map-view], Web Mercator), the geometry is judged with shapely on what the API returns."""
@@ -270,7 +272,13 @@ def test_a_split_drawn_with_the_mouse_yields_two_valid_grids(page, login, e2e, a
     assert page.evaluate("document.body.dataset.problems") == "0"
 
 
-def test_a_stale_save_shows_who_changed_what(page, browser, login, e2e):
+# A grid name that would run script if any view put it in as HTML (a tooltip, the list, the form).
+XSS_NAME = '<img src=x onerror="document.body.dataset.pwned=1">'
+
+
+def test_a_stale_save_shows_who_changed_what_and_names_are_text(page, browser, login, e2e):
+    """The colleague's name for the grid is markup: after the reload the list, the form and the
+    map's tooltip show it literally, and it never runs."""
     number = open_new_draft(page, login, e2e)
     data = draft(page, number)
     feature = sorted(data["grids"]["features"], key=lambda f: f["properties"]["code"])[0]
@@ -284,7 +292,7 @@ def test_a_stale_save_shows_who_changed_what(page, browser, login, e2e):
         colleague.goto(e2e.url("/planner/"))
         status, answer = call(colleague, f"/api/v1/planner/drafts/{number}/save/", "POST", {
             "revision": data["revision"],
-            "upsert": [{"id": feature["id"], "code": code, "name": "同事改的名", "community": feature["properties"]["community"]}],
+            "upsert": [{"id": feature["id"], "code": code, "name": XSS_NAME, "community": feature["properties"]["community"]}],
         })
         assert status == 200, answer
     finally:
@@ -298,12 +306,26 @@ def test_a_stale_save_shows_who_changed_what(page, browser, login, e2e):
     conflict.wait_for(state="visible")
     lines = conflict.locator("li").all_inner_texts()
     assert len(lines) == 1 and code in lines[0] and str(answer["revision"]) in lines[0], lines
-    assert grid_shapes(draft(page, number))[feature["id"]][0]["name"] == "同事改的名"
+    assert grid_shapes(draft(page, number))[feature["id"]][0]["name"] == XSS_NAME
 
     page.click('[data-testid="reload"]')
     conflict.wait_for(state="hidden")
     wait_until(page, f"document.body.dataset.revision === '{answer['revision']}'")
-    assert "同事改的名" in page.locator(f'[data-testid="grid-item"][data-code="{code}"]').inner_text()
+    item = page.locator(f'[data-testid="grid-item"][data-code="{code}"]')
+    assert XSS_NAME in item.inner_text()  # the list: text, not an element
+    assert item.locator("img").count() == 0
+    assert page.locator('[data-testid="grid-name"]').input_value() == XSS_NAME  # the form (still selected)
+
+    # The map's tooltip: hover the grid's inside.
+    settle(page)
+    inside = shape(feature["geometry"]).representative_point()
+    page.mouse.move(*pixel(page, inside.x, inside.y))
+    tooltip = page.locator(".leaflet-tooltip", has_text=code)
+    tooltip.wait_for(state="visible")
+    assert XSS_NAME in tooltip.inner_text()
+    assert page.locator(".leaflet-tooltip img, #pl-panel-grids img").count() == 0
+    page.wait_for_timeout(300)  # an image's onerror would have fired by now
+    assert page.evaluate("document.body.dataset.pwned") is None
 
 
 def test_publishing_sends_the_revision_shown_and_a_refusal_says_why(page, login, e2e):
@@ -329,3 +351,87 @@ def test_publishing_sends_the_revision_shown_and_a_refusal_says_why(page, login,
     assert str(answer["revision"]) in refused.inner_text()  # the server's message: theirs and ours
     page.locator('[data-testid="conflict"]').wait_for(state="visible")  # who saved what since
     assert draft(page, number)["revision"] == answer["revision"]  # still a draft: nothing published
+
+
+NEW_GRID_STROKE = "#237804"  # editor.js's NEW_GRID_STYLE: the drawn polygon until it is saved
+
+
+def new_grid_triangle(data: dict) -> tuple[str, list[tuple[float, float]]]:
+    """A grid with room for a triangle of about 80 m inside it, away from its border (no snapping
+    needed to keep it inside): (the grid's code, the triangle's corners (lon, lat))."""
+    for props, geometry in sorted(grid_shapes(data).values(), key=lambda item: item[0]["code"]):
+        c = geometry.representative_point()
+        kx = m_per_deg_lon(c.y)
+        corners = [(c.x - 40 / kx, c.y - 30 / M_PER_DEG_LAT), (c.x + 40 / kx, c.y - 30 / M_PER_DEG_LAT),
+                   (c.x, c.y + 40 / M_PER_DEG_LAT)]
+        if shapely.Polygon(corners).buffer(40 / M_PER_DEG_LAT).within(geometry):
+            return props["code"], corners
+    pytest.fail("no grid of the demo with room for a new one")
+
+
+def draw_polygon(page, corners) -> None:
+    page.click('[data-testid="tool-draw"]')
+    wait_until(page, "document.body.dataset.tool === 'draw'")
+    points = [pixel(page, *xy) for xy in corners]
+    page.keyboard.down("Alt")  # no snapping: the corners land where clicked
+    for x, y in points:
+        page.mouse.click(x, y)
+    page.mouse.click(*points[0])  # the first corner again closes the polygon
+    page.keyboard.up("Alt")
+    page.wait_for_selector('[data-testid="new-grid-form"]')
+
+
+def test_a_new_grid_drawn_is_saved_and_undo_deletes_it(page, login, e2e, artifacts_dir):
+    number = open_new_draft(page, login, e2e)
+    data = draft(page, number)
+    code, corners = new_grid_triangle(data)
+    select_grid(page, code)  # zooms there
+    # Zoomed in from 16: the view's addresses are drawn, as many as the layer API gives for the view.
+    box = page.locator("#pl-map").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -300)  # closer in (a large grid's fit may stop short of 16)
+    settle(page)
+    view = json.loads(page.evaluate("document.body.dataset.mapView"))
+    assert math.log2(view["width"] * 360 / ((view["east"] - view["west"]) * 256)) >= 16
+    bbox = ",".join(f"{view[k]:.6f}" for k in ("west", "south", "east", "north"))
+    status, addresses = call(page, f"/api/v1/geo/addresses/?bbox={bbox}")
+    assert status == 200 and addresses["features"], "the demo has addresses in view"
+    wait_until(page, f"document.body.dataset.addresses === '{len(addresses['features'])}'")
+    select_grid(page, code)
+
+    draw_polygon(page, corners)
+    assert page.locator(f'path[stroke="{NEW_GRID_STROKE}"]').count() == 1
+    page.fill('[data-testid="new-grid-form"] [data-testid="grid-code"]', "E2E-NEW")
+    page.fill('[data-testid="new-grid-form"] [data-testid="grid-name"]', "新画的网格")
+    page.click('[data-testid="new-grid-save"]')
+    wait_saved(page, 1)
+    page.screenshot(path=str(artifacts_dir / "planner-new-grid.png"))
+    after = draft(page, number)
+    grids = {props["code"]: geometry for props, geometry in grid_shapes(after).values()}
+    assert len(grids) == len(data["grids"]["features"]) + 1
+    drawn = shapely.Polygon(corners)
+    # Where it was drawn, within the clicks' rounding to pixels (a few metres at the zoom of a large grid).
+    assert grids["E2E-NEW"].symmetric_difference(drawn).area < drawn.area * 0.2
+    offset = grids["E2E-NEW"].centroid
+    assert math.hypot((offset.x - drawn.centroid.x) * m_per_deg_lon(offset.y),
+                      (offset.y - drawn.centroid.y) * M_PER_DEG_LAT) < 8
+    assert page.locator(f'path[stroke="{NEW_GRID_STROKE}"]').count() == 0, "the drawing gave way to the saved grid"
+    page.wait_for_selector('[data-testid="grid-item"][data-code="E2E-NEW"][aria-pressed="true"]')
+
+    # Undo of a creation deletes the grid.
+    page.click('[data-testid="undo"]')
+    wait_saved(page, 2)
+    assert "E2E-NEW" not in {props["code"] for props, _g in grid_shapes(draft(page, number)).values()}
+    page.wait_for_selector('[data-testid="grid-item"][data-code="E2E-NEW"]', state="detached")
+
+    # A refused save (a code already used) removes the drawing and says why.
+    draw_polygon(page, corners)
+    page.fill('[data-testid="new-grid-form"] [data-testid="grid-code"]', code)
+    page.fill('[data-testid="new-grid-form"] [data-testid="grid-name"]', "重名")
+    page.click('[data-testid="new-grid-save"]')
+    wait_saved(page, 3)
+    assert page.locator("#pl-status").get_attribute("data-kind") == "error"
+    assert code in page.locator("#pl-status").inner_text()
+    assert page.locator(f'path[stroke="{NEW_GRID_STROKE}"]').count() == 0
+    assert page.locator('[data-testid="new-grid-form"]').count() == 0
+    assert len(draft(page, number)["grids"]["features"]) == len(data["grids"]["features"])

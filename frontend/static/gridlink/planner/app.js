@@ -10,6 +10,11 @@
 // saved meanwhile) shows who changed what since and offers to reload; nothing is overwritten.
 // Each save is one entry of the undo stack (history.js).
 //
+// A new grid: drawn with the "New grid" tool (editor.js, Geoman's Polygon mode), named in the grids
+// tab's form and saved as an upsert without an id; its undo entry has no "before", so undoing it
+// deletes the grid (and redoing recreates it under a new id). Until it is saved or cancelled the
+// drawn polygon stays on the map (`pendingLayer`); a refused save removes it and says why.
+//
 // Presence: every `presenceSeconds` the page tells the server it is editing; the answer lists the
 // other editors and the draft's revision — a newer one than ours means a colleague saved, which the
 // page says (with the last save's author and time) next to the editors.
@@ -49,7 +54,8 @@ const store = createStore({
   problems: [],
   communities: [],
   selected: [],
-  tool: null, // "edit" | "split" | null
+  tool: null, // "edit" | "split" | "draw" | null
+  pending: null, // a new grid drawn but not saved yet: {geometry}
   busy: null,
   notice: null,
   conflict: null, // {message, since}
@@ -86,7 +92,19 @@ const editor = createEditor({
   language: config.language,
   onChange: (editedId, ids) => saveEdit(ids, "save"),
   onSplitLine: (line) => splitSelected(line),
+  onDrawnPolygon: (geometry, layer) => {
+    pendingLayer?.remove();
+    pendingLayer = layer;
+    store.set({ tool: null, pending: { geometry }, selected: [], tab: "grids" });
+  },
 });
+let pendingLayer = null; // the Leaflet layer of `pending` (a library object: not in the store)
+
+function dropPending() {
+  pendingLayer?.remove();
+  pendingLayer = null;
+  if (store.get().pending) store.set({ pending: null });
+}
 
 // ---- loading -------------------------------------------------------------------------------------
 
@@ -115,6 +133,8 @@ function resetVersionState() {
   history.clear();
   editor.edit(null);
   editor.split(false);
+  editor.draw(false);
+  dropPending();
   store.set({ selected: [], tool: null, conflict: null, othersSave: null, impact: null, problems: [], publishRefusal: null });
 }
 
@@ -204,7 +224,10 @@ function send(path, payload, { deleted = [] } = {}) {
         conflict: stale ? { message: text.staleTitle, since: result.data?.since ?? [] } : null,
       });
       if (result.data?.code === "published") await loadVersions(); // published meanwhile: read only now
-      if (!stale) await openVersion(open.number, { keepHistory: true }); // the map back to what is saved
+      if (!stale) {
+        await openVersion(open.number, { keepHistory: true }); // the map back to what is saved
+        setNotice("error", result.message); // the reload's notices must not hide why
+      }
       return null;
     }
     const data = result.data;
@@ -261,6 +284,20 @@ async function deleteGrid(id) {
     remember({ op: "save", before: [featureOf(grid)], after: [] });
     store.set({ selected: [] });
   }
+}
+
+/** Save the drawn polygon as a new grid with `fields` ({code, name, community}): an upsert without id. */
+async function createGrid(fields) {
+  const { pending } = store.get();
+  if (!pending) return;
+  const data = await send(config.api.save, { upsert: [{ id: null, ...fields, geometry: pending.geometry }], delete: [] });
+  dropPending(); // saved: the server's grid is drawn instead; refused: the message says why
+  if (!data) return;
+  const created = data.changed.find((g) => g.code === fields.code) || data.changed[0];
+  if (!created) return;
+  remember({ op: "create", before: [], after: [featureOf(created)] });
+  store.set({ selected: [created.id] });
+  setNotice("ok", fill(text.created, { code: created.code }));
 }
 
 /** The undo entry of a server-side edit: every grid it wrote or deleted, as it was and as it is. */
@@ -320,7 +357,7 @@ async function travel(direction) {
 
 function select(id, add, zoom) {
   const { selected, tool } = store.get();
-  if (tool === "split") return;
+  if (tool === "split" || tool === "draw") return;
   let next;
   if (add) next = selected.includes(id) ? selected.filter((s) => s !== id) : [...selected, id].slice(-2);
   else next = [id];
@@ -335,6 +372,7 @@ function setTool(tool) {
   const state = store.get();
   if (state.open?.status !== "draft") return;
   const next = state.tool === tool ? null : tool;
+  if (next === "draw") dropPending(); // a new drawing replaces one not saved
   if ((next === "split" || next === "edit") && state.selected.length !== 1) {
     setNotice("info", text.selectFirst);
     return;
@@ -344,6 +382,7 @@ function setTool(tool) {
 
 byId("pl-tool-edit").addEventListener("click", () => setTool("edit"));
 byId("pl-tool-split").addEventListener("click", () => setTool("split"));
+byId("pl-tool-draw").addEventListener("click", () => setTool("draw"));
 byId("pl-tool-merge").addEventListener("click", () => mergeSelected());
 byId("pl-undo").addEventListener("click", () => travel("undo"));
 byId("pl-redo").addEventListener("click", () => travel("redo"));
@@ -526,7 +565,10 @@ const tabs = createTabs({ onSelect: (tab) => store.set({ tab }) });
 const views = [
   head,
   tabs,
-  createGridsPanel({ element: byId("pl-panel-grids"), text, onSelect: select, onSaveGrid: saveGridFields, onDeleteGrid: deleteGrid }),
+  createGridsPanel({
+    element: byId("pl-panel-grids"), text, onSelect: select, onSaveGrid: saveGridFields, onDeleteGrid: deleteGrid,
+    onCreateGrid: createGrid, onCancelNew: dropPending,
+  }),
   createProblemsPanel({
     element: byId("pl-panel-problems"), config, text,
     onZoom: (index) => plannerMap.fitTo(boundsOf(store.get().problems[index]?.where)),
@@ -574,7 +616,8 @@ store.subscribe((state) => {
   if (state.tool !== drawn.tool || state.selected !== drawn.selected || state.open !== drawn.open) {
     const editing = isDraft && state.tool === "edit" && state.selected.length === 1 ? state.selected[0] : null;
     editor.split(isDraft && state.tool === "split");
-    if (state.tool !== "split") editor.edit(editing);
+    editor.draw(isDraft && state.tool === "draw");
+    if (state.tool !== "split" && state.tool !== "draw") editor.edit(editing);
   }
   for (const button of toolButtons) {
     button.setAttribute("aria-pressed", String(state.tool === button.dataset.tool));
@@ -586,6 +629,7 @@ store.subscribe((state) => {
   const selectedGrid = state.grids.find((g) => g.id === state.selected[0]);
   hint.textContent = state.tool === "edit" ? text.editHint
     : state.tool === "split" ? text.splitHint
+      : state.tool === "draw" ? text.drawHint
       : isDraft && state.selected.length === 1 ? fill(text.mergeHint, { code: selectedGrid?.code ?? "" }) : "";
   body.dataset.revision = state.open?.revision ?? "";
   body.dataset.tool = state.tool ?? "";

@@ -16,9 +16,15 @@
 // Splitting: Geoman's Line draw mode (snapping to grid vertices, edges and roads); the finished
 // line goes to `onSplitLine(lineString)` and is removed from the map.
 //
+// Drawing a new grid: Geoman's Polygon draw mode (snapping on, so that the new grid takes its
+// neighbours' vertices and edges); the finished polygon stays on the map and goes to
+// `onDrawnPolygon(multiPolygon, layer)`: app.js asks for its code, name and community, saves it and
+// removes the layer (the saved grid is drawn from the server's answer), or removes it when the save
+// fails or is cancelled.
+//
 // Geoman's own hints speak the page's language (its "zh" set for Chinese).
 
-import { asMulti, toLineString } from "./geometry.js";
+import { asMulti, toLineString, toMultiPolygon } from "./geometry.js";
 import { coincident, insertOnSharedEdge, moveVertices, removeSharedVertex } from "./shared.js";
 
 export const SNAP_DISTANCE_PX = 15;
@@ -33,12 +39,13 @@ const EDIT_OPTIONS = {
 };
 
 const LINE_STYLE = { color: "#d4380d", weight: 3, dashArray: "6 4" };
+const NEW_GRID_STYLE = { color: "#237804", weight: 2.5, dashArray: "6 4", fillColor: "#73d13d", fillOpacity: 0.2 };
 
 /**
  * createEditor({plannerMap, language, onChange(editedId, touchedIds), onSplitLine(line),
- * onSplitCancel()}) → {edit(id | null), split(on), refresh(ids), editing()}.
+ * onDrawnPolygon(multiPolygon, layer)}) → {edit(id | null), split(on), draw(on), refresh(ids), editing()}.
  */
-export function createEditor({ plannerMap, language, onChange, onSplitLine }) {
+export function createEditor({ plannerMap, language, onChange, onSplitLine, onDrawnPolygon }) {
   const { map, L } = plannerMap;
   if (map.pm) {
     map.pm.setLang(String(language || "").startsWith("zh") ? "zh" : "en");
@@ -50,6 +57,7 @@ export function createEditor({ plannerMap, language, onChange, onSplitLine }) {
   const touched = new Set();
   let flushTimer = null;
   let splitting = false;
+  let drawing = false;
 
   const others = () =>
     [...plannerMap.gridLayers()]
@@ -169,12 +177,36 @@ export function createEditor({ plannerMap, language, onChange, onSplitLine }) {
   }
 
   map.on("pm:create", (e) => {
+    if (e.shape === "Polygon" && drawing) {
+      e.layer.options.pmIgnore = true; // not editable, and no longer in the way of the next draw
+      draw(false);
+      onDrawnPolygon?.(toMultiPolygon(e.layer.getLatLngs()), e.layer);
+      return;
+    }
     if (e.shape !== "Line" || !splitting) return;
     const line = toLineString(e.layer.getLatLngs());
     e.layer.remove();
     split(false);
     onSplitLine(line);
   });
+
+  function draw(on) {
+    if (on === drawing) return; // enabling again would drop the polygon being drawn
+    drawing = on;
+    if (on) {
+      edit(null);
+      map.pm.enableDraw("Polygon", {
+        snappable: true,
+        snapDistance: SNAP_DISTANCE_PX,
+        allowSelfIntersection: false,
+        templineStyle: NEW_GRID_STYLE,
+        hintlineStyle: { ...NEW_GRID_STYLE, dashArray: "2 4" },
+        pathOptions: { ...NEW_GRID_STYLE, pane: "pl-overlay", snapIgnore: true },
+      });
+    } else if (map.pm.globalDrawModeEnabled() && !splitting) {
+      map.pm.disableDraw();
+    }
+  }
 
   function split(on) {
     if (on === splitting) return; // enabling again would drop the line being drawn
@@ -188,7 +220,7 @@ export function createEditor({ plannerMap, language, onChange, onSplitLine }) {
         hintlineStyle: { ...LINE_STYLE, dashArray: "2 4" },
         pathOptions: LINE_STYLE,
       });
-    } else if (map.pm.globalDrawModeEnabled()) {
+    } else if (map.pm.globalDrawModeEnabled() && !drawing) {
       map.pm.disableDraw();
     }
   }
@@ -196,6 +228,7 @@ export function createEditor({ plannerMap, language, onChange, onSplitLine }) {
   return {
     edit,
     split,
+    draw,
     /** Grids redrawn from the server while one of them is edited: Geoman's markers start again. */
     refresh(ids) {
       if (editedId !== null && ids.includes(editedId)) {

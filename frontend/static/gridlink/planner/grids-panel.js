@@ -1,15 +1,18 @@
 // The "Grids" tab: the open version's grids as a list (click: select and zoom; shift- or
 // ctrl-click: add to the selection, for a merge), and the selected draft grid's code, name and
-// community, saved like any other edit (one entry of the undo stack), or the grid deleted.
+// community, saved like any other edit (one entry of the undo stack), or the grid deleted. A new
+// grid just drawn (state.pending) gets the same fields first, saved by `onCreateGrid` or dropped by
+// `onCancelNew`.
 
 import { el, replace } from "../m/dom.js";
 import { fill } from "../m/format.js";
 
-export function createGridsPanel({ element, text, onSelect, onSaveGrid, onDeleteGrid }) {
+export function createGridsPanel({ element, text, onSelect, onSaveGrid, onDeleteGrid, onCreateGrid, onCancelNew }) {
   let shown = null;
   let confirmDelete = null; // the grid id whose deletion waits for a second click
 
-  function form(grid, communities, busy) {
+  /** The fields of `grid` (a new one: id null) in a form; `fields` → {code, name, community}. */
+  function fieldsOf(grid, communities) {
     const code = el("input", { className: "pl-input", value: grid.code, maxlength: 32, "data-testid": "grid-code" });
     const name = el("input", { className: "pl-input", value: grid.name, maxlength: 64, "data-testid": "grid-name" });
     const community = el("select", { className: "pl-input", "data-testid": "grid-community" }, [
@@ -17,6 +20,38 @@ export function createGridsPanel({ element, text, onSelect, onSaveGrid, onDelete
       ...communities.map((c) => el("option", { value: c.id, text: `${c.code} ${c.name}` })),
     ]);
     community.value = grid.community === null ? "" : String(grid.community);
+    const values = () => ({
+      code: code.value.trim(),
+      name: name.value.trim(),
+      community: community.value === "" ? null : Number(community.value),
+    });
+    return { code, name, community, values };
+  }
+
+  function newForm(communities, busy) {
+    const { code, name, community, values } = fieldsOf({ code: "", name: "", community: null }, communities);
+    code.required = true;
+    name.required = true;
+    const create = el("button", { type: "submit", className: "pl-btn pl-btn-primary", text: text.createGrid, disabled: busy, "data-testid": "new-grid-save" });
+    const cancel = el("button", { type: "button", className: "pl-btn", text: text.cancel, disabled: busy, "data-testid": "new-grid-cancel" });
+    cancel.addEventListener("click", () => onCancelNew());
+    const f = el("form", { className: "pl-form", "data-testid": "new-grid-form" }, [
+      el("p", { className: "pl-muted", text: text.newGridTitle }),
+      el("label", { className: "pl-field" }, [text.code, code]),
+      el("label", { className: "pl-field" }, [text.name, name]),
+      el("label", { className: "pl-field" }, [text.community, community]),
+      el("div", { className: "pl-row" }, [create, cancel]),
+    ]);
+    f.addEventListener("submit", (event) => {
+      event.preventDefault();
+      onCreateGrid(values());
+    });
+    queueMicrotask(() => code.focus());
+    return f;
+  }
+
+  function form(grid, communities, busy) {
+    const { code, name, community, values } = fieldsOf(grid, communities);
     const save = el("button", { type: "submit", className: "pl-btn pl-btn-primary", text: text.saveGrid, disabled: busy });
     const asking = confirmDelete === grid.id;
     const remove = el("button", {
@@ -40,18 +75,14 @@ export function createGridsPanel({ element, text, onSelect, onSaveGrid, onDelete
     ]);
     f.addEventListener("submit", (event) => {
       event.preventDefault();
-      onSaveGrid(grid.id, {
-        code: code.value.trim(),
-        name: name.value.trim(),
-        community: community.value === "" ? null : Number(community.value),
-      });
+      onSaveGrid(grid.id, values());
     });
     return f;
   }
 
   return {
     render(state) {
-      const key = [state.grids, state.selected, state.open, state.communities, state.busy];
+      const key = [state.grids, state.selected, state.open, state.communities, state.busy, state.pending];
       if (shown && key.every((part, i) => part === shown[i])) return;
       shown = key;
       const selected = new Set(state.selected);
@@ -67,7 +98,8 @@ export function createGridsPanel({ element, text, onSelect, onSaveGrid, onDelete
         return el("li", {}, [button]);
       });
       replace(element,
-        isDraft && one ? form(one, state.communities, state.busy !== null) : null,
+        isDraft && state.pending ? newForm(state.communities, state.busy !== null)
+          : isDraft && one ? form(one, state.communities, state.busy !== null) : null,
         el("p", { className: "pl-muted", text: fill(text.grids, { count: state.grids.length }) }),
         el("ul", { className: "pl-list", "data-testid": "grid-list" }, items));
     },

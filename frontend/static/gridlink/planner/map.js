@@ -9,11 +9,15 @@
 // `snapIgnore: true` — here the draft grids, the boundary, the community borders and the roads
 // are; the outline in force (it lies under the draft), points and overlays are not.
 //
+// Addresses (thousands in a sub-district) are fetched for the view only, from `pointsZoom` on: after
+// each move (debounced by ADDRESS_DELAY_MS), the previous request aborted, the layer redrawn from the
+// answer for the view's bbox.
+//
 // Labels are DOM elements with textContent (Leaflet would take a string as HTML).
 //
 // Test hooks: body[data-base-ready="1"] once the geo layers are drawn; body[data-map-view] = JSON
 // {west, south, east, north, width, height} of the view after each move (a test turns (lon, lat)
-// into pixels with it).
+// into pixels with it); body[data-addresses] = how many addresses are drawn, once a fetch is answered.
 
 import { latLngOf, sameGeometry, swap, toLatLngs } from "./geometry.js";
 
@@ -29,7 +33,10 @@ const STYLE = {
   compare: { color: "#531dab", weight: 1, fillColor: "#722ed1", fillOpacity: 0.35 },
   road: { color: "#b8a77a", weight: 2, opacity: 0.8 },
   place: { radius: 3, color: "#3d3d3d", weight: 1, fillColor: "#ffffff", fillOpacity: 1 },
+  address: { radius: 2.5, color: "#7a5c00", weight: 1, fillColor: "#ffd666", fillOpacity: 0.9 },
 };
+
+export const ADDRESS_DELAY_MS = 250;
 
 function label(text) {
   const span = document.createElement("span");
@@ -67,6 +74,7 @@ export function createPlannerMap(element, config, { onGridClick, onMapClick }) {
     inForce: L.featureGroup().addTo(map),
     draft: L.featureGroup().addTo(map),
     places: L.featureGroup(),
+    addresses: L.featureGroup(),
     problems: L.featureGroup().addTo(map),
     impact: L.featureGroup().addTo(map),
     compare: L.featureGroup().addTo(map),
@@ -99,6 +107,64 @@ export function createPlannerMap(element, config, { onGridClick, onMapClick }) {
     if (!show && map.hasLayer(layers.places)) layers.places.remove();
   }
   map.on("zoomend", placesByZoom);
+
+  // Addresses of the view, from `pointsZoom` on (the layer control can still hide them).
+  let addressTimer = null;
+  let addressRequest = null; // the AbortController of the fetch under way
+  let addressesWanted = true;
+  layers.addresses.on("add", () => {
+    if (addressesWanted) return; // added by loadAddresses itself
+    addressesWanted = true; // put back by the layer control
+    scheduleAddresses();
+  });
+  layers.addresses.on("remove", () => {
+    // Removed by the layer control (not by zooming out): not fetched again until it is back.
+    if (map.getZoom() >= config.pointsZoom) addressesWanted = false;
+  });
+
+  async function loadAddresses() {
+    addressRequest?.abort();
+    addressRequest = null;
+    if (!config.api.addresses || map.getZoom() < config.pointsZoom) {
+      layers.addresses.clearLayers();
+      layers.addresses.remove();
+      document.body.dataset.addresses = "0";
+      return;
+    }
+    if (!addressesWanted) return;
+    const controller = new AbortController();
+    addressRequest = controller;
+    const b = map.getBounds();
+    const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(",");
+    let data;
+    try {
+      const response = await fetch(url(config.api.addresses, { bbox }), {
+        credentials: "same-origin", headers: { Accept: "application/json" }, signal: controller.signal,
+      });
+      if (!response.ok) return;
+      data = await response.json();
+    } catch {
+      return; // aborted by a newer move, or the network: the next move asks again
+    } finally {
+      if (addressRequest === controller) addressRequest = null;
+    }
+    if (controller.signal.aborted) return;
+    layers.addresses.clearLayers();
+    for (const f of features(data)) {
+      if (f.geometry?.type !== "Point") continue;
+      L.circleMarker(lonLatToLatLng(f.geometry.coordinates), { ...STYLE.address, pmIgnore: true, snapIgnore: true, pane: "pl-overlay" })
+        .bindTooltip(label(f.properties?.text ?? ""))
+        .addTo(layers.addresses);
+    }
+    if (!map.hasLayer(layers.addresses)) layers.addresses.addTo(map);
+    document.body.dataset.addresses = String(layers.addresses.getLayers().length);
+  }
+
+  function scheduleAddresses() {
+    clearTimeout(addressTimer);
+    addressTimer = setTimeout(loadAddresses, ADDRESS_DELAY_MS);
+  }
+  map.on("moveend", scheduleAddresses);
 
   function url(base, params = {}) {
     const full = new URL(base, window.location.origin);
@@ -162,6 +228,7 @@ export function createPlannerMap(element, config, { onGridClick, onMapClick }) {
     ]);
     if (subdistrictBounds) map.fitBounds(subdistrictBounds, { padding: [12, 12] });
     placesByZoom();
+    scheduleAddresses();
     publishView();
     document.body.dataset.baseReady = "1";
     return results.filter((r) => r.status === "rejected").map((r) => r.reason);
