@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "dispatch",
     "incidents",
     "planner",
+    "reports",
     "frontend",
     "wall",
     "fixtures",

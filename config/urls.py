@@ -12,6 +12,7 @@ urlpatterns = [
     path("m/", include("frontend.mobile_urls")),  # the responders' app
     path("dept/", include("frontend.dept_urls")),  # the department queue
     path("planner/", include("frontend.planner_urls")),  # the planners' page (grid drafts)
+    path("reports/", include("frontend.reports_urls")),  # the governance reports' pages
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -20,6 +21,7 @@ urlpatterns = [
     path("api/v1/dispatch/", include("dispatch.urls")),
     path("api/v1/wall/", include("wall.urls")),
     path("api/v1/planner/", include("planner.urls")),  # the planners' grid versions
+    path("api/v1/reports/", include("reports.urls")),  # the governance reports
     path("api/v1/", include("dispatch.position_urls")),
     path("api/v1/", include("dispatch.member_urls")),  # the responders' app: /api/v1/m/
     path("api/v1/dept/", include("incidents.dept_urls")),  # the department queue: /api/v1/dept/

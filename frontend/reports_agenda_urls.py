@@ -1,0 +1,3 @@
+"""Pages of the agenda reports (filled by its module)."""
+
+urlpatterns: list = []

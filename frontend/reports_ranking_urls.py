@@ -1,0 +1,3 @@
+"""Pages of the ranking reports (filled by its module)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pages of the trends reports (filled by its module)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Routes of the agenda reports (filled by its module)."""
+
+urlpatterns: list = []

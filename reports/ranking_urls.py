@@ -1,0 +1,3 @@
+"""Routes of the ranking reports (filled by its module)."""
+
+urlpatterns: list = []

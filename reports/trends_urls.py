@@ -1,0 +1,3 @@
+"""Routes of the trends reports (filled by its module)."""
+
+urlpatterns: list = []
