@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 
 from config.errors import DomainError
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-_YEAR = re.compile(r"^(\d{4})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$", re.ASCII)
+_YEAR = re.compile(r"^(\d{4})$", re.ASCII)
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
