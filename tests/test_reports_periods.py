@@ -64,6 +64,6 @@ def test_the_excel_file_keeps_numbers_rates_and_local_times():
     assert [c.value for c in ws[2]] == ["姓名", "派单数", "到场率", "派单时间"]
     assert [ws["A3"].value, ws["B3"].value, ws["C3"].value] == ["张三", 12, 0.75]
     assert ws["C3"].number_format == "0.0%"
-    assert ws["D3"].value == datetime(2026, 12, 1, 0, 30)  # Shanghai time, as the page shows it
+    assert ws["D3"].value == datetime(2026, 12, 1, 0, 30)  # noqa: DTZ001 - Shanghai time, as the page shows it (Excel has no zones)
     assert ws["A4"].value == "<b>李四</b>" and ws["C4"].value is None
     assert ws.freeze_panes == "A3"
