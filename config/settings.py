@@ -239,6 +239,7 @@ STATICFILES_DIRS = [
     ("vendor/leaflet", BASE_DIR / "frontend" / "node_modules" / "leaflet" / "dist"),
     ("vendor/echarts", BASE_DIR / "frontend" / "node_modules" / "echarts" / "dist"),
     ("vendor/geoman", BASE_DIR / "frontend" / "node_modules" / "@geoman-io" / "leaflet-geoman-free" / "dist"),
+    ("vendor/leaflet-heat", BASE_DIR / "frontend" / "node_modules" / "leaflet.heat" / "dist"),
 ]
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -1,3 +1,10 @@
-"""Pages of the trends reports (filled by its module)."""
+"""Pages of the year-over-year report (/reports/trends/) and its Excel file."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from frontend import reports_trends_views as views
+
+urlpatterns = [
+    path("trends/", views.trends_view, name="trends"),
+    path("trends/excel/", views.trends_excel_view, name="trends-excel"),
+]

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from config.permissions import MEMBER_MAP_ROLES, role_required
 from config.roles import UserRole, has_role
 from dispatch.models import Force, Member
+from frontend.reports_trends_views import heat_config
 from geo.models import Place, Road, Subdistrict
 from geo.selectors import subdistrict_get
 from incidents.dept_api import DEPT_ROLES
@@ -122,11 +123,9 @@ def map_view(request):
     if landing is not None:
         return redirect(landing)
     subdistrict = subdistrict_get(code=request.GET.get("subdistrict") or None)
-    return render(
-        request,
-        "frontend/map.html",
-        {"subdistrict": subdistrict, "map_config": map_config(request, subdistrict)},
-    )
+    config = map_config(request, subdistrict)
+    config["heat"] = heat_config(request, subdistrict)  # the hot-spot layer (None: not for this role)
+    return render(request, "frontend/map.html", {"subdistrict": subdistrict, "map_config": config})
 
 
 def url_template(name: str) -> str:

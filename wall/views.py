@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from config.permissions import role_required
 from config.roles import STAFF_ROLES
 from dispatch.models import DispatchOrder, Force
+from frontend.reports_trends_views import heat_config
 from frontend.views import map_config
 from geo.selectors import subdistrict_get
 from incidents.consumers import CLOSE_ANONYMOUS, CLOSE_FORBIDDEN
@@ -97,6 +98,7 @@ def wall_config(request, subdistrict) -> dict:
     return {
         "subdistrict": {"code": code, "name": subdistrict.name} if subdistrict else None,
         "map": map_config(request, subdistrict),
+        "heat": heat_config(request, subdistrict),  # the hot-spot layer
         "api": {
             "state": reverse("wall:state", args=[code]),
             "incident": reverse("wall:incident", args=[code, 0]).replace("/0/", "/{id}/"),

@@ -206,6 +206,14 @@
   });
   var map = base.map;
 
+  // The hot-spot layer (a toggle under the layer switcher): its own module, offered to the roles
+  // that may read it (config.heat is null for the others).
+  if (config.heat) {
+    import(config.heat.module).then(function (heat) {
+      heat.heatControl(map, config.heat, { position: "topright" });
+    });
+  }
+
   // ---- the legend ---------------------------------------------------------------------------------
 
   function legendSection(title) {

@@ -195,6 +195,12 @@
   });
   var map = base.map;
   map.getContainer().classList.add("is-dark");
+  // The hot-spot layer (a toggle under the zoom buttons): its own module (gridlink/heat.js).
+  if (config.heat) {
+    import(config.heat.module).then(function (heat) {
+      heat.heatControl(map, config.heat, { position: "topleft" });
+    });
+  }
   // A light halo would glare on the dark map; communities in a colour that reads on black.
   // Night colours of the basemap, by road class; casings are told from fills by their colour.
   var NIGHT_ROADS = {
