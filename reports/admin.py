@@ -1,0 +1,17 @@
+"""The governance records in the admin: shown, never edited here (their services write them)."""
+
+from django.contrib import admin
+
+from audit.admin import ReadOnlyAdminMixin
+from reports.models import Interview
+
+
+@admin.register(Interview)
+class InterviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """An interview has a lifecycle (recorded, rectified, alarmed once when overdue: reports/interviews.py)."""
+
+    list_display = ("held_at", "subdistrict", "unit", "community", "reason", "deadline", "state", "rectified_at",
+                    "overdue_alarmed_at")
+    list_filter = ("subdistrict", "state")
+    search_fields = ("reason", "findings", "unit__name", "community__name")
+    date_hierarchy = "held_at"
