@@ -178,7 +178,7 @@ class MemberMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["title", "member__name", "member__code", "gateway_id"]
     date_hierarchy = "created_at"
     list_select_related = ["member"]
-    raw_id_fields = ["member", "incident", "order", "alarm"]
+    raw_id_fields = ["member", "incident", "order", "alarm", "version"]
     inlines = [MessageAttemptInline]
 
 

@@ -10,7 +10,12 @@ PostgreSQL by id (`incidents.relay`, kind `member_message`; the server reads the
 the same frame).
 
 The frame: `{"type": "message", "message": {id, kind, title, body, incident, order, created_at,
-read_at}}`, encoded once by the publisher (`message_channel_message`).
+read_at}}`, encoded once by the publisher (`message_channel_message`); `incident` and `order` are
+null for a message about no case (a changed grid assignment, kind `grid`).
+
+Many messages of one transaction (a published grid version tells thousands of members) go out in
+one batch (`payloads_publish_on_commit`): one trip to the channel layer's event loop, or one SQL
+statement of notifications, rather than one per message.
 """
 
 import json
@@ -43,16 +48,18 @@ MESSAGE_PAYLOAD_FIELDS = ("id", "kind", "title", "body", "incident_id", "order_i
 
 
 def message_payload(message: MemberMessage) -> dict:
-    return {
-        "id": message.pk,
-        "kind": message.kind,
-        "title": message.title,
-        "body": message.body,
-        "incident": message.incident_id,
-        "order": message.order_id,
-        "created_at": message.created_at.isoformat(),
-        "read_at": message.read_at.isoformat() if message.read_at else None,
-    }
+    return message_payload_of(
+        id=message.pk, kind=message.kind, title=message.title, body=message.body, incident=message.incident_id,
+        order=message.order_id, created_at=message.created_at.isoformat(),
+        read_at=message.read_at.isoformat() if message.read_at else None)
+
+
+def message_payload_of(*, id: int, kind: str, title: str, body: str, created_at: str,  # noqa: A002 - the frame's key
+                       incident: int | None = None, order: int | None = None, read_at: str | None = None) -> dict:
+    """The frame's message from its fields (times in ISO 8601): for rows written without a model
+    instance (`dispatch.notify.messages_for_grid_change`)."""
+    return {"id": id, "kind": kind, "title": title, "body": body, "incident": incident, "order": order,
+            "created_at": created_at, "read_at": read_at}
 
 
 def message_channel_message(payload: dict) -> dict:
@@ -73,6 +80,24 @@ def _publish(group: str, payload: dict) -> None:
         relay.publish(group, message_channel_message(payload), kind=RELAY_KIND, object_id=payload["id"])
     except Exception:  # a dead channel layer must never undo a committed change
         log.exception("publishing member message %s failed", payload["id"])
+
+
+def payloads_publish_on_commit(items: list[tuple[int, dict]]) -> None:
+    """Publish many messages, (member id, `message_payload`) each to its member's group, once the
+    current transaction commits, in one batch (`incidents.relay.publish_many`). A member whose
+    message was not published (the channel layer failed) gets it when their app connects again
+    (`member_inbox`)."""
+    grouped = [(member_group(member_id), payload) for member_id, payload in items]
+    if grouped:
+        transaction.on_commit(lambda: _publish_many(grouped))
+
+
+def _publish_many(items: list[tuple[str, dict]]) -> None:
+    try:
+        relay.publish_many([(group, message_channel_message(payload), payload["id"]) for group, payload in items],
+                           kind=RELAY_KIND)
+    except Exception:  # a dead channel layer must never undo a committed change
+        log.exception("publishing %d member messages failed", len(items))
 
 
 def _relayed_messages(ids: list[int]) -> list[dict]:

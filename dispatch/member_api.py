@@ -16,6 +16,11 @@ masked, never in full — a member holding a current order of the case reveals a
 person's name and phone through `POST incidents/{id}/reveal/` (logged in the timeline) to call
 them (`may_reveal_contacts`) — and the photos this member sent with their reports (`photos`),
 except on a declined order, whose case the member no longer sees.
+
+The member comes with their grids (`grids`): those of the version in force, and those of a version
+published to take effect later (`upcoming`, with its `effective_from`) — a published version tells
+each member whose grids change by a message too (planner/notify.py), and the app reloads this on
+every message.
 """
 
 from django.contrib.postgres.expressions import ArraySubquery
@@ -57,8 +62,20 @@ class MemberPositionSerializer(serializers.Serializer):
     accuracy_m = serializers.FloatField(allow_null=True)
 
 
+class MemberGridSerializer(serializers.Serializer):
+    """A grid the member serves (`dispatch.selectors.member_grids`)."""
+
+    code = serializers.CharField()
+    name = serializers.CharField()
+    community = serializers.CharField(source="community.name")
+    effective_from = serializers.DateTimeField(help_text="When its grid version took effect, or takes effect.")
+    upcoming = serializers.BooleanField(help_text="A grid of a published version not in force yet: served from "
+                                                  "`effective_from`.")
+
+
 class MemberSelfSerializer(serializers.Serializer):
-    """The member themself (annotated by `dispatch.selectors.member_of_user`)."""
+    """The member themself (annotated by `dispatch.selectors.member_of_user`; `work_grids` set by
+    the view from `dispatch.selectors.member_grids`)."""
 
     id = serializers.IntegerField()
     code = serializers.CharField()
@@ -69,6 +86,10 @@ class MemberSelfSerializer(serializers.Serializer):
     travel_mode = serializers.CharField()
     on_duty = serializers.BooleanField(help_text="A duty shift covers now.")
     position = serializers.SerializerMethodField(help_text="The last known position (WGS 84), null if none.")
+    grids = MemberGridSerializer(
+        many=True, source="work_grids", default=list,
+        help_text="The grids the member serves in the version in force, then those of a published version not in "
+                  "force yet (`upcoming`), by effective time and code.")
 
     @extend_schema_field(MemberPositionSerializer(allow_null=True))
     def get_position(self, member):
@@ -255,13 +276,16 @@ class _MemberView(generics.GenericAPIView):
 
 
 class MemberWorkView(_MemberView):
-    @extend_schema(summary="The responder's own work: the member, live orders, then the last 24 hours' finished",
+    @extend_schema(summary="The responder's own work: the member and their grids, live orders, then the last 24 "
+                           "hours' finished",
                    description="403 for a user not linked to an active member.", responses=MemberWorkSerializer)
     def get(self, request):
-        work = selectors.member_work(member=self.member())
+        now = timezone.now()
+        work = selectors.member_work(member=self.member(), at=now)
         orders = [*work.live, *work.finished]
         case_extras_load(orders, work.member)
-        data = {"now": timezone.now(), "member": work.member, "orders": orders}
+        work.member.work_grids = selectors.member_grids(member=work.member, at=now)
+        data = {"now": now, "member": work.member, "orders": orders}
         return Response(MemberWorkSerializer(data, context={"request": request}).data)
 
 

@@ -357,6 +357,9 @@ class DispatchOrder(models.Model):
             ),
         ]
         indexes = [
+            # The governance reports (reports/ranking.py, compliance, assessment): a sub-district's
+            # members' orders of one month, without reading their whole history.
+            models.Index(fields=["member", "dispatched_at"], name="dispatch_order_member_time"),
             # The SLA clock's claim: live orders whose deadline passed and were not escalated yet.
             models.Index(
                 fields=["arrive_by"], name="dispatch_order_sla_due",
@@ -498,7 +501,8 @@ class Alarm(models.Model):
 
 class MemberMessage(models.Model):
     """One message to one member — a new order, a stand-down, an overdue reminder, an alarm, a
-    major-incident call — written in the same transaction as what it tells of (`dispatch/notify.py`),
+    major-incident call, a change of the grids they serve (`version`: the grid version published) —
+    written in the same transaction as what it tells of (`dispatch/notify.py`),
     published after commit to the member's live group (`dispatch/live.py`), and, unless read in the
     app within the grace (`deliver_after`), sent once through the outbound gateway by the notifier
     (`dispatch/notifier.py`). One message per event and recipient: the unique constraints below.
@@ -514,6 +518,7 @@ class MemberMessage(models.Model):
         ALARM = "alarm", _("alarm")
         MAJOR = "major", _("major incident call")
         RESEND = "resend", _("order sent again")
+        GRID = "grid", _("grid assignment changed")
 
     class State(models.TextChoices):
         PENDING = "pending", _("pending")
@@ -529,6 +534,9 @@ class MemberMessage(models.Model):
                               verbose_name=_("dispatch order"))
     alarm = models.ForeignKey(Alarm, on_delete=models.PROTECT, null=True, blank=True, related_name="messages",
                               verbose_name=_("alarm"))
+    # A `grid` message: the grid version whose publication changed the member's grids.
+    version = models.ForeignKey("geo.BoundaryVersion", on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+", verbose_name=_("grid version"))
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     # The n-th message of its kind for its order (or alarm) and member (0 for the kinds sent once): an
     # order not accepted is sent again (`resend`) by the SLA clock and by the dispatcher's "remind";
@@ -564,6 +572,8 @@ class MemberMessage(models.Model):
             # `step`: an alarm not acknowledged is sent again to the leaders (steps 1, 2 of its ladder).
             models.UniqueConstraint(fields=["member", "kind", "alarm", "step"], condition=Q(alarm__isnull=False),
                                     name="member_message_once_per_alarm"),
+            models.UniqueConstraint(fields=["member", "kind", "version"], condition=Q(version__isnull=False),
+                                    name="member_message_once_per_version"),
             models.CheckConstraint(condition=~Q(state="sent") | Q(sent_at__isnull=False),
                                    name="member_message_sent_has_time"),
         ]

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.gis.db.models import PointField
 from django.core.cache import cache
-from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Prefetch, Q, QuerySet, When
+from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -14,6 +14,7 @@ from config.roles import STAFF_ROLES, UserRole, has_role
 from dispatch.models import Alarm, DispatchOrder, DutyShift, Force, Member, MemberMessage, Role
 from dispatch.recommend import incident_facts, recommend
 from geo.models import BoundaryVersion, Grid, Subdistrict
+from geo.selectors import boundary_versions_in_force_first
 from incidents import flows
 from incidents.models import Handover, Incident, Status
 from incidents.selectors import incidents_visible_to
@@ -183,6 +184,23 @@ def member_of_user(*, user, at: datetime | None = None) -> Member | None:
             .annotate(on_duty=on_duty_at(at or timezone.now()), last_point=F("position__point"),
                       last_recorded_at=F("position__recorded_at"), last_accuracy_m=F("position__accuracy_m"))
             .first())
+
+
+def member_grids(*, member: Member, at: datetime | None = None) -> list[Grid]:
+    """The grids `member` serves in the version in force at `at` (default now), then those they will
+    serve in the published versions that take effect later (each `upcoming`), by effective time and
+    code; each with its community and `effective_from` (its version's). One query."""
+    at = at or timezone.now()
+    in_force = boundary_versions_in_force_first(subdistrict=member.subdistrict_id, at=at).values("pk")[:1]
+    grids = list(Grid.objects.filter(members=member, subdistrict_id=member.subdistrict_id,
+                                     version__status=BoundaryVersion.Status.PUBLISHED)
+                 .filter(Q(version_id=Subquery(in_force)) | Q(version__effective_from__gt=at))
+                 .select_related("community").annotate(effective_from=F("version__effective_from"))
+                 .only("id", "code", "name", "community__id", "community__name")
+                 .order_by("effective_from", "code"))
+    for grid in grids:
+        grid.upcoming = grid.effective_from > at
+    return grids
 
 
 def _member_orders(member: Member) -> QuerySet[DispatchOrder]:

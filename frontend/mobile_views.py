@@ -141,6 +141,8 @@ MOBILE_TEXT = {
     "noFinished": _("Nothing finished in the last 24 hours."),
     "onDuty": _("On duty"),
     "offDuty": _("Off duty"),
+    # "My grids": a grid of a published version not in force yet (upcoming).
+    "gridFrom": _("from %(time)s"),
     "major": capfirst(_("major incident")),
     "dueIn": _("%(time)s left"),
     "overdueBy": _("overdue by %(time)s"),

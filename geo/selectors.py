@@ -35,19 +35,23 @@ def community_list(*, subdistrict: Subdistrict) -> QuerySet[Community]:
     return Community.objects.filter(subdistrict=subdistrict).annotate(label_point=PointOnSurface("boundary"))
 
 
+def boundary_versions_in_force_first(
+    *, subdistrict: Subdistrict | int, at: datetime | None = None
+) -> QuerySet[BoundaryVersion]:
+    """The published grid versions that took effect by `at` (default now), the one in force first
+    (a queryset: `.first()`, or `.values("pk")[:1]` as a subquery)."""
+    at = at or timezone.now()
+    return BoundaryVersion.objects.filter(
+        subdistrict=subdistrict, status=BoundaryVersion.Status.PUBLISHED, effective_from__lte=at
+    ).order_by("-effective_from", "-number")
+
+
 def boundary_version_in_force(
-    *, subdistrict: Subdistrict, at: datetime | None = None
+    *, subdistrict: Subdistrict | int, at: datetime | None = None
 ) -> BoundaryVersion | None:
     """The published grid version in force at `at` (default now): the one with the latest
     effective time not after it."""
-    at = at or timezone.now()
-    return (
-        BoundaryVersion.objects.filter(
-            subdistrict=subdistrict, status=BoundaryVersion.Status.PUBLISHED, effective_from__lte=at
-        )
-        .order_by("-effective_from", "-number")
-        .first()
-    )
+    return boundary_versions_in_force_first(subdistrict=subdistrict, at=at).first()
 
 
 def boundary_version_get(*, subdistrict: Subdistrict, number: int) -> BoundaryVersion | None:

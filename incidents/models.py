@@ -213,7 +213,11 @@ class Incident(CallerMasked, models.Model):
         verbose_name = _("incident")
         verbose_name_plural = _("incidents")
         ordering = ["-reported_at"]
-        indexes = [models.Index(fields=["subdistrict", "status"]), models.Index(fields=["grid", "reported_at"])]
+        indexes = [
+            models.Index(fields=["subdistrict", "status"]), models.Index(fields=["grid", "reported_at"]),
+            # The governance reports (reports/agenda.py, trends.py): a sub-district's cases of a period.
+            models.Index(fields=["subdistrict", "reported_at"], name="incident_subdistrict_time"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "external_id"], condition=Q(external_id__isnull=False),

@@ -90,6 +90,13 @@ def notify_ids(group: str, kind: str, ids: list[int]) -> None:
     _notify([_envelope(group, {"kind": kind, "ids": ids})])
 
 
+def notify_ids_many(kind: str, rows: list[tuple[str, int]]) -> None:
+    """`notify_ids` for many (group, id) rows at once: one notification each, in one statement."""
+    payloads = [_envelope(group, {"kind": kind, "ids": [object_id]}) for group, object_id in rows]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(pg_notify(%s, p)) FROM unnest(%s::text[]) AS p", [CHANNEL, payloads])
+
+
 def notify_positions(group: str, positions: list[dict]) -> None:
     """Hand a positions batch to the wall servers, split into notifications that fit."""
     payloads, chunk = [], []
@@ -229,6 +236,32 @@ def publish(group: str, message: dict, *, kind: str, object_id: int) -> None:
     async_to_sync(layer.group_send)(group, message)
     if has_peers(layer):
         notify_ids(group, kind, [object_id])
+
+
+def publish_many(items: list[tuple[str, dict, int]], *, kind: str) -> None:
+    """`publish` for many committed rows, each (group, message, id), from sync code: one trip to the
+    channel layer's event loop for all of them (not one thread hop per message), or one statement
+    of notifications from a worker process. Stops at the first failure of the layer (logged with how
+    many were left), so that a dead Redis costs one timeout, not one per row."""
+    layer = get_channel_layer()
+    if layer is None or not items:
+        return
+    rows = [(group, object_id) for group, _message, object_id in items]
+    if relays(layer):
+        notify_ids_many(kind, rows)
+        return
+    async_to_sync(_group_send_all)(layer, [(group, message) for group, message, _id in items])
+    if has_peers(layer):
+        notify_ids_many(kind, rows)
+
+
+async def _group_send_all(layer, messages: list[tuple[str, dict]]) -> None:
+    for done, (group, message) in enumerate(messages):
+        try:
+            await layer.group_send(group, message)
+        except Exception:
+            log.exception("the channel layer failed: %d of %d messages not sent", len(messages) - done, len(messages))
+            return
 
 
 def publish_event(group: str, message: dict, *, event_id: int) -> None:

@@ -17,7 +17,8 @@ one representation — polygons plus validation — serves both.)
 Publishing refuses a draft with problems, copies its grids into Grid rows (immutable from then on,
 a database trigger), moves the staff to the new grids (geo.lineage, overruled per member by the
 planner's DraftStaffMove) by adding links — the old links stay, so incidents of the old version
-keep their staff — and deletes the draft's grids.
+keep their staff — tells every member whose grids change (planner/notify.py: one message each, in
+the same transaction) and deletes the draft's grids.
 
 Every service takes keyword arguments, checks the role (a planner or the command room), runs in one
 transaction (lock, check, write) and raises config.errors on refusal: nothing is written then.
@@ -48,6 +49,7 @@ from geo.models import BoundaryVersion, Community, DraftEditor, DraftGrid, Draft
 from geo.selectors import boundary_version_in_force
 from incidents.flows import OPEN_STATUSES
 from planner.models import DraftStaffMove
+from planner.notify import members_tell_grids
 
 PLANNER_ROLES = (UserRole.PLANNER, UserRole.COMMAND_ROOM)
 # Clock skew allowed on "from now": an effective time earlier than this would rewrite the past.
@@ -699,7 +701,8 @@ def grid_version_publish(*, version_id: int, base_revision: int, effective_from:
     Refuses (400 `problems`, with the problems in `extra`) a draft that does not validate. Copies
     the draft's grids into Grid rows, gives every member their new grid (staff_moves: links added,
     the old ones kept so that the incidents of the old version keep their staff), deletes the
-    draft's grids and marks the version published. The sub-district's row is locked first (see
+    draft's grids, marks the version published and tells each member whose grids change
+    (planner/notify.py: a `grid` message each, published to their app after commit). The sub-district's row is locked first (see
     _subdistrict_lock): two publications, or a publication and an assignment, never interleave.
     403 for roles other than the planner's and the command room's; 409 `published` when published
     already."""
@@ -757,6 +760,7 @@ def grid_version_publish(*, version_id: int, base_revision: int, effective_from:
         version.status, version.effective_from, version.published_at = (
             BoundaryVersion.Status.PUBLISHED, effective_from, now)
         version.save(update_fields=["status", "effective_from", "published_at"])
+        members_tell_grids(version, previous, moves, at=now)
     return version
 
 

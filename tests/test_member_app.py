@@ -244,7 +244,7 @@ def test_the_work_api_reads_in_a_constant_number_of_queries(ctx, orders):
     one, n_one = count(ctx["other_responder"])
     assert (n_many, n_one) == (4, 1)
     assert many == one, (many, one)
-    assert many <= 5, many  # member, orders with cases, their orders and hand-overs (+ roles)
+    assert many <= 6, many  # member, orders with cases, their orders and hand-overs, their grids (+ roles)
 
 
 # --- the page ---------------------------------------------------------------------------------------

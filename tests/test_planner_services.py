@@ -343,9 +343,13 @@ def test_an_incident_keeps_the_version_in_force_when_reported_and_so_does_its_re
     assert (before.grid.code, before.grid.version.number) == ("P1-NW", 1)
     assert (after.grid.code, after.grid.version.number) == ("P1-NW-2", 2)
 
+    # Asked at 10:00 of the next day (local): the grid leaders' rule ends at 21:30 (rules_seed's
+    # EVENING), and the answer must not depend on the hour the suite runs.
+    asked_at = (timezone.localtime(effective) + timedelta(days=1)).replace(hour=10, minute=0)
+
     def own_grid_staff(incident):
         rec = recommend(Incident.objects.select_related("category", "place").get(pk=incident.pk),
-                        at=timezone.now(), routes=False)
+                        at=asked_at, routes=False)
         return rec.grid.code, {c.member_id for c in rec.candidates if c.relation == "own_grid"}
 
     assert own_grid_staff(before) == ("P1-NW", {m["nw_west"].pk, m["nw_east"].pk, m["nw_leader"].pk})

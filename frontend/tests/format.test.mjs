@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { cookieValue, errorMessage, urlFor } from "../static/gridlink/m/api.js";
-import { fill, formatDateTime, formatDistance, formatTime } from "../static/gridlink/m/format.js";
+import { fill, formatDateTime, formatDistance, formatTime, gridLabel } from "../static/gridlink/m/format.js";
 
 const TEXT = { metres: "%(n)s 米", kilometres: "%(n)s 公里" };
 
@@ -40,4 +40,13 @@ test("a date and time in the server's time zone", () => {
   assert.equal(formatDateTime("2026-11-24T00:05:00Z", "Asia/Shanghai"), "11-24 08:05");
   assert.equal(formatDateTime(Date.parse("2026-11-23T16:30:00Z"), "Asia/Shanghai"), "11-24 00:30");
   assert.equal(formatDateTime(null, "Asia/Shanghai"), "");
+});
+
+test("a grid of the version in force, and one of a version that takes effect later", () => {
+  const text = { gridFrom: "%(time)s起" };
+  const grid = { code: "G03", name: "<b>良渚</b>网格", community: "良渚社区", effective_from: "2026-12-05T00:00:00Z" };
+  assert.deepEqual(gridLabel({ ...grid, upcoming: false }, text, "Asia/Shanghai"),
+    { label: "G03 <b>良渚</b>网格", community: "良渚社区", from: "" });
+  assert.deepEqual(gridLabel({ ...grid, upcoming: true }, text, "Asia/Shanghai"),
+    { label: "G03 <b>良渚</b>网格", community: "良渚社区", from: "12-05 08:00起" });
 });

@@ -14,7 +14,7 @@ Test hooks of the app: body[data-m-ready="1"], body[data-refreshed], article[dat
 [data-order][data-state][data-live], buttons [data-action], forms form[data-form], notices
 [data-testid="notice"], #m-share[data-state], the outbox bar [data-testid="queue"][data-count],
 a field's problem [data-problem], the photo previews [data-testid="photo-previews"], the case's
-people [data-testid="parties"] and photos [data-testid="photos"]."""
+people [data-testid="parties"] and photos [data-testid="photos"], "My grids" [data-testid="my-grids"]."""
 
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -98,6 +98,10 @@ def test_a_responder_handles_an_order_on_the_phone(page, browser, login, e2e, ar
         phone.goto(e2e.url("/m/"))
         phone.wait_for_selector('body[data-m-ready="1"]')
         phone.wait_for_selector('[data-testid="live-state"][data-state="live"]')  # the member's socket
+        # "My grids" under the header: the grids the responder (a grid worker) serves, as text.
+        grids = phone.request.get(e2e.url("/api/v1/m/work/")).json()["member"]["grids"]
+        shown = phone.locator('[data-testid="my-grids"] li strong').all_text_contents()
+        assert grids and shown == [f"{g['code']} {g['name']}" for g in grids]
 
         # The dispatcher sends the responder; the order reaches the open app through the member's
         # socket, well before the list's own reload (every 15 s). How fast: `make bench`.

@@ -6,7 +6,9 @@
 //
 // `refresh()` is exported; every message of the member's live socket (ws/member/) calls it, and is
 // also dispatched on the document as the event "gridlink:member-message" (detail: the message) for
-// the page's other modules.
+// the page's other modules. Each answer also redraws "My grids" under the header: the grids the
+// member serves now, and those of a version published to take effect later ("from <time>") — a
+// published version's `grid` message refreshes it like any other.
 //
 // A phone may be shared by a shift: the outbox (one per phone) records each action's member and
 // sends only the logged-in member's, each with the header X-GridLink-Member (the server refuses an
@@ -19,14 +21,15 @@
 // API answers (session.js), keeping the app shell.
 //
 // Test hooks: body[data-m-ready="1"] after the first answer is drawn; body[data-refreshed] = how
-// many answers were drawn; #m-share[data-state] = the sharing state; #m-queue[data-count] = how
+// many answers were drawn; #m-grids li[data-code][data-upcoming] = the member's grids;
+// #m-share[data-state] = the sharing state; #m-queue[data-count] = how
 // many of this member's actions wait to be sent ([data-held]: how many of other members'); its
 // items li[data-hold="stale"] with buttons [data-queue-action="release"|"discard"], and one
 // li[data-hold="member"][data-member][data-count] per other member; body[data-left="1"] once the
 // page stopped for another login.
 
 import { createApi, formDataOf, newKey, urlFor } from "./api.js";
-import { fill, formatDateTime, formatTime } from "./format.js";
+import { fill, formatDateTime, formatTime, gridLabel } from "./format.js";
 import { createSharing, currentFix } from "./geo.js";
 import { connectLive } from "./live.js";
 import { createOrderMap } from "./map.js";
@@ -95,6 +98,35 @@ const view = createWorkView({
 const statusLine = document.getElementById("m-status");
 const dutyBadge = document.getElementById("m-duty");
 
+// ---- "My grids" ----------------------------------------------------------------------------------------
+
+const gridsSection = document.getElementById("m-grids");
+const gridsList = document.getElementById("m-grids-list");
+
+// Names come from the planners (and from files they import): text only, never markup.
+function gridLine(grid) {
+  const { label, community, from } = gridLabel(grid, text, config.timeZone);
+  const line = document.createElement("li");
+  line.dataset.code = grid.code;
+  line.dataset.upcoming = grid.upcoming ? "1" : "0";
+  const name = document.createElement("strong");
+  name.textContent = label;
+  line.append(name);
+  for (const [value, className] of [[community, "m-grid-community"], [from, "m-grid-from"]]) {
+    if (!value) continue;
+    const part = document.createElement("span");
+    part.className = className;
+    part.textContent = value;
+    line.append(" ", part);
+  }
+  return line;
+}
+
+function renderGrids(grids) {
+  gridsList.replaceChildren(...(grids || []).map(gridLine));
+  gridsSection.hidden = !gridsList.childElementCount;
+}
+
 store.subscribe((state) => {
   view.render(state);
   view.tick(serverNow(), sharing.lastFix());
@@ -139,6 +171,7 @@ export async function refresh() {
   statusLine.dataset.kind = "ok";
   dutyBadge.textContent = work.member.on_duty ? text.onDuty : text.offDuty;
   dutyBadge.dataset.duty = work.member.on_duty ? "1" : "0";
+  renderGrids(work.member.grids);
   sharing.setActive(work.member.on_duty || work.orders.some((o) => o.live));
   drawn += 1;
   body.dataset.refreshed = String(drawn);

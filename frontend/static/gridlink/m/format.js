@@ -46,3 +46,15 @@ export function formatDateTime(value, timeZone, locale = "zh-CN") {
   const part = (type) => parts.find((p) => p.type === type)?.value || "";
   return `${part("month")}-${part("day")} ${time}`;
 }
+
+/**
+ * A grid the member serves, as "My grids" shows it: {label: "G03 某某网格", community, from} with
+ * `from` ("from 12-05 08:00", text.gridFrom) only for a grid of a version not in force yet.
+ */
+export function gridLabel(grid, text, timeZone, locale = "zh-CN") {
+  return {
+    label: [grid.code, grid.name].filter(Boolean).join(" "),
+    community: grid.community || "",
+    from: grid.upcoming ? fill(text.gridFrom, { time: formatDateTime(grid.effective_from, timeZone, locale) }) : "",
+  };
+}

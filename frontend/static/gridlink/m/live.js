@@ -1,5 +1,5 @@
-// The member's live channel (ws/member/): a new order, a stand-down, a reminder, an alarm or a
-// major-incident call arrives here at once. Each message is shown (banner, vibration, and a system
+// The member's live channel (ws/member/): a new order, a stand-down, a reminder, an alarm, a
+// major-incident call or a change of the member's grids arrives here at once. Each message is shown (banner, vibration, and a system
 // notification while the app is in the background and the member allowed it), acknowledged as
 // read, and makes the work list reload. The socket reconnects for as long as the page is open,
 // with jittered backoff, resuming after the last message it saw (`?last_message=`).
