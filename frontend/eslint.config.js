@@ -1,5 +1,6 @@
 // ESLint (flat config) for our browser modules. For now only the responders' app (static/gridlink/m/),
-// the department queue (static/gridlink/dept/), the planners' page (static/gridlink/planner/), their
+// the department queue (static/gridlink/dept/), the planners' page (static/gridlink/planner/), the
+// governance reports (static/gridlink/reports/) and the heat layer (static/gridlink/heat.js), their
 // tests and this file: the older pages' ES5
 // scripts (static/gridlink/*.js) move later.
 //
@@ -22,7 +23,8 @@ const noGlobals = [
 export default [
   js.configs.recommended,
   {
-    files: ["static/gridlink/m/**/*.js", "static/gridlink/dept/**/*.js", "static/gridlink/planner/**/*.js"],
+    files: ["static/gridlink/m/**/*.js", "static/gridlink/dept/**/*.js", "static/gridlink/planner/**/*.js",
+      "static/gridlink/reports/**/*.js", "static/gridlink/heat.js"],
     languageOptions: {
       ecmaVersion: 2022,
       sourceType: "module",

@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from audit.admin import ReadOnlyAdminMixin
-from reports.models import Interview
+from reports.models import Interview, RankingPublication
 
 
 @admin.register(Interview)
@@ -15,3 +15,13 @@ class InterviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("subdistrict", "state")
     search_fields = ("reason", "findings", "unit__name", "community__name")
     date_hierarchy = "held_at"
+
+
+@admin.register(RankingPublication)
+class RankingPublicationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """A published month's ranking is frozen (a database trigger refuses changes): shown only."""
+
+    list_display = ("month", "subdistrict", "published_at", "published_by", "formula")
+    list_filter = ("subdistrict",)
+    date_hierarchy = "month"
+    exclude = ("board", "outcomes")  # the page (/reports/ranking/?month=) shows them as published
