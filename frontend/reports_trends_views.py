@@ -56,8 +56,8 @@ def _script_config(request, report: trends.Trends) -> dict:
             "noGrids": _("No grid version in force: the map cannot be drawn."),
             "mapFailed": _("The map could not be drawn; the table lists every grid."),
             "chartFailed": _("The charts could not be drawn; the tables hold every number."),
-            "legend": {"down": _("down 10 % or more"), "flat": _("within the target"),
-                       "fair": _("up to 10 % over"), "poor": _("more than 10 % over, or new"),
+            "legend": {"down": _("down 10 percent or more"), "flat": _("within the target"),
+                       "fair": _("up to 10 percent over"), "poor": _("more than 10 percent over, or new"),
                        "none": _("no case in either year")},
         },
     }

@@ -17,7 +17,8 @@
 //
 // Test hooks: body[data-base-ready="1"] once the geo layers are drawn; body[data-map-view] = JSON
 // {west, south, east, north, width, height} of the view after each move (a test turns (lon, lat)
-// into pixels with it); body[data-addresses] = how many addresses are drawn, once a fetch is answered.
+// into pixels with it); body[data-addresses] = how many addresses are drawn, once a fetch is answered,
+// body[data-addresses-bbox] = the view (west,south,east,north) they were asked for.
 
 import { latLngOf, sameGeometry, swap, toLatLngs } from "./geometry.js";
 
@@ -158,6 +159,7 @@ export function createPlannerMap(element, config, { onGridClick, onMapClick }) {
     }
     if (!map.hasLayer(layers.addresses)) layers.addresses.addTo(map);
     document.body.dataset.addresses = String(layers.addresses.getLayers().length);
+    document.body.dataset.addressesBbox = bbox;
   }
 
   function scheduleAddresses() {
