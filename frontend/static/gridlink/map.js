@@ -211,6 +211,8 @@
   if (config.heat) {
     import(config.heat.module).then(function (heat) {
       heat.heatControl(map, config.heat, { position: "topright" });
+    }).catch(function () {
+      notice.show(text.loadError); // the map works on without the layer
     });
   }
 

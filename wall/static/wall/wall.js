@@ -199,6 +199,10 @@
   if (config.heat) {
     import(config.heat.module).then(function (heat) {
       heat.heatControl(map, config.heat, { position: "topleft" });
+    }).catch(function (error) {
+      if (window.console) {
+        window.console.error(error); // the wall works on without the layer
+      }
     });
   }
   // A light halo would glare on the dark map; communities in a colour that reads on black.
