@@ -12,8 +12,10 @@ setup:  ## provision, migrate, load the demo sub-district (no server)
 run: setup  ## the running system on http://$(HOST):$(PORT)/
 	@scripts/run-server $(HOST) $(PORT)
 
-test:  ## provision (with Chromium), then the import layers, the browser modules' eslint and node --test, and the whole suite against real PostGIS
+test:  ## provision (with Chromium), then ruff, mypy, the import layers, the browser modules' eslint, type check and node --test, and the whole suite against real PostGIS
 	@scripts/provision --test
+	@.venv/bin/ruff check .
+	@.venv/bin/mypy .
 	@.venv/bin/lint-imports --no-cache
 	@npm --prefix frontend run check
 	@$(PY) -m pytest
@@ -23,8 +25,10 @@ bench: setup  ## benchmarks on the demo data of the development database, each b
 
 lint:
 	@.venv/bin/ruff check .
+	@.venv/bin/mypy .
 	@.venv/bin/lint-imports --no-cache
 	@npm --prefix frontend run lint
+	@npm --prefix frontend run types && npm --prefix frontend run typecheck
 
 db-stop:  ## stop the project-local PostgreSQL cluster
 	@scripts/pg-local stop

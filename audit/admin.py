@@ -11,6 +11,7 @@
 """
 
 from collections.abc import Callable, Iterable
+from typing import cast
 
 import pghistory.admin
 import pghistory.admin.core
@@ -117,14 +118,14 @@ def _safe_back(request) -> str | None:
 
 
 class KindFilter(pghistory.admin.core.LabelFilter):
-    title = _("change")
+    title = cast(str, _("change"))  # lazy, translated when shown (pghistory types it as str)
 
     def lookups(self, request, model_admin):
         return [(label, LABELS.get(label, label)) for label, _shown in super().lookups(request, model_admin)]
 
 
 class RecordTypeFilter(pghistory.admin.core.EventModelFilter):
-    title = _("record type")
+    title = cast(str, _("record type"))  # as above
 
     def lookups(self, request, model_admin):
         shown = []

@@ -41,7 +41,7 @@ track_changes(
 track_changes(model_name="GroupEvent")(AuditedGroup)
 
 
-class UserGroup(User.groups.through):
+class UserGroup(User.groups.through):  # type: ignore[name-defined]  # the stubs cannot name an auto link model
     """Who holds which role (group): a proxy of the user–group link so that it is on record."""
 
     class Meta:
@@ -50,7 +50,7 @@ class UserGroup(User.groups.through):
         verbose_name_plural = _("roles of users")
 
 
-class GroupPermission(Group.permissions.through):
+class GroupPermission(Group.permissions.through):  # type: ignore[name-defined]  # (as UserGroup)
     """What a role may do in the admin: a proxy of the group–permission link."""
 
     class Meta:
@@ -59,7 +59,7 @@ class GroupPermission(Group.permissions.through):
         verbose_name_plural = _("permissions of roles")
 
 
-class UserPermission(User.user_permissions.through):
+class UserPermission(User.user_permissions.through):  # type: ignore[name-defined]  # (as UserGroup)
     """A permission given to one user directly: a proxy of the user–permission link."""
 
     class Meta:

@@ -129,7 +129,7 @@ class _Places:
         try:
             async with asyncio.timeout(self.lane.wait_seconds):
                 until = loop.time() + YIELD_MAX_SECONDS
-                while (yielding and ahead.waiting and loop.time() < until
+                while (yielding and ahead is not None and ahead.waiting and loop.time() < until
                        and loop.time() - ahead.progress_at < YIELD_STALL_SECONDS):
                     try:
                         async with asyncio.timeout(min(YIELD_STALL_SECONDS, max(0.0, until - loop.time()))):

@@ -7,6 +7,9 @@ class DomainError(Exception):
     publication, the saves a stale save missed), beside `detail` and `code`."""
 
     http_status = 400
+    # Set only by a batch that refuses items (dispatch.positions): the errors by item index, read
+    # with getattr(error, "errors", None). Declared, not assigned: absent unless set.
+    errors: dict[str, object]
 
     def __init__(self, message, *, code: str = "invalid", http_status: int | None = None,
                  extra: dict | None = None):

@@ -61,7 +61,7 @@ def has_nul(value) -> bool:
     while stack:
         item = stack.pop()
         if isinstance(item, str | bytes):
-            if (NUL if isinstance(item, str) else b"\x00") in item:
+            if NUL in item if isinstance(item, str) else b"\x00" in item:
                 return True
         elif isinstance(item, dict):
             stack.extend(item.keys())

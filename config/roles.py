@@ -1,9 +1,18 @@
 """The people who use GridLink, as Django groups. A user's role decides what they may see and do;
 every view and API action checks it (`require_role`, `HasRole`)."""
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from collections.abc import Iterable
+from typing import TypeAlias
+
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+# Who acts in a service or a selector: a logged-in user (settings.AUTH_USER_MODEL is Django's). Each
+# checks the actor's role first, and an anonymous request has none: it never gets further.
+Actor: TypeAlias = User
+# A request's user, logged in or not.
+AnyUser: TypeAlias = User | AnonymousUser
 
 
 class UserRole(models.TextChoices):
@@ -35,22 +44,28 @@ CONTACT_REVEAL_ROLES = (UserRole.COMMAND_ROOM, UserRole.DISPATCHER, UserRole.LEA
 MEMBER_ROLES = (UserRole.RESPONDER, UserRole.DEPARTMENT)
 
 
-def prime_roles(user: AbstractBaseUser, group_names) -> None:
+# The user's roles, cached on the user object for the request.
+_ROLES_ATTR = "_gridlink_roles"
+
+
+def prime_roles(user: User, group_names: Iterable[str]) -> set[str]:
     """Give `user` its roles from group names already read (config.auth reads them with the user, in
     one query per request)."""
     roles = set(group_names)
     if user.is_superuser:
         roles |= set(UserRole.values)
-    user._gridlink_roles = roles
+    setattr(user, _ROLES_ATTR, roles)
+    return roles
 
 
-def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:
+def user_roles(user: AnyUser) -> set[str]:
     if not user.is_authenticated:
         return set()
-    if getattr(user, "_gridlink_roles", None) is None:
-        prime_roles(user, user.groups.values_list("name", flat=True))
-    return user._gridlink_roles
+    roles: set[str] | None = getattr(user, _ROLES_ATTR, None)
+    if roles is None:
+        roles = prime_roles(user, user.groups.values_list("name", flat=True))
+    return roles
 
 
-def has_role(user, *roles: str) -> bool:
+def has_role(user: AnyUser, *roles: str) -> bool:
     return bool(user_roles(user) & set(roles))

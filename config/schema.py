@@ -16,6 +16,8 @@ Also here: a GeoJSON Feature's `geometry` is null where the serializer's geometr
 (a case waiting for a location), which drf-spectacular's GIS extension does not say. This module is
 imported by config/urls.py, so that the extension is registered before any schema is generated."""
 
+from typing import Any, cast
+
 from drf_spectacular.contrib.rest_framework_gis import GeoFeatureModelSerializerExtension
 from drf_spectacular.plumbing import build_array_type, build_basic_type, build_object_type
 from drf_spectacular.types import OpenApiTypes
@@ -41,7 +43,7 @@ COMPONENTS = {
                        "message; an object for a nested field, a list of objects for a list of them; "
                        "`non_field_errors` for the whole input).",
         "additionalProperties": {"anyOf": [build_basic_type(OpenApiTypes.STR),
-                                           build_array_type(build_basic_type(OpenApiTypes.STR)),
+                                           build_array_type(cast(dict[str, Any], build_basic_type(OpenApiTypes.STR))),
                                            {"type": "object"}, build_array_type({"type": "object"})]},
     },
     OPEN311_ERROR: build_object_type(

@@ -10,6 +10,7 @@ secrets: SECRET_KEY must be set.
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import environ
@@ -292,7 +293,7 @@ TILE_ATTRIBUTION = env.str("TILE_ATTRIBUTION", default="")
 TILE_DATUM = env.str("TILE_DATUM", default="WGS84")
 if TILE_DATUM not in ("WGS84", "GCJ02", "BD09"):
     raise environ.ImproperlyConfigured(f"TILE_DATUM must be WGS84, GCJ02 or BD09, not {TILE_DATUM!r}.")
-LEAFLET_CONFIG = {
+LEAFLET_CONFIG: dict[str, Any] = {
     "DEFAULT_CENTER": (30.28, 120.00),
     "DEFAULT_ZOOM": 13,
     "TILES": [(TILE_ATTRIBUTION or "tiles", TILE_URL, {"attribution": TILE_ATTRIBUTION})] if TILE_URL else [],

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
@@ -159,7 +161,7 @@ class IncidentAdmin(CommandActionsMixin, incidents_admin.IncidentAdmin):
 class MessageAttemptInline(admin.TabularInline):
     model = MessageAttempt
     fields = ["at", "http_status", "ok", "error"]
-    readonly_fields = fields
+    readonly_fields = cast(list[str], fields)  # plain names (the stubs type `fields` with groups)
     extra = 0
     can_delete = False
 

@@ -4,7 +4,9 @@ Staff roles (config.roles.STAFF_ROLES) see every member of the sub-district; a r
 only the member linked to their own user (another member's detail is a 404, not a 403, so ids
 of others are not confirmed); every other role is refused (403)."""
 
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection
@@ -21,6 +23,8 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import BasePagination
+from rest_framework.permissions import BasePermission, OperandHolder, SingleOperandHolder
 from rest_framework.response import Response
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
@@ -82,10 +86,11 @@ class MemberMapSerializer(GeoFeatureModelSerializer):
 
 
 class MemberMapMixin(SubdistrictScopedMixin):
-    permission_classes = [HasRole]
+    # Typed as DRF's generic views type them: the mixin is listed before the view class.
+    permission_classes: Sequence[type[BasePermission] | OperandHolder | SingleOperandHolder] = [HasRole]
     allowed_roles = MEMBER_MAP_ROLES
-    pagination_class = None
-    serializer_class = MemberMapSerializer
+    pagination_class: type[BasePagination] | None = None
+    serializer_class: type[serializers.BaseSerializer[Any]] | None = MemberMapSerializer
 
     def get_queryset(self):
         subdistrict = self.get_subdistrict()
@@ -219,10 +224,11 @@ class AlarmSerializer(serializers.ModelSerializer):
         return [{"id": pk, "name": names.get(pk, "")} for pk in alarm.notified]
 
 
-def _alarms_data(alarms) -> list:
+def _alarms_data(alarms) -> list[Any]:
     alarms = list(alarms)
     names = selectors.member_names(member_ids=[pk for a in alarms for pk in a.notified])
-    return AlarmSerializer(alarms, many=True, context={"names": names}).data
+    # many=True makes a ListSerializer, whose data is a ReturnList (the stubs type it as the child's).
+    return cast(list[Any], AlarmSerializer(alarms, many=True, context={"names": names}).data)
 
 
 def _alarm_data(alarm_id: int):
@@ -266,7 +272,8 @@ def replacements_data(request, incident_id: int, *, is_open: bool = True) -> lis
     if not has_role(request.user, *STAFF_ROLES):
         return []
     forces = dict(Force.choices)
-    may_send = is_open and has_role(request.user, *flows.transition_for("dispatch").roles)
+    dispatch_step = cast(flows.Transition, flows.transition_for("dispatch"))  # a transition of the flow
+    may_send = is_open and has_role(request.user, *dispatch_step.roles)
     out = []
     for item in selectors.replacements(incident_id=incident_id):
         order, c = item["order"], item["candidate"]
@@ -410,11 +417,13 @@ def _incident_dispatch(request, incident_id: int) -> dict:
     remind_before = timezone.now() - timedelta(seconds=settings.REMIND_MIN_INTERVAL_SECONDS)
     for order in orders:
         message = told.get(order.pk)
-        order.told_at = message.created_at if message else None
-        order.seen_at = message.read_at if message else None
-        order.reminded_at = reminded.get(order.pk)
-        order.can_remind = (may_remind and order.state == DispatchOrder.State.DISPATCHED
-                            and (order.reminded_at is None or order.reminded_at <= remind_before))
+        reminded_at = reminded.get(order.pk)
+        # Read by the serializer (not fields of the model):
+        order.told_at = message.created_at if message else None  # type: ignore[attr-defined]
+        order.seen_at = message.read_at if message else None  # type: ignore[attr-defined]
+        order.reminded_at = reminded_at  # type: ignore[attr-defined]
+        order.can_remind = (may_remind and order.state == DispatchOrder.State.DISPATCHED  # type: ignore[attr-defined]
+                            and (reminded_at is None or reminded_at <= remind_before))
     top = services.escalation_max_level()
     return {
         "incident": incident.pk, "number": incident.number, "level": incident.level,

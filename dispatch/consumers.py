@@ -27,7 +27,8 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 from urllib.parse import parse_qs
 
 from django.utils import timezone
@@ -78,7 +79,9 @@ def _own_positions(*, user, member_id: int, session_key: str | None, items) -> i
 def _read(member_id: int, message_id: int) -> str | None:
     """The message's read_at (ISO 8601) once marked, or None when it is not the member's."""
     message = message_read(member_id, message_id)
-    return message.read_at.isoformat() if message is not None else None
+    if message is None:
+        return None
+    return cast(datetime, message.read_at).isoformat()  # marked by message_read
 
 
 class _GroupSocket(GuardedJsonConsumer):

@@ -173,7 +173,7 @@ class WorkIncidentSerializer(CaseSummarySerializer):
 
 class WorkActionSerializer(serializers.Serializer):
     action = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute
     requires = serializers.ListField(child=serializers.CharField())
 
 
@@ -260,9 +260,10 @@ def case_extras_load(orders: list[DispatchOrder], member: Member) -> None:
             .values_list("pk", "party_rows", "photo_ids"))
     for pk, party_rows, photo_ids in rows:
         for case in cases[pk]:
-            case.work_parties = [Party(**row) for row in party_rows]
-            case.work_photos = [{"id": i, "thumb_url": photo_url(i, "thumb"), "url": photo_url(i, "large")}
-                                for i in photo_ids]
+            # Read by the serializer (not fields of the model):
+            case.work_parties = [Party(**row) for row in party_rows]  # type: ignore[attr-defined]
+            case.work_photos = [  # type: ignore[attr-defined]
+                {"id": i, "thumb_url": photo_url(i, "thumb"), "url": photo_url(i, "large")} for i in photo_ids]
 
 
 class _MemberView(generics.GenericAPIView):

@@ -156,7 +156,7 @@ class Member(models.Model):
 
 
 @track_links(model_name="MemberGridEvent")
-class MemberGrid(Member.grids.through):
+class MemberGrid(Member.grids.through):  # type: ignore[name-defined]  # the stubs cannot name an auto link model
     """The grids a member serves: a proxy of the link table so that its changes are on record."""
 
     class Meta:
@@ -248,15 +248,15 @@ class PositionFix(models.Model):
         ]
 
 
-class OrderQuerySet(models.QuerySet):
+class OrderQuerySet(models.QuerySet["DispatchOrder"]):
     """The one definition of which orders are live (`dispatch/flows.py` holds the states)."""
 
-    def live(self):
+    def live(self) -> "OrderQuerySet":
         """On the way: dispatched or accepted, not yet arrived. The SLA clock watches these, a
         stand-down ends them."""
         return self.filter(state__in=DispatchOrder.LIVE_STATES)
 
-    def current(self):
+    def current(self) -> "OrderQuerySet":
         """Not ended: on the way or on the scene (live + arrived). What a member's load counts,
         what lets a responder act on the case, and what the one-per-member index holds."""
         return self.filter(state__in=DispatchOrder.CURRENT_STATES)

@@ -85,7 +85,7 @@ def messages_for_alarm(alarm: Alarm, members: Iterable[Member]) -> list[MemberMe
     the late member's reminder (`reminder`), a major incident's call to a leader (`major`), an
     alarm to a unit leader (`alarm`). Precondition: inside the clock's claim transaction."""
     incident = alarm.incident
-    late_member_id = alarm.order.member_id if alarm.order_id else None
+    late_member_id = alarm.order.member_id if alarm.order is not None else None
     messages = []
     with translation.override(settings.LANGUAGE_CODE):
         for member in members:
@@ -396,7 +396,7 @@ def category_name(incident: Incident) -> str:
 
 def scene_text(incident: Incident) -> str:
     place = incident.address_text
-    if not place and incident.grid_id:
+    if not place and incident.grid is not None:
         place = incident.grid.name
     return _("Scene: %(place)s.") % {"place": place} if place else ""
 
@@ -420,11 +420,11 @@ def _alarm_text(alarm: Alarm) -> tuple[str, str]:
     incident = alarm.incident
     title = _("Alarm %(number)s") % {"number": incident.number}
     due = alarm.due_at or alarm.raised_at
-    if alarm.kind == Alarm.Kind.ARRIVAL_OVERDUE and alarm.order_id:
+    if alarm.kind == Alarm.Kind.ARRIVAL_OVERDUE and alarm.order is not None:
         member = alarm.order.member
         said = _("%(member)s (%(unit)s) has not arrived; the deadline was %(deadline)s.") % {
             "member": member.name, "unit": member.unit.name, "deadline": _hm(due)}
-    elif alarm.handover_id:
+    elif alarm.handover is not None:
         values = {"unit": alarm.handover.unit.name,
                   "deadline": timezone.localtime(due).strftime("%Y-%m-%d %H:%M")}
         if alarm.kind == Alarm.Kind.HANDOVER_ACCEPT_OVERDUE:

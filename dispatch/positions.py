@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 from asgiref.sync import SyncToAsync
@@ -44,7 +45,7 @@ from asgiref.sync import SyncToAsync
 try:
     import psycopg
 except ImportError:  # psycopg2 only: Django's cursor, parameters as text
-    psycopg = None
+    psycopg = None  # type: ignore[assignment]  # checked before use
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -242,7 +243,7 @@ _UNKNOWN_SQL_BINARY = _UNKNOWN_SQL.replace("%s", "%b")
 
 
 @contextmanager
-def _array_cursor() -> Iterator[tuple[object, bool]]:
+def _array_cursor() -> Iterator[tuple[Any, bool]]:  # a psycopg 3 cursor or Django's: either's methods used
     """(cursor, binary): with psycopg 3, a cursor of the same connection (so inside the caller's
     transaction) that binds parameters on the server and sends the arrays in binary — a thousand
     timestamps cost a fifth of their text form; otherwise Django's own cursor. It bypasses Django's

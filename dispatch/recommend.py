@@ -50,6 +50,7 @@ import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 import numpy as np
 from django.conf import settings
@@ -644,7 +645,8 @@ def recommend(incident, *, at: datetime | None = None, level: int | None = None,
     if ctx.backups:
         notes.append(_("The point lies on the border of grids %(grids)s: it belongs to %(grid)s (lowest code); "
                        "the other grid's staff are listed as backups.")
-                     % {"grids": ", ".join(g.code for g in [ctx.grid, *ctx.backups]), "grid": ctx.grid.code})
+                     % {"grids": ", ".join(g.code for g in [cast(GridRef, ctx.grid), *ctx.backups]),
+                        "grid": cast(GridRef, ctx.grid).code})  # backups only beside a grid
     if not rules and ctx.inside:
         notes.append(_("No responsibility rule applies to this case: choose the responders by hand."))
 
@@ -726,7 +728,7 @@ def recommend(incident, *, at: datetime | None = None, level: int | None = None,
     shown: list[_Match] = []
     by_rule: dict[int, list[_Match]] = defaultdict(list)
     for m in matches:
-        by_rule[m.rule.pk].append(m)
+        by_rule[cast(ResponsibilityRule, m.rule).pk].append(m)  # the matches ranked here come from rules
     measure([m.row for m in matches])
     kept: dict[int, tuple[list[_Match], list[_Match]]] = {}
     for rule in rules:

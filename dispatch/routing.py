@@ -43,7 +43,7 @@ def _transform(transformer: Transformer, xs: np.ndarray, ys: np.ndarray) -> tupl
 CAR_SHARE_OF_LIMIT = 0.65
 EBIKE_KMH = 20.0
 FOOT_KMH = 5.0
-ACCESS_KMH = {TravelMode.FOOT: FOOT_KMH, TravelMode.EBIKE: 12.0, TravelMode.CAR: 15.0}
+ACCESS_KMH: dict[str, float] = {TravelMode.FOOT: FOOT_KMH, TravelMode.EBIKE: 12.0, TravelMode.CAR: 15.0}
 ACCESS_DETOUR = 1.3  # straight-line access legs are longer on the ground
 GRAPH_CHECK_SECONDS = 30.0
 

@@ -1,8 +1,10 @@
 """Read queries of the `dispatch` app, scoped to one sub-district."""
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.gis.db.models import PointField
 from django.core.cache import cache
@@ -10,7 +12,7 @@ from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Prefetch,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from config.roles import STAFF_ROLES, UserRole, has_role
+from config.roles import STAFF_ROLES, Actor, AnyUser, UserRole, has_role
 from dispatch.models import Alarm, DispatchOrder, DutyShift, Force, Member, MemberMessage, Role
 from dispatch.recommend import incident_facts, recommend
 from geo.models import BoundaryVersion, Grid, Subdistrict
@@ -30,7 +32,7 @@ def member_map_list(
     subdistrict: Subdistrict,
     grid_version: BoundaryVersion | None,
     at: datetime | None = None,
-    only_user=None,
+    only_user: AnyUser | None = None,
 ) -> QuerySet[Member]:
     """Active members of a sub-district as map points, in three queries whatever their number.
 
@@ -67,7 +69,7 @@ def incident_orders(*, incident_id: int) -> QuerySet[DispatchOrder]:
             .order_by("dispatched_at", "id"))
 
 
-def alarm_list(*, user, subdistrict: Subdistrict | None = None, state: str | None = None,
+def alarm_list(*, user: Actor, subdistrict: Subdistrict | None = None, state: str | None = None,
                incident_id: int | None = None, limit: int = 200) -> QuerySet[Alarm]:
     """Alarms, newest first. Staff roles see every alarm (of `subdistrict` when given); any other
     user only the alarms their member was told of (a unit leader's own list)."""
@@ -86,7 +88,7 @@ def alarm_list(*, user, subdistrict: Subdistrict | None = None, state: str | Non
     return qs.order_by("-raised_at", "-id")[:limit]
 
 
-def member_names(*, member_ids) -> dict[int, str]:
+def member_names(*, member_ids: Iterable[int]) -> dict[int, str]:
     return dict(Member.objects.filter(pk__in=set(member_ids)).values_list("pk", "name"))
 
 
@@ -106,7 +108,7 @@ def order_needs_replacement(order: DispatchOrder) -> bool:
 REPLACEMENTS_SHARED_SECONDS = 15
 
 
-def replacements(*, incident_id: int, at: datetime | None = None) -> list[dict]:
+def replacements(*, incident_id: int, at: datetime | None = None) -> list[dict[str, Any]]:
     """Who to send in place of each declined order, and each order still on the way past its
     deadline, that nobody replaced yet: the next candidate of the same responsibility rule who is
     on duty and under the load limit (else the next of the same force), never a member who
@@ -136,7 +138,7 @@ def replacements(*, incident_id: int, at: datetime | None = None) -> list[dict]:
 
 
 def _replacements_pick(incident_id: int, orders: list[DispatchOrder], wanting: list[DispatchOrder],
-                       at: datetime) -> list[dict]:
+                       at: datetime) -> list[dict[str, Any]]:
     incident = incident_facts(incident_id=incident_id)
     status = DispatchOrder.objects.filter(pk=wanting[0].pk).values_list("incident__status", flat=True).first()
     if incident is None or incident.location is None or status not in flows.OPEN_ON_SITE:
@@ -174,7 +176,7 @@ class MemberWork:
     finished: list[DispatchOrder]  # most recently finished first
 
 
-def member_of_user(*, user, at: datetime | None = None) -> Member | None:
+def member_of_user(*, user: Actor, at: datetime | None = None) -> Member | None:
     """The active member linked to `user` (None for anonymous users and users without one), with
     their unit, `on_duty` (a shift covers `at`, default now) and their last known position
     (`last_point`, `last_recorded_at`, `last_accuracy_m`; None when they never shared one). One query."""
@@ -199,8 +201,8 @@ def member_grids(*, member: Member, at: datetime | None = None) -> list[Grid]:
                  .only("id", "code", "name", "community__id", "community__name")
                  .order_by("effective_from", "code"))
     for grid in grids:
-        grid.upcoming = grid.effective_from > at
-    return grids
+        grid.upcoming = grid.effective_from > at  # type: ignore[attr-defined]  # for the serializer, not a field
+    return list(grids)
 
 
 def _member_orders(member: Member) -> QuerySet[DispatchOrder]:
@@ -237,7 +239,9 @@ def member_work(*, member: Member, at: datetime | None = None) -> MemberWork:
     on_site = Q(state__in=DispatchOrder.CURRENT_STATES, incident__status__in=flows.OPEN_ON_SITE)
     orders = list(_member_orders(member).filter(on_site | Q(finished_at__gte=since)))
     live = [o for o in orders if order_is_live(o)]
-    finished = sorted((o for o in orders if not order_is_live(o)), key=lambda o: (o.finished_at, o.pk), reverse=True)
+    finished = sorted((o for o in orders if not order_is_live(o)),
+                      key=lambda o: (o.finished_at, o.pk),  # type: ignore[attr-defined]  # annotated by _member_orders
+                      reverse=True)
     return MemberWork(member=member, live=live, finished=finished)
 
 
@@ -274,7 +278,7 @@ LEADER_ALARM_KINDS = (Alarm.Kind.ARRIVAL_OVERDUE, Alarm.Kind.HANDOVER_ACCEPT_OVE
 GRID_LEADER, UNIT_LEADER = "grid_leader", "unit_leader"
 
 
-def leader_roles(*, user, member: Member) -> list[str]:
+def leader_roles(*, user: Actor, member: Member) -> list[str]:
     """Which sections of "My team" the member's phone shows: "grid_leader", "unit_leader" (none for
     a plain responder)."""
     roles = []
@@ -315,7 +319,7 @@ def team_unit_orders(*, member: Member) -> list[DispatchOrder]:
                 .order_by(F("arrive_by").asc(nulls_last=True), "-dispatched_at", "-id")[:TEAM_LIMIT])
 
 
-def team_grid_incidents(*, user, member: Member) -> list[Incident]:
+def team_grid_incidents(*, user: Actor, member: Member) -> list[Incident]:
     """The open cases of the grids `member` serves, as `user` may see them (the grid leader's rule
     of `incidents_visible_to`), major first then newest, each with its current orders and their
     members (`team_orders`). Two queries."""

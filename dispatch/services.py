@@ -14,17 +14,19 @@ changes nothing.
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.geos import LineString, Point
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from pyproj import Geod
 
 from config.errors import DomainError, Forbidden, TransitionRefused
-from config.roles import COMMAND_ROLES, has_role
+from config.roles import COMMAND_ROLES, Actor, has_role
 from dispatch import flows as order_flows
 from dispatch.deadlines import manual_deadline_minutes
 from dispatch.models import (
@@ -37,7 +39,7 @@ from dispatch.models import (
     Unit,
 )
 from dispatch.notify import message_resend, message_stand_down, messages_for_order_dispatched
-from dispatch.recommend import assess_members
+from dispatch.recommend import Candidate, assess_members
 from dispatch.selectors import alarms_told_to_leader, order_needs_replacement
 from dispatch.unit_notify import offices_tell
 from incidents import flows
@@ -64,7 +66,7 @@ STAND_DOWN_ACTIONS = {
 HANDOVER_ACTIONS = {"accept_handover", "return_handover", "complete"}
 
 
-def _actor_member(actor):
+def _actor_member(actor: Actor | None) -> Member | None:
     return lifecycle.actor_member(actor)
 
 
@@ -95,9 +97,9 @@ def escalation_max_level() -> int:
 # --- the transitions endpoint: one entry point --------------------------------------------------
 
 def incident_transition(
-    *, incident_id: int, action: str, actor, text: str = "", unit: Unit | None = None,
+    *, incident_id: int, action: str, actor: Actor, text: str = "", unit: Unit | None = None,
     members: Sequence[Member] = (), method: str = "", at: datetime | None = None, position: Point | None = None,
-    off_duty_override: Sequence[Member | int] = (), reason: str = "", photos: Sequence = (),
+    off_duty_override: Sequence[Member | int] = (), reason: str = "", photos: Sequence[Any] = (),
 ) -> Incident:
     """Move a case along its flow (incidents/flows.py): lock the incident, check that the flow
     allows the action now, that the actor may make it and that the request carries what it needs;
@@ -134,7 +136,7 @@ def incident_transition(
     return incident
 
 
-def incident_merge(*, incident_id: int, into_id: int, actor) -> Incident:
+def incident_merge(*, incident_id: int, into_id: int, actor: Actor) -> Incident:
     """Merge a duplicate case into another (`incidents.services.incident_merge_records`) and stand
     down the orders still on the way to the duplicate, in one transaction."""
     with transaction.atomic():
@@ -147,7 +149,7 @@ def incident_merge(*, incident_id: int, into_id: int, actor) -> Incident:
 
 # --- dispatch -------------------------------------------------------------------------------------
 
-def _member_deadline(member: Member, incident: Incident, candidate, at: datetime) -> int | None:
+def _member_deadline(member: Member, incident: Incident, candidate: Candidate | None, at: datetime) -> int | None:
     """The order's deadline in minutes: the recommendation's for the member (their rule, or the
     plan's for their force when no rule names them), or — a case without a point — the plan's."""
     if candidate is not None:
@@ -155,7 +157,9 @@ def _member_deadline(member: Member, incident: Incident, candidate, at: datetime
     return manual_deadline_minutes(force=member.force, roles=member.roles, at=at, major=incident.major)
 
 
-def _dispatch(*, incident, t, actor, text, members, method, at, off_duty_override=(), replaces=None) -> list:
+def _dispatch(*, incident: Incident, t: flows.Transition, actor: Actor, text: str, members: Sequence[Member],
+              method: str, at: datetime, off_duty_override: Sequence[Member | int] = (),
+              replaces: DispatchOrder | None = None) -> list[DispatchOrder]:
     """One order per chosen member, each with its deadline, rule, reason, level, estimated
     travel time, origin and road route (null when the network cannot reach them) from the
     recommendation (`dispatch.recommend`): arrive_by = now + the rule's minutes, or for a member
@@ -223,7 +227,7 @@ def _dispatch(*, incident, t, actor, text, members, method, at, off_duty_overrid
 _GEOD = Geod(ellps="WGS84")
 
 
-def _arrival_check(order: DispatchOrder, incident: Incident, position: Point | None, at: datetime) -> dict:
+def _arrival_check(order: DispatchOrder, incident: Incident, position: Point | None, at: datetime) -> dict[str, Any]:
     """Where the member was when they said "arrived": the position sent with the request, else
     their last known position if it is fresh (settings.ARRIVAL_POSITION_MAX_AGE_SECONDS). The
     geodesic distance to the incident goes on the order; beyond settings.ARRIVAL_MAX_DISTANCE_M the
@@ -245,7 +249,8 @@ def _arrival_check(order: DispatchOrder, incident: Incident, position: Point | N
             "flagged": order.arrival_flagged}
 
 
-def _arrive(*, incident, t, actor, members, at, position=None) -> None:
+def _arrive(*, incident: Incident, t: flows.Transition, actor: Actor, members: Sequence[Member], at: datetime,
+            position: Point | None = None) -> None:
     member = _actor_member(actor)
     who = list(members) if members and has_role(actor, *COMMAND_ROLES) else ([member] if member else [])
     if not who:
@@ -300,7 +305,7 @@ def _check_order_move(order: DispatchOrder, action: str) -> None:
                                 % {"state": order.get_state_display(), "action": label})
 
 
-def _check_may_answer(order: DispatchOrder, actor) -> bool:
+def _check_may_answer(order: DispatchOrder, actor: Actor) -> bool:
     """The dispatched member answers their own order; the command room and dispatchers may record
     the answer on the member's behalf (given by radio or phone). Returns whether on behalf."""
     member = _actor_member(actor)
@@ -311,12 +316,12 @@ def _check_may_answer(order: DispatchOrder, actor) -> bool:
     raise Forbidden(_("Only the dispatched member or a dispatcher may answer this order."), code="forbidden")
 
 
-def _order_data(order: DispatchOrder, *, on_behalf: bool) -> dict:
+def _order_data(order: DispatchOrder, *, on_behalf: bool) -> dict[str, Any]:
     return {"order": order.pk, "member": order.member_id, "member_name": order.member.name,
             "force": order.member.force, "on_behalf": on_behalf}
 
 
-def order_accept(*, order_id: int, actor, at: datetime | None = None) -> DispatchOrder:
+def order_accept(*, order_id: int, actor: Actor, at: datetime | None = None) -> DispatchOrder:
     """The member accepts their order (or a dispatcher records that they did). Only a dispatched
     order can be accepted: an accepted one again, or a finished one (arrived, declined, stood
     down), is refused (409)."""
@@ -333,7 +338,7 @@ def order_accept(*, order_id: int, actor, at: datetime | None = None) -> Dispatc
     return order
 
 
-def order_decline(*, order_id: int, actor, reason: str, at: datetime | None = None) -> DispatchOrder:
+def order_decline(*, order_id: int, actor: Actor, reason: str, at: datetime | None = None) -> DispatchOrder:
     """The member declines their order with a reason (or a dispatcher records it). A dispatched
     or accepted order may be declined; the member is then free (no current order: the
     recommendation counts them free again), the SLA clock no longer watches the order, and the
@@ -357,7 +362,8 @@ def order_decline(*, order_id: int, actor, reason: str, at: datetime | None = No
     return order
 
 
-def _alarms_settle(alarms, *, incident: Incident, actor, at: datetime, note: str) -> None:
+def _alarms_settle(alarms: QuerySet[Alarm], *, incident: Incident, actor: Actor | None, at: datetime,
+                   note: str) -> None:
     """Settle alarms whose cause is gone (the member arrived, declined, was stood down or replaced;
     the office decided or reported): acknowledged with `note`, and an ALARM_HANDLED event each so
     the timeline and the wall say so. Precondition: the incident is locked."""
@@ -372,7 +378,7 @@ def _alarms_settle(alarms, *, incident: Incident, actor, at: datetime, note: str
                      data=alarm_data(alarm, action="settled", reason=note), at=at)
 
 
-def handover_alarms_settle(incident: Incident, *, actor, at: datetime) -> None:
+def handover_alarms_settle(incident: Incident, *, actor: Actor, at: datetime) -> None:
     """After an office decided or reported: its part's acceptance alarm is settled once the part
     is no longer pending, its result alarm once the part is no longer accepted-and-working.
     Precondition: the incident is locked."""
@@ -383,7 +389,7 @@ def handover_alarms_settle(incident: Incident, *, actor, at: datetime) -> None:
                    incident=incident, actor=actor, at=at, note=_("The office reported its result."))
 
 
-def _stand_down(incident: Incident, order: DispatchOrder, *, actor, at: datetime, reason: str) -> None:
+def _stand_down(incident: Incident, order: DispatchOrder, *, actor: Actor, at: datetime, reason: str) -> None:
     """Stand one live order down (locked). Its alarms are settled; the timeline says who and why."""
     order.state, order.stood_down_at, order.stand_down_reason = DispatchOrder.State.STOOD_DOWN, at, reason[:500]
     order.stood_down_by = actor if actor is not None and actor.is_authenticated else None
@@ -396,7 +402,7 @@ def _stand_down(incident: Incident, order: DispatchOrder, *, actor, at: datetime
     message_stand_down(order)
 
 
-def orders_stand_down_all(*, incident: Incident, actor, at: datetime, reason: str) -> list[DispatchOrder]:
+def orders_stand_down_all(*, incident: Incident, actor: Actor, at: datetime, reason: str) -> list[DispatchOrder]:
     """Stand down every order still on the way to the case (the case was resolved, transferred,
     closed or merged). Precondition: the incident is locked. Returns the orders stood down."""
     orders = list(incident.orders.select_for_update(of=("self",)).select_related("member").live()
@@ -406,7 +412,7 @@ def orders_stand_down_all(*, incident: Incident, actor, at: datetime, reason: st
     return orders
 
 
-def order_stand_down(*, order_id: int, actor, reason: str, at: datetime | None = None) -> DispatchOrder:
+def order_stand_down(*, order_id: int, actor: Actor, reason: str, at: datetime | None = None) -> DispatchOrder:
     """A dispatcher calls one member off with a reason (no longer needed, sent elsewhere). Only an
     order still on the way can be stood down (409 otherwise); a stood-down order never raises an
     alarm, and its open alarms are settled."""
@@ -427,7 +433,7 @@ def last_reminded_at(order: DispatchOrder) -> datetime | None:
             .order_by("-created_at").values_list("created_at", flat=True).first())
 
 
-def order_remind(*, order_id: int, actor, at: datetime | None = None) -> DispatchOrder:
+def order_remind(*, order_id: int, actor: Actor, at: datetime | None = None) -> DispatchOrder:
     """A dispatcher reminds the member of an order they have not accepted yet: the order is sent
     again (a `resend` message, published to their app at once) and the timeline says so. 403 for
     other roles; 409 when the order no longer waits for confirmation (accepted, declined, arrived,
@@ -460,7 +466,7 @@ def order_remind(*, order_id: int, actor, at: datetime | None = None) -> Dispatc
 
 # --- replacements ---------------------------------------------------------------------------------
 
-def order_replace(*, order_id: int, member_id: int, actor, method: str = DispatchOrder.Method.PHONE,
+def order_replace(*, order_id: int, member_id: int, actor: Actor, method: str = DispatchOrder.Method.PHONE,
                   at: datetime | None = None, off_duty_override: bool = False) -> DispatchOrder:
     """Send `member_id` in place of a declined or overdue order (the one-click replacement the
     incident page and the wall card offer). The new order records which order it replaces, so the
@@ -493,7 +499,7 @@ def order_replace(*, order_id: int, member_id: int, actor, method: str = Dispatc
 
 # --- escalation level -----------------------------------------------------------------------------
 
-def incident_raise_level(*, incident_id: int, actor, level: int | None = None, note: str = "",
+def incident_raise_level(*, incident_id: int, actor: Actor, level: int | None = None, note: str = "",
                          at: datetime | None = None) -> Incident:
     """Raise an incident's escalation level (default: one up). Only stored and announced here:
     the recommendation reads `incident.level` and adds the rules of the next rings. Raising to
@@ -517,7 +523,8 @@ def incident_raise_level(*, incident_id: int, actor, level: int | None = None, n
     return incident
 
 
-def level_set(incident: Incident, target: int, *, actor, note: str, at: datetime, data: dict | None = None) -> None:
+def level_set(incident: Incident, target: int, *, actor: Actor | None, note: str, at: datetime,
+              data: dict[str, Any] | None = None) -> None:
     """Write a raised level and its LEVEL_RAISED event. Precondition: the incident is locked and
     `target` is checked (the dispatcher's service above, or the SLA clock's ladder)."""
     previous = incident.level
@@ -540,15 +547,15 @@ def _alarm_lock(alarm_id: int) -> tuple[Incident, Alarm]:
     return incident, alarm
 
 
-def alarm_data(alarm: Alarm, **extra) -> dict:
+def alarm_data(alarm: Alarm, **extra: object) -> dict[str, Any]:
     """What the timeline and the wall map need to know of an alarm."""
-    data = {"alarm": alarm.pk, "alarm_kind": alarm.kind, "alarm_state": alarm.state}
-    if alarm.order_id:
+    data: dict[str, Any] = {"alarm": alarm.pk, "alarm_kind": alarm.kind, "alarm_state": alarm.state}
+    if alarm.order is not None:
         data |= {"order": alarm.order_id, "member": alarm.order.member_id, "member_name": alarm.order.member.name}
     return data | extra
 
 
-def alarm_acknowledge(*, alarm_id: int, actor, note: str, at: datetime | None = None) -> Alarm:
+def alarm_acknowledge(*, alarm_id: int, actor: Actor, note: str, at: datetime | None = None) -> Alarm:
     """The command room acknowledges an open or snoozed alarm with a note (what was done)."""
     if actor is None or not has_role(actor, *COMMAND_ROLES):
         raise Forbidden(_("Only the command room handles alarms."), code="forbidden")
@@ -568,7 +575,7 @@ def alarm_acknowledge(*, alarm_id: int, actor, note: str, at: datetime | None = 
     return alarm
 
 
-def alarm_snooze(*, alarm_id: int, actor, minutes: int, note: str = "", at: datetime | None = None) -> Alarm:
+def alarm_snooze(*, alarm_id: int, actor: Actor, minutes: int, note: str = "", at: datetime | None = None) -> Alarm:
     """Snooze an open (or snoozed) alarm for `minutes`; when the time passes, the SLA clock opens
     it again and says so in the timeline."""
     if actor is None or not has_role(actor, *COMMAND_ROLES):
@@ -591,7 +598,7 @@ def alarm_snooze(*, alarm_id: int, actor, minutes: int, note: str = "", at: date
     return alarm
 
 
-def alarm_acknowledge_by_leader(*, alarm_id: int, actor, note: str = "", at: datetime | None = None) -> Alarm:
+def alarm_acknowledge_by_leader(*, alarm_id: int, actor: Actor, note: str = "", at: datetime | None = None) -> Alarm:
     """A leader told of an overdue alarm acknowledges it from the responders' app (one tap, the note
     optional): the alarm is acknowledged by them, which ends its ladders (sent again, outbound, the
     command room, the level) — the lateness itself stays on the order, and the wall still shows the

@@ -51,6 +51,7 @@ are skipped and listed in the event (`skipped`), so that the command room can ph
 
 import logging
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -108,7 +109,8 @@ def sla_tick(*, now: datetime | None = None, batch: int = CLAIM_BATCH) -> int:
 def _recipients(candidates: QuerySet[Member], at: datetime, chosen: set[int] | frozenset[int] = frozenset()
                 ) -> tuple[list[Member], list[Member]]:
     """(told, skipped): the candidates on duty at `at` or explicitly chosen, and the others."""
-    told, skipped = [], []
+    told: list[Member] = []
+    skipped: list[Member] = []
     for member in candidates.filter(active=True).annotate(on_duty_now=on_duty_at(at)).order_by("code"):
         (told if member.on_duty_now or member.pk in chosen else skipped).append(member)
     return told, skipped
@@ -292,7 +294,8 @@ def snoozed_alarms_reopen(*, now: datetime, batch: int = CLAIM_BATCH) -> int:
             alarm.save(update_fields=["state", "snoozed_until", "escalate_after", "ack_step_at"])
             event_append(incident=alarm.incident, kind=IncidentEvent.Kind.ALARM,
                          note=_("The snooze is over: the alarm is open again."),
-                         data=alarm_data(alarm, reopened=True, snoozed_until=until.isoformat()), at=now)
+                         data=alarm_data(alarm, reopened=True, snoozed_until=cast(datetime, until).isoformat()),
+                         at=now)  # a snoozed alarm has its snoozed_until
     return len(alarms)
 
 
@@ -398,7 +401,7 @@ def alarms_unacknowledged_escalate(*, now: datetime, batch: int = CLAIM_BATCH) -
             alarm.escalated_at = now
             alarm.save(update_fields=["escalated_at"])
             incident = alarm.incident
-            member = alarm.order.member.name if alarm.order_id else ""
+            member = alarm.order.member.name if alarm.order is not None else ""
             if alarm.raised_since or incident.pk in raised_now:
                 continue  # the case went up a ring after this alarm: one raise per lateness is enough
             if incident.level >= top:
@@ -452,7 +455,7 @@ def _ack_waits() -> tuple[timedelta, timedelta, timedelta]:
 def alarm_leaders(alarm: Alarm) -> list[int]:
     """The members an alarm was told to as leaders: its `notified` without the late member (who got
     a reminder, and acknowledges nothing)."""
-    late = alarm.order.member_id if alarm.order_id else None
+    late = alarm.order.member_id if alarm.order is not None else None
     return [pk for pk in alarm.notified if pk != late]
 
 
@@ -487,7 +490,7 @@ def alarms_unacknowledged_remind(*, now: datetime, batch: int = CLAIM_BATCH) -> 
 
 def _ack_step_take(alarm: Alarm, leader_ids: list[int], now: datetime) -> None:
     step, incident = alarm.ack_step, alarm.incident
-    member = alarm.order.member.name if alarm.order_id else ""
+    member = alarm.order.member.name if alarm.order is not None else ""
     told, skipped = _recipients(Member.objects.filter(pk__in=leader_ids), now)
     names = "、".join(m.name for m in told)
     data = alarm_data(alarm, alarm_step=step, by_clock=True, **_who(told, skipped))

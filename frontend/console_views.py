@@ -1,8 +1,8 @@
 """The call-taker / dispatcher console and the incident page.
 
 Both pages are shells around the REST API (/api/v1/): the console's forms and queues post and
-poll it from console.js; the incident page is rendered here (autoescaped templates) and its
-action buttons come from the detail API's `actions`. Everything the scripts need — API URLs,
+poll it from the console's modules (static/gridlink/console/app.js); the incident page is rendered
+here (autoescaped templates) and its action buttons come from the detail API's `actions`. Everything the scripts need — API URLs,
 map layers, choice lists, labels in the user's language — is handed over through `json_script`.
 Reads go through selectors; nothing here writes.
 """
@@ -17,9 +17,10 @@ from django.utils.translation import gettext_lazy as _
 from config.permissions import role_required
 from config.roles import COMMAND_ROLES, REVEAL_ROLES, UserRole, has_role
 from dispatch.models import DispatchOrder, Unit
+from frontend.incident_page import panels_text, recommend_urls, sla_urls
 from frontend.views import map_config, url_template
 from geo.selectors import subdistrict_get
-from incidents.models import CallbackTask, Category, Channel, Handover, Incident, Status
+from incidents.models import CallbackTask, Category, Channel, Handover, Incident
 from incidents.selectors import contact_reveal_allowed, incident_detail
 
 CONSOLE_ROLES = (UserRole.CALL_TAKER, UserRole.DISPATCHER, UserRole.COMMAND_ROOM)
@@ -63,6 +64,25 @@ TEXT = {
     "loading": _("Loading…"),
     "choose": _("Choose…"),
     "updated": _("Updated %(time)s"),
+}
+
+# The console forms' fields by their API names, as a refusal's summary names them
+# ("category: required"); the scripts read no text from the template.
+FIELD_LABELS = {
+    "channel": capfirst(_("channel")),
+    "caller_phone": _("Caller phone"),
+    "caller_name": _("Caller name"),
+    "description": _("Description"),
+    "address": _("Address"),
+    "location": capfirst(_("location")),
+    "category": capfirst(_("category")),
+    "major": capfirst(_("major incident")),
+    "offices": capfirst(_("units")),
+    "deadline": capfirst(_("deadline")),
+    "state": capfirst(_("state")),
+    "satisfaction": capfirst(_("satisfaction")),
+    "note": _("Note"),
+    "reopen": _("Reopen"),
 }
 
 
@@ -125,13 +145,21 @@ def console_view(request):
         "jointChannel": joint[0]["code"] if joint else None,
         "categories": _category_list(),
         "units": _unit_list(subdistrict),
-        "statuses": dict(Status.choices),
+        # The statuses, their groups and the time zone are the page's shared data (base.html's
+        # #gridlink-shared), not repeated here.
         "satisfaction": dict(CallbackTask.Satisfaction.choices),
         "can": {"callbacks": has_role(request.user, *COMMAND_ROLES)},
         "pollSeconds": 10,
-        "text": TEXT,
+        "text": {**TEXT, "fields": FIELD_LABELS},
     }
     return render(request, "frontend/console.html", {"subdistrict": subdistrict, "console_config": config})
+
+
+def _transfer_request(incident: Incident) -> dict | None:
+    ask = incident.transfer_request_open
+    if ask is None:
+        return None
+    return {"unit": (ask.data or {}).get("unit"), "reason": ask.note}
 
 
 @role_required()
@@ -153,8 +181,8 @@ def incident_view(request, incident_id: int):
     # waiting for its decision (accept_by) or its result (deadline).
     now = timezone.now()
     for h in handovers:
-        h.accept_overdue = h.state == Handover.State.PENDING and h.accept_by is not None and h.accept_by < now
-        h.report_overdue = h.state == Handover.State.ACCEPTED and h.deadline is not None and h.deadline < now
+        h.accept_overdue = h.state == Handover.State.PENDING and h.accept_by is not None and h.accept_by < now  # type: ignore[attr-defined]  # for the template
+        h.report_overdue = h.state == Handover.State.ACCEPTED and h.deadline is not None and h.deadline < now  # type: ignore[attr-defined]  # for the template
     accepted_units = [{"id": h.unit_id, "name": h.unit.name} for h in handovers
                       if h.state == Handover.State.ACCEPTED]
     completed_units = [{"id": h.unit_id, "name": h.unit.name} for h in handovers
@@ -175,7 +203,12 @@ def incident_view(request, incident_id: int):
         # The command room decides and completes for a named office; an office only for itself.
         "can": {"command": has_role(request.user, *COMMAND_ROLES)},
         "liveMembers": live_members,
-        "text": TEXT,
+        # A responder's open request for a transfer: the transfer form opens with these filled in.
+        "transferRequest": _transfer_request(incident),
+        # The SLA panel's and the recommendation's APIs; their words under text.sla / text.recommend.
+        "sla": sla_urls(incident.pk),
+        "recommend": recommend_urls(),
+        "text": {**TEXT, **panels_text()},
     }
     context = {
         "incident": incident,

@@ -1,8 +1,8 @@
-// ESLint (flat config) for our browser modules. For now only the responders' app (static/gridlink/m/),
-// the department queue (static/gridlink/dept/), the planners' page (static/gridlink/planner/), the
-// governance reports (static/gridlink/reports/) and the heat layer (static/gridlink/heat.js), their
-// tests and this file: the older pages' ES5
-// scripts (static/gridlink/*.js) move later.
+// ESLint (flat config) for our browser modules: every page's ES modules under static/gridlink/ (the
+// shared core/, the console, the incident page, the overview map, the responders' app, the department
+// queue, the planners' page, the reports, the heat layer), the wall's under ../wall/static/wall/
+// (linted from the repository root: `npm run lint` runs eslint a second time there with this file),
+// their tests and this file.
 //
 // Beyond eslint:recommended, the house rules of style.md (convention 10): native ES modules, no
 // globals of our own, text set with textContent (never innerHTML and friends), no alert().
@@ -20,33 +20,36 @@ const noGlobals = [
   { selector: "AssignmentExpression[left.object.name=/^(window|globalThis|self)$/]", message: "No globals of our own: export from a module." },
 ];
 
+const browserModules = {
+  languageOptions: {
+    ecmaVersion: 2022,
+    sourceType: "module",
+    globals: { ...globals.browser },
+  },
+  rules: {
+    "no-alert": "error",
+    "no-eval": "error",
+    "no-implied-eval": "error",
+    "no-new-func": "error",
+    "no-var": "error",
+    "prefer-const": "error",
+    eqeqeq: ["error", "always"],
+    "no-restricted-syntax": ["error", ...noMarkup, ...noGlobals],
+    // No globals of our own: nothing hung on window / globalThis / self (Leaflet's `L` is read only).
+    "no-restricted-properties": [
+      "error",
+      { object: "window", property: "GridLink", message: "The old pages' global: import a module instead." },
+    ],
+    "no-implicit-globals": "error",
+  },
+};
+
 export default [
   js.configs.recommended,
-  {
-    files: ["static/gridlink/m/**/*.js", "static/gridlink/dept/**/*.js", "static/gridlink/planner/**/*.js",
-      "static/gridlink/reports/**/*.js", "static/gridlink/heat.js"],
-    languageOptions: {
-      ecmaVersion: 2022,
-      sourceType: "module",
-      globals: { ...globals.browser },
-    },
-    rules: {
-      "no-alert": "error",
-      "no-eval": "error",
-      "no-implied-eval": "error",
-      "no-new-func": "error",
-      "no-var": "error",
-      "prefer-const": "error",
-      eqeqeq: ["error", "always"],
-      "no-restricted-syntax": ["error", ...noMarkup, ...noGlobals],
-      // No globals of our own: nothing hung on window / globalThis / self (Leaflet's `L` is read only).
-      "no-restricted-properties": [
-        "error",
-        { object: "window", property: "GridLink", message: "The old pages' global: import a module instead." },
-      ],
-      "no-implicit-globals": "error",
-    },
-  },
+  // Run in frontend/ (package.json "lint"): the pages' modules.
+  { files: ["static/gridlink/**/*.js"], ...browserModules },
+  // Run from the repository root with `-c frontend/eslint.config.js`: the wall's modules.
+  { files: ["wall/static/wall/**/*.js"], ...browserModules },
   {
     // The service worker is a classic script in its own global scope.
     files: ["static/gridlink/m/sw.js"],

@@ -70,7 +70,7 @@ def shell_static() -> list[str]:
 # phone leaves out those that do not take over a case: the command room (who decides the request),
 # the leading group, and the social units (property companies, construction sites, enterprises,
 # parks), which their community or the responsible office brings in.
-TRANSFER_GROUP_OF_KIND = {
+TRANSFER_GROUP_OF_KIND: dict[str, str] = {
     Unit.Kind.POLICE_STATION: "police",
     Unit.Kind.TRAFFIC_POLICE: "police",
     Unit.Kind.GRID_SQUAD: "grid",

@@ -10,6 +10,7 @@ Only the report roles (reports.access.REPORT_ROLES) open them; 403 for the other
 """
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.http import Http404
 from django.shortcuts import render
@@ -20,12 +21,15 @@ from config.permissions import role_required
 from geo.selectors import subdistrict_get
 from reports.access import REPORT_ROLES
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 
 @dataclass(frozen=True)
 class ReportPage:
     name: str  # the URL name under reports_page:
-    title: str
-    summary: str
+    title: "StrOrPromise"  # lazy: translated when shown
+    summary: "StrOrPromise"
 
 
 # The reports, in the order of the navigation. A report's module adds its URL name to its urls

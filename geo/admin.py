@@ -1,3 +1,5 @@
+from typing import cast
+
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
@@ -36,7 +38,7 @@ class CommunityAdmin(LeafletGeoAdmin):
 class GridInline(admin.TabularInline):
     model = Grid
     fields = ["code", "name", "community"]
-    readonly_fields = fields
+    readonly_fields = cast(list[str], fields)  # plain names (the stubs type `fields` with groups)
     extra = 0
     can_delete = False
     show_change_link = True
@@ -61,7 +63,7 @@ class BoundaryVersionAdmin(PlannerOnlyMixin, HistoryMixin, admin.ModelAdmin):
     inlines = [GridInline]
     fields = ["planner_link", "subdistrict", "number", "label", "status", "effective_from", "published_at",
               "based_on", "created_by", "note"]
-    readonly_fields = fields
+    readonly_fields = cast(list[str], fields)  # plain names (the stubs type `fields` with groups)
 
 
 @admin.register(Grid)
@@ -91,14 +93,14 @@ class DraftSaveAdmin(PlannerOnlyMixin, admin.ModelAdmin):
     list_display = ["version", "revision", "user", "at"]
     list_filter = ["version"]
     fields = ["planner_link", "version", "revision", "user", "at", "summary"]
-    readonly_fields = fields
+    readonly_fields = cast(list[str], fields)  # plain names (the stubs type `fields` with groups)
 
 
 @admin.register(DraftEditor)
 class DraftEditorAdmin(PlannerOnlyMixin, admin.ModelAdmin):
     list_display = ["version", "user", "last_seen"]
     fields = ["planner_link", "version", "user", "last_seen"]
-    readonly_fields = fields
+    readonly_fields = cast(list[str], fields)  # plain names (the stubs type `fields` with groups)
 
 
 @admin.register(Water)

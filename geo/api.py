@@ -4,12 +4,14 @@ layers are small enough, and the map needs all of them at once."""
 
 import math
 import re
+from typing import Protocol
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.inputs import ascii_int
@@ -32,10 +34,19 @@ SUBDISTRICT_PARAMETER = OpenApiParameter(
 )
 
 
+class _ScopedView(Protocol):
+    """What get_subdistrict needs of its view: DRF's request, and the mixin's cache."""
+
+    request: Request
+    _subdistrict: Subdistrict
+
+
 class SubdistrictScopedMixin:
     """Resolves `?subdistrict=<code>` (default: the first sub-district) or answers 404."""
 
-    def get_subdistrict(self) -> Subdistrict:
+    _subdistrict: Subdistrict  # once resolved
+
+    def get_subdistrict(self: _ScopedView) -> Subdistrict:
         if not hasattr(self, "_subdistrict"):
             code = self.request.query_params.get("subdistrict") or None
             subdistrict = selectors.subdistrict_get(code=code)

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -62,7 +64,7 @@ class IncidentEventInline(admin.TabularInline):
 
     model = IncidentEvent
     fields = ["at", "kind", "from_status", "to_status", "actor", "note"]
-    readonly_fields = fields
+    readonly_fields = cast(list[str], fields)  # plain names (the stubs type `fields` with groups)
     extra = 0
     can_delete = False
 

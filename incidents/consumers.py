@@ -17,6 +17,7 @@ the snapshot API brings them). The consumer only reads."""
 
 import asyncio
 import logging
+from typing import cast
 from urllib.parse import parse_qs
 
 from django.utils.translation import gettext_lazy as _
@@ -41,7 +42,7 @@ from incidents.models import IncidentEvent
 log = logging.getLogger(__name__)
 
 RESUME_CAP = 1000
-CODE_MAX_LENGTH = Subdistrict._meta.get_field("code").max_length
+CODE_MAX_LENGTH = cast(int, Subdistrict._meta.get_field("code").max_length)  # a CharField's
 
 
 def _access(user, code: str) -> tuple[int | None, int | None]:
@@ -59,7 +60,7 @@ def _missed_events(subdistrict_id: int, last_event: int, cap: int) -> tuple[list
     the newest event id of the sub-district, or `last_event` when there is none newer)."""
     missed = IncidentEvent.objects.filter(subdistrict_id=subdistrict_id, pk__gt=last_event)
     if missed.order_by("pk")[cap:cap + 1].exists():  # too many: only the newest id matters then
-        return [], True, missed.order_by("-pk").values_list("pk", flat=True).first()
+        return [], True, cast(int, missed.order_by("-pk").values_list("pk", flat=True).first())  # exists
     events = list(events_for_payload(missed).order_by("pk"))
     return [event_payload(e, e.incident) for e in events], False, events[-1].pk if events else last_event
 

@@ -29,7 +29,7 @@ from incidents.selectors import dept_part, dept_part_finished_at, dept_queue, de
 DEPT_ROLES = (UserRole.DEPARTMENT, UserRole.RESPONDER)
 
 # The unit's moves on one part, by the part's state, in the order the page shows them.
-PART_ACTIONS = {
+PART_ACTIONS: dict[str, tuple[str, ...]] = {
     Handover.State.PENDING: ("accept_handover", "return_handover"),
     Handover.State.ACCEPTED: ("progress", "complete"),
 }
@@ -148,7 +148,7 @@ class DeptOtherPartSerializer(serializers.Serializer):
 
 class DeptActionSerializer(serializers.Serializer):
     action = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute
     requires = serializers.ListField(child=serializers.CharField())
 
 

@@ -4,13 +4,20 @@ published to live clients only after the transaction commits (no ghost updates o
 import json
 import logging
 from datetime import datetime
+from typing import Any, TypeAlias
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from config.roles import Actor
+from dispatch.models import Member
 from incidents import relay
 from incidents.models import Incident, IncidentEvent
+
+# An event's payload for the live stream (event_payload), and the channel-layer message that carries it.
+Payload: TypeAlias = dict[str, Any]
 
 log = logging.getLogger(__name__)
 
@@ -20,13 +27,15 @@ def wall_group(subdistrict_code: str) -> str:
 
 
 def event_append(
-    *, incident: Incident, kind: str, actor=None, actor_member=None, from_status: str = "", to_status: str = "",
-    note: str = "", data: dict | None = None, at: datetime | None = None,
+    *, incident: Incident, kind: str, actor: Actor | None = None, actor_member: Member | None = None,
+    from_status: str = "", to_status: str = "", note: str = "", data: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> IncidentEvent:
     """Append one timeline entry; publish it after commit. Precondition: inside the service's
     transaction, the incident row locked."""
     event = IncidentEvent.objects.create(
-        incident=incident, subdistrict_id=incident.subdistrict_id, kind=kind, actor=actor,
+        incident=incident, subdistrict_id=incident.subdistrict_id, kind=kind,
+        actor=actor,
         actor_member=actor_member, from_status=from_status, to_status=to_status, note=note,
         data=data or {}, at=at or timezone.now(),
     )
@@ -43,14 +52,14 @@ EVENT_PAYLOAD_FIELDS = ("id", "incident_id", "kind", "from_status", "to_status",
                         "incident__id", "incident__number", "incident__status")
 
 
-def events_for_payload(queryset):
+def events_for_payload(queryset: QuerySet[IncidentEvent]) -> QuerySet[IncidentEvent]:
     """The IncidentEvent queryset loading just what event_payload needs (one query, no N+1), without
     the audit entries that never go out on the live stream (IncidentEvent.QUIET_KINDS)."""
     return (queryset.exclude(kind__in=IncidentEvent.QUIET_KINDS).select_related("incident")
             .only(*EVENT_PAYLOAD_FIELDS))
 
 
-def event_payload(event: IncidentEvent, incident: Incident) -> dict:
+def event_payload(event: IncidentEvent, incident: Incident) -> Payload:
     return {
         "id": event.pk,
         "incident": incident.pk,
@@ -65,14 +74,14 @@ def event_payload(event: IncidentEvent, incident: Incident) -> dict:
     }
 
 
-def wall_event_message(payload: dict) -> dict:
+def wall_event_message(payload: Payload) -> Payload:
     """The channel-layer message of one event for the wall group: the socket's frame encoded here,
     once, rather than by each of the sockets it reaches (`id` for the consumer's resume check)."""
     return {"type": "incident.event", "id": payload["id"],
             "text": json.dumps({"type": "event", "event": payload}, cls=DjangoJSONEncoder)}
 
 
-def _publish(subdistrict_code: str, payload: dict) -> None:
+def _publish(subdistrict_code: str, payload: Payload) -> None:
     try:
         relay.publish_event(wall_group(subdistrict_code), wall_event_message(payload), event_id=payload["id"])
     except Exception:  # a dead channel layer must never undo a committed change

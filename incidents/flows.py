@@ -17,11 +17,13 @@ lock the incident, check, write, append the timeline event, publish after commit
 end on-site handling (resolve, transfer, cancel, close) also stand down the orders still on the way.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from config.roles import COMMAND_ROLES, MEMBER_ROLES, has_role
+from config.roles import COMMAND_ROLES, MEMBER_ROLES, Actor, has_role
 from config.roles import UserRole as R
 from incidents.models import Flow
 from incidents.models import Status as S
@@ -42,7 +44,7 @@ class Transition:
     flows: frozenset[str] = field(default_factory=lambda: frozenset({Flow.ON_SITE, Flow.OFF_SITE}))
 
 
-def _t(action, label, sources, target, **kw) -> Transition:
+def _t(action: str, label: object, sources: Iterable[str], target: str | None, **kw: Any) -> Transition:
     return Transition(action, label, frozenset(sources), target, **kw)
 
 
@@ -100,7 +102,7 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in [
 ]}
 
 # Where a reopened case goes back to, per flow.
-REOPEN_TARGET = {Flow.ON_SITE: S.REPORTED, Flow.OFF_SITE: S.IN_PROGRESS}
+REOPEN_TARGET: dict[str, str] = {Flow.ON_SITE: S.REPORTED, Flow.OFF_SITE: S.IN_PROGRESS}
 
 OPEN_STATUSES = frozenset(set(S.values) - {S.CLOSED, S.MERGED})
 
@@ -114,7 +116,7 @@ def available_actions(*, flow: str, status: str) -> list[Transition]:
     return [t for t in TRANSITIONS.values() if status in t.sources and flow in t.flows]
 
 
-def actor_may(t: Transition, user, *, live_order: bool, unit_handover: bool) -> bool:
+def actor_may(t: Transition, user: Actor, *, live_order: bool, unit_handover: bool) -> bool:
     """Whether a user may make a transition: by role; as a member dispatched to the case
     (`live_order`); or as staff of a unit that holds a hand-over of the case (`unit_handover`).
     The one rule behind both the service's check and the UI's buttons."""

@@ -47,6 +47,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -57,6 +58,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
+from rest_framework.schemas.inspectors import ViewInspector
 from rest_framework.utils.encoders import JSONEncoder
 
 from config.errors import DomainError
@@ -202,10 +204,11 @@ def _settle(claim: _Claim, response) -> None:
     if status >= 500:
         transaction.set_rollback(True)  # neither the action nor the key: the client may retry
         return
+    savepoint = cast(str, claim.savepoint)  # opened by _claim together with row_id
     if status >= 400:
-        transaction.savepoint_rollback(claim.savepoint)  # a refused action leaves nothing behind
+        transaction.savepoint_rollback(savepoint)  # a refused action leaves nothing behind
     else:
-        transaction.savepoint_commit(claim.savepoint)
+        transaction.savepoint_commit(savepoint)
     body = getattr(response, "data", None)
     body = None if body is None else json.loads(json.dumps(body, cls=JSONEncoder))
     IdempotentRequest.objects.filter(pk=claim.row_id).update(response_status=status, response_body=body)
@@ -215,7 +218,8 @@ class IdempotentMixin:
     """For DRF views whose POST changes state: honours the `Idempotency-Key` header (see the module
     docstring) and documents it in the OpenAPI schema. List it before the view class."""
 
-    schema = IdempotentSchema()
+    # Typed as APIView types it: the mixin is listed before a view class, whose attribute it overrides.
+    schema: ViewInspector | None = IdempotentSchema()
 
     def dispatch(self, request, *args, **kwargs):
         key = request.headers.get(HEADER) if request.method == "POST" else None

@@ -11,6 +11,7 @@ that the database can hold its invariants.
 
 import math
 from functools import cached_property
+from typing import Protocol
 
 from django.conf import settings
 from django.contrib.gis.db import models
@@ -38,15 +39,23 @@ def mask_phone(phone: str) -> str:
     return f"{'*' * max(len(n) - 4, 0)}{n[-4:]}" if n else ""
 
 
+class _WithCaller(Protocol):
+    @property
+    def caller_name(self) -> str: ...
+
+    @property
+    def caller_phone(self) -> str: ...
+
+
 class CallerMasked:
     """`caller_name_masked` and `caller_phone_masked` of a record with a caller (a case, a report)."""
 
     @property
-    def caller_name_masked(self) -> str:
+    def caller_name_masked(self: _WithCaller) -> str:
         return mask_name(self.caller_name)
 
     @property
-    def caller_phone_masked(self) -> str:
+    def caller_phone_masked(self: _WithCaller) -> str:
         return mask_phone(self.caller_phone)
 
 
@@ -316,8 +325,9 @@ class IncidentEvent(models.Model):
     QUIET_KINDS = frozenset({Kind.PARTY_REVEALED, Kind.PERSONAL_DATA_REVEALED})
     # The keys of `data` that may hold a name or a phone of the public, by kind: masked on output
     # (`data_masked`) for the entries written before names were stored masked.
-    PERSONAL_DATA_KEYS = {Kind.REPORT_LINKED: ("caller_name", "caller_phone"),
-                          Kind.PARTY_REGISTERED: ("name", "phone"), Kind.PARTY_REVEALED: ("name", "phone")}
+    PERSONAL_DATA_KEYS: dict[str, tuple[str, str]] = {
+        Kind.REPORT_LINKED: ("caller_name", "caller_phone"),
+        Kind.PARTY_REGISTERED: ("name", "phone"), Kind.PARTY_REVEALED: ("name", "phone")}
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="events")
     subdistrict = models.ForeignKey("geo.Subdistrict", on_delete=models.PROTECT, related_name="+")

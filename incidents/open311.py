@@ -400,7 +400,7 @@ class Open311AttributeSerializer(serializers.Serializer):
     code = serializers.CharField()
     datatype = serializers.ChoiceField(
         choices=["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"])
-    required = serializers.BooleanField()
+    required = serializers.BooleanField()  # type: ignore[assignment]  # a field named like a Field attribute
     datatype_description = serializers.CharField(allow_null=True)
     order = serializers.IntegerField()
     description = serializers.CharField()

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import timezone as dt_timezone
 from io import BytesIO
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -303,7 +304,7 @@ def photo_file(photo: IncidentPhoto, size: str):
     content type. Raises FileNotFoundError when it is missing."""
     field = {"thumb": photo.thumb, "large": photo.large, "original": photo.original}[size]
     content_type = photo.content_type if size == "original" else "image/jpeg"
-    return default_storage.open(field.name, "rb"), content_type
+    return default_storage.open(cast(str, field.name), "rb"), content_type  # every size is stored
 
 
 def photo_get(*, photo_id: int) -> IncidentPhoto | None:
@@ -384,7 +385,7 @@ def photos_orphans_sweep(older_than: timedelta = timedelta(hours=1), *, months: 
                         old.setdefault(prefix, []).append(f"{prefix}/{name}")
     deleted = 0
     for prefix, names in old.items():
-        named = set()
+        named: set[str] = set()
         like = f"{prefix}/"
         for row in IncidentPhoto.objects.filter(
                 Q(original__startswith=like) | Q(large__startswith=like) | Q(thumb__startswith=like)

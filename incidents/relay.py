@@ -31,6 +31,7 @@ import logging
 import os
 import uuid
 from collections.abc import Callable
+from typing import cast
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -99,7 +100,8 @@ def notify_ids_many(kind: str, rows: list[tuple[str, int]]) -> None:
 
 def notify_positions(group: str, positions: list[dict]) -> None:
     """Hand a positions batch to the wall servers, split into notifications that fit."""
-    payloads, chunk = [], []
+    payloads: list[str] = []
+    chunk: list[dict] = []
     for position in positions:
         candidate = _envelope(group, {"positions": [*chunk, position]})
         if chunk and len(candidate.encode()) > NOTIFY_MAX_BYTES:
@@ -140,7 +142,7 @@ async def wait_listening(timeout: float = 10.0) -> None:
         # a listener of an earlier event loop (a closed one) does not count
         while _listener is None or _listener.get_loop() is not loop:
             await asyncio.sleep(0.02)
-        await _listening.wait()
+        await cast(asyncio.Event, _listening).wait()  # made with the listener waited for above
 
     await asyncio.wait_for(ready(), timeout)
 

@@ -3,17 +3,19 @@ the cases they are dispatched to (a grid leader also those of their grids, read-
 department only the cases handed to its unit."""
 
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from config.roles import CONTACT_REVEAL_ROLES, MEMBER_ROLES, STAFF_ROLES, UserRole, has_role
+from config.roles import CONTACT_REVEAL_ROLES, MEMBER_ROLES, STAFF_ROLES, Actor, UserRole, has_role
 from dispatch.models import DispatchOrder, Force, Member, Role, Unit
+from geo.models import Subdistrict
 from incidents import flows
 from incidents.models import Category, CategoryRule, Handover, Incident, IncidentEvent, Status
 
 
-def incidents_visible_to(user) -> QuerySet[Incident]:
+def incidents_visible_to(user: Actor) -> QuerySet[Incident]:
     """The cases a user may see at all (404 for the others): staff all; a member's login (responder
     or a unit's staff: MEMBER_ROLES) those they hold a current or arrived order of, or one stood down
     in the last day, as the member app lists them (never a declined one) — whoever is dispatched
@@ -46,7 +48,7 @@ def incidents_visible_to(user) -> QuerySet[Incident]:
     return qs.filter(scope).distinct()
 
 
-def contact_reveal_allowed(*, user, incident: Incident) -> bool:
+def contact_reveal_allowed(*, user: Actor, incident: Incident) -> bool:
     """Whether the user may reveal the callers' and parties' names and phones of a case they see
     (masked for everybody otherwise): CONTACT_REVEAL_ROLES (the command room, dispatchers, leaders),
     and the member holding a current order of the case — they call the caller from the road. A
@@ -60,7 +62,8 @@ def contact_reveal_allowed(*, user, incident: Incident) -> bool:
     return any(o.member_id == member.pk and o.state in DispatchOrder.CURRENT_STATES for o in incident.orders.all())
 
 
-def incident_queue(*, user, subdistrict, queue: str = "open", limit: int = 200) -> QuerySet[Incident]:
+def incident_queue(*, user: Actor, subdistrict: Subdistrict, queue: str = "open",
+                   limit: int = 200) -> QuerySet[Incident]:
     """The live queue (open cases, newest first), the "needs location" queue, or the hand-overs
     waiting for a unit."""
     qs = incidents_visible_to(user).filter(subdistrict=subdistrict).select_related(
@@ -76,7 +79,7 @@ def incident_queue(*, user, subdistrict, queue: str = "open", limit: int = 200) 
     return qs.order_by("-major", "-reported_at")[:limit]
 
 
-def incident_detail(*, user, incident_id: int) -> Incident | None:
+def incident_detail(*, user: Actor, incident_id: int) -> Incident | None:
     """The case with what its page and its API answer show. The boundaries of its grid, community
     and sub-district and the footprint of its place are not read (the case shows their names), and
     the case it was merged into is read only when there is one: an eighth table in the join doubled
@@ -102,7 +105,14 @@ def category_suggest(text: str, *, limit: int = 3) -> list[tuple[Category, int]]
     return [(categories[cid], score) for cid, score in ranked]
 
 
-def handover_return_counts(*, subdistrict) -> list[dict]:
+class ReturnCount(TypedDict):
+    unit_id: int
+    unit__name: str
+    received: int
+    returned: int
+
+
+def handover_return_counts(*, subdistrict: Subdistrict) -> list[ReturnCount]:
     """Bounced cases: returns per unit, with the hand-overs received, most returns first."""
     return list(
         Handover.objects.filter(incident__subdistrict=subdistrict)
@@ -123,7 +133,7 @@ def handover_return_counts(*, subdistrict) -> list[dict]:
 DEPT_DONE_DAYS = 7
 
 
-def dept_unit_of(user) -> Unit | None:
+def dept_unit_of(user: Actor) -> Unit | None:
     """The unit of the user's active member record, or None (anonymous, no member, inactive)."""
     if user is None or not user.is_authenticated:
         return None
@@ -158,7 +168,7 @@ def dept_queue(*, unit: Unit, now: datetime) -> dict[str, list[Handover]]:
                 data__unit=unit.pk).select_related("actor", "actor_member").order_by("id")):
             notes.setdefault(event.incident_id, []).append(event)
     for p in working:
-        p.progress_notes = notes.get(p.incident_id, [])
+        p.progress_notes = notes.get(p.incident_id, [])  # type: ignore[attr-defined]  # read by the page
     return {"waiting": waiting, "working": working, "done": done}
 
 
@@ -177,7 +187,7 @@ def dept_part(*, unit: Unit, handover_id: int) -> Handover | None:
                                        queryset=Handover.objects.select_related("unit").order_by("created_at", "id")))
             .filter(pk=handover_id).first())
     if part is not None:
-        part.progress_notes = list(IncidentEvent.objects.filter(
+        part.progress_notes = list(IncidentEvent.objects.filter(  # type: ignore[attr-defined]  # read by the page
             kind=IncidentEvent.Kind.PROGRESS, incident_id=part.incident_id, data__unit=unit.pk)
             .select_related("actor", "actor_member").order_by("id"))
     return part

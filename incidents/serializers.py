@@ -13,6 +13,7 @@ Timestamps are ISO 8601 in the server's time zone (Asia/Shanghai). The personal 
 """
 
 import math
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
@@ -25,6 +26,9 @@ from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from config.errors import DomainError
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 from config.roles import COMMAND_ROLES, REVEAL_ROLES, has_role
 from dispatch.models import DispatchOrder, Force, Member, TravelMode, Unit
 from geo.datum import DATUM_HELP, DATUMS, WGS84, to_wgs84
@@ -67,7 +71,7 @@ def geometry_field(**kwargs) -> GeometryField:
 class CodeRelatedField(serializers.SlugRelatedField):
     """A row named by its code."""
 
-    def __init__(self, *, unknown: str, invalid: str, **kwargs):
+    def __init__(self, *, unknown: "StrOrPromise", invalid: "StrOrPromise", **kwargs):
         kwargs.setdefault("slug_field", "code")
         kwargs["error_messages"] = {"does_not_exist": unknown, "invalid": invalid, **kwargs.get("error_messages", {})}
         super().__init__(**kwargs)
@@ -363,7 +367,7 @@ class EventSerializer(serializers.ModelSerializer):
     kind_display = serializers.CharField(source="get_kind_display")
     actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
     actor_member = serializers.CharField(source="actor_member.name", default=None, allow_null=True)
-    data = serializers.DictField(source="data_masked", help_text="Names and phones of the public masked.")
+    data = serializers.DictField(source="data_masked", help_text="Names and phones of the public masked.")  # type: ignore[assignment]  # a field named like Serializer.data
 
     class Meta:
         model = IncidentEvent
@@ -489,7 +493,7 @@ class ActionSerializer(serializers.Serializer):
     """One button of the UI: an action the flow allows now and the user may make."""
 
     action = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute
     requires = serializers.ListField(child=serializers.CharField())
     choices = serializers.DictField(
         child=serializers.ListField(child=serializers.DictField()),
@@ -728,7 +732,7 @@ class RuleRefSerializer(serializers.Serializer):
 
 
 class CandidatePositionSerializer(serializers.Serializer):
-    source = serializers.ChoiceField(choices=["live", "duty_post", "home"],
+    source = serializers.ChoiceField(choices=["live", "duty_post", "home"],  # type: ignore[assignment]  # a field named like a Field attribute
                                      help_text="What the member is ranked from.")
     stale = serializers.BooleanField(help_text="A shared position was there but too old.")
     recorded_at = serializers.DateTimeField(allow_null=True)

@@ -11,16 +11,18 @@ changes nothing.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any, cast, overload
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.errors import DomainError, Forbidden, TransitionRefused
-from config.roles import COMMAND_ROLES, INTAKE_ROLES, REVEAL_ROLES, STAFF_ROLES, UserRole, has_role
+from config.roles import COMMAND_ROLES, INTAKE_ROLES, REVEAL_ROLES, STAFF_ROLES, Actor, UserRole, has_role
 from dispatch.models import DispatchOrder, Member, Unit
 from geo.gazetteer import geocode, locate
 from geo.models import Place, Subdistrict
@@ -51,19 +53,19 @@ MAX_DESCRIPTION = 4000
 MAX_TEXT = 2000
 
 
-def _require_role(actor, roles: Sequence[str]) -> None:
+def _require_role(actor: Actor, roles: Sequence[str]) -> None:
     if actor is None or not has_role(actor, *roles):
         raise Forbidden(_("Your role may not do this."), code="forbidden")
 
 
-def actor_member(actor) -> Member | None:
+def actor_member(actor: Actor | None) -> Member | None:
     """The member linked to the acting user (a responder, a unit's staff), if any."""
     return getattr(actor, "member", None) if actor is not None and actor.is_authenticated else None
 
 
 # --- case numbers ------------------------------------------------------------------------------
 
-def incident_number_next(*, day) -> str:
+def incident_number_next(*, day: date) -> str:
     """The next case number of a day, "YYYYMMDD-NNNN". The upsert holds the day's counter row
     until the transaction ends, so concurrent intakes get distinct numbers. The first number of
     a day continues after any case already numbered for it (the demo's history)."""
@@ -92,12 +94,16 @@ class IntakeResult:
     duplicates: list[Incident] = field(default_factory=list)
 
 
+@overload
+def check_point(point: Point) -> Point: ...
+@overload
+def check_point(point: None) -> None: ...
 def check_point(point: Point | None) -> Point | None:
     """A point in WGS 84 (transformed if it came in another SRID), refused outside lon/lat range."""
     if point is None:
         return None
     if point.srid not in (None, 4326):
-        point = point.transform(4326, clone=True)
+        point = cast(Point, point.transform(4326, clone=True))  # a clone of a Point is a Point
     lon, lat = point.x, point.y
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise DomainError(_("The coordinates are not valid longitude/latitude."), code="location")
@@ -105,7 +111,7 @@ def check_point(point: Point | None) -> Point | None:
 
 
 def incident_intake(
-    *, channel: Channel, category: Category, description: str, actor, location: Point | None = None,
+    *, channel: Channel, category: Category, description: str, actor: Actor, location: Point | None = None,
     address_text: str = "", external_id: str | None = None, caller_name: str = "", caller_phone: str = "",
     major: bool = False, reported_at: datetime | None = None, link_to: int | None = None,
     subdistrict: Subdistrict | None = None, offices: Sequence[Unit] = (), deadline: datetime | None = None,
@@ -177,15 +183,17 @@ def on_handovers_created(hook: Callable[..., object]) -> None:
         _handovers_created_hooks.append(hook)
 
 
-def _intake(*, channel, category, description, actor, location, address_text, external_id, caller_name,
-            caller_phone, major, reported_at, link_to, subdistrict, offices, deadline, off_site) -> IntakeResult:
+def _intake(*, channel: Channel, category: Category, description: str, actor: Actor, location: Point | None,
+            address_text: str, external_id: str | None, caller_name: str, caller_phone: str, major: bool,
+            reported_at: datetime, link_to: int | None, subdistrict: Subdistrict | None, offices: Sequence[Unit],
+            deadline: datetime | None, off_site: bool) -> IntakeResult:
     number = incident_number_next(day=timezone.localdate(reported_at))  # takes the day's lock first
     if external_id:
         existing = Report.objects.select_related("incident").filter(channel=channel, external_id=external_id).first()
         if existing is not None:
             return IntakeResult(existing.incident, existing, created=False)
 
-    report_fields = {
+    report_fields: dict[str, Any] = {
         "channel": channel, "external_id": external_id, "caller_name": caller_name, "caller_phone": caller_phone,
         "description": description, "address_text": address_text, "received_at": reported_at,
         "received_by": actor if actor and actor.is_authenticated else None,
@@ -315,7 +323,7 @@ def duplicate_candidates(
     return [found[i] for i in ids]
 
 
-def incident_merge_records(*, incident_id: int, into_id: int, actor) -> Incident:
+def incident_merge_records(*, incident_id: int, into_id: int, actor: Actor) -> Incident:
     """Link a duplicate case into another: its reports and parties move over, it is marked merged.
     A primitive: `dispatch.services.incident_merge` calls it and then stands down the orders still
     on the way to the duplicate. Refused while responders are on the duplicate's scene."""
@@ -351,7 +359,7 @@ def incident_merge_records(*, incident_id: int, into_id: int, actor) -> Incident
     return into
 
 
-def incident_locate(*, incident_id: int, point: Point, actor) -> Incident:
+def incident_locate(*, incident_id: int, point: Point, actor: Actor) -> Incident:
     """Place a case of the "needs location" queue on the map: it becomes a new on-site case."""
     _require_role(actor, INTAKE_ROLES)
     point = check_point(point)
@@ -376,7 +384,7 @@ def incident_locate(*, incident_id: int, point: Point, actor) -> Incident:
     return incident
 
 
-def incident_set_category(*, incident_id: int, category: Category, actor) -> Incident:
+def incident_set_category(*, incident_id: int, category: Category, actor: Actor) -> Incident:
     _require_role(actor, INTAKE_ROLES)
     with transaction.atomic():
         incident = _lock(incident_id)
@@ -415,7 +423,7 @@ def member_has_current_order(member: Member | None, incident: Incident) -> bool:
     return member is not None and incident.orders.current().filter(member=member).exists()
 
 
-def _open_handovers(incident: Incident):
+def _open_handovers(incident: Incident) -> QuerySet[Handover]:
     return incident.handovers.filter(state__in=[Handover.State.PENDING, Handover.State.ACCEPTED])
 
 
@@ -429,7 +437,7 @@ def transition_get(action: str) -> flows.Transition:
     return t
 
 
-def transition_check(t: flows.Transition, incident: Incident, actor, *, unit: Unit | None = None) -> None:
+def transition_check(t: flows.Transition, incident: Incident, actor: Actor, *, unit: Unit | None = None) -> None:
     """Whether the locked case may make this move now: the flow allows it from the current
     status, the actor may make it (by role, as a member with a current order on the case, or as
     staff of a unit holding a hand-over), and a hand-over names a unit of the case's sub-district.
@@ -450,11 +458,11 @@ def transition_check(t: flows.Transition, incident: Incident, actor, *, unit: Un
                             code="forbidden")
     if "unit" in t.requires and unit is None:
         raise DomainError(_("Choose the unit to hand the case to."), code="unit")
-    if "unit" in t.requires and unit.subdistrict_id != incident.subdistrict_id:
+    if "unit" in t.requires and unit is not None and unit.subdistrict_id != incident.subdistrict_id:
         raise DomainError(_("That unit belongs to another sub-district."), code="unit")
 
 
-def transition_handle(*, incident: Incident, t: flows.Transition, actor, text: str = "", unit: Unit | None = None,
+def transition_handle(*, incident: Incident, t: flows.Transition, actor: Actor, text: str = "", unit: Unit | None = None,
                       at: datetime, reason: str = "", photos: Sequence[photos_module.PreparedPhoto] = ()) -> None:
     """Apply a checked move of the case alone (not dispatch or arrival, which write orders).
     `photos` (prepared by `incidents.photos.photos_prepare`) go with an on-site report only.
@@ -465,7 +473,8 @@ def transition_handle(*, incident: Incident, t: flows.Transition, actor, text: s
     handler(incident=incident, t=t, actor=actor, text=text, unit=unit, at=at, reason=reason, photos=photos)
 
 
-def status_set(incident: Incident, to: str, *, actor, at, note: str = "", data: dict | None = None,
+def status_set(incident: Incident, to: str, *, actor: Actor | None, at: datetime, note: str = "",
+               data: dict[str, Any] | None = None,
                fields: Sequence[str] = ()) -> IncidentEvent:
     """Move the locked case to `to` and append the STATUS_CHANGED event (published after commit)."""
     previous = incident.status
@@ -479,7 +488,7 @@ def status_set(incident: Incident, to: str, *, actor, at, note: str = "", data: 
 _set_status = status_set
 
 
-def _plain(*, incident, t, actor, text, at, **_kw) -> None:
+def _plain(*, incident: Incident, t: flows.Transition, actor: Actor, text: str, at: datetime, **_kw: object) -> None:
     """A transition that only moves the status (or, without a target, only notes)."""
     if t.target is None:
         event_append(incident=incident, kind=IncidentEvent.Kind.NOTE, actor=actor, actor_member=actor_member(actor),
@@ -491,7 +500,8 @@ def _plain(*, incident, t, actor, text, at, **_kw) -> None:
                      note=text, data={"action": t.action}, at=at)
 
 
-def _report_on_site(*, incident, t, actor, text, at, photos=(), **_kw) -> None:
+def _report_on_site(*, incident: Incident, t: flows.Transition, actor: Actor, text: str, at: datetime,
+                    photos: Sequence[photos_module.PreparedPhoto] = (), **_kw: object) -> None:
     """The report from the scene: the case is reported on site (a note when it was already), with
     up to PHOTOS_PER_REPORT photos; the report's event lists them (`data.photos`)."""
     if len(photos) > PHOTOS_PER_REPORT:
@@ -499,6 +509,7 @@ def _report_on_site(*, incident, t, actor, text, at, photos=(), **_kw) -> None:
                           % {"max": PHOTOS_PER_REPORT, "count": len(photos)}, code="photos")
     ids = photos_module.photo_ids_reserve(len(photos)) if photos else []
     data = {"action": t.action} | ({"photos": ids} if ids else {})
+    assert t.target is not None  # report_on_site moves to REPORTED (flows.py)
     if incident.status != t.target:
         event = _set_status(incident, t.target, actor=actor, at=at, note=text, data=data)
     else:
@@ -508,7 +519,7 @@ def _report_on_site(*, incident, t, actor, text, at, photos=(), **_kw) -> None:
         photos_attach(incident=incident, event=event, actor=actor, photos=photos, ids=ids, at=at)
 
 
-def photos_allowed_check(t: flows.Transition, incident_id: int, actor, *, unit: Unit | None = None) -> None:
+def photos_allowed_check(t: flows.Transition, incident_id: int, actor: Actor, *, unit: Unit | None = None) -> None:
     """Before the photos of a move are decoded (`incidents.photos.photos_prepare`: the costly part,
     done before the lock): whether the actor may make the move on the case now — `transition_check`
     on an unlocked read, raising what the check under the lock would (404 for an unknown case, 403
@@ -521,7 +532,7 @@ def photos_allowed_check(t: flows.Transition, incident_id: int, actor, *, unit: 
     transition_check(t, incident, actor, unit=unit)
 
 
-def photos_attach(*, incident: Incident, event: IncidentEvent, actor, photos: Sequence[photos_module.PreparedPhoto],
+def photos_attach(*, incident: Incident, event: IncidentEvent, actor: Actor, photos: Sequence[photos_module.PreparedPhoto],
                   ids: Sequence[int], at: datetime) -> list[IncidentPhoto]:
     """Keep the prepared photos of a report: their rows (ids reserved for the event that names
     them), then their files. Precondition: inside the service's transaction, the incident locked,
@@ -549,7 +560,7 @@ def photos_attach(*, incident: Incident, event: IncidentEvent, actor, photos: Se
     return rows
 
 
-def _resolve(*, incident, t, actor, text, at, **_kw) -> None:
+def _resolve(*, incident: Incident, t: flows.Transition, actor: Actor, text: str, at: datetime, **_kw: object) -> None:
     incident.resolved_at = at
     _set_status(incident, Status.RESOLVED, actor=actor, at=at, note=text, data={"action": t.action},
                 fields=["resolved_at"])
@@ -581,7 +592,9 @@ def handover_unit_check(incident: Incident, unit: Unit) -> None:
         raise TransitionRefused(_("The case is already with %(unit)s.") % {"unit": unit.name})
 
 
-def _handover_out(*, incident, t, actor, text, unit, at, **_kw) -> None:
+def _handover_out(*, incident: Incident, t: flows.Transition, actor: Actor, text: str, unit: Unit | None,
+                  at: datetime, **_kw: object) -> None:
+    assert unit is not None  # the transition requires it (transition_check)
     handover_unit_check(incident, unit)
     kind = Handover.Kind.TRANSFER if t.action == "transfer" else Handover.Kind.ASSIGNMENT
     accept_by, report_by = handover_deadlines(unit.kind, at, incident.deadline)
@@ -590,16 +603,19 @@ def _handover_out(*, incident, t, actor, text, unit, at, **_kw) -> None:
                                        lead=not _open_handovers(incident).exists())
     data = {"action": t.action, "handover": handover.pk, "unit": unit.pk, "unit_name": unit.name,
             "accept_by": accept_by.isoformat(), "deadline": report_by.isoformat()}
+    assert t.target is not None  # transfer and assign move to TRANSFERRED / ASSIGNED (flows.py)
     if incident.status != t.target:
         _set_status(incident, t.target, actor=actor, at=at, note=text, data=data)
     else:
         event_append(incident=incident, kind=IncidentEvent.Kind.NOTE, actor=actor, note=text, data=data, at=at)
 
 
-def _request_transfer(*, incident, t, actor, text, unit, at, **_kw) -> None:
+def _request_transfer(*, incident: Incident, t: flows.Transition, actor: Actor, text: str, unit: Unit | None,
+                      at: datetime, **_kw: object) -> None:
     """A responder on the scene asks the command room to transfer the case to `unit`, saying why
     (`text`): a unit the transfer itself would take. Only the timeline changes; the request stays
     open on the incident page until the case is transferred, resolved or closed."""
+    assert unit is not None  # the transition requires it (transition_check)
     handover_unit_check(incident, unit)
     member = actor_member(actor)
     event_append(incident=incident, kind=IncidentEvent.Kind.TRANSFER_REQUESTED, actor=actor, actor_member=member,
@@ -609,7 +625,7 @@ def _request_transfer(*, incident, t, actor, text, unit, at, **_kw) -> None:
                                   "force": member.force if member else None}, at=at)
 
 
-def _decided_handover(incident, actor, unit) -> Handover:
+def _decided_handover(incident: Incident, actor: Actor, unit: Unit | None) -> Handover:
     """The pending hand-over the actor decides: their own unit's; for the command room the named
     unit's, or — none named — the one hand-over waiting."""
     pending = (incident.handovers.select_for_update(of=("self",)).select_related("unit")
@@ -628,7 +644,7 @@ def _decided_handover(incident, actor, unit) -> Handover:
     return handover
 
 
-def _accept_handover(*, incident, t, actor, unit, at, **_kw) -> None:
+def _accept_handover(*, incident: Incident, t: flows.Transition, actor: Actor, unit: Unit | None, at: datetime, **_kw: object) -> None:
     handover = _decided_handover(incident, actor, unit)
     handover.state, handover.decided_at, handover.decided_by = Handover.State.ACCEPTED, at, actor
     handover.save(update_fields=["state", "decided_at", "decided_by"])
@@ -642,7 +658,7 @@ def _accept_handover(*, incident, t, actor, unit, at, **_kw) -> None:
         _set_status(incident, Status.IN_PROGRESS, actor=actor, at=at, data={"action": t.action})
 
 
-def _return_handover(*, incident, t, actor, text, unit, at, **_kw) -> None:
+def _return_handover(*, incident: Incident, t: flows.Transition, actor: Actor, text: str, unit: Unit | None, at: datetime, **_kw: object) -> None:
     handover = _decided_handover(incident, actor, unit)
     handover.state, handover.decided_at, handover.decided_by = Handover.State.RETURNED, at, actor
     handover.return_reason = text
@@ -662,7 +678,7 @@ def _return_handover(*, incident, t, actor, text, unit, at, **_kw) -> None:
         _set_status(incident, Status.REPORTED, actor=actor, at=at, note=text, data={"action": t.action})
 
 
-def _progress(*, incident, t, actor, text, unit, at, **_kw) -> None:
+def _progress(*, incident: Incident, t: flows.Transition, actor: Actor, text: str, unit: Unit | None, at: datetime, **_kw: object) -> None:
     """A progress note of an office's part: the acting staff's own unit; the command room may
     name the unit it notes for (else the note is its own)."""
     parts = incident.handovers.select_related("unit").filter(state__in=HANDOVER_STATES_OF_UNIT).order_by("-id")
@@ -673,14 +689,14 @@ def _progress(*, incident, t, actor, text, unit, at, **_kw) -> None:
             raise TransitionRefused(_("%(unit)s holds no part of this case.") % {"unit": unit.name})
     else:
         part = parts.filter(unit=member.unit_id).first() if member is not None else None
-    data = {"action": t.action}
+    data: dict[str, Any] = {"action": t.action}
     if part is not None:
         data |= {"handover": part.pk, "unit": part.unit_id, "unit_name": part.unit.name}
     event_append(incident=incident, kind=IncidentEvent.Kind.PROGRESS, actor=actor, actor_member=member,
                  note=text, data=data, at=at)
 
 
-def _part_to_complete(incident, actor, unit, reason: str) -> tuple[Handover, bool]:
+def _part_to_complete(incident: Incident, actor: Actor, unit: Unit | None, reason: str) -> tuple[Handover, bool]:
     """The part the actor completes, and whether on an office's behalf. Staff of an office
     complete their unit's own accepted part; the command room (or a dispatcher) completes the
     named unit's part, with a reason. A reopened case whose parts were all completed: a completed
@@ -706,13 +722,13 @@ def _part_to_complete(incident, actor, unit, reason: str) -> tuple[Handover, boo
     raise TransitionRefused(_("Your unit holds no accepted part of this case."))
 
 
-def _case_complete(incident, t, *, actor, at) -> None:
+def _case_complete(incident: Incident, t: flows.Transition, *, actor: Actor, at: datetime) -> None:
     incident.resolved_at = at
     _set_status(incident, Status.COMPLETED, actor=actor, at=at, note=_("Every office's part is completed."),
                 data={"action": t.action}, fields=["resolved_at"])
 
 
-def _complete(*, incident, t, actor, text, unit, at, reason="", **_kw) -> None:
+def _complete(*, incident: Incident, t: flows.Transition, actor: Actor, text: str, unit: Unit | None, at: datetime, reason: str = "", **_kw: object) -> None:
     """An office completes its own part with its result (`text`), or the command room completes
     the named `unit`'s part on its behalf with a `reason` (in the timeline). The case is completed
     when no part waits for a decision and every accepted part is completed; until then the event
@@ -738,7 +754,7 @@ def _complete(*, incident, t, actor, text, unit, at, reason="", **_kw) -> None:
         _case_complete(incident, t, actor=actor, at=at)
 
 
-def _send_back(*, incident, t, actor, text, unit, at, **_kw) -> None:
+def _send_back(*, incident: Incident, t: flows.Transition, actor: Actor, text: str, unit: Unit | None, at: datetime, **_kw: object) -> None:
     """The command room sends the named unit's completed part back (every completed part when no
     unit is named): accepted again, its result cleared — the timeline keeps it — and the case is
     in progress again."""
@@ -746,12 +762,13 @@ def _send_back(*, incident, t, actor, text, unit, at, **_kw) -> None:
              .filter(state=Handover.State.COMPLETED).order_by("created_at", "id"))
     if unit is not None:
         parts = parts.filter(unit=unit)
-    parts = list(parts)
-    if unit is not None and not parts:
+    sent_parts = list(parts)
+    if unit is not None and not sent_parts:
         raise TransitionRefused(_("%(unit)s has no completed part to send back.") % {"unit": unit.name})
-    sent = [{"handover": h.pk, "unit": h.unit_id, "unit_name": h.unit.name, "result": h.result,
-             "on_behalf_reason": h.on_behalf_reason} for h in parts]
-    for h in parts:
+    sent: list[dict[str, Any]] = [
+        {"handover": h.pk, "unit": h.unit_id, "unit_name": h.unit.name, "result": h.result,
+         "on_behalf_reason": h.on_behalf_reason} for h in sent_parts]
+    for h in sent_parts:
         h.state, h.completed_at, h.completed_by, h.result, h.on_behalf_reason = (
             Handover.State.ACCEPTED, None, None, "", "")
         h.save(update_fields=["state", "completed_at", "completed_by", "result", "on_behalf_reason"])
@@ -762,7 +779,7 @@ def _send_back(*, incident, t, actor, text, unit, at, **_kw) -> None:
                 fields=["resolved_at"])
 
 
-def _feed_back(*, incident, t, actor, text, at, **_kw) -> None:
+def _feed_back(*, incident: Incident, t: flows.Transition, actor: Actor, text: str, at: datetime, **_kw: object) -> None:
     """Feedback to the source: a result delivery per district order with a callback URL, a
     call-back task per hotline caller; and to the party: a call-back per registered party."""
     deliveries, callbacks = [], []
@@ -789,13 +806,13 @@ def _feed_back(*, incident, t, actor, text, at, **_kw) -> None:
                       "callbacks": [c.pk for c in callbacks]})
 
 
-def _close(*, incident, t, actor, text, at, **_kw) -> None:
+def _close(*, incident: Incident, t: flows.Transition, actor: Actor, text: str, at: datetime, **_kw: object) -> None:
     incident.closed_at = max(at, incident.reported_at)
     _set_status(incident, Status.CLOSED, actor=actor, at=at, note=text, data={"action": t.action},
                 fields=["closed_at"])
 
 
-def _reopen(*, incident, t, actor, text, at, **_kw) -> None:
+def _reopen(*, incident: Incident, t: flows.Transition, actor: Actor, text: str, at: datetime, **_kw: object) -> None:
     incident.closed_at = None
     incident.resolved_at = None
     incident.reopen_count += 1
@@ -810,7 +827,7 @@ def _reopen(*, incident, t, actor, text, at, **_kw) -> None:
                 data={"action": t.action}, fields=["closed_at", "resolved_at", "reopen_count"])
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Callable[..., None]] = {
     "report_on_site": _report_on_site,
     "request_transfer": _request_transfer,
     "resolve": _resolve,
@@ -830,7 +847,7 @@ _HANDLERS = {
 
 # --- people involved ---------------------------------------------------------------------------
 
-def party_register(*, incident_id: int, actor, name: str, phone: str = "", id_number: str = "",
+def party_register(*, incident_id: int, actor: Actor, name: str, phone: str = "", id_number: str = "",
                    role: str = Party.Role.PARTY) -> Party:
     """The first to arrive registers the people involved (name, phone, ID number, role)."""
     name = clean_text(name, field=_("Name"), max_length=64, required=True)
@@ -853,7 +870,7 @@ def party_register(*, incident_id: int, actor, name: str, phone: str = "", id_nu
     return party
 
 
-def party_reveal(*, party_id: int, actor) -> str:
+def party_reveal(*, party_id: int, actor: Actor) -> str:
     """The full ID number, for the roles allowed to see it; every reveal is in the timeline."""
     _require_role(actor, REVEAL_ROLES)
     with transaction.atomic():
@@ -873,12 +890,12 @@ class ContactsRevealed:
     """The full names and phones a reveal asked for: `caller` ({name, phone, reports: [{id,
     caller_name, caller_phone}]}) or None, and `parties` ([{id, name, phone}])."""
 
-    caller: dict | None
-    parties: list[dict]
-    callbacks: list[dict] = field(default_factory=list)
+    caller: dict[str, Any] | None
+    parties: list[dict[str, Any]]
+    callbacks: list[dict[str, Any]] = field(default_factory=list)
 
 
-def incident_contacts_reveal(*, incident_id: int, actor, caller: bool = False,
+def incident_contacts_reveal(*, incident_id: int, actor: Actor, caller: bool = False,
                              party_ids: Sequence[int] = (), callback_ids: Sequence[int] = ()) -> ContactsRevealed:
     """The full names and phones of the case's callers (`caller`), of people involved
     (`party_ids`) and of the people its call-backs are to call (`callback_ids`), for whom
@@ -912,7 +929,7 @@ def incident_contacts_reveal(*, incident_id: int, actor, caller: bool = False,
 
 # --- feedback ----------------------------------------------------------------------------------
 
-def callback_complete(*, callback_id: int, actor, state: str, satisfaction: str = "", note: str = "",
+def callback_complete(*, callback_id: int, actor: Actor, state: str, satisfaction: str = "", note: str = "",
                       reopen: bool = False) -> CallbackTask:
     """Record a call-back: reached (with satisfaction) or unreachable. 不满意 with `reopen`
     reopens the case with the note as its reason."""

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django.contrib import admin
 
 from geo.admin import PlannerOnlyMixin
@@ -11,4 +13,4 @@ class DraftStaffMoveAdmin(PlannerOnlyMixin, admin.ModelAdmin):
     list_display = ["version", "member", "draft_grid", "set_by", "at"]
     list_select_related = ["version__subdistrict", "member", "draft_grid", "set_by"]
     fields = ["planner_link", "version", "member", "draft_grid", "set_by", "at"]
-    readonly_fields = fields
+    readonly_fields = cast(list[str], fields)  # plain names (the stubs type `fields` with groups)

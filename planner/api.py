@@ -134,7 +134,7 @@ class DraftDetailView(PlannerView):
         grids = list(selectors.draft_grid_list(version=version))
         return Response(DraftDetailSerializer({
             "number": version.number, "label": version.label, "revision": version.revision,
-            "based_on": version.based_on.number if version.based_on_id else None,
+            "based_on": version.based_on.number if version.based_on is not None else None,
             "editors": _editors(version), "last_save": _last_save(version),
             "grids": feature_collection([grid_feature(g) for g in grids]),
             "problems": [p.as_dict() for p in services.draft_problems(version)],

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from django.db import connection
 
@@ -53,7 +53,7 @@ def grid_changes(version: BoundaryVersion, previous: BoundaryVersion | None, mov
     new: dict[int, set[str]] = {move.member: set() for move in moves}
     for move in moves:
         if move.old_grid is not None:
-            old[move.member].add(move.old_code)
+            old[move.member].add(cast(str, move.old_code))  # the old grid's code
         if move.code is not None:
             new[move.member].add(move.code)
     kept = kept_codes(previous, version) if previous is not None else set()

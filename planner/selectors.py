@@ -1,6 +1,7 @@
 """The planners' reads: versions, a draft's grids and editors, who serves which grid. Every read is
 scoped to one sub-district (the tenant key) and runs in a constant number of queries."""
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
@@ -27,7 +28,7 @@ def version_get(*, subdistrict: Subdistrict, number: int) -> BoundaryVersion | N
     return BoundaryVersion.objects.filter(subdistrict=subdistrict, number=number).first()
 
 
-def draft_grid_list(*, version: BoundaryVersion, ids=None) -> QuerySet[DraftGrid]:
+def draft_grid_list(*, version: BoundaryVersion, ids: Iterable[int] | None = None) -> QuerySet[DraftGrid]:
     queryset = DraftGrid.objects.filter(version=version).select_related("community").order_by("code")
     return queryset.filter(pk__in=ids) if ids is not None else queryset
 

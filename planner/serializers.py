@@ -81,7 +81,7 @@ class IdField(serializers.IntegerField):
 
 class VersionSerializer(serializers.Serializer):
     number = serializers.IntegerField()
-    label = serializers.CharField(allow_blank=True)
+    label = serializers.CharField(allow_blank=True)  # type: ignore[assignment]  # a field named like a Field attribute
     status = serializers.CharField()
     status_display = serializers.CharField()
     effective_from = serializers.DateTimeField(allow_null=True)
@@ -97,7 +97,7 @@ class VersionSerializer(serializers.Serializer):
 class DraftStartInputSerializer(serializers.Serializer):
     based_on = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**31 - 1,
                                         help_text="The version number to copy; default: the version in force.")
-    label = serializers.CharField(required=False, allow_blank=True, max_length=128, default="")
+    label = serializers.CharField(required=False, allow_blank=True, max_length=128, default="")  # type: ignore[assignment]  # a field named like a Field attribute
 
 
 class DraftCreatedSerializer(serializers.Serializer):
@@ -134,7 +134,7 @@ class SaveLogSerializer(serializers.Serializer):
 
 class DraftDetailSerializer(serializers.Serializer):
     number = serializers.IntegerField()
-    label = serializers.CharField(allow_blank=True)
+    label = serializers.CharField(allow_blank=True)  # type: ignore[assignment]  # a field named like a Field attribute
     revision = serializers.IntegerField()
     based_on = serializers.IntegerField(allow_null=True)
     editors = EditorSerializer(many=True)
@@ -319,7 +319,7 @@ class AssignmentInputSerializer(serializers.Serializer):
 
 class ImportInputSerializer(serializers.Serializer):
     file = serializers.FileField(help_text=".geojson, .gpkg or a .zip holding a Shapefile")
-    label = serializers.CharField(required=False, allow_blank=True, max_length=128, default="")
+    label = serializers.CharField(required=False, allow_blank=True, max_length=128, default="")  # type: ignore[assignment]  # a field named like a Field attribute
 
 
 class ImportedSerializer(serializers.Serializer):

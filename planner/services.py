@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import numpy as np
 import pyproj
@@ -42,7 +43,7 @@ from django.utils.translation import gettext as _
 from shapely.geometry.base import BaseGeometry
 
 from config.errors import DomainError, Forbidden, TransitionRefused
-from config.roles import UserRole, has_role
+from config.roles import Actor, UserRole, has_role
 from dispatch.models import Force, Member, MemberGrid, Role
 from geo import coverage, lineage
 from geo.models import BoundaryVersion, Community, DraftEditor, DraftGrid, DraftSave, Grid, Subdistrict
@@ -63,7 +64,7 @@ _GEOD = pyproj.Geod(ellps="WGS84")
 
 # --- checks ----------------------------------------------------------------------------------------
 
-def require_planner(actor) -> None:
+def require_planner(actor: Actor) -> None:
     if actor is None or not has_role(actor, *PLANNER_ROLES):
         raise Forbidden(_("Only a planner or the command room works on grid versions."))
 
@@ -72,7 +73,7 @@ def _not_found() -> DomainError:
     return DomainError(_("No such grid version."), code="not_found", http_status=404)
 
 
-def user_name(user) -> str:
+def user_name(user: Actor | None) -> str:
     """How a user is named to other planners: their member's name, else their full name or login."""
     if user is None:
         return ""
@@ -80,7 +81,7 @@ def user_name(user) -> str:
     return member or user.get_full_name() or user.get_username()
 
 
-def save_as_dict(save: DraftSave) -> dict:
+def save_as_dict(save: DraftSave) -> dict[str, Any]:
     return {"revision": save.revision, "user": save.user.get_username() if save.user else None,
             "name": user_name(save.user), "at": save.at.isoformat(), "summary": save.summary}
 
@@ -104,7 +105,7 @@ def _draft_lock(version_id: int, base_revision: int | None) -> BoundaryVersion:
     return version
 
 
-def _clean_text(value, *, what, max_length: int, required: bool = True) -> str:
+def _clean_text(value: object, *, what: str, max_length: int, required: bool = True) -> str:
     text = " ".join(str(value or "").split())
     if required and not text:
         raise DomainError(_("%(what)s is required.") % {"what": what}, code="invalid")
@@ -114,11 +115,11 @@ def _clean_text(value, *, what, max_length: int, required: bool = True) -> str:
     return text
 
 
-def _clean_label(label) -> str:
+def _clean_label(label: object) -> str:
     return _clean_text(label, what=_("The label"), max_length=MAX_LABEL, required=False)
 
 
-def _multipolygon(geometry, *, code: str) -> MultiPolygon:
+def _multipolygon(geometry: GEOSGeometry | BaseGeometry | None, *, code: str) -> MultiPolygon:
     """A grid's boundary as a MultiPolygon in EPSG:4326 (a Polygon is wrapped); 400 for anything else.
     Validity is not required: validation reports where a draft is broken."""
     if geometry is None:
@@ -156,7 +157,7 @@ def to_geos(geometry: BaseGeometry) -> GEOSGeometry:
     return GEOSGeometry(memoryview(shapely.to_wkb(geometry)), srid=4326)
 
 
-def _touch(version: BoundaryVersion, actor) -> None:
+def _touch(version: BoundaryVersion, actor: Actor) -> None:
     DraftEditor.objects.update_or_create(version=version, user=actor, defaults={"last_seen": timezone.now()})
 
 
@@ -183,14 +184,15 @@ def latest_published(subdistrict_id: int) -> BoundaryVersion | None:
             .order_by("-effective_from", "-number").first())
 
 
-def _log(version: BoundaryVersion, actor, op: str, *, changed=(), added=(), deleted=(), **more) -> DraftSave:
+def _log(version: BoundaryVersion, actor: Actor | None, op: str, *, changed: Iterable[str] = (), added: Iterable[str] = (),
+         deleted: Iterable[str] = (), **more: object) -> DraftSave:
     return DraftSave.objects.create(version=version, revision=version.revision, user=actor, summary={
         "op": op, "changed": sorted(changed), "added": sorted(added), "deleted": sorted(deleted), **more})
 
 
 # --- starting a draft ------------------------------------------------------------------------------
 
-def draft_start(*, subdistrict: Subdistrict, based_on: BoundaryVersion | None = None, actor,
+def draft_start(*, subdistrict: Subdistrict, based_on: BoundaryVersion | None = None, actor: Actor,
                 label: str = "") -> BoundaryVersion:
     """A new draft: a copy of the grids of `based_on` (default the latest published version — the
     one in force, or one already scheduled to follow it, which the draft will have to follow too;
@@ -219,7 +221,7 @@ def draft_start(*, subdistrict: Subdistrict, based_on: BoundaryVersion | None = 
     return version
 
 
-def draft_import(*, subdistrict: Subdistrict, grids: Sequence[coverage.DraftGrid], actor,
+def draft_import(*, subdistrict: Subdistrict, grids: Sequence[coverage.DraftGrid], actor: Actor | None,
                  label: str = "") -> BoundaryVersion:
     """A new draft holding exactly `grids` (read from a file: geo.interchange). Each grid's community
     is named by its code; an unknown code, a duplicate or missing grid code or name, or a boundary
@@ -280,18 +282,22 @@ class DraftChange:
     deleted: list[int] = field(default_factory=list)
 
 
-def _apply(version: BoundaryVersion, *, upsert: Iterable[dict], delete: Iterable[int], actor, op: str) -> DraftChange:
+def _apply(version: BoundaryVersion, *, upsert: Iterable[dict[str, Any]], delete: Iterable[int], actor: Actor,
+           op: str) -> DraftChange:
     """Check then write one edit of a locked draft (see draft_save); bump its revision, log it."""
     existing = {g.pk: g for g in DraftGrid.objects.filter(version=version).only("id", "code", "name", "community_id")}
     communities = set(Community.objects.filter(subdistrict_id=version.subdistrict_id).values_list("pk", flat=True))
     delete = sorted({int(pk) for pk in delete})
-    for pk in delete:
-        if pk not in existing:
-            raise DomainError(_("There is no grid %(id)s in this draft.") % {"id": pk}, code="grid")
+    for gone in delete:
+        if gone not in existing:
+            raise DomainError(_("There is no grid %(id)s in this draft.") % {"id": gone}, code="grid")
     codes = {pk: g.code for pk, g in existing.items() if pk not in delete}
-    changed, added, touched, reshaped = [], [], set(), set()
+    changed: list[DraftGrid] = []
+    added: list[DraftGrid] = []
+    touched: set[int] = set()
+    reshaped: set[int] = set()
     for n, item in enumerate(upsert, start=1):
-        pk = item.get("id")
+        pk: int | None = item.get("id")
         code = _clean_text(item.get("code"), what=_("The code of grid no. %(n)d") % {"n": n}, max_length=MAX_CODE)
         name = _clean_text(item.get("name"), what=_("The name of grid %(code)s") % {"code": code}, max_length=MAX_NAME)
         community = item.get("community")
@@ -334,8 +340,8 @@ def _apply(version: BoundaryVersion, *, upsert: Iterable[dict], delete: Iterable
     return DraftChange(version, draft_problems(version), changed + added, delete)
 
 
-def draft_save(*, version_id: int, base_revision: int, upsert: Sequence[dict], delete: Sequence[int], actor,
-               op: str = "save") -> DraftChange:
+def draft_save(*, version_id: int, base_revision: int, upsert: Sequence[dict[str, Any]], delete: Sequence[int],
+               actor: Actor, op: str = "save") -> DraftChange:
     """One edit of a draft based on `base_revision`: `upsert` grids ({id (None: a new grid), code,
     name, community (id or None), boundary (GEOS, lon/lat; may be left out to keep it)}) and
     `delete` grid ids. 409 `stale` when the draft was saved since (with the saves since), 409 when
@@ -346,7 +352,7 @@ def draft_save(*, version_id: int, base_revision: int, upsert: Sequence[dict], d
         return _apply(version, upsert=upsert, delete=delete, actor=actor, op=op)
 
 
-def _draft_grid(version: BoundaryVersion, grid_id) -> DraftGrid:
+def _draft_grid(version: BoundaryVersion, grid_id: int) -> DraftGrid:
     grid = DraftGrid.objects.filter(version=version, pk=grid_id).first()
     if grid is None:
         raise DomainError(_("There is no grid %(id)s in this draft.") % {"id": grid_id}, code="grid")
@@ -385,7 +391,7 @@ def _free_code(version: BoundaryVersion, code: str) -> str:
         n += 1
 
 
-def _cut(shape: BaseGeometry, cut: BaseGeometry, code: str) -> tuple[list[BaseGeometry], list[BaseGeometry]]:
+def _cut(shape: BaseGeometry, cut: BaseGeometry, code: str) -> list[list[BaseGeometry]]:
     """The two groups of polygons a split makes of `shape` (a grid's valid boundary; a MultiPolygon
     may hold islands) along `cut`, largest group first. Only the one polygon the line crosses is
     cut: an island it does not cross is not a part of the cut (shapely.ops.split hands every island
@@ -419,7 +425,7 @@ def _cut(shape: BaseGeometry, cut: BaseGeometry, code: str) -> tuple[list[BaseGe
     return sorted(groups, key=lambda group: -sum(p.area for p in group))
 
 
-def draft_split(*, version_id: int, base_revision: int, grid_id: int, line: LineString, actor) -> DraftChange:
+def draft_split(*, version_id: int, base_revision: int, grid_id: int, line: LineString, actor: Actor) -> DraftChange:
     """Cut a grid in two along `line` (lon/lat), which must cross it from border to border once (a
     grid of several islands: cross one of them; the others go with the piece nearest to each, see
     _cut). The larger part keeps the grid's code and name, the other gets the code + "-2" (or the
@@ -429,7 +435,7 @@ def draft_split(*, version_id: int, base_revision: int, grid_id: int, line: Line
     if not isinstance(line, LineString) or line.num_points < 2:
         raise DomainError(_("Draw the split as a line of at least two points."), code="line")
     if line.srid not in (None, 4326):
-        line = line.transform(4326, clone=True)
+        line = cast(LineString, line.transform(4326, clone=True))
     with transaction.atomic():
         version = _draft_lock(version_id, base_revision)
         grid = _draft_grid(version, grid_id)
@@ -440,10 +446,11 @@ def draft_split(*, version_id: int, base_revision: int, grid_id: int, line: Line
         old_vertices = {tuple(xy) for xy in shapely.get_coordinates(shape).tolist()}
         nodes = [xy for xy in shapely.get_coordinates(other).tolist()
                  if tuple(xy) not in old_vertices and border.distance(shapely.Point(xy)) < SNAP_TOLERANCE]
-        upsert = [{"id": grid.pk, "code": grid.code, "name": grid.name, "community": grid.community_id,
-                   "boundary": to_geos(keep)},
-                  {"id": None, "code": _free_code(version, grid.code), "name": (grid.name + "（2）")[:MAX_NAME],
-                   "community": grid.community_id, "boundary": to_geos(other)}]
+        upsert: list[dict[str, Any]] = [
+            {"id": grid.pk, "code": grid.code, "name": grid.name, "community": grid.community_id,
+             "boundary": to_geos(keep)},
+            {"id": None, "code": _free_code(version, grid.code), "name": (grid.name + "（2）")[:MAX_NAME],
+             "community": grid.community_id, "boundary": to_geos(other)}]
         if nodes:
             points = shapely.MultiPoint(nodes)
             near = to_geos(points.buffer(SNAP_TOLERANCE * 10))
@@ -456,7 +463,7 @@ def draft_split(*, version_id: int, base_revision: int, grid_id: int, line: Line
         return _apply(version, upsert=upsert, delete=[], actor=actor, op="split")
 
 
-def draft_merge(*, version_id: int, base_revision: int, grid_ids: Sequence[int], actor) -> DraftChange:
+def draft_merge(*, version_id: int, base_revision: int, grid_ids: Sequence[int], actor: Actor) -> DraftChange:
     """Merge two neighbouring grids (sharing a border) into the first, which keeps its code, name and
     community; the second is deleted (with any staff move the planner had set to it)."""
     require_planner(actor)
@@ -476,7 +483,7 @@ def draft_merge(*, version_id: int, base_revision: int, grid_ids: Sequence[int],
                       delete=[second.pk], actor=actor, op="merge")
 
 
-def draft_presence(*, version_id: int, actor) -> BoundaryVersion:
+def draft_presence(*, version_id: int, actor: Actor) -> BoundaryVersion:
     """The actor has the draft open (the page says so every 15 s)."""
     require_planner(actor)
     with transaction.atomic():
@@ -577,7 +584,8 @@ def staff_moves(version: BoundaryVersion, *, previous: BoundaryVersion | None = 
             out.append(StaffMove(member, grid, old_code, target, codes.get(target), "override"))
         else:
             move = proposed[(member, grid)]
-            out.append(StaffMove(member, grid, old_code, ids.get(move.new_grid), move.new_grid, move.reason))
+            new_id = ids.get(move.new_grid) if move.new_grid is not None else None
+            out.append(StaffMove(member, grid, old_code, new_id, move.new_grid, move.reason))
     linked = {link[0] for link in links}
     for member, target in sorted(overrides.items()):
         if member not in linked:
@@ -585,10 +593,11 @@ def staff_moves(version: BoundaryVersion, *, previous: BoundaryVersion | None = 
     return out
 
 
-def _changed_points(sql: str, params: dict) -> list[tuple]:
+def _changed_points(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cur:
         cur.execute(sql, params)
-        return cur.fetchall()
+        rows: list[tuple[Any, ...]] = cur.fetchall()
+        return rows
 
 
 # Point → grid code in the version before (old) and in the draft (new); ST_Covers on the GiST indexes
@@ -599,7 +608,7 @@ _NEW_CODE = ("(SELECT d.code FROM geo_draftgrid d WHERE d.version_id = %(new)s A
              "ORDER BY d.code LIMIT 1)")
 
 
-def draft_impact(version: BoundaryVersion) -> dict:
+def draft_impact(version: BoundaryVersion) -> dict[str, Any]:
     """What publishing the draft would change, against the latest published version: each member's
     grid (staff_moves), the places, addresses and open incidents whose grid changes, and the load of
     each grid (incidents of the last 12 months whose point it covers) before and after."""
@@ -635,7 +644,7 @@ def draft_impact(version: BoundaryVersion) -> dict:
         "ON ST_Covers(x.boundary, r.location) WHERE x.version_id = %(new)s GROUP BY x.id, x.code) "
         "SELECT COALESCE(d.code, o.code), d.id, o.n, d.n FROM d FULL JOIN o ON o.code = d.code ORDER BY 1", params)
 
-    def point(x, y) -> list[float]:
+    def point(x: float, y: float) -> list[float]:
         return [round(x, 6), round(y, 6)]
 
     return {
@@ -654,7 +663,7 @@ def draft_impact(version: BoundaryVersion) -> dict:
     }
 
 
-def draft_staff_move_set(*, version_id: int, member_id: int, draft_grid_id: int | None, actor,
+def draft_staff_move_set(*, version_id: int, member_id: int, draft_grid_id: int | None, actor: Actor,
                          clear: bool = False) -> DraftStaffMove | None:
     """The planner's choice of a member's grid in the draft: `draft_grid_id`, or no grid (None).
     `clear` drops the choice: the proposal by geometry applies again. Only grid staff (a grid worker
@@ -684,7 +693,7 @@ def _when(at: datetime) -> str:
     return timezone.localtime(at).strftime("%Y-%m-%d %H:%M")
 
 
-def grid_version_publish(*, version_id: int, base_revision: int, effective_from: datetime, actor) -> BoundaryVersion:
+def grid_version_publish(*, version_id: int, base_revision: int, effective_from: datetime, actor: Actor) -> BoundaryVersion:
     """Publish a draft, as of `base_revision` (the revision the planner looked at: a draft saved
     since is refused, 409 `stale` with the saves since, as draft_save), from `effective_from`.
 
@@ -720,22 +729,25 @@ def grid_version_publish(*, version_id: int, base_revision: int, effective_from:
             raise DomainError(_("A grid version takes effect from now on, never in the past."), code="effective_from")
         effective_from = max(effective_from, now)
         previous = latest_published(version.subdistrict_id)
+        # A published version has both times set (the model's check constraint).
         if (previous is not None and previous.pk != version.based_on_id
-                and previous.published_at > version.created_at):
-            values = {"latest": previous.number, "at": _when(previous.effective_from), "draft": version.number}
+                and cast(datetime, previous.published_at) > version.created_at):
+            values = {"latest": previous.number, "at": _when(cast(datetime, previous.effective_from)),
+                      "draft": version.number}
             if version.based_on_id:
                 message = _("Version %(latest)d was published (in force from %(at)s) after draft %(draft)d was "
                             "started from version %(base)d: publishing the draft would undo the changes of version "
                             "%(latest)d. Start a new draft from version %(latest)d and make your changes there.") % {
-                    **values, "base": version.based_on.number}
+                    **values, "base": cast(BoundaryVersion, version.based_on).number}
             else:
                 message = _("Version %(latest)d was published (in force from %(at)s) after draft %(draft)d was "
                             "imported or started empty: publishing the draft would undo the changes of version "
                             "%(latest)d. Import the file again, or start a new draft from version %(latest)d.") % values
             raise TransitionRefused(message, code="outdated", extra={"latest": previous.number})
-        if previous is not None and effective_from <= previous.effective_from:
+        if previous is not None and effective_from <= cast(datetime, previous.effective_from):
             raise DomainError(_("Version %(n)d takes effect at %(at)s: this one must take effect after it.")
-                              % {"n": previous.number, "at": _when(previous.effective_from)}, code="effective_from")
+                              % {"n": previous.number, "at": _when(cast(datetime, previous.effective_from))},
+                              code="effective_from")
         shapes = draft_shapes(version)
         if not shapes:
             raise DomainError(_("This draft has no grids."), code="problems", extra={"problems": []})
@@ -816,7 +828,7 @@ def version_compare(*, a: BoundaryVersion, b: BoundaryVersion) -> list[GridDiffe
 
 # --- who serves which grid -------------------------------------------------------------------------
 
-def member_grids_set(*, member_id: int, grid_ids: Sequence[int], actor, subdistrict: Subdistrict | None = None
+def member_grids_set(*, member_id: int, grid_ids: Sequence[int], actor: Actor, subdistrict: Subdistrict | None = None
                      ) -> Member:
     """The grids of the version in force that a member serves (grid workers and leaders, assigned from
     the planner's page): links to the other grids of that version go, links to other versions stay.
@@ -840,11 +852,13 @@ def member_grids_set(*, member_id: int, grid_ids: Sequence[int], actor, subdistr
             _grid_staff(member)
         now = timezone.now()
         latest = latest_published(member.subdistrict_id)
-        if latest is not None and latest.effective_from > now:
+        # A published version's effective_from is set (the model's check constraint).
+        if latest is not None and cast(datetime, latest.effective_from) > now:
             raise TransitionRefused(
                 _("Version %(n)d is published and takes effect at %(at)s: a change of the grids in force now would "
                   "not reach it. Assign the grids once version %(n)d is in force, or through a new draft's staff "
-                  "moves.") % {"n": latest.number, "at": _when(latest.effective_from)}, code="scheduled")
+                  "moves.") % {"n": latest.number, "at": _when(cast(datetime, latest.effective_from))},
+                code="scheduled")
         version = boundary_version_in_force(subdistrict=member.subdistrict_id, at=now)
         grids = set(Grid.objects.filter(version=version, pk__in=wanted).values_list("pk", flat=True)) if version else set()
         if wanted - grids:

@@ -508,7 +508,7 @@ def _task(ctx: _Context, row: tuple) -> Task:
         case=ctx.case(id=incident, number=number, category_id=category_id, status=status, reported_at=reported_at,
                       address=address),
         description=description, deadline=effective, overdue=overdue,
-        overdue_days=(now - effective).days if overdue else 0, finished_at=finished_at,
+        overdue_days=(now - effective).days if overdue and effective is not None else 0, finished_at=finished_at,
         finished_late=bool(finished_at and effective and finished_at > effective),
         meeting=_meeting_of(external_id, ctx.subdistrict), offices=parts)
 

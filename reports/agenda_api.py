@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.permissions import HasRole
+from config.roles import UserRole
 from geo.api import SUBDISTRICT_PARAMETER, SubdistrictScopedMixin
 from geo.models import Community
 from incidents.idempotency import IdempotentMixin
@@ -224,7 +225,7 @@ class ReportsView(IdempotentMixin, SubdistrictScopedMixin, APIView):
     def allowed_roles(self):
         return REPORT_ROLES if self.request.method in ("GET", "HEAD", "OPTIONS") else self.write_roles
 
-    write_roles = GOVERNANCE_ROLES
+    write_roles: tuple[UserRole, ...] = GOVERNANCE_ROLES
 
 
 class AgendaView(ReportsView):

@@ -24,6 +24,7 @@ and late orders; the names in two small reads.
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -117,7 +118,7 @@ def compliance_report(*, subdistrict: Subdistrict, period: Period, unit: Unit | 
     """The month's arrivals per member and per grid (of one unit's members when `unit` is given)."""
     params = counted_params(subdistrict=subdistrict, start=period.start, end=period.end,
                             unit=unit.pk if unit else None)
-    found: dict[tuple[str, object], tuple] = {(level, key): values for level, key, *values in
+    found: dict[tuple[str, object], list[Any]] = {(level, key): values for level, key, *values in
                                               run(_COMPLIANCE_SQL, params)}
     members = {m.pk: m for m in Member.objects.filter(pk__in=[k for (lvl, k) in found if lvl == "member"])
                .select_related("unit")}
@@ -125,7 +126,8 @@ def compliance_report(*, subdistrict: Subdistrict, period: Period, unit: Unit | 
              .select_related("community").defer("boundary", "community__boundary")}
     member_rows = {pk: ComplianceRow(pk, m.code, m.name, m.unit.name).fill(found[("member", pk)])
                    for pk, m in members.items()}
-    grid_rows = {pk: ComplianceRow(pk, g.code, g.name, g.community.name if g.community_id else "")
+    grid_rows: dict[int | None, ComplianceRow] = {pk: ComplianceRow(
+pk, g.code, g.name, g.community.name if g.community_id else "")
                  .fill(found[("grid", pk)]) for pk, g in grids.items()}
     if ("grid", None) in found:
         grid_rows[None] = ComplianceRow(None, "", _("Not on a grid")).fill(found[("grid", None)])

@@ -34,6 +34,7 @@ them outbound after the grace like any other.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -78,7 +79,9 @@ def interview_state(interview: Interview, *, now: datetime) -> str:
 
 
 def target_name(interview: Interview) -> str:
-    return interview.unit.name if interview.unit_id else interview.community.name
+    if interview.unit is not None:
+        return interview.unit.name
+    return cast(Community, interview.community).name  # an interview names a unit or a community
 
 
 def interviews_of(*, subdistrict: Subdistrict) -> QuerySet[Interview]:
@@ -103,7 +106,7 @@ def interview_list(*, subdistrict: Subdistrict, state: str | None = None, now: d
                           % {"state": state, "states": ", ".join(STATES)}, code="state")
     rows = list(queryset)
     for row in rows:
-        row.view_state = interview_state(row, now=now)
+        row.view_state = interview_state(row, now=now)  # type: ignore[attr-defined]  # for the pages
     return rows
 
 
@@ -111,7 +114,8 @@ def interview_get(*, subdistrict: Subdistrict, interview_id: int, now: datetime 
     """One interview of the sub-district (None for another sub-district's: a 404)."""
     interview = interviews_of(subdistrict=subdistrict).filter(pk=interview_id).first()
     if interview is not None:
-        interview.view_state = interview_state(interview, now=now or timezone.now())
+        interview.view_state = interview_state(  # type: ignore[attr-defined]  # for the pages
+            interview, now=now or timezone.now())
     return interview
 
 
@@ -202,7 +206,8 @@ class Recipients:
 
 
 def _split_on_duty(candidates: QuerySet[Member], at: datetime) -> tuple[list[Member], list[Member]]:
-    told, skipped = [], []
+    told: list[Member] = []
+    skipped: list[Member] = []
     for member in candidates.filter(active=True).annotate(on_duty_now=on_duty_at(at)).distinct().order_by("code"):
         (told if member.on_duty_now else skipped).append(member)
     return told, skipped
@@ -312,5 +317,6 @@ def interview_sheets(rows: list[Interview], *, subdistrict: Subdistrict) -> list
         Column(_("Alarm raised at"), "datetime"),
     ]
     return [Sheet(_("Interviews"), heading, columns, [
-        (target_name(i), i.reason, i.held_at, i.findings, i.requirements, i.deadline, labels[i.view_state],
+        (target_name(i), i.reason, i.held_at, i.findings, i.requirements, i.deadline,
+         labels[i.view_state],  # type: ignore[attr-defined]  # set by interview_list
          i.rectified_at, i.rectification_note, i.overdue_alarmed_at) for i in rows])]

@@ -69,6 +69,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import cast
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -200,11 +201,11 @@ def rate(part: int, whole: int) -> float | None:
 def score_of(rates: dict[str, float | None], weights: dict[str, float] = WEIGHTS) -> float | None:
     """100 × the weighted mean of the rates there are (an indicator without a denominator drops out
     and the others' weights are scaled to 100 %), rounded half up to one decimal."""
-    present = {k: w for k, w in weights.items() if rates.get(k) is not None}
+    present = {k: (w, rate) for k, w in weights.items() if (rate := rates.get(k)) is not None}
     if not present:
         return None
-    total = sum(present.values())
-    return round_half_up(100 * sum(rates[k] * w for k, w in present.items()) / total, 1)
+    total = sum(w for w, _rate in present.values())
+    return round_half_up(100 * sum(rate * w for w, rate in present.values()) / total, 1)
 
 
 def rate_grade(value: float | None) -> str:
@@ -452,12 +453,13 @@ def _cause(row: RankRow, average: RankRow, failures: list[tuple]) -> dict:
     own = {"arrival": row.arrival_rate, "timeliness": row.timeliness_rate, "disposal": row.disposal_rate}
     avg = {"arrival": average.arrival_rate, "timeliness": average.timeliness_rate,
            "disposal": average.disposal_rate}
-    present = [k for k in INDICATORS if own[k] is not None]
-    below = [k for k in present if avg[k] is not None and own[k] < avg[k]]
+    known = {k: rate for k in INDICATORS if (rate := own[k]) is not None}
+    present = list(known)
+    below = [k for k in present if (a := avg[k]) is not None and known[k] < a]
     if below:
-        weakest = max(below, key=lambda k: (avg[k] - own[k], -INDICATORS.index(k)))
+        weakest = max(below, key=lambda k: (cast(float, avg[k]) - known[k], -INDICATORS.index(k)))
     else:
-        weakest = min(present, key=lambda k: (own[k], INDICATORS.index(k))) if present else "arrival"
+        weakest = min(present, key=lambda k: (known[k], INDICATORS.index(k))) if present else "arrival"
     not_arrived, late, unresolved = [], [], []
     for _member, number, state, arrive_by, arrived_at, arrived, due, timely, disposed in failures:
         if not arrived:
@@ -489,7 +491,7 @@ def ranking_board(*, subdistrict: Subdistrict, period: Period, with_outcomes: bo
                                           since=previous.start, with_outcomes=with_outcomes))
     counts = _counts(rows)
     outcomes = next((_json(r[-1]) for r in rows if r[1] == "outcomes"), {}) if with_outcomes else {}
-    ordered = {key for (this, level, key) in counts if level == "member" and this}
+    ordered = {cast(int, key) for (this, level, key) in counts if level == "member" and this}  # member ids
     leaders = _leaders(subdistrict, ordered)
     units = list(Unit.objects.filter(subdistrict=subdistrict).order_by("code"))
     communities = list(Community.objects.filter(subdistrict=subdistrict).defer("boundary").order_by("code"))
@@ -514,7 +516,7 @@ def ranking_board(*, subdistrict: Subdistrict, period: Period, with_outcomes: bo
         previous_source="published" if previous_board is not None else "computed",
         leaders=tables["leaders"], communities=tables["communities"], departments=tables["departments"],
         units=tables["units"], red_flag=red_flag, red_list=red_list,
-        black_list=[(r, _cause(r, average, failures.get(r.id, []))) for r in black], outcomes=outcomes,
+        black_list=[(r, _cause(r, average, failures.get(cast(int, r.id), []))) for r in black], outcomes=outcomes,
     )
 
 

@@ -49,6 +49,7 @@ is one.
 
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from django.db import connection, transaction
 from django.db.models import Count, Q
@@ -503,7 +504,7 @@ def change_text(value: Change) -> str:
         return ""
     if value.new:
         return _("new this year")
-    percent_change = round(value.change * 100, 1)
+    percent_change = round(cast(float, value.change) * 100, 1)  # set beside `this` unless new
     return "0.0%" if percent_change == 0 else f"{percent_change:+.1f}%"
 
 
@@ -571,10 +572,11 @@ def heat_params(days: str | None, category: str | None) -> tuple[int, Category |
     default all); refused with a message (400) otherwise."""
     number = HEAT_DEFAULT_DAYS
     if days not in (None, ""):
-        number = ascii_int(days, minimum=1, maximum=HEAT_MAX_DAYS)
-        if number is None:
+        parsed = ascii_int(days, minimum=1, maximum=HEAT_MAX_DAYS)
+        if parsed is None:
             raise DomainError(_("The number of days is a whole number from 1 to %(max)s.") % {"max": HEAT_MAX_DAYS},
                               code="days")
+        number = parsed
     chosen = None
     if category not in (None, ""):
         chosen = Category.objects.filter(code=category).first()

@@ -68,7 +68,10 @@ def test_calltaker_console_config(client, world):
     assert response.status_code == 200
     assert '<html lang="zh-hans">' in response.text
     assert 'id="console-map"' in response.text and 'id="call-form"' in response.text
-    assert "vendor/leaflet/leaflet.js" in response.text and "gridlink/console.js" in response.text
+    assert "vendor/leaflet/leaflet.js" in response.text
+    # One ES module: no classic scripts of our own, no window.GridLink (the old basemap.js).
+    assert re.search(r'<script type="module" src="[^"]*gridlink/console/app\.js"></script>', response.text)
+    assert "gridlink/basemap.js" not in response.text and "gridlink/console.js" not in response.text
     assert "cdn" not in response.text.lower() and "unpkg" not in response.text
 
     config = json_script(response, "console-config")
@@ -98,6 +101,14 @@ def test_calltaker_console_config(client, world):
     assert config["api"]["reveal"].replace("{id}", "7") == reverse("incidents:party-reveal", args=[7])
     assert config["pages"]["incident"] == "/incidents/{id}/"
     assert config["map"]["api"]["grids"] == "/api/v1/geo/grids/"
+    # The statuses and the time zone are the server's, shared by every page; words come with the
+    # configuration (the scripts read none from the template).
+    assert "statuses" not in config
+    shared = json_script(response, "gridlink-shared")
+    assert shared["statuses"]["new"] and shared["timeZone"] == "Asia/Shanghai"
+    assert config["text"]["fields"]["category"] == "警情类别"
+    assert config["text"]["created"] == "已立案:%(number)s"
+    assert "data-text-" not in response.text
     # A call-taker does not record call-backs (the command room does).
     assert config["can"]["callbacks"] is False
     assert 'data-tab="callbacks"' not in response.text

@@ -237,7 +237,8 @@ def test_the_page_hands_its_configuration_and_words_through_json_script(client, 
     assert "csrftoken" in response.cookies
     assert '<script type="module" src="/static/gridlink/dept/app.js"></script>' in html
     inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", html)
-    assert inline == [' id="dept-config" type="application/json"']
+    # The page's own json_script and the one every page shares (base.html: {% gridlink_shared %}).
+    assert sorted(inline) == [' id="dept-config" type="application/json"', ' id="gridlink-shared" type="application/json"']
     assert "data-text" not in html and "window.GridLink" not in html
 
 

@@ -26,6 +26,7 @@ from dispatch.services import (
 from incidents.models import Incident, IncidentEvent, Status
 from incidents.services import incident_intake
 from tests.factories import S, W, make_user, make_world
+from tests.test_console_pages import json_script
 
 pytestmark = pytest.mark.django_db
 
@@ -292,6 +293,8 @@ def test_the_incident_page_carries_the_sla_panel(ctx, client):
     page = client.get(reverse("console:incident", args=[ctx["incident"].pk]))
     assert page.status_code == 200
     html = page.content.decode()
-    assert 'id="sla-card"' in html
-    assert f'data-api="{reverse("dispatch:incident-dispatch", args=[ctx["incident"].pk])}"' in html
-    assert f'data-accept-url="{reverse("dispatch:order-accept", args=[0])}"' in html
+    assert 'id="sla-card"' in html and "data-text-" not in html  # the panel's words come from the config
+    config = json_script(page, "incident-config")
+    assert config["sla"]["api"] == reverse("dispatch:incident-dispatch", args=[ctx["incident"].pk])
+    assert config["sla"]["acceptUrl"] == reverse("dispatch:order-accept", args=[0])
+    assert config["text"]["sla"]["accept"] and config["text"]["recommend"]["title"]

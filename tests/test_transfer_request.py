@@ -4,6 +4,9 @@ transfer itself would take, with a reason; the timeline gets a `transfer_request
 does not change); the phone offers it; the incident page shows the open request with the button that
 fills the transfer form, until the case is transferred or resolved; the wall card tells it."""
 
+import json
+import re
+
 import pytest
 from django.contrib.gis.geos import Point
 from django.urls import reverse
@@ -120,6 +123,12 @@ def test_not_before_arrival_nor_after_the_case_left_the_scene(ctx):
     assert requests_of(ctx) == []
 
 
+def json_script_of(html: str, element_id: str) -> dict:
+    match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', html, re.S)
+    assert match, f"the page hands its data to the script through json_script #{element_id}"
+    return json.loads(match.group(1))
+
+
 def page(client, ctx, user) -> str:
     client.force_login(user)
     client.cookies["django_language"] = "en"
@@ -131,9 +140,12 @@ def page(client, ctx, user) -> str:
 def test_the_incident_page_shows_the_open_request_until_the_case_is_transferred(ctx, client):
     assert ask(ctx).status_code == 200
     html = page(client, ctx, ctx["command"])
-    assert 'data-testid="transfer-request"' in html and f'data-unit="{ctx["station"].pk}"' in html
+    assert 'data-testid="transfer-request"' in html
+    # The transfer form's unit and reason reach incident.js through the page's json_script.
+    ask_config = json_script_of(html, "incident-config")["transferRequest"]
+    assert ask_config["unit"] == ctx["station"].pk and "涉嫌盗窃，需派出所处理" in ask_config["reason"]
     assert "张伟 asks to transfer to 城西派出所: 涉嫌盗窃，需派出所处理" in html
-    assert XSS not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # escaped, in text and attribute
+    assert XSS not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # escaped, in text and json_script
     assert 'data-open-transfer' in html  # shown by incident.js when `transfer` is an action now
 
     incident_transition(incident_id=ctx["incident"].pk, action="transfer", actor=ctx["command"],

@@ -58,6 +58,22 @@ def test_staff_roles_get_the_wall(client, world, role):
     assert "://cdn" not in response.text and "unpkg" not in response.text and "jsdelivr" not in response.text
 
 
+def test_the_script_is_a_module_fed_by_json_script_only(client, world):
+    """wall.js is an ES module reading #wall-config and the shared #gridlink-shared (statuses,
+    their groups, the time zone, the glyphs: the server's, not copies in JavaScript); no
+    window.GridLink script, no data-text-* attributes."""
+    client.force_login(make_user("cmd-m", UserRole.COMMAND_ROOM))
+    response = client.get(reverse("wallpage:wall"))
+    assert '<script type="module" src="/static/wall/wall.js">' in response.text
+    assert "gridlink/basemap.js" not in response.text
+    assert "data-text-" not in response.text
+    shared = json_script(response, "gridlink-shared")
+    assert shared["timeZone"] == "Asia/Shanghai"
+    assert "closed" not in shared["statusGroups"]["open"] and "new" in shared["statusGroups"]["open"]
+    assert shared["categoryGlyphs"]["fire"]
+    assert "statuses" not in json_script(response, "wall-config")  # one source: #gridlink-shared
+
+
 def test_the_page_is_chinese_by_default(client, world):
     client.force_login(make_user("cmd", UserRole.COMMAND_ROOM))
     response = client.get(reverse("wallpage:wall"))

@@ -16,13 +16,15 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
 from django.conf import settings
-from django.contrib.gis.geos import Point
+from django.contrib.gis.geos import LineString, Point
 from django.db.models import (
     BooleanField,
+    Choices,
     Count,
     ExpressionWrapper,
     F,
@@ -31,6 +33,7 @@ from django.db.models import (
     Func,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
     TextField,
 )
@@ -52,6 +55,9 @@ EVENTS_SHOWN = 50  # the ticker's events in the snapshot
 ALARMS_SHOWN = 100
 TRACK_STEP_SECONDS = 15  # replay tracks: at most one point per member per this many seconds
 OPEN_STATUSES = tuple(sorted(flows.OPEN_STATUSES))
+
+# One JSON object of an answer (the wall's shapes are documented on the functions that make them).
+_Json = dict[str, Any]
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -85,7 +91,7 @@ def _lonlat(point: Point | None) -> list[float] | None:
     return [round(point.x, 6), round(point.y, 6)] if point is not None else None
 
 
-def _line(line) -> list[list[float]] | None:
+def _line(line: LineString | None) -> list[list[float]] | None:
     return [[x, y] for x, y in line.coords] if line is not None and len(line) >= 2 else None
 
 
@@ -117,12 +123,12 @@ def _fragment(text: str | None) -> orjson.Fragment | None:
     return orjson.Fragment(text) if text is not None else None
 
 
-def _labels(choices) -> dict[str, str]:
+def _labels(choices: type[Choices]) -> dict[str, str]:
     """A TextChoices' labels in the active language (translated once per answer)."""
     return {value: str(label) for value, label in choices.choices}
 
 
-def _code_name(code: str | None, name: str | None) -> dict | None:
+def _code_name(code: str | None, name: str | None) -> _Json | None:
     return {"code": code, "name": name} if code is not None else None
 
 
@@ -135,7 +141,7 @@ class WallSubdistrict:
     name: str
     bbox: tuple[float, float, float, float]  # min lon, min lat, max lon, max lat
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> _Json:
         return {"code": self.code, "name": self.name, "bbox": [round(v, 6) for v in self.bbox]}
 
 
@@ -167,9 +173,9 @@ _INCIDENT_COLUMNS = ("id", "number", "status", "category__code", "category__name
                      "summary")
 
 
-def _orders_by_incident(incident_ids: list[int], iso: _Iso) -> dict[int, list[dict]]:
+def _orders_by_incident(incident_ids: list[int], iso: _Iso) -> dict[int, list[_Json]]:
     """Every order of these incidents, oldest first, grouped by incident (one query)."""
-    out: dict[int, list[dict]] = defaultdict(list)
+    out: dict[int, list[_Json]] = defaultdict(list)
     if not incident_ids:
         return out
     rows = (DispatchOrder.objects.filter(incident_id__in=incident_ids).order_by("dispatched_at", "id")
@@ -190,7 +196,8 @@ def _orders_by_incident(incident_ids: list[int], iso: _Iso) -> dict[int, list[di
     return out
 
 
-def _incidents(queryset, iso: _Iso, *, extra: tuple[str, ...] = ()) -> tuple[list[dict], dict[int, datetime]]:
+def _incidents(queryset: QuerySet[Incident], iso: _Iso, *,
+               extra: tuple[str, ...] = ()) -> tuple[list[_Json], dict[int, datetime]]:
     """The incidents of `queryset` as the wall shows them, each with its orders, and the
     deadline of those that have one (two queries)."""
     status_labels = _labels(Status)
@@ -198,7 +205,8 @@ def _incidents(queryset, iso: _Iso, *, extra: tuple[str, ...] = ()) -> tuple[lis
                                   lat=_y("location"))
                 .values_list(*_INCIDENT_COLUMNS, *extra))
     orders = _orders_by_incident([r[0] for r in rows], iso)
-    out, deadline_of = [], {}
+    out: list[_Json] = []
+    deadline_of: dict[int, datetime] = {}
     for row in rows:
         (pk, number, status, category_code, category_name, channel_code, channel_name, major, level, reported_at,
          lon, lat, address, grid_code, grid_name, summary) = row[:len(_INCIDENT_COLUMNS)]
@@ -232,7 +240,7 @@ def _board_incidents(subdistrict_id: int, day_start: datetime) -> Q:
 
 # --- members -------------------------------------------------------------------------------------
 
-def _members(subdistrict_id: int, now: datetime, iso: _Iso) -> list[dict]:
+def _members(subdistrict_id: int, now: datetime, iso: _Iso) -> list[_Json]:
     """Every active member with their status and where to draw them (one query).
 
     status: `busy` holds a live order (dispatched, accepted, arrived) on a case still handled on
@@ -261,7 +269,8 @@ def _members(subdistrict_id: int, now: datetime, iso: _Iso) -> list[dict]:
     for (pk, name, force, unit, at, on_duty, is_busy, live_x, live_y, shift_x, shift_y, post_x,
          post_y) in rows:
         status = "busy" if is_busy else "on_duty" if on_duty else "off_duty"
-        point, source = _xy(live_x, live_y), "live"
+        point = _xy(live_x, live_y)
+        source: str | None = "live"
         if point is None:
             source = None
             if status != "off_duty":
@@ -277,7 +286,7 @@ def _members(subdistrict_id: int, now: datetime, iso: _Iso) -> list[dict]:
 
 # --- grids, counts, alarms, events ----------------------------------------------------------------
 
-def _grids(subdistrict_id: int, now: datetime, incidents: list[dict]) -> list[dict]:
+def _grids(subdistrict_id: int, now: datetime, incidents: list[_Json]) -> list[_Json]:
     """The grids of the version in force with their load: the open incidents that fell in a grid
     of that code (an incident keeps the grid it was taken in, perhaps of an older version)."""
     version = (BoundaryVersion.objects.filter(subdistrict_id=subdistrict_id, status=BoundaryVersion.Status.PUBLISHED,
@@ -292,7 +301,7 @@ def _grids(subdistrict_id: int, now: datetime, incidents: list[dict]) -> list[di
 
 
 def _counts(subdistrict_id: int, day_start: datetime, day_end: datetime, now: datetime,
-            incidents: list[dict], deadlines: dict[int, datetime]) -> dict:
+            incidents: list[_Json], deadlines: dict[int, datetime]) -> _Json:
     """Today's incidents by category and by channel (merged duplicates not counted twice), the
     open ones, and the open ones whose arrival deadline has passed."""
     rows = (Incident.objects.filter(subdistrict_id=subdistrict_id, reported_at__gte=day_start, reported_at__lt=day_end)
@@ -305,7 +314,7 @@ def _counts(subdistrict_id: int, day_start: datetime, day_end: datetime, now: da
         by_category[(category_code, category_name)] += n
         by_channel[(channel_code, channel_name)] += n
 
-    def ranked(counts: dict) -> list[dict]:
+    def ranked(counts: dict[tuple[str, str], int]) -> list[_Json]:
         return [{"code": c, "name": name, "count": n}
                 for (c, name), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0]))]
 
@@ -315,7 +324,7 @@ def _counts(subdistrict_id: int, day_start: datetime, day_end: datetime, now: da
             "overdue": sum(1 for pk in open_ids if pk in deadlines and deadlines[pk] < now)}
 
 
-def _alarms(subdistrict_id: int, iso: _Iso) -> list[dict]:
+def _alarms(subdistrict_id: int, iso: _Iso) -> list[_Json]:
     """The alarms still to handle (open, or snoozed until the SLA clock opens them again), newest first."""
     kind_labels = _labels(Alarm.Kind)
     rows = (Alarm.objects.filter(subdistrict_id=subdistrict_id, state__in=[Alarm.State.OPEN, Alarm.State.SNOOZED])
@@ -329,7 +338,7 @@ def _alarms(subdistrict_id: int, iso: _Iso) -> list[dict]:
                  member_name) in rows]
 
 
-def _latest_events(subdistrict_id: int, last_event: int) -> list[dict]:
+def _latest_events(subdistrict_id: int, last_event: int) -> list[_Json]:
     """The newest events up to `last_event`, newest first, as the socket sends them."""
     events = events_for_payload(IncidentEvent.objects.filter(subdistrict_id=subdistrict_id, pk__lte=last_event)
                                 ).order_by("-pk")[:EVENTS_SHOWN]
@@ -338,7 +347,7 @@ def _latest_events(subdistrict_id: int, last_event: int) -> list[dict]:
 
 # --- the snapshot --------------------------------------------------------------------------------
 
-def wall_state(*, subdistrict: WallSubdistrict, now: datetime | None = None) -> dict:
+def wall_state(*, subdistrict: WallSubdistrict, now: datetime | None = None) -> _Json:
     """The snapshot of the wall map (see the module docstring); `now` for tests."""
     last_event = last_event_id(subdistrict_id=subdistrict.id)  # first: see the module docstring
     now = now or timezone.now()
@@ -368,13 +377,13 @@ def _actor_name(event: IncidentEvent) -> str | None:
     user = event.actor
     if user is None:
         return None
-    member = getattr(user, "member", None)
+    member: Member | None = getattr(user, "member", None)
     if member is not None:
         return member.name
     return user.get_full_name() or user.username
 
 
-def wall_incident(*, subdistrict: WallSubdistrict, incident_id: int) -> dict | None:
+def wall_incident(*, subdistrict: WallSubdistrict, incident_id: int) -> _Json | None:
     """One incident of the sub-district as on the board, with its description, its whole timeline
     (oldest first, each event with its actor's name) and its on-site photos (thumbnail and large
     rendition, with the report event each came with); None when the sub-district has no such
@@ -398,14 +407,16 @@ def wall_incident(*, subdistrict: WallSubdistrict, incident_id: int) -> dict | N
 
 # --- the replay of a past day ----------------------------------------------------------------------
 
-def _origin_of(origin, shift_post, duty_post, home):
+def _origin_of(origin: Point | None, shift_post: Point | None, duty_post: Point | None,
+               home: Point | None) -> Point | None:
     """Where a member set out from: as stored at dispatch, else as the recommendation would have
     ranked them without a live position (`dispatch.recommend._origin`): the post of the shift
     covering the dispatch, their duty post, their home."""
     return origin or shift_post or duty_post or home
 
 
-def _routes_now(subdistrict_id: int, wanted: dict[int, tuple[Point, list[tuple[int, Point, str]]]]) -> dict:
+def _routes_now(subdistrict_id: int,
+                wanted: dict[int, tuple[Point, list[tuple[int, Point, str]]]]) -> dict[int, list[list[float]] | None]:
     """Routes of orders that have none stored: {order id: [[lon, lat], ...] or None}, computed now on
     the road network — per incident, every order's route from one search per travel mode
     (`RoadGraph.routes_to`). `wanted`: incident id -> (scene, [(order id, origin, mode), ...])."""
@@ -415,7 +426,7 @@ def _routes_now(subdistrict_id: int, wanted: dict[int, tuple[Point, list[tuple[i
         graph = routing.graph_for(subdistrict_id)
     except ValueError:  # no road network
         return {}
-    out = {}
+    out: dict[int, list[list[float]] | None] = {}
     for target, orders in wanted.values():
         origins_xy = routing.points_xy([origin for _pk, origin, _mode in orders])
         routes = graph.routes_to(routing.points_xy([target])[0], origins_xy, [mode for *_rest, mode in orders])
@@ -424,7 +435,7 @@ def _routes_now(subdistrict_id: int, wanted: dict[int, tuple[Point, list[tuple[i
     return out
 
 
-def wall_replay(*, subdistrict: WallSubdistrict, day: date) -> dict:
+def wall_replay(*, subdistrict: WallSubdistrict, day: date) -> _Json:
     """A past local day: the incidents reported on it with every status they went through that
     day, their orders with routes (as stored at dispatch; for older orders, computed now on the
     road network from where the member would have set out), and the members' tracks thinned to
@@ -436,12 +447,13 @@ def wall_replay(*, subdistrict: WallSubdistrict, day: date) -> dict:
                 .values_list("id", "number", "status", "category__code", "category__name", "channel__code",
                              "channel__name", "major", "location", "reported_at", "summary"))
     ids = [r[0] for r in rows]
-    statuses: dict[int, list[list[str]]] = defaultdict(list)
+    statuses: dict[int, list[list[str | None]]] = defaultdict(list)
     for incident_id, at, to_status in (IncidentEvent.objects.filter(incident_id__in=ids, at__lt=end)
                                        .exclude(to_status="").order_by("incident_id", "pk")
                                        .values_list("incident_id", "at", "to_status")):
         statuses[incident_id].append([iso(at), to_status])
-    incidents, points = [], {}
+    incidents: list[_Json] = []
+    points: dict[int, Point | None] = {}
     for pk, number, status, cat_code, cat_name, ch_code, ch_name, major, location, reported_at, summary in rows:
         points[pk] = location
         incidents.append({
@@ -453,17 +465,17 @@ def wall_replay(*, subdistrict: WallSubdistrict, day: date) -> dict:
 
     shift_post = DutyShift.objects.filter(member=OuterRef("member_id"), starts_at__lte=OuterRef("dispatched_at"),
                                           ends_at__gt=OuterRef("dispatched_at")).values("post")[:1]
-    order_rows = (DispatchOrder.objects.filter(incident_id__in=ids).annotate(shift_post=Subquery(shift_post))
-                  .order_by("dispatched_at", "id")
-                  .values_list("id", "incident_id", "member_id", "member__name", "member__force",
-                               "member__travel_mode", "state", "dispatched_at", "arrive_by", "arrived_at", "route",
-                               "origin", "shift_post", "member__duty_post", "member__home"))
-    order_rows = list(order_rows)
-    missing: dict[int, tuple[Point, list]] = {}
+    order_rows = list(DispatchOrder.objects.filter(incident_id__in=ids).annotate(shift_post=Subquery(shift_post))
+                      .order_by("dispatched_at", "id")
+                      .values_list("id", "incident_id", "member_id", "member__name", "member__force",
+                                   "member__travel_mode", "state", "dispatched_at", "arrive_by", "arrived_at", "route",
+                                   "origin", "shift_post", "member__duty_post", "member__home"))
+    missing: dict[int, tuple[Point, list[tuple[int, Point, str]]]] = {}
     for (pk, incident_id, _m, _n, _f, mode, _s, _d, _a, _r, route, origin, post, duty_post, home) in order_rows:
         start_at = _origin_of(origin, post, duty_post, home)
-        if route is None and start_at is not None and points.get(incident_id) is not None:
-            missing.setdefault(incident_id, (points[incident_id], []))[1].append((pk, start_at, mode))
+        scene = points.get(incident_id)
+        if route is None and start_at is not None and scene is not None:
+            missing.setdefault(incident_id, (scene, []))[1].append((pk, start_at, mode))
     computed = _routes_now(subdistrict.id, missing)
     orders = []
     for (pk, incident_id, member_id, member_name, force, _mode, state, dispatched_at, arrive_by, arrived_at, route,
@@ -477,7 +489,7 @@ def wall_replay(*, subdistrict: WallSubdistrict, day: date) -> dict:
             "tracks": _tracks(subdistrict.id, start, end, iso)}
 
 
-def _tracks(subdistrict_id: int, start: datetime, end: datetime, iso: _Iso) -> dict[str, list[list]]:
+def _tracks(subdistrict_id: int, start: datetime, end: datetime, iso: _Iso) -> dict[str, list[list[Any]]]:
     """The day's position fixes of the sub-district's members, the first of each member's
     TRACK_STEP_SECONDS-long slot (DISTINCT ON in the database; the BRIN index on the time finds the day)."""
     slot = Floor(Func(F("recorded_at"), function="EXTRACT", template="EXTRACT(EPOCH FROM %(expressions)s)",
@@ -488,7 +500,7 @@ def _tracks(subdistrict_id: int, start: datetime, end: datetime, iso: _Iso) -> d
                       lat=Func(F("point"), function="ST_Y", output_field=FloatField()))
             .order_by("member_id", "slot", "recorded_at").distinct("member_id", "slot")
             .values_list("member_id", "slot", "recorded_at", "lon", "lat"))
-    tracks: dict[str, list[list]] = defaultdict(list)
+    tracks: dict[str, list[list[Any]]] = defaultdict(list)
     for member_id, _slot, at, lon, lat in rows:
         tracks[str(member_id)].append([iso(at), round(lon, 6), round(lat, 6)])
     return dict(tracks)

@@ -80,7 +80,7 @@ class WallMemberSerializer(serializers.Serializer):
     point = _lonlat(allow_null=True)
     at = serializers.DateTimeField(allow_null=True, help_text="Time of the shared position; null for a duty post")
     stale = serializers.BooleanField()
-    source = serializers.CharField(allow_null=True,
+    source = serializers.CharField(allow_null=True,  # type: ignore[assignment]  # a field named like a Field attribute
                                    help_text="live: a shared position; duty_post: none shared, drawn at the duty post")
 
 
@@ -125,7 +125,7 @@ class WallEventSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="The incident's status now")
     at = serializers.DateTimeField()
     note = serializers.CharField(allow_blank=True)
-    data = serializers.DictField()
+    data = serializers.DictField()  # type: ignore[assignment]  # a field named like Serializer.data
 
     def get_fields(self):
         # `from` and `to` are Python keywords, so they cannot be declared in the class body.

@@ -31,6 +31,7 @@ import gzip
 import threading
 import time
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from django.conf import settings
 
@@ -71,7 +72,7 @@ def _lock(key: tuple[int, str]) -> threading.Lock:
         return _locks.setdefault(key, threading.Lock())
 
 
-def _usable(built: _Built | None, after: int, share: float) -> bool:
+def _usable(built: _Built | None, after: int, share: float) -> TypeGuard[_Built]:
     return built is not None and built.last_event >= after and time.monotonic() - built.at <= share
 
 

@@ -35,10 +35,12 @@ import contextlib
 import re
 from importlib import import_module
 from types import SimpleNamespace
+from typing import cast
 from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.contrib import auth
+from django.http import HttpRequest
 from django.http.cookie import parse_cookie
 from django.http.request import split_domain_port, validate_host
 
@@ -57,7 +59,7 @@ _PER_RESPONSE = {b"content-length", b"set-cookie", b"date", b"server", b"server-
 def _staff_user_id(session_key: str) -> int | None:
     """The id of the session's user when active and holding a staff role, else None."""
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-    user = auth.get_user(SimpleNamespace(session=store))
+    user = auth.get_user(cast(HttpRequest, SimpleNamespace(session=store)))  # get_user reads only the session
     if user.is_authenticated and user.is_active and has_role(user, *STAFF_ROLES):
         return user.pk
     return None

@@ -4,8 +4,10 @@ usable at 1920×1080).
 The page is a shell around the wall read API (/api/v1/wall/<code>/...), the geo API and the wall
 websocket (ws/wall/<code>/): wall.js draws and updates everything. What it needs — URLs, the
 basemap configuration, choice lists and every word in the user's language — goes through
-`json_script`. Staff roles only, as the socket and the API (a responder must not see the whole
-sub-district's forces). Nothing here writes.
+`json_script` (#wall-config); what every page shares and the server owns (the statuses and their
+groups, the time zone, the category glyphs) through `{% gridlink_shared %}` (#gridlink-shared).
+The scripts are ES modules (wall/static/wall/wall.js imports the rest). Staff roles only, as the
+socket and the API (a responder must not see the whole sub-district's forces). Nothing here writes.
 """
 
 from django.shortcuts import render
@@ -20,7 +22,7 @@ from frontend.reports_trends_views import heat_config
 from frontend.views import map_config
 from geo.selectors import subdistrict_get
 from incidents.consumers import CLOSE_ANONYMOUS, CLOSE_FORBIDDEN
-from incidents.models import Category, Channel, IncidentEvent, Status
+from incidents.models import Category, Channel, IncidentEvent
 
 # Words of the wall, handed to wall.js. Model labels are reused where they fit.
 WALL_TEXT = {
@@ -112,7 +114,6 @@ def wall_config(request, subdistrict) -> dict:
             for c in Category.objects.order_by("sort_order", "code")
         ],
         "channels": {c.code: c.name for c in Channel.objects.order_by("sort_order", "code")},
-        "statuses": dict(Status.choices),
         "eventKinds": dict(IncidentEvent.Kind.choices),
         "forces": dict(Force.choices),
         "orderStates": dict(DispatchOrder.State.choices),

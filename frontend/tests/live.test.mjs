@@ -116,3 +116,61 @@ test("a batch larger than the socket's frames may be goes over HTTP", () => {
   assert.deepEqual(made[0].sent, []);
   assert.notEqual(live.positions(many.slice(0, 1)), null);
 });
+
+test("a resume point the server refuses (4400) starts afresh: no last_message, nothing shown twice", () => {
+  const { made, FakeSocket } = fakeSockets();
+  const timers = [];
+  const got = [];
+  connectLive({
+    path: "/ws/member/", location: { protocol: "http:", host: "h" }, WebSocketImpl: FakeSocket,
+    onMessage: (m, { fresh }) => got.push([m.id, fresh]), onState: () => {}, setTimer: (fn) => timers.push(fn),
+  });
+  made[0].frame({ type: "caught_up", last_message: null });
+  made[0].frame({ type: "message", message: { id: 9 } });
+  made[0].onclose({ code: 1006 });
+  timers.shift()();
+  assert.equal(made[1].url, "ws://h/ws/member/?last_message=9");
+  made[1].onclose({ code: 4400 }); // e.g. a message id from before the server's data was reset
+  timers.shift()();
+  assert.equal(made[2].url, "ws://h/ws/member/");
+  made[2].frame({ type: "message", message: { id: 9 } }); // the backlog from the start: 9 was shown
+  made[2].frame({ type: "message", message: { id: 10 } });
+  made[2].frame({ type: "caught_up", last_message: 10 });
+  assert.deepEqual(got, [[9, true], [10, false]]);
+});
+
+test("frames that are not messages of ours are ignored; a message frame without a message too", () => {
+  const { made, FakeSocket } = fakeSockets();
+  const got = [];
+  connectLive({
+    path: "/ws/member/", location: { protocol: "http:", host: "h" }, WebSocketImpl: FakeSocket,
+    onMessage: (m) => got.push(m.id), onState: () => {}, setTimer: () => 0,
+  });
+  made[0].onmessage({ data: "not json" });
+  made[0].frame({ type: "positions", id: 99 }); // an answer to no batch of this page
+  made[0].frame({ type: "message" });
+  made[0].frame({ type: "something_new", message: { id: 3 } });
+  made[0].frame({ type: "message", message: { id: 4 } });
+  assert.deepEqual(got, [4]);
+});
+
+test("after stop() the socket is closed and never reopened; read() says it could not send", () => {
+  const { made, FakeSocket } = fakeSockets();
+  const timers = [];
+  const states = [];
+  const live = connectLive({
+    path: "/ws/member/", location: { protocol: "http:", host: "h" }, WebSocketImpl: FakeSocket,
+    onMessage: () => {}, onState: (s) => states.push(s), setTimer: (fn) => timers.push(fn),
+  });
+  let closed = 0;
+  made[0].close = () => {
+    closed += 1;
+    made[0].readyState = 3;
+  };
+  live.stop();
+  made[0].onclose({ code: 1000 });
+  assert.equal(closed, 1);
+  assert.equal(timers.length, 0);
+  assert.deepEqual(states, ["connecting"]);
+  assert.equal(live.read(1), false);
+});

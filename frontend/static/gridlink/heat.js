@@ -12,6 +12,8 @@
 // Test hooks on the map's container: data-heat-state = off | loading | on | failed,
 // data-heat-points = the points drawn, data-heat-cases = the cases behind them.
 
+/** @typedef {import("../../types/api.js").components["schemas"]["Heat"]} Heat */
+
 const RELOAD_MS = 5 * 60 * 1000;
 const GRADIENT = { 0.3: "#2c7bb6", 0.5: "#00a6ca", 0.65: "#90eb9d", 0.8: "#f9d057", 0.9: "#f29e2e", 1: "#d7191c" };
 
@@ -26,6 +28,7 @@ export function heatUrl(base, days, category) {
 
 // The weight that draws as the hottest colour: the 95th percentile of the cells' counts (at least
 // 2), so that one very busy cell does not leave every other hot spot pale.
+/** @param {number[][]} points [lat, lon, cases] each */
 export function heatMax(points) {
   if (!points.length) return 1;
   const weights = points.map((p) => p[2]).sort((a, b) => a - b);
@@ -45,6 +48,11 @@ function option(value, label, selected) {
   return item;
 }
 
+/**
+ * @param {import("leaflet").Map} map
+ * @param {any} config the view's heat_config (null: no layer)
+ * @param {{position?: import("leaflet").ControlPosition}} [options]
+ */
 export function heatControl(map, config, { position = "topright" } = {}) {
   const L = window.L;
   if (!L || typeof L.heatLayer !== "function" || !config) return null;
@@ -91,6 +99,7 @@ export function heatControl(map, config, { position = "topright" } = {}) {
   async function load() {
     const mine = ++request;
     setState("loading", text.loading);
+    /** @type {Heat} */
     let data;
     try {
       const response = await fetch(heatUrl(config.url, days.value, category.value),
@@ -103,11 +112,12 @@ export function heatControl(map, config, { position = "topright" } = {}) {
     }
     if (mine !== request || !toggle.checked) return; // a newer choice, or switched off meanwhile
     const options = { radius: 16, blur: 14, maxZoom: 16, minOpacity: 0.3, max: heatMax(data.points), gradient: GRADIENT };
+    const points = /** @type {[number, number, number][]} */ (data.points); // [lat, lon, cases]
     if (layer) {
       layer.setOptions(options);
-      layer.setLatLngs(data.points);
+      layer.setLatLngs(points);
     } else {
-      layer = L.heatLayer(data.points, options).addTo(map);
+      layer = L.heatLayer(points, options).addTo(map);
     }
     container.dataset.heatPoints = String(data.points.length);
     container.dataset.heatCases = String(data.cases);
@@ -137,7 +147,7 @@ export function heatControl(map, config, { position = "topright" } = {}) {
   days.addEventListener("change", load);
   category.addEventListener("change", load);
 
-  const control = L.control({ position });
+  const control = new L.Control({ position }); // what L.control() makes; @types/leaflet types the class only
   control.onAdd = () => {
     L.DomEvent.disableClickPropagation(box);
     L.DomEvent.disableScrollPropagation(box);

@@ -22,16 +22,33 @@ import { actionBody } from "./format.js";
 import { createListsView } from "./lists.js";
 import { isAlert, newsLine } from "./news.js";
 
-const config = JSON.parse(document.getElementById("dept-config").textContent);
+/** @typedef {import("../../../types/api.js").components["schemas"]} Schemas */
+/** @typedef {Schemas["DeptQueue"]} DeptQueue */
+/** @typedef {Schemas["DeptPartDetail"]} DeptPartDetail */
+
+/**
+ * The page's state (one store: the refresh and the socket write it, the views render it).
+ * @typedef {object} DeptState
+ * @property {DeptQueue | null} queue the last answer of GET api/v1/dept/queue/
+ * @property {number | null} loadedAt when it came (browser ms)
+ * @property {number | null} selected the part shown in the detail
+ * @property {DeptPartDetail | null} detail
+ * @property {{kind: string, text: string} | null} notice
+ * @property {string | null} form the action whose form is open
+ * @property {string | null} busy the action being sent
+ */
+
+const config = JSON.parse(/** @type {HTMLElement} */ (document.getElementById("dept-config")).textContent);
 const text = config.text;
 const body = document.body;
 const api = createApi({ csrf: config.csrf, fallback: text.failed, cookies: () => document.cookie });
-const store = createStore({ queue: null, loadedAt: null, selected: null, detail: null, notice: null, form: null, busy: null });
+const store = createStore(/** @type {DeptState} */ ({ queue: null, loadedAt: null, selected: null, detail: null, notice: null, form: null, busy: null }));
 
 let clockOffset = 0; // server time − browser time (ms), from the last answer
 const serverNow = () => Date.now() + clockOffset;
 
-const byId = (id) => document.getElementById(id);
+/** The page's element with this id: its template renders every one this module asks for. @param {string} id */
+const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const lists = createListsView({
   lists: { waiting: byId("dept-waiting"), working: byId("dept-working"), done: byId("dept-done") },
   counts: { waiting: byId("dept-waiting-count"), working: byId("dept-working-count"), done: byId("dept-done-count") },
@@ -74,7 +91,7 @@ async function refresh() {
     statusLine.dataset.kind = "error";
     return;
   }
-  const queue = result.data;
+  const queue = /** @type {DeptQueue} */ (result.data);
   clockOffset = Date.parse(queue.now) - Date.now();
   const { selected } = store.get();
   const keep = selected !== null && inQueue(queue, selected);
@@ -92,7 +109,7 @@ async function loadDetail(id) {
   const result = await api.get(urlFor(config.api.part, id));
   if (seq !== detailSeq || store.get().selected !== id) return;
   if (result.ok) {
-    store.set({ detail: result.data });
+    store.set({ detail: /** @type {DeptPartDetail} */ (result.data) });
   } else {
     store.set({ detail: null, notice: { kind: "error", text: result.status === 404 ? text.gone : result.message } });
   }
@@ -130,7 +147,7 @@ const inbox = byId("dept-inbox");
 const liveState = byId("dept-live");
 const liveText = document.createElement("span");
 liveState.prepend(liveText);
-const notifyButton = byId("dept-notify");
+const notifyButton = /** @type {HTMLButtonElement} */ (byId("dept-notify"));
 
 // A short tone where the browser allows one: an AudioContext may start only after a user gesture.
 let audio = null;

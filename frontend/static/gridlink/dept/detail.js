@@ -21,6 +21,7 @@ export function createDetailView({ element, config, text, onAction, onForm }) {
       [el("dt", { text: label }), el("dd", { text: value })]);
   }
 
+  /** @param {import("./app.js").DeptPartDetail} detail */
   function form(detail, action, busy) {
     const input = el("textarea", { className: "dept-input", dataset: { testid: "form-text" },
                                    rows: 3, maxlength: 2000, required: true });
@@ -45,6 +46,7 @@ export function createDetailView({ element, config, text, onAction, onForm }) {
     return node;
   }
 
+  /** @param {import("./app.js").DeptPartDetail} detail @param {import("./app.js").DeptState} state */
   function actions(detail, state) {
     const busy = state.busy !== null;
     if (!detail.actions.length) {
@@ -76,8 +78,9 @@ export function createDetailView({ element, config, text, onAction, onForm }) {
   }
 
   return {
+/** @param {import("./app.js").DeptState} state @param {number} now */
     render(state, now) {
-      typing = document.activeElement?.dataset?.testid === "form-text";
+      typing = /** @type {HTMLElement | null} */ (document.activeElement)?.dataset?.testid === "form-text";
       if (!state.form) draft = { key: "", value: "" };
       deadlineNode = null;
       const detail = state.detail;

@@ -25,6 +25,7 @@ export function createListsView({ lists, counts, config, text, onSelect }) {
     replace(node, d.text, d.countdown ? el("strong", { className: "dept-countdown", text: " · " + d.countdown }) : null);
   }
 
+  /** @param {import("./app.js").Schemas["DeptPart"]} part */
   function item(part, list, selected, now) {
     const last = (part.progress || []).at(-1);
     const button = el(
@@ -53,6 +54,7 @@ export function createListsView({ lists, counts, config, text, onSelect }) {
   }
 
   return {
+/** @param {import("./app.js").DeptState} state @param {number} now */
     render(state, now) {
       deadlines = [];
       const queue = state.queue;

@@ -12,13 +12,27 @@ import { fill } from "../m/format.js";
 /** The kinds of message the staff are alerted to. */
 export const ALERT_KINDS = Object.freeze(["handover", "sent_back", "on_behalf", "reopened", "overdue"]);
 
-/** Whether the staff are alerted to this message (the others only reload the queue). */
+/**
+ * A message of the unit's socket (dispatch/live.py `unit_frame`).
+ * @typedef {{id: number, kind: string, incident: number, number: string, handover: number, at: string}} UnitMessage
+ */
+
+/**
+ * Whether the staff are alerted to this message (the others only reload the queue).
+ * @param {Pick<UnitMessage, "kind"> | null | undefined} message
+ * @returns {boolean}
+ */
 export function isAlert(message) {
-  return Boolean(message) && ALERT_KINDS.includes(message.kind);
+  return Boolean(message) && ALERT_KINDS.includes(/** @type {UnitMessage} */ (message).kind);
 }
 
-/** The line telling the staff what happened ("New hand-over: case N"), or "" for a quiet one. */
+/**
+ * The line telling the staff what happened ("New hand-over: case N"), or "" for a quiet one.
+ * @param {UnitMessage | null | undefined} message
+ * @param {Record<string, string>} news the words per kind
+ */
 export function newsLine(message, news) {
-  const template = isAlert(message) ? news[message.kind] : "";
+  if (!message || !isAlert(message)) return "";
+  const template = news[message.kind];
   return template ? fill(template, { number: message.number }) : "";
 }

@@ -7,8 +7,27 @@
 //
 // Every call resolves to {ok, status, data, message}; a network failure resolves too, with
 // status 0 and the fallback message. Nothing here touches the page.
+//
+// Types: `data` is whatever JSON came back (`any`): a caller names what it reads with the API's
+// generated types (frontend/types/api.d.ts, scripts/api-types), e.g.
+// `/** @type {WorkItem[]} */ (result.data)`, so that a field renamed on the server fails `tsc`.
 
-/** A cookie's value from a `document.cookie` string, or "". */
+/**
+ * An answer of the API: `ok` for a 2xx; `status` 0 when the network failed; `data` the JSON body (or
+ * null); `message` the server's words (or the fallback) when not ok, else "".
+ * @typedef {{ok: boolean, status: number, data: any, message: string}} ApiResult
+ */
+
+/**
+ * What a POST sends beside its body: the Idempotency-Key (default: a fresh one) and more headers.
+ * @typedef {{key?: string, headers?: Record<string, string>}} SendOptions
+ */
+
+/**
+ * A cookie's value from a `document.cookie` string, or "".
+ * @param {string | null | undefined} cookies
+ * @param {string} name
+ */
 export function cookieValue(cookies, name) {
   for (const part of String(cookies || "").split(";")) {
     const [key, ...rest] = part.trim().split("=");
@@ -19,6 +38,10 @@ export function cookieValue(cookies, name) {
   return "";
 }
 
+/**
+ * @param {unknown} value
+ * @returns {string[]}
+ */
 function flatten(value) {
   if (value === null || value === undefined) {
     return [];
@@ -32,7 +55,11 @@ function flatten(value) {
   return [String(value)];
 }
 
-/** The server's message in a refusal's body: `detail`, else every field message; else `fallback`. */
+/**
+ * The server's message in a refusal's body: `detail`, else every field message; else `fallback`.
+ * @param {any} data the refusal's JSON body
+ * @param {string} fallback
+ */
 export function errorMessage(data, fallback) {
   if (data && typeof data === "object" && !Array.isArray(data)) {
     if (data.detail) {
@@ -50,7 +77,11 @@ export function errorMessage(data, fallback) {
   return fallback;
 }
 
-/** A URL template's "{id}" filled in. */
+/**
+ * A URL template's "{id}" filled in.
+ * @param {string} template
+ * @param {string | number} id
+ */
 export function urlFor(template, id) {
   return String(template).replace("{id}", encodeURIComponent(String(id)));
 }
@@ -66,6 +97,9 @@ export function newKey(cryptoImpl = globalThis.crypto) {
  * A multipart body: each field of `fields` (scalars; null and undefined left out), then each photo
  * record ({name, type, blob}) as one more `fileField` — the repeated field the server reads as a
  * list. The files go as they are (no re-encoding: their EXIF stays).
+ * @param {Record<string, unknown>} fields
+ * @param {{name: string, blob: Blob}[]} [files]
+ * @param {{fileField?: string, FormDataImpl?: typeof FormData}} [options]
  */
 export function formDataOf(fields, files = [], { fileField = "photos", FormDataImpl = globalThis.FormData } = {}) {
   const form = new FormDataImpl();
@@ -85,9 +119,24 @@ export function formDataOf(fields, files = [], { fileField = "photos", FormDataI
  * send `key` as the Idempotency-Key (default: a fresh one) and `headers` beside it (the outbox's
  * X-GridLink-Member). `postForm` sets no Content-Type: the browser writes multipart/form-data with
  * its boundary.
+ * @param {object} options
+ * @param {{cookie: string, header: string}} options.csrf the CSRF cookie's and header's names
+ * @param {string} options.fallback the message when the server's words are missing
+ * @param {(input: string, init: RequestInit) => Promise<{ok: boolean, status: number, text(): Promise<string>}>} [options.fetchImpl]
+ * @param {() => string} options.cookies the document's cookie string, read at each call
  */
 export function createApi({ csrf, fallback, fetchImpl = globalThis.fetch.bind(globalThis), cookies }) {
+  /**
+   * @param {"GET" | "POST"} method
+   * @param {string} url
+   * @param {unknown} [body]
+   * @param {string} [key]
+   * @param {FormData} [form]
+   * @param {Record<string, string>} [extra]
+   * @returns {Promise<ApiResult>}
+   */
   async function call(method, url, body, key, form, extra = {}) {
+    /** @type {Record<string, string>} */
     const headers = { ...extra, Accept: "application/json" };
     if (method !== "GET") {
       if (!form) headers["Content-Type"] = "application/json";
@@ -122,8 +171,11 @@ export function createApi({ csrf, fallback, fetchImpl = globalThis.fetch.bind(gl
   }
 
   return {
+    /** @param {string} url */
     get: (url) => call("GET", url),
+    /** @param {string} url @param {unknown} [body] @param {SendOptions} [options] */
     post: (url, body = {}, { key, headers } = {}) => call("POST", url, body, key, undefined, headers),
+    /** @param {string} url @param {FormData} formData @param {SendOptions} [options] */
     postForm: (url, formData, { key, headers } = {}) => call("POST", url, undefined, key, formData, headers),
   };
 }

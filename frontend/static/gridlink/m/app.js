@@ -39,12 +39,29 @@ import { createStore } from "./store.js";
 import { telUri, teamOutbox } from "./team.js";
 import { createWorkView } from "./work.js";
 
-const config = JSON.parse(document.getElementById("m-config").textContent);
+// The API's answers, as its OpenAPI document declares them (scripts/api-types).
+/** @typedef {import("../../../types/api.js").components["schemas"]["MemberWork"]} MemberWork */
+/** @typedef {import("../../../types/api.js").components["schemas"]["MemberGrid"]} MemberGrid */
+
+/**
+ * The app's state (one store: the refresh, the outbox and the socket write it, the views render it).
+ * @typedef {object} MemberState
+ * @property {MemberWork | null} work the last answer of GET api/v1/m/work/
+ * @property {number | null} loadedAt when it came (phone ms)
+ * @property {number | null} selected the order whose card is open
+ * @property {Record<number, {kind: string, text: string}>} notices each order's last notice
+ * @property {{orderId: number, action: string} | null} form the open form
+ * @property {number | null} busy the order an action is being queued for
+ * @property {import("./queue.js").Entry[]} queue this member's actions waiting in the outbox
+ * @property {ReturnType<typeof heldSummary>} heldQueue other members' waiting actions, counted
+ */
+
+const config = JSON.parse(/** @type {HTMLElement} */ (document.getElementById("m-config")).textContent);
 const text = config.text;
 const body = document.body;
 const api = createApi({ csrf: config.csrf, fallback: text.failed, cookies: () => document.cookie });
-const store = createStore({ work: null, loadedAt: null, selected: null, notices: {}, form: null, busy: null, queue: [],
-  heldQueue: [] });
+const store = createStore(/** @type {MemberState} */ ({ work: null, loadedAt: null, selected: null, notices: {}, form: null,
+  busy: null, queue: [], heldQueue: [] }));
 const member = config.member; // {id, name}
 
 let clockOffset = 0; // server time − phone time (ms), from the last answer
@@ -84,8 +101,8 @@ function sharedPosition() {
 // ---- the list ---------------------------------------------------------------------------------------
 
 const view = createWorkView({
-  live: document.getElementById("m-live"),
-  finished: document.getElementById("m-finished"),
+  live: /** @type {HTMLElement} */ (document.getElementById("m-live")),
+  finished: /** @type {HTMLElement} */ (document.getElementById("m-finished")),
   config,
   text,
   map: mapAdapter,
@@ -95,15 +112,16 @@ const view = createWorkView({
   onReveal: revealAndCall,
 });
 
-const statusLine = document.getElementById("m-status");
-const dutyBadge = document.getElementById("m-duty");
+const statusLine = /** @type {HTMLElement} */ (document.getElementById("m-status"));
+const dutyBadge = /** @type {HTMLElement} */ (document.getElementById("m-duty"));
 
 // ---- "My grids" ----------------------------------------------------------------------------------------
 
-const gridsSection = document.getElementById("m-grids");
-const gridsList = document.getElementById("m-grids-list");
+const gridsSection = /** @type {HTMLElement} */ (document.getElementById("m-grids"));
+const gridsList = /** @type {HTMLElement} */ (document.getElementById("m-grids-list"));
 
 // Names come from the planners (and from files they import): text only, never markup.
+/** @param {MemberGrid} grid */
 function gridLine(grid) {
   const { label, community, from } = gridLabel(grid, text, config.timeZone);
   const line = document.createElement("li");
@@ -122,6 +140,7 @@ function gridLine(grid) {
   return line;
 }
 
+/** @param {MemberGrid[] | undefined} grids */
 function renderGrids(grids) {
   gridsList.replaceChildren(...(grids || []).map(gridLine));
   gridsSection.hidden = !gridsList.childElementCount;
@@ -153,7 +172,7 @@ export async function refresh() {
     showLoadError(result);
     return;
   }
-  const work = result.data;
+  const work = /** @type {MemberWork} */ (result.data);
   if (work.member.id !== member.id) {
     leave(); // another member logged in on this phone (in another tab): their page, not this one
     return;
@@ -359,9 +378,9 @@ async function act(item, action, fields) {
 
 // ---- the bar of what waits to be sent --------------------------------------------------------------
 
-const queueBar = document.getElementById("m-queue");
-const queueCount = document.getElementById("m-queue-count");
-const queueList = document.getElementById("m-queue-list");
+const queueBar = /** @type {HTMLElement} */ (document.getElementById("m-queue"));
+const queueCount = /** @type {HTMLElement} */ (document.getElementById("m-queue-count"));
+const queueList = /** @type {HTMLElement} */ (document.getElementById("m-queue-list"));
 let queueShown = null;
 
 function queueButton(label, kind, entry, className) {
@@ -429,7 +448,7 @@ store.subscribe((state) => {
 
 // "Send anyway" / "discard" of a stale entry: the member decides, once per tap.
 queueList.addEventListener("click", async (event) => {
-  const button = event.target.closest("button[data-queue-action]");
+  const button = /** @type {HTMLButtonElement | null} */ (/** @type {Element} */ (event.target).closest("button[data-queue-action]"));
   if (!button || button.disabled) return;
   button.disabled = true;
   const id = Number(button.dataset.entry);
@@ -439,8 +458,8 @@ queueList.addEventListener("click", async (event) => {
 
 // ---- position sharing -----------------------------------------------------------------------------
 
-const shareButton = document.getElementById("m-share");
-const shareStatus = document.getElementById("m-share-status");
+const shareButton = /** @type {HTMLButtonElement} */ (document.getElementById("m-share"));
+const shareStatus = /** @type {HTMLElement} */ (document.getElementById("m-share-status"));
 let lastMe = null;
 
 const sharing = createSharing({
@@ -501,11 +520,11 @@ if ("serviceWorker" in navigator && config.serviceWorker) {
 
 // ---- the live channel: orders and alarms reach the member at once ------------------------------------
 
-const inbox = document.getElementById("m-inbox");
-const liveState = document.getElementById("m-live-state");
+const inbox = /** @type {HTMLElement} */ (document.getElementById("m-inbox"));
+const liveState = /** @type {HTMLElement} */ (document.getElementById("m-live-state"));
 const liveText = document.createElement("span");
 liveState.prepend(liveText);
-const notifyButton = document.getElementById("m-notify");
+const notifyButton = /** @type {HTMLButtonElement} */ (document.getElementById("m-notify"));
 
 function showMessage(message) {
   const item = document.createElement("div");
@@ -592,9 +611,9 @@ if ("Notification" in window && Notification.permission === "default") {
 
 // ---- logging out of a phone the shift shares ------------------------------------------------------------
 
-const logoutForm = document.getElementById("m-logout");
-const logoutConfirm = document.getElementById("m-logout-confirm");
-const logoutText = document.getElementById("m-logout-text");
+const logoutForm = /** @type {HTMLFormElement} */ (document.getElementById("m-logout"));
+const logoutConfirm = /** @type {HTMLElement} */ (document.getElementById("m-logout-confirm"));
+const logoutText = /** @type {HTMLElement} */ (document.getElementById("m-logout-text"));
 let loggingOut = false;
 
 // Whatever fails on the way (storage, caches, the network), the member is logged out: the form is
@@ -643,13 +662,13 @@ logoutForm.addEventListener("submit", async (event) => {
   if (waiting) {
     logoutText.textContent = fill(text.logoutWaiting, { n: waiting });
     logoutConfirm.hidden = false;
-    document.getElementById("m-logout-cancel").focus();
+    /** @type {HTMLElement} */ (document.getElementById("m-logout-cancel")).focus();
     return;
   }
   logOut();
 });
-document.getElementById("m-logout-anyway").addEventListener("click", () => logOut());
-document.getElementById("m-logout-cancel").addEventListener("click", () => {
+/** @type {HTMLElement} */ (document.getElementById("m-logout-anyway")).addEventListener("click", () => logOut());
+/** @type {HTMLElement} */ (document.getElementById("m-logout-cancel")).addEventListener("click", () => {
   logoutConfirm.hidden = true;
 });
 

@@ -6,6 +6,10 @@
  * undefined, null or false is left out; true sets it empty (a boolean attribute). `children` is an
  * array: elements, and strings (appended as text nodes, never parsed); null, false and "" are
  * skipped. The one builder of the member app and the department queue (dept/ imports it).
+ * @param {string} tag
+ * @param {Record<string, any>} [props]
+ * @param {(Node | string | null | undefined | false)[]} [children]
+ * @returns {any} the element (`any`: the callers set the properties of its kind: value, disabled, ...)
  */
 export function el(tag, props = {}, children = []) {
   const node = document.createElement(tag);
@@ -22,7 +26,11 @@ export function el(tag, props = {}, children = []) {
   return node;
 }
 
-/** A node's children replaced by `children` (arrays flattened; null, undefined and false skipped). */
+/**
+ * A node's children replaced by `children` (arrays flattened; null, undefined and false skipped).
+ * @param {Element} node
+ * @param {...(Node | string | null | undefined | false | (Node | string | null | undefined | false)[])} children
+ */
 export function replace(node, ...children) {
   node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
 }

@@ -8,13 +8,25 @@
  * The wait before reconnect attempt `n` (0, 1, 2, ...): 1, 1.5, 2.3, 3.4, 5.1, 7.6, 11.4, then 15 s,
  * ±30 % jitter. A restarted server (a few seconds down) sees its 692 phones come back spread over
  * seconds rather than all at once, and every one of them back within about 10 s.
+ * @param {number} n
+ * @param {() => number} [random]
  */
 export function backoffMs(n, random = Math.random) {
   const base = Math.min(15000, 1000 * 1.5 ** Math.max(0, n));
   return Math.round(base * (0.7 + 0.6 * random()));
 }
 
-/** The socket URL of a page at `location` (ws: for http:, wss: for https:). */
+/**
+ * An answer to a batch of positions, as the HTTP API's would be (null: send it over HTTP).
+ * @typedef {{ok: boolean, status: number, message: string} | null} BatchAnswer
+ */
+
+/**
+ * The socket URL of a page at `location` (ws: for http:, wss: for https:).
+ * @param {{protocol: string, host: string}} location
+ * @param {string} path
+ * @param {number | null} lastMessage
+ */
 export function socketUrl(location, path, lastMessage) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const query = lastMessage ? `?last_message=${encodeURIComponent(String(lastMessage))}` : "";
@@ -25,20 +37,34 @@ export function socketUrl(location, path, lastMessage) {
  * Connect and keep connected. `onMessage(message, {fresh})` is called once per message id
  * (`fresh`: it arrived while connected, not from the backlog of a reconnect); `onState(state)`
  * with "connecting" | "live" | "reconnecting" | "signedOut".
+ * @param {object} options
+ * @param {string} options.path
+ * @param {{protocol: string, host: string}} options.location
+ * @param {new (url: string) => WebSocket} options.WebSocketImpl
+ * @param {(message: any, how: {fresh: boolean}) => void} options.onMessage a frame's `message`: its
+ *   `id` orders them and is the resume point; the rest is the channel's (not in the OpenAPI document)
+ * @param {(state: "connecting" | "live" | "reconnecting" | "signedOut") => void} options.onState
+ * @param {(fn: () => void, ms: number) => any} [options.setTimer]
+ * @param {(timer: any) => void} [options.clearTimer]
+ * @param {number} [options.maxFrameBytes]
  */
 export function connectLive({
   path, location, WebSocketImpl, onMessage, onState, setTimer = setTimeout, clearTimer = clearTimeout,
   maxFrameBytes = 4096,
 }) {
   let attempt = 0;
+  /** @type {number | null} */
   let lastMessage = null;
   const seen = new Set();
+  /** @type {WebSocket | null} */
   let socket = null;
   let stopped = false;
   let live = false; // caught up on the current socket
   let batchSeq = 0;
+  /** @type {Map<number, {settle: (answer: BatchAnswer) => void, timer: any}>} */
   const batches = new Map(); // a positions batch's id → {settle, timer}: answered by the server
 
+  /** @param {number} id @param {BatchAnswer} result */
   function settle(id, result) {
     const batch = batches.get(id);
     if (!batch) return;
@@ -103,6 +129,7 @@ export function connectLive({
   open();
   return {
     /** Tell the server the member saw message `id`; false when the socket is not open (try later). */
+    /** @param {number} id */
     read(id) {
       if (!socket || socket.readyState !== 1) return false;
       socket.send(JSON.stringify({ type: "read", message: id }));
@@ -113,6 +140,11 @@ export function connectLive({
      * null when the socket is not live or the batch is larger than its frames may be, else a promise of `{ok, status, message}` as the HTTP API's
      * answer — or of null when the socket closed or did not answer within `timeoutMs`: then send
      * the batch over HTTP (the server stores a fix once, whichever way it came twice).
+     */
+    /**
+     * @param {object[]} items
+     * @param {{timeoutMs?: number}} [options]
+     * @returns {Promise<BatchAnswer> | null}
      */
     positions(items, { timeoutMs = 10000 } = {}) {
       if (!live || !socket || socket.readyState !== 1) return null;

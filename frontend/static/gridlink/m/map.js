@@ -7,6 +7,7 @@ const SCENE_STYLE = { radius: 13, color: "#ffffff", weight: 4, fillColor: "#c000
 const ME_STYLE = { radius: 10, color: "#ffffff", weight: 4, fillColor: "#0050b3", fillOpacity: 1 };
 const ROUTE_STYLE = { color: "#0050b3", weight: 7, opacity: 0.85 };
 
+/** @param {number[]} lonLat @returns {[number, number]} */
 const latLng = ([lon, lat]) => [lat, lon];
 
 function label(text) {
@@ -36,8 +37,9 @@ export function createOrderMap(element, { center, zoom, tiles, text }) {
   let scene = null;
 
   function fit(me) {
+    /** @type {import("leaflet").LatLng[]} */
     const points = [];
-    orderLayer.eachLayer((layer) => {
+    orderLayer.eachLayer((/** @type {any} */ layer) => {
       if (layer.getLatLngs) points.push(...layer.getLatLngs());
       else if (layer.getLatLng) points.push(layer.getLatLng());
     });

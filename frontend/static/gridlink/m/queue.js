@@ -51,6 +51,59 @@
 // one object store, and serving an npm package's ES modules to the page would need one more
 // STATICFILES_DIRS mapping (config/settings.py) and one more vendor file in the offline shell.
 
+/**
+ * The member who is logged in, or who took an action (`id` null: not known).
+ * @typedef {{id: number | null, name?: string}} Member
+ */
+
+/**
+ * A photo of a report, kept as it was taken (its EXIF too).
+ * @typedef {{name: string, type: string, size?: number, blob: Blob}} PhotoFile
+ */
+
+/**
+ * An entry of the outbox (see above). `id` is the store's (FIFO); `key` the Idempotency-Key, made once.
+ * @typedef {object} Entry
+ * @property {number} id
+ * @property {string} key
+ * @property {string} url
+ * @property {unknown} [body]
+ * @property {PhotoFile[]} [files]
+ * @property {string} [label]
+ * @property {number | null} [orderId]
+ * @property {string} [action]
+ * @property {string} [said]
+ * @property {number | null} [memberId]
+ * @property {string} [memberName]
+ * @property {number} queuedAt
+ * @property {number} [attempts]
+ * @property {string} [lastError]
+ * @property {number | null} [lastStatus]
+ * @property {number} [failures]
+ * @property {number} [nextAttemptAt]
+ * @property {boolean} [released]
+ */
+
+/**
+ * Where the entries are kept: IndexedDB (`indexedDbStore`) or memory (`memoryStore`).
+ * @typedef {object} OutboxStore
+ * @property {boolean} persistent
+ * @property {() => Promise<Entry[]>} all
+ * @property {(entry: Omit<Entry, "id">) => Promise<number>} add
+ * @property {(entry: Entry) => Promise<number>} put
+ * @property {(id: number) => Promise<void>} remove
+ */
+
+/**
+ * What the queue schedules its tries with (the page's globals; fakes in the tests).
+ * @typedef {{setTimeout: typeof setTimeout, clearTimeout: typeof clearTimeout}} Timers
+ */
+
+/**
+ * An action to queue: the request (`url`, `body`, `files`) and what the bar and the card say of it.
+ * @typedef {{url: string, body?: unknown, files?: PhotoFile[], label?: string, orderId?: number | null, action?: string, said?: string}} Action
+ */
+
 export const OUTBOX = "gridlink-m-outbox";
 export const LEGACY_OUTBOX_PREFIX = "gridlink-m-outbox-";
 // The request header naming the member who took the action (the server refuses it under another login).
@@ -64,7 +117,10 @@ const STORE = "actions";
 // window): the phone's clock may be off, and the server starts the window at the first request.
 export const STALE_MARGIN_MS = 24 * 3600_000;
 
-/** After how many ms an entry is stale, for a server honouring keys `keyHours` hours. */
+/**
+ * After how many ms an entry is stale, for a server honouring keys `keyHours` hours.
+ * @param {number} keyHours
+ */
 export function staleAfterMs(keyHours) {
   const windowMs = keyHours * 3600_000;
   return windowMs - Math.min(STALE_MARGIN_MS, windowMs / 2);
@@ -74,6 +130,9 @@ export function staleAfterMs(keyHours) {
  * Why an entry is not sent by itself: "member" (queued under another member's login), "stale"
  * (queued more than staleAfterMs(keyHours) ago and not released by the member), or null.
  * `keyHours` null: no expiry known, never stale.
+ * @param {Pick<Entry, "queuedAt"> & Partial<Entry>} entry
+ * @param {{memberId: number | null, now: number, keyHours?: number | null}} options
+ * @returns {"member" | "stale" | null}
  */
 export function holdOf(entry, { memberId, now, keyHours = null }) {
   if ((entry.memberId ?? null) !== (memberId ?? null)) return "member";
@@ -85,8 +144,11 @@ export function holdOf(entry, { memberId, now, keyHours = null }) {
  * What the bar says of other members' entries: one line per member — whom they wait for and how
  * many — never what they are (a shared phone's next member must not read the case numbers, names
  * and texts of another's actions). [{memberId, name, count}], in the order of their first entry.
+ * @param {Entry[] | null | undefined} entries
+ * @param {number | null | undefined} memberId
  */
 export function heldSummary(entries, memberId) {
+  /** @type {Map<number | null, {memberId: number | null, name: string, count: number}>} */
   const groups = new Map();
   for (const entry of entries || []) {
     const id = entry.memberId ?? null;
@@ -99,24 +161,39 @@ export function heldSummary(entries, memberId) {
   return [...groups.values()];
 }
 
-/** The delay before the next regular try: 20 s ± 25 %, so that phones do not retry in step. */
+/**
+ * The delay before the next regular try: 20 s ± 25 %, so that phones do not retry in step.
+ * @param {() => number} [random]
+ */
 export function retryDelayMs(random = Math.random) {
   return Math.round(RETRY_MS * (0.75 + 0.5 * random()));
 }
 
-/** The delay after the `failures`-th answer in a row that asks to wait: 20 s doubling, ≤ 5 min, ± 25 %. */
+/**
+ * The delay after the `failures`-th answer in a row that asks to wait: 20 s doubling, ≤ 5 min, ± 25 %.
+ * @param {number} failures
+ * @param {() => number} [random]
+ */
 export function backoffMs(failures, random = Math.random) {
   const base = Math.min(RETRY_MS * 2 ** Math.max(0, failures - 1), MAX_BACKOFF_MS);
   return Math.round(base * (0.75 + 0.5 * random()));
 }
 
-/** The headers an entry is sent with beyond its key: its member (X-GridLink-Member), when known. */
+/**
+ * The headers an entry is sent with beyond its key: its member (X-GridLink-Member), when known.
+ * @param {{memberId?: number | null} | null | undefined} entry
+ * @returns {Record<string, string>}
+ */
 export function memberHeaders(entry) {
   const id = entry?.memberId;
   return id === null || id === undefined ? {} : { [MEMBER_HEADER]: String(id) };
 }
 
-/** Whether an answer is the server's "sent under another member's login" (409 `wrong_member`). */
+/**
+ * Whether an answer is the server's "sent under another member's login" (409 `wrong_member`).
+ * @param {number} status
+ * @param {any} [data] the answer's JSON body (an `Error`, {detail, code}, when refused)
+ */
 export function isWrongMember(status, data = null) {
   return status === 409 && Boolean(data) && typeof data === "object" && data.code === WRONG_MEMBER;
 }
@@ -127,6 +204,9 @@ export function isWrongMember(status, data = null) {
  * new login) or the service's refusal (our domain errors carry a `code`, e.g. a member stood down
  * while offline: "forbidden") — a refusal leaves the queue, or it would hold every later action.
  * A 409 `wrong_member` waits: the action was not looked at, its member must send it (never dropped).
+ * @param {number} status
+ * @param {any} [data] the answer's JSON body
+ * @returns {"done" | "refused" | "offline" | "wait"}
  */
 export function verdict(status, data = null) {
   if (status >= 200 && status < 300) return "done";
@@ -138,10 +218,15 @@ export function verdict(status, data = null) {
   return "wait"; // 1xx/3xx: not an answer to an action
 }
 
+/** @type {<T>(value: T) => T} */
 const clone = (value) => (typeof structuredClone === "function" ? structuredClone(value) : JSON.parse(JSON.stringify(value)));
 
-/** An in-memory store with IndexedDB's semantics: ids given in order, entries listed by id. */
+/**
+ * An in-memory store with IndexedDB's semantics: ids given in order, entries listed by id.
+ * @returns {OutboxStore}
+ */
 export function memoryStore() {
+  /** @type {Map<number, Entry>} */
   const rows = new Map();
   let next = 1;
   return {
@@ -164,8 +249,13 @@ export function memoryStore() {
   };
 }
 
-/** The queue in IndexedDB database `name` (one object store, ids auto-incremented: FIFO by id). */
+/**
+ * The queue in IndexedDB database `name` (one object store, ids auto-incremented: FIFO by id).
+ * @param {{name: string, indexedDB?: IDBFactory}} options
+ * @returns {OutboxStore & {open(): Promise<IDBDatabase>}}
+ */
 export function indexedDbStore({ name, indexedDB = globalThis.indexedDB }) {
+  /** @type {Promise<IDBDatabase> | null} */
   let opened = null;
 
   function open() {
@@ -194,6 +284,11 @@ export function indexedDbStore({ name, indexedDB = globalThis.indexedDB }) {
     return opened;
   }
 
+  /**
+   * @param {IDBTransactionMode} mode
+   * @param {(store: IDBObjectStore) => IDBRequest} operation
+   * @returns {Promise<any>} the request's result
+   */
   async function run(mode, operation) {
     const db = await open();
     return new Promise((resolve, reject) => {
@@ -215,7 +310,11 @@ export function indexedDbStore({ name, indexedDB = globalThis.indexedDB }) {
   };
 }
 
-/** IndexedDB when it opens, else an in-memory store (private modes of some browsers). */
+/**
+ * IndexedDB when it opens, else an in-memory store (private modes of some browsers).
+ * @param {{name: string, indexedDB?: IDBFactory}} options
+ * @returns {Promise<OutboxStore>}
+ */
 export async function persistentStore(options) {
   const store = indexedDbStore(options);
   try {
@@ -232,6 +331,7 @@ export async function persistentStore(options) {
  * only into IndexedDB: an in-memory store would lose them with the page. `lock(fn)`: a lock across
  * the app's tabs (navigator.locks) so that two tabs do not move the same rows — not the queue's
  * sending lock: a sending pass holds that one while it waits for this store.
+ * @param {{name?: string, member?: Member | null, indexedDB?: IDBFactory, lock?: (fn: () => Promise<any>) => Promise<any>}} [options]
  */
 export async function openOutbox({ name = OUTBOX, member = null, indexedDB = globalThis.indexedDB, lock = (fn) => fn() } = {}) {
   const store = await persistentStore({ name, indexedDB });
@@ -247,12 +347,17 @@ export async function openOutbox({ name = OUTBOX, member = null, indexedDB = glo
 
 // ---- the per-member databases of the first release -------------------------------------------------
 
-/** The old per-member outboxes among database `names`: [{name, memberId}], by member id. */
+/**
+ * The old per-member outboxes among database `names`: [{name, memberId}], by member id.
+ * @param {(string | undefined)[] | null | undefined} names
+ * @param {string} [prefix]
+ */
 export function legacyOutboxes(names, prefix = LEGACY_OUTBOX_PREFIX) {
+  /** @type {{name: string, memberId: number}[]} */
   const found = [];
   for (const name of names || []) {
     const match = typeof name === "string" && name.startsWith(prefix) ? /^(\d+)$/.exec(name.slice(prefix.length)) : null;
-    if (match) found.push({ name, memberId: Number(match[1]) });
+    if (match) found.push({ name: /** @type {string} */ (name), memberId: Number(match[1]) });
   }
   return found.sort((a, b) => a.memberId - b.memberId);
 }
@@ -262,6 +367,8 @@ export function legacyOutboxes(names, prefix = LEGACY_OUTBOX_PREFIX) {
  * stamped with the member of the database's name (`member.name` when it is the logged-in member,
  * else the name the entry recorded, if any), without the old id (the new database gives one).
  * Entries whose key the outbox holds already (`knownKeys`: a migration cut short before) are left out.
+ * @param {any[] | null} rows
+ * @param {{memberId: number, member?: Member | null, knownKeys?: Set<string>}} options
  */
 export function migratedEntries(rows, { memberId, member = null, knownKeys = new Set() }) {
   const name = member && member.id === memberId ? member.name || "" : "";
@@ -288,6 +395,7 @@ export function migratedEntries(rows, { memberId, member = null, knownKeys = new
  * member's old database is looked for. An old database is deleted only after every row of it was
  * added here and removed there; rows written meanwhile (an old page still open) go on the next
  * round. Any failure leaves the rest where it is, for the next start. Returns how many were moved.
+ * @param {{legacy: ReturnType<typeof legacyIndexedDb>, store: OutboxStore, member?: Member | null, prefix?: string}} options
  */
 export async function migrateLegacyOutboxes({ legacy, store, member = null, prefix = LEGACY_OUTBOX_PREFIX }) {
   let names = await legacy.list();
@@ -311,6 +419,11 @@ export async function migrateLegacyOutboxes({ legacy, store, member = null, pref
   return moved;
 }
 
+/**
+ * @template T
+ * @param {IDBRequest<T>} request
+ * @returns {Promise<T>}
+ */
 function idbRequest(request) {
   return new Promise((resolve, reject) => {
     request.onsuccess = () => resolve(request.result);
@@ -320,6 +433,7 @@ function idbRequest(request) {
 
 /** `migrateLegacyOutboxes`'s `legacy` over IndexedDB (an old database is opened, never created). */
 export function legacyIndexedDb(indexedDB = globalThis.indexedDB) {
+  /** @param {string} name @returns {Promise<IDBDatabase | null>} */
   function openExisting(name) {
     return new Promise((resolve, reject) => {
       const request = indexedDB.open(name);
@@ -327,7 +441,7 @@ export function legacyIndexedDb(indexedDB = globalThis.indexedDB) {
       request.onupgradeneeded = (event) => {
         if (event.oldVersion === 0) {
           created = true; // it did not exist: undo the creation
-          request.transaction.abort();
+          /** @type {IDBTransaction} */ (request.transaction).abort();
         }
       };
       request.onsuccess = () => resolve(request.result);
@@ -341,6 +455,13 @@ export function legacyIndexedDb(indexedDB = globalThis.indexedDB) {
     });
   }
 
+  /**
+   * @template T
+   * @param {string} name
+   * @param {IDBTransactionMode} mode
+   * @param {(store: IDBObjectStore | null) => T | Promise<T>} operation
+   * @returns {Promise<T | null>} null when there is no such database
+   */
   async function withStore(name, mode, operation) {
     const db = await openExisting(name);
     if (!db) return null;
@@ -348,11 +469,12 @@ export function legacyIndexedDb(indexedDB = globalThis.indexedDB) {
       if (!db.objectStoreNames.contains(STORE)) return operation(null);
       return await new Promise((resolve, reject) => {
         const transaction = db.transaction(STORE, mode);
+        /** @type {T | undefined} */
         let result;
         Promise.resolve(operation(transaction.objectStore(STORE))).then((value) => {
           result = value;
         }, reject);
-        transaction.oncomplete = () => resolve(result);
+        transaction.oncomplete = () => resolve(/** @type {T} */ (result));
         transaction.onerror = () => reject(transaction.error);
         transaction.onabort = () => reject(transaction.error || new Error("IndexedDB transaction aborted"));
       });
@@ -370,7 +492,9 @@ export function legacyIndexedDb(indexedDB = globalThis.indexedDB) {
         return null;
       }
     },
+    /** @param {string} name @returns {Promise<any[] | null>} */
     read: (name) => withStore(name, "readonly", (store) => (store ? idbRequest(store.getAll()) : [])),
+    /** @param {string} name @param {number[]} ids @returns {Promise<number>} how many rows are left */
     async removeRows(name, ids) {
       const left = await withStore(name, "readwrite", (store) => {
         if (!store) return 0;
@@ -379,6 +503,7 @@ export function legacyIndexedDb(indexedDB = globalThis.indexedDB) {
       });
       return left ?? 0;
     },
+    /** @param {string} name @returns {Promise<void>} */
     drop: (name) => new Promise((resolve, reject) => {
       const request = indexedDB.deleteDatabase(name);
       request.onsuccess = () => resolve();
@@ -400,6 +525,19 @@ export function legacyIndexedDb(indexedDB = globalThis.indexedDB) {
  * keeps a race harmless anyway. `onChange` gets every entry, the held ones too. `send` is to send
  * `memberHeaders(entry)` with the request: a 409 `wrong_member` answer stops the queue (as `stop`)
  * and calls `onWrongMember`; the entry stays as it was.
+ *
+ * @param {object} options
+ * @param {OutboxStore | Promise<OutboxStore>} options.store
+ * @param {(entry: Entry) => Promise<import("./api.js").ApiResult>} options.send
+ * @param {() => string} options.newKey
+ * @param {Member} [options.member]
+ * @param {number | null} [options.keyHours]
+ * @param {() => number} [options.now]
+ * @param {() => number} [options.random]
+ * @param {(fn: () => Promise<any>) => Promise<any>} [options.lock]
+ * @param {(entries: Entry[]) => void} [options.onChange]
+ * @param {(entry: Entry, result: import("./api.js").ApiResult, how: {awaited: boolean}) => void} [options.onSettled]
+ * @param {(entry: Entry, result: import("./api.js").ApiResult) => void} [options.onWrongMember]
  */
 export function createQueue({
   store,
@@ -417,9 +555,12 @@ export function createQueue({
   const ready = Promise.resolve(store);
   const awaiting = new Set(); // ids an add() of this page waits for
   const settled = new Map(); // id → the answer, for those
+  /** @type {Promise<void> | null} */
   let running = null;
   let again = false;
+  /** @type {ReturnType<typeof setTimeout> | null} */
   let timer = null;
+  /** @type {Timers | null} */
   let timers = null;
   let stopped = false; // stop(), or the session is another member's: no pass until start() again
 
@@ -427,8 +568,8 @@ export function createQueue({
     onChange(await (await ready).all());
   }
 
-  const hold = (entry) => holdOf(entry, { memberId: member.id, now: now(), keyHours });
-  const own = (entry) => entry && (entry.memberId ?? null) === (member.id ?? null);
+  const hold = (/** @type {Entry} */ entry) => holdOf(entry, { memberId: member.id, now: now(), keyHours });
+  const own = (/** @type {Entry | undefined} */ entry) => entry && (entry.memberId ?? null) === (member.id ?? null);
 
   // One pass: send from the head of the member's own entries until none is left or one must wait.
   async function pass() {
@@ -443,7 +584,7 @@ export function createQueue({
       try {
         result = await send(head);
       } catch (error) {
-        result = { ok: false, status: 0, data: null, message: String(error?.message || error) };
+        result = { ok: false, status: 0, data: null, message: String(/** @type {any} */ (error)?.message || error) };
       }
       if (isWrongMember(result.status, result.data)) {
         // Sent under another member's session: nothing ran. Kept as it is, and nothing more goes
@@ -507,9 +648,11 @@ export function createQueue({
      * Queue an action ({url, body, files, label, orderId, action, said}) and try to send it (after
      * every earlier one). Resolves {queued: false, result, entry} when the server answered it, or
      * {queued: true, entry} when it waits on the phone.
+     * @param {Action} action
      */
     async add(action) {
       const s = await ready;
+      /** @type {Omit<Entry, "id"> & {id?: number}} */
       const entry = {
         key: newKey(),
         url: action.url,
@@ -548,16 +691,18 @@ export function createQueue({
     /** Why `entry` is held ("member", "stale") or null. */
     hold,
     /** "Send anyway": the member's stale entry `id` is sent (with its key) in its turn. */
+    /** @param {number} id */
     async release(id) {
       const s = await ready;
       const entry = (await s.all()).find((e) => e.id === id);
       if (!own(entry)) return false;
-      await s.put({ ...entry, released: true, nextAttemptAt: 0 });
+      await s.put(/** @type {Entry} */ ({ ...entry, released: true, nextAttemptAt: 0 }));
       await changed();
       await flush();
       return true;
     },
     /** "Discard": the member's own entry `id` leaves the queue unsent. Another member's: refused. */
+    /** @param {number} id */
     async discard(id) {
       const s = await ready;
       const entry = (await s.all()).find((e) => e.id === id);
@@ -567,12 +712,15 @@ export function createQueue({
       await flush(); // what waited behind it goes now
       return true;
     },
-    /** Try again every ~20 s (jittered). `timers`: {setTimeout, clearTimeout}. */
+    /**
+     * Try again every ~20 s (jittered). `timers`: {setTimeout, clearTimeout}.
+     * @param {Timers} [timerImpl]
+     */
     start(timerImpl = globalThis) {
       stopped = false;
       timers = timerImpl;
       const schedule = () => {
-        timer = timers.setTimeout(async () => {
+        timer = /** @type {Timers} */ (timers).setTimeout(async () => {
           await flush();
           if (timer !== null) schedule();
         }, retryDelayMs(random));

@@ -2,14 +2,21 @@
 // the selected order, each order's last notice and the open form. The refresh (and, later, the
 // member's socket) writes it; the views render from it.
 
-/** createStore(initial) → {get(), set(patch), subscribe(fn)}; `set` merges and notifies. */
+/**
+ * createStore(initial) → {get(), set(patch), subscribe(fn)}; `set` merges and notifies. A page names
+ * its state's type on `initial` (a JSDoc cast), so that `set` is checked against it.
+ * @template {Record<string, any>} S
+ * @param {S} initial
+ * @returns {{get(): S, set(patch: Partial<S>): void, subscribe(listener: (state: S) => void): () => boolean}}
+ */
 export function createStore(initial) {
+  /** @type {S} */
   let state = { ...initial };
   const listeners = new Set();
   return {
     get: () => state,
     set(patch) {
-      state = { ...state, ...patch };
+      state = /** @type {S} */ ({ ...state, ...patch });
       for (const listener of listeners) {
         listener(state);
       }

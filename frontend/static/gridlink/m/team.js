@@ -31,6 +31,13 @@ import { el } from "./dom.js";
 import { fill, formatTime } from "./format.js";
 import { createQueue, memberHeaders, persistentStore } from "./queue.js";
 
+// The API's answers, as its OpenAPI document declares them (scripts/api-types): GET api/v1/m/team/.
+/** @typedef {import("../../../types/api.js").components["schemas"]} Schemas */
+/** @typedef {Schemas["Team"]} Team */
+/** @typedef {Schemas["TeamAlarm"]} TeamAlarm */
+/** @typedef {Schemas["UnitOrder"]} UnitOrder */
+/** @typedef {Schemas["GridIncident"]} GridIncident */
+
 const LIVE_STATES = new Set(["dispatched", "accepted"]);
 
 /** A `tel:` URI for a phone number as the server keeps it ("138-0000-0001", "+86…"), or "" if none. */
@@ -50,7 +57,11 @@ export function teamSections(roles) {
   return sections;
 }
 
-/** Whether an order is still on the way past its deadline at `now` (ms, server time). */
+/**
+ * Whether an order is still on the way past its deadline at `now` (ms, server time).
+ * @param {Pick<UnitOrder, "state" | "arrive_by">} order
+ * @param {number} now
+ */
 export function isOverdue(order, now) {
   if (!LIVE_STATES.has(order.state) || !order.arrive_by) return false;
   return Date.parse(order.arrive_by) < now;
@@ -64,7 +75,11 @@ export function ageText(since, now, text) {
   return fill(text.ageHours, { hours: Math.floor(minutes / 60), minutes: String(minutes % 60).padStart(2, "0") });
 }
 
-/** Whom an alarm asks the leader to call: the late member, else the late office (its duty phone). */
+/**
+ * Whom an alarm asks the leader to call: the late member, else the late office (its duty phone).
+ * @param {TeamAlarm} alarm
+ * @returns {{name?: string, phone?: string} | null}
+ */
 export function alarmContact(alarm) {
   const who = alarm.member || alarm.unit;
   return who && telUri(who.phone) ? { name: who.name, phone: who.phone } : null;
@@ -95,12 +110,13 @@ export const teamOutbox = {
 function start(config) {
   if (teamSections(config.roles).length === 0) return; // leads nothing: no section, no request
   const text = config.text;
-  const section = document.getElementById("m-team");
-  const status = document.getElementById("m-team-status");
-  const body = document.getElementById("m-team-body");
+  const section = /** @type {HTMLElement} */ (document.getElementById("m-team"));
+  const status = /** @type {HTMLElement} */ (document.getElementById("m-team-status"));
+  const body = /** @type {HTMLElement} */ (document.getElementById("m-team-body"));
   const api = createApi({ csrf: config.csrf, fallback: text.failed, cookies: () => document.cookie });
   const name = `gridlink-m-team-outbox-${config.member}`;
   const notices = new Map(); // alarm id → {kind, text}
+  /** @type {Team | null} */
   let team = null;
   let loadedAt = null;
   let clockOffset = 0;
@@ -121,6 +137,7 @@ function start(config) {
     return el("p", { className: "m-countdown", dataset: { testid: "team-countdown", deadline: order.arrive_by || "" } });
   }
 
+  /** @param {TeamAlarm} alarm */
   function alarmCard(alarm) {
     const contact = alarmContact(alarm);
     const waiting = queued.has(alarm.id);
@@ -154,6 +171,7 @@ function start(config) {
     ]);
   }
 
+  /** @param {UnitOrder} order @param {number} now */
   function orderCard(order, now) {
     const overdue = isOverdue(order, now);
     return el("article", {
@@ -172,6 +190,7 @@ function start(config) {
     ]);
   }
 
+  /** @param {GridIncident} incident @param {number} now */
   function incidentCard(incident, now) {
     const people = incident.orders.length
       ? incident.orders.map((order) => el("div", { className: "m-team-person", dataset: { testid: "team-sent", order: order.id } }, [
@@ -222,7 +241,7 @@ function start(config) {
 
   function tick() {
     const now = serverNow();
-    for (const line of body.querySelectorAll('[data-testid="team-countdown"]')) {
+    for (const line of /** @type {NodeListOf<HTMLElement>} */ (body.querySelectorAll('[data-testid="team-countdown"]'))) {
       const deadline = line.dataset.deadline ? Date.parse(line.dataset.deadline) : null;
       const c = countdown(deadline, now, text, config.amberSeconds);
       if (line.textContent !== c.text) line.textContent = c.text;
@@ -245,7 +264,7 @@ function start(config) {
       status.dataset.kind = "error";
       return;
     }
-    team = result.data;
+    team = /** @type {Team} */ (result.data);
     clockOffset = Date.parse(team.now) - Date.now();
     loadedAt = Date.now();
     status.textContent = fill(text.updated, { time: time(serverNow()) });

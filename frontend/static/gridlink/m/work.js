@@ -48,6 +48,9 @@ const PERSON_FIELDS = [
   { name: "id_number", type: "text", max: 18, autocomplete: "off", autocapitalize: "characters", spellcheck: "false" },
 ];
 
+// The API's answers, as its OpenAPI document declares them (scripts/api-types): GET api/v1/m/work/.
+/** @typedef {import("../../../types/api.js").components["schemas"]["WorkItem"]} WorkItem */
+
 // Actions a member may queue again while one waits: more notes, more people.
 const REPEATABLE = new Set(["note", "register_party"]);
 
@@ -55,6 +58,17 @@ const REPEATABLE = new Set(["note", "register_party"]);
  * createWorkView({live, finished, config, text, onAction(item, action, fields), onSelect(id),
  * onForm(id, action | null), map: {place(slot, item)}}) → {render(state), tick(now, fix)}.
  * `state`: {work, selected, notices, form, busy, queue}.
+ *
+ * @param {object} options
+ * @param {HTMLElement} options.live
+ * @param {HTMLElement} options.finished
+ * @param {any} options.config the page's configuration (#m-config)
+ * @param {any} options.text its words
+ * @param {(item: WorkItem, action: string, fields?: object) => void} options.onAction
+ * @param {(id: number) => void} options.onSelect
+ * @param {(id: number, action: string | null) => void} options.onForm
+ * @param {{place(slot: HTMLElement, item: WorkItem): void}} options.map
+ * @param {(item: WorkItem, what: object) => void} [options.onReveal] "Call": reveal a number, then dial it
  */
 export function createWorkView({ live, finished, config, text, onAction, onSelect, onForm, map, onReveal = () => {} }) {
   const cards = new Map(); // order id → {node, signature, item}
@@ -66,6 +80,7 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
     return text.buttons[action] || fallback || action;
   }
 
+  /** @param {WorkItem} item */
   function scenePart(item) {
     const parts = [];
     const { order } = item;
@@ -99,6 +114,7 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
     return formatTime(iso, config.timeZone);
   }
 
+  /** @param {WorkItem} item */
   function actionButtons(item, busy, waiting) {
     const { order, incident } = item;
     const buttons = [];
@@ -172,6 +188,7 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
     photoDrafts.delete(orderId);
   }
 
+  /** @param {WorkItem} item */
   function photoPart(item, id) {
     const orderId = item.order.id;
     const input = el("input", { id, type: "file", name: "photos", accept: "image/*", multiple: true,
@@ -279,6 +296,7 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
     return first ? form.elements[first.name] : null;
   }
 
+  /** @param {WorkItem} item */
   function actionForm(item, action) {
     const spec = FORMS[action];
     const id = `m-form-${item.order.id}-${action}`;
@@ -346,6 +364,7 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
 
   // "Call": names and numbers come masked, so the button reveals the number (logged on the case)
   // and dials it (onReveal); offered while the member's order is current (may_reveal_contacts).
+  /** @param {WorkItem} item */
   function callButton(item, what, testid) {
     const button = el("button", { type: "button", className: "m-btn m-btn-go m-call", text: text.dial, dataset: { testid } });
     button.addEventListener("click", () => onReveal(item, what));
@@ -354,6 +373,7 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
 
   // What the case already holds: the caller and the people registered (masked as the server answers
   // them) and the photos this member sent.
+  /** @param {WorkItem} item */
   function caseRecords(item) {
     const { incident } = item;
     const mayCall = Boolean(item.may_reveal_contacts);
@@ -388,6 +408,7 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
     return parts;
   }
 
+  /** @param {WorkItem} item */
   function buildCard(item, state) {
     const { order, incident } = item;
     const selected = state.selected === order.id;
@@ -395,7 +416,8 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
     const busy = state.busy === order.id;
     const waiting = queuedActions(state, order.id);
     const notice = state.notices[order.id];
-    const stateLabel = config.orderStates[order.state] || order.state_display;
+    // `state` is optional in the document only because the model field has a default: always sent.
+    const stateLabel = config.orderStates[/** @type {string} */ (order.state)] || order.state_display;
     const head = el("button", {
       type: "button",
       className: "m-card-head",
@@ -484,6 +506,7 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
     return (state.queue || []).filter((entry) => entry.orderId === id).map((entry) => entry.action);
   }
 
+  /** @param {WorkItem} item */
   function signature(item, state) {
     const id = item.order.id;
     return JSON.stringify([
@@ -497,6 +520,7 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
     ]);
   }
 
+  /** @param {HTMLElement} container @param {WorkItem[]} items */
   function renderList(container, items, state, emptyText) {
     const wanted = new Set(items.map((item) => item.order.id));
     for (const [id, card] of cards) {
@@ -572,6 +596,7 @@ export function createWorkView({ live, finished, config, text, onAction, onSelec
     },
   };
 
+  /** @param {WorkItem} item */
   function distanceText(item, fix, shared) {
     const bits = [];
     const location = item.incident.location;

@@ -41,12 +41,55 @@ import { createPublishPanel } from "./publish-panel.js";
 import { createTabs } from "./tabs.js";
 import { createVersionsPanel } from "./versions-panel.js";
 
-const config = JSON.parse(document.getElementById("planner-config").textContent);
+// The API's answers, as its OpenAPI document declares them (scripts/api-types).
+/** @typedef {import("../../../types/api.js").components["schemas"]} Schemas */
+/** @typedef {Schemas["Version"]} Version */
+/** @typedef {Schemas["DraftDetail"]} DraftDetail */
+/** @typedef {Schemas["DraftCreated"]} DraftCreated */
+/** @typedef {Schemas["DraftChange"]} DraftChange */
+/** @typedef {Schemas["Presence"]} Presence */
+/** @typedef {Schemas["Published"]} Published */
+/** @typedef {Schemas["Compare"]} Compare */
+/** @typedef {Schemas["ImportCheck"]} ImportCheck */
+/** @typedef {Schemas["Imported"]} Imported */
+/** @typedef {Schemas["CommunityList"]} CommunityList */
+/** @typedef {Schemas["Problem"]} Problem */
+/** @typedef {import("./format.js").PlannerGrid} PlannerGrid */
+/** @typedef {{number: number, status: string, label: string, revision: number | null}} OpenVersion */
+
+/**
+ * The page's state: one store that the loads, the saves and the presence poll write and every view
+ * renders (the panels take it whole).
+ * @typedef {object} PlannerState
+ * @property {Version[]} versions newest first, each with `in_force`
+ * @property {OpenVersion | null} open the version shown
+ * @property {Schemas["Editor"][]} editors the draft's editors, from presence
+ * @property {PlannerGrid[]} grids
+ * @property {Problem[]} problems the draft's validation, from the last save
+ * @property {{id: number | undefined, code: string, name: string}[]} communities
+ * @property {number[]} selected grid ids
+ * @property {"edit" | "split" | "draw" | null} tool
+ * @property {{geometry: any} | null} pending a new grid drawn but not saved yet
+ * @property {string | null} busy what is being loaded or sent
+ * @property {{kind: string, text: string} | null} notice
+ * @property {{message: string, since: Schemas["SaveLog"][]} | null} conflict a save refused as stale
+ * @property {string | null} publishRefusal the message of a refused publication
+ * @property {{name: string, revision: number, at: string} | null} othersSave a colleague's save, told by presence
+ * @property {Schemas["Impact"] | null} impact
+ * @property {(Compare & {a: number, b: number}) | null} compare
+ * @property {(Schemas["AssignmentList"] & {grids: PlannerGrid[]}) | null | undefined | false} assignments
+ *   undefined while loading, false when it failed
+ * @property {{ok: true, grids: number, problems: Problem[]} | {ok: false, message: string} | null} importCheck
+ * @property {{done: number, undone: number}} historySize
+ * @property {string} tab
+ */
+
+const config = JSON.parse(/** @type {HTMLElement} */ (document.getElementById("planner-config")).textContent);
 const text = config.text;
 const body = document.body;
 const api = createApi({ csrf: config.csrf, fallback: text.failed, cookies: () => document.cookie });
 const history = createHistory();
-const store = createStore({
+const store = createStore(/** @type {PlannerState} */ ({
   versions: [],
   open: null, // {number, status, label, revision}
   editors: [], // the draft's editors, from presence
@@ -67,15 +110,21 @@ const store = createStore({
   importCheck: null,
   historySize: { done: 0, undone: 0 },
   tab: "grids",
-});
-const byId = (id) => document.getElementById(id);
+}));
+/** The page's element with this id: its template renders every one this module asks for. @param {string} id */
+const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const setNotice = (kind, message) => store.set({ notice: message ? { kind, text: message } : null });
 
-/** An API URL with the sub-district: a template's "{id}" filled with a version number, and params. */
+/**
+ * An API URL with the sub-district: a template's "{id}" filled with a version number, and params.
+ * @param {string} template
+ * @param {number | null} [number]
+ * @param {Record<string, string | number>} [params]
+ */
 function apiUrl(template, number = null, params = {}) {
   const url = new URL(number === null ? template : urlFor(template, number), window.location.origin);
   if (config.subdistrict) url.searchParams.set("subdistrict", config.subdistrict.code);
-  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
+  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, String(value));
   return url.pathname + url.search;
 }
 
@@ -90,7 +139,7 @@ const plannerMap = createPlannerMap(byId("pl-map"), config, {
 const editor = createEditor({
   plannerMap,
   language: config.language,
-  onChange: (editedId, ids) => saveEdit(ids, "save"),
+  onChange: (editedId, ids) => saveEdit(ids),
   onSplitLine: (line) => splitSelected(line),
   onDrawnPolygon: (geometry, layer) => {
     pendingLayer?.remove();
@@ -114,6 +163,7 @@ async function loadVersions() {
     setNotice("error", result.status === 401 ? text.signedOut : result.message || text.loadError);
     return [];
   }
+  /** @type {Version[]} */
   const list = Array.isArray(result.data) ? result.data : result.data?.results || [];
   const force = inForceNumber(list, Date.now()); // the server says it too (`in_force`)
   const versions = list.map((v) => ({ ...v, in_force: v.in_force ?? v.number === force })).sort((a, b) => b.number - a.number);
@@ -124,8 +174,8 @@ async function loadVersions() {
 async function loadCommunities() {
   const result = await api.get(apiUrl(config.api.communities));
   if (!result.ok) return;
-  const features = result.data?.features || [];
-  const communities = features.map((f) => ({ id: f.id ?? f.properties?.id, code: f.properties?.code ?? "", name: f.properties?.name ?? "" }));
+  const features = /** @type {CommunityList | null} */ (result.data)?.features || [];
+  const communities = features.map((f) => ({ id: f.id, code: f.properties?.code ?? "", name: f.properties?.name ?? "" }));
   store.set({ communities });
 }
 
@@ -150,7 +200,7 @@ async function openVersion(number, { keepHistory = false } = {}) {
       setNotice("error", result.message);
       return;
     }
-    const d = result.data;
+    const d = /** @type {DraftDetail} */ (result.data);
     store.set({
       busy: null,
       notice: null,
@@ -182,15 +232,22 @@ async function startDraft(basedOn) {
     return;
   }
   await loadVersions();
-  await openVersion(result.data.number);
-  setNotice("ok", fill(text.started, { number: result.data.number }));
+  const created = /** @type {DraftCreated} */ (result.data);
+  await openVersion(created.number);
+  setNotice("ok", fill(text.started, { number: created.number }));
 }
 
 // ---- saving --------------------------------------------------------------------------------------
 
+/** @type {Promise<any>} */
 let queue = Promise.resolve();
 let saves = 0;
 
+/**
+ * @template T
+ * @param {() => Promise<T>} task
+ * @returns {Promise<T>}
+ */
 function enqueue(task) {
   queue = queue.then(task, task);
   return queue;
@@ -207,6 +264,10 @@ const featureOf = (grid) => ({ id: grid.id, code: grid.code, name: grid.name, co
 /**
  * Send one change of the draft (`path`: the save, split or merge endpoint; `payload` without the
  * revision) and take in the answer. Resolves to the answer's data, or null when it was refused.
+ * @param {string} path
+ * @param {object} payload
+ * @param {{deleted?: number[]}} [options] the grids the change removes (a merge's second grid)
+ * @returns {Promise<(DraftChange & {changed: any[]}) | null>}
  */
 function send(path, payload, { deleted = [] } = {}) {
   return enqueue(async () => {
@@ -230,12 +291,12 @@ function send(path, payload, { deleted = [] } = {}) {
       }
       return null;
     }
-    const data = result.data;
+    const data = /** @type {DraftChange} */ (result.data);
     const changed = gridsOf(data.grids || []);
     const grids = mergeGrids(store.get().grids, changed, deleted.concat(data.deleted || []));
     store.set({
       busy: null,
-      open: { ...store.get().open, revision: data.revision },
+      open: { .../** @type {OpenVersion} */ (store.get().open), revision: data.revision },
       grids,
       problems: data.problems || [],
       notice: { kind: "ok", text: fill(text.saved, { revision: data.revision }) },
@@ -310,7 +371,7 @@ async function splitSelected(line) {
   const { selected, grids } = store.get();
   store.set({ tool: null });
   if (selected.length !== 1) return;
-  const grid = grids.find((g) => g.id === selected[0]);
+  const grid = /** @type {PlannerGrid} */ (grids.find((g) => g.id === selected[0]));
   // The split also puts its new border points into the neighbours: they come back changed too.
   const data = await send(config.api.split, { grid: grid.id, line });
   if (!data) return;
@@ -325,7 +386,7 @@ async function mergeSelected() {
     setNotice("info", text.mergePick);
     return;
   }
-  const first = grids.find((g) => g.id === selected[0]);
+  const first = /** @type {PlannerGrid} */ (grids.find((g) => g.id === selected[0]));
   const data = await send(config.api.merge, { grids: selected }, { deleted: [selected[1]] });
   if (!data) return;
   remember(entryOf("merge", grids, data));
@@ -387,7 +448,7 @@ byId("pl-tool-merge").addEventListener("click", () => mergeSelected());
 byId("pl-undo").addEventListener("click", () => travel("undo"));
 byId("pl-redo").addEventListener("click", () => travel("redo"));
 document.addEventListener("keydown", (event) => {
-  if (event.target.closest?.("input, select, textarea")) return;
+  if (/** @type {{closest?: Element["closest"]}} */ (event.target).closest?.("input, select, textarea")) return;
   const key = event.key.toLowerCase();
   if ((event.ctrlKey || event.metaKey) && key === "z") {
     event.preventDefault();
@@ -407,19 +468,19 @@ async function presence() {
   if (!open || open.status !== "draft" || document.hidden) return;
   const result = await api.post(apiUrl(config.api.presence, open.number), {});
   if (!result.ok || store.get().open?.number !== open.number) return;
-  const data = result.data;
+  const data = /** @type {Presence} */ (result.data);
   if (data.status === "published") {
     // Someone published the draft meanwhile: it is a version now, read only.
     await loadVersions();
     await openVersion(open.number);
     return;
   }
-  const now = store.get().open;
+  const now = /** @type {OpenVersion} */ (store.get().open);
   const patch = { editors: data.editors || [] };
   if (busy === null && store.get().busy === null && aheadOf(data.revision, now.revision)) {
     // Told, not enforced: the next save of ours is refused as stale and shows what changed.
-    const last = data.last_save || {};
-    patch.othersSave = { name: last.name || last.user || "", revision: data.revision, at: last.at ?? new Date().toISOString() };
+    const last = data.last_save;
+    patch.othersSave = { name: last?.name || last?.user || "", revision: data.revision, at: last?.at ?? new Date().toISOString() };
   }
   store.set(patch);
 }
@@ -428,14 +489,14 @@ setInterval(presence, config.presenceSeconds * 1000);
 // ---- tabs' actions ---------------------------------------------------------------------------------
 
 async function loadImpact() {
-  const { open } = store.get();
+  const open = /** @type {OpenVersion} */ (store.get().open); // its tab acts on an open draft only
   store.set({ busy: "impact", notice: { kind: "info", text: text.loading } });
   const result = await api.get(apiUrl(config.api.impact, open.number));
   store.set({ busy: null, notice: result.ok ? null : { kind: "error", text: result.message }, impact: result.ok ? result.data : null });
 }
 
 async function staffMove(member, grid, name) {
-  const { open } = store.get();
+  const open = /** @type {OpenVersion} */ (store.get().open); // its tab acts on an open draft only
   store.set({ busy: "move" });
   const result = await api.post(apiUrl(config.api.staffMoves, open.number), { member, grid });
   store.set({ busy: null });
@@ -454,7 +515,7 @@ async function staffMove(member, grid, name) {
  * since, and a reload), a draft published meanwhile reloads the versions.
  */
 async function publish(effectiveFrom, revision) {
-  const { open } = store.get();
+  const open = /** @type {OpenVersion} */ (store.get().open); // its tab acts on an open draft only
   store.set({ busy: "publish", publishRefusal: null });
   const payload = { revision, ...(effectiveFrom ? { effective_from: effectiveFrom } : {}) };
   const result = await api.post(apiUrl(config.api.publish, open.number), payload);
@@ -473,8 +534,9 @@ async function publish(effectiveFrom, revision) {
   }
   history.clear();
   await loadVersions();
-  await openVersion(result.data.number);
-  setNotice("ok", fill(text.published, { number: result.data.number, time: new Date(result.data.effective_from).toLocaleString(config.language) }));
+  const published = /** @type {Published} */ (result.data);
+  await openVersion(published.number);
+  setNotice("ok", fill(text.published, { number: published.number, time: new Date(published.effective_from).toLocaleString(config.language) }));
 }
 
 async function compare(a, b) {
@@ -489,8 +551,9 @@ async function compare(a, b) {
     setNotice("error", result.message);
     return;
   }
-  store.set({ compare: { ...result.data, a, b } });
-  const changed = result.data.changed?.features || [];
+  const answer = /** @type {Compare} */ (result.data);
+  store.set({ compare: { ...answer, a, b } });
+  const changed = answer.changed?.features || [];
   plannerMap.drawCompare(changed.map((f) => ({ geometry: f.geometry, label: `${f.properties?.code ?? ""} ${config.compareStatuses[f.properties?.status] ?? ""}` })));
 }
 
@@ -530,7 +593,7 @@ async function importCheck(file, label) {
   store.set({
     busy: null,
     importCheck: result.ok
-      ? { ok: true, grids: (result.data.grids?.features || []).length, problems: result.data.problems || [] }
+      ? { ok: true, grids: (/** @type {ImportCheck} */ (result.data).grids?.features || []).length, problems: /** @type {ImportCheck} */ (result.data).problems || [] }
       : { ok: false, message: result.message },
   });
 }
@@ -545,8 +608,9 @@ async function importCreate(file, label) {
   }
   store.set({ importCheck: null });
   await loadVersions();
-  await openVersion(result.data.number);
-  setNotice("ok", fill(text.importDone, { number: result.data.number }));
+  const imported = /** @type {Imported} */ (result.data);
+  await openVersion(imported.number);
+  setNotice("ok", fill(text.importDone, { number: imported.number }));
 }
 
 // ---- views -----------------------------------------------------------------------------------------
@@ -587,7 +651,8 @@ const views = [
 ];
 
 const hint = byId("pl-hint");
-const toolButtons = [...document.querySelectorAll("#pl-tools [data-tool]")];
+const toolButtons = [.../** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll("#pl-tools [data-tool]"))];
+/** What the map drew last, to redraw only what changed (compared by identity). @type {{[K in "grids" | "open" | "problems" | "selected" | "tool" | "impact"]: PlannerState[K] | null}} */
 let drawn = { grids: null, open: null, problems: null, selected: null, tool: null, impact: null };
 
 function impactItems(impact) {
@@ -623,15 +688,15 @@ store.subscribe((state) => {
     button.setAttribute("aria-pressed", String(state.tool === button.dataset.tool));
     button.disabled = !isDraft;
   }
-  byId("pl-tool-merge").disabled = !isDraft || state.selected.length !== 2;
-  byId("pl-undo").disabled = !isDraft || !history.undoable() || state.busy !== null;
-  byId("pl-redo").disabled = !isDraft || !history.redoable() || state.busy !== null;
+  /** @type {HTMLButtonElement} */ (byId("pl-tool-merge")).disabled = !isDraft || state.selected.length !== 2;
+  /** @type {HTMLButtonElement} */ (byId("pl-undo")).disabled = !isDraft || !history.undoable() || state.busy !== null;
+  /** @type {HTMLButtonElement} */ (byId("pl-redo")).disabled = !isDraft || !history.redoable() || state.busy !== null;
   const selectedGrid = state.grids.find((g) => g.id === state.selected[0]);
   hint.textContent = state.tool === "edit" ? text.editHint
     : state.tool === "split" ? text.splitHint
       : state.tool === "draw" ? text.drawHint
       : isDraft && state.selected.length === 1 ? fill(text.mergeHint, { code: selectedGrid?.code ?? "" }) : "";
-  body.dataset.revision = state.open?.revision ?? "";
+  body.dataset.revision = String(state.open?.revision ?? "");
   body.dataset.tool = state.tool ?? "";
   drawn = { grids: state.grids, open: state.open, problems: state.problems, selected: state.selected, tool: state.tool, impact: state.impact };
 });

@@ -13,6 +13,7 @@ export function createAssignPanel({ element, config, text, onLoad, onSave }) {
     for (const row of body.children) row.hidden = Boolean(filter) && !row.dataset.search.includes(filter);
   });
   return {
+    /** @param {import("./app.js").PlannerState} state */
     render(state) {
       if (state.tab !== "assign") return;
       if (!state.assignments) {
@@ -29,7 +30,7 @@ export function createAssignPanel({ element, config, text, onLoad, onSave }) {
         const mine = new Set((m.grids || []).map((g) => (typeof g === "object" ? g.id : g)));
         for (const option of select.options) option.selected = mine.has(Number(option.value));
         const save = el("button", { type: "button", className: "pl-btn pl-btn-small", text: text.assignSave, disabled: state.busy !== null });
-        save.addEventListener("click", () => onSave(m.member ?? m.id, [...select.selectedOptions].map((o) => Number(o.value)), m.name));
+        save.addEventListener("click", () => onSave(m.member, [...select.selectedOptions].map((o) => Number(o.value)), m.name));
         const codes = (m.grids || []).map((g) => (typeof g === "object" ? g.code : "")).join(" ");
         const row = el("tr", { "data-search": `${m.name} ${codes}`.toLowerCase() }, [
           el("td", { text: m.name }), el("td", { text: m.force_display || config.forces[m.force] || m.force || "" }),

@@ -50,6 +50,7 @@ export function createFilesPanel({ element, config, text, onCheck, onCreate, exp
   let shownVersions = null;
   let shownImport = null;
   return {
+    /** @param {import("./app.js").PlannerState} state */
     render(state) {
       if (state.versions !== shownVersions) {
         shownVersions = state.versions;

@@ -3,7 +3,15 @@
 
 import { fill, formatDateTime } from "../m/format.js";
 
-/** A grid of the API's FeatureCollection as the page keeps it: {id, code, name, community, community_name, geometry}. */
+/**
+ * A grid as the page keeps it (`gridOf`); `geometry` is the feature's GeoJSON MultiPolygon.
+ * @typedef {{id: number, code: string, name: string, community: number | null, community_name: string, geometry: any}} PlannerGrid
+ */
+
+/**
+ * A grid of the API's FeatureCollection as the page keeps it: {id, code, name, community, community_name, geometry}.
+ * @returns {PlannerGrid}
+ */
 export function gridOf(feature) {
   const p = feature.properties || {};
   return {
@@ -16,13 +24,21 @@ export function gridOf(feature) {
   };
 }
 
-/** The grids of a FeatureCollection (or a list of features), by code. */
+/**
+ * The grids of a FeatureCollection (or a list of features), by code.
+ * @returns {PlannerGrid[]}
+ */
 export function gridsOf(collection) {
   const features = Array.isArray(collection) ? collection : collection?.features || [];
   return features.map(gridOf).sort((a, b) => a.code.localeCompare(b.code));
 }
 
-/** `grids` with `changed` (grids of a save's answer) put in and `deleted` ids taken out, by code. */
+/**
+ * `grids` with `changed` (grids of a save's answer) put in and `deleted` ids taken out, by code.
+ * @param {PlannerGrid[]} grids
+ * @param {PlannerGrid[]} changed
+ * @param {number[]} [deleted]
+ */
 export function mergeGrids(grids, changed, deleted = []) {
   const gone = new Set(deleted);
   const byId = new Map(grids.filter((g) => !gone.has(g.id)).map((g) => [g.id, g]));

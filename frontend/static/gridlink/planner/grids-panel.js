@@ -81,6 +81,7 @@ export function createGridsPanel({ element, text, onSelect, onSaveGrid, onDelete
   }
 
   return {
+    /** @param {import("./app.js").PlannerState} state */
     render(state) {
       const key = [state.grids, state.selected, state.open, state.communities, state.busy, state.pending];
       if (shown && key.every((part, i) => part === shown[i])) return;

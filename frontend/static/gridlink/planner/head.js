@@ -7,9 +7,10 @@ import { fill, formatDateTime } from "../m/format.js";
 import { otherEditors, sinceLines } from "./format.js";
 
 export function createHeadView({ config, text, onOpen, onStart, onReload }) {
-  const byId = (id) => document.getElementById(id);
-  const select = byId("pl-version");
-  const start = byId("pl-start");
+  /** The page's element with this id: its template renders every one this module asks for. @param {string} id */
+  const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+  const select = /** @type {HTMLSelectElement} */ (byId("pl-version"));
+  const start = /** @type {HTMLButtonElement} */ (byId("pl-start"));
   const title = byId("pl-title");
   const presence = byId("pl-presence");
   const status = byId("pl-status");
@@ -25,6 +26,7 @@ export function createHeadView({ config, text, onOpen, onStart, onReload }) {
   }
 
   return {
+    /** @param {import("./app.js").PlannerState} state */
     render(state) {
       if (state.versions !== shownVersions) {
         shownVersions = state.versions;
@@ -36,7 +38,7 @@ export function createHeadView({ config, text, onOpen, onStart, onReload }) {
       if (!open) title.textContent = text.noDraft;
       else if (open.status === "draft") title.textContent = fill(text.draftTitle, open);
       else title.textContent = fill(text.viewTitle, { number: open.number, status: text.statusPublished });
-      title.dataset.revision = open?.revision ?? "";
+      title.dataset.revision = String(open?.revision ?? "");
 
       const names = open?.status === "draft" ? otherEditors(state.editors, config.user.username) : [];
       const lines = [];

@@ -17,6 +17,7 @@ const cell = (value) => el("td", { text: value ?? "" });
 export function createImpactPanel({ element, config, text, onLoad, onStaffMove }) {
   let shown = null;
   return {
+    /** @param {import("./app.js").PlannerState} state */
     render(state) {
       const key = [state.impact, state.grids, state.open, state.busy];
       if (shown && key.every((part, i) => part === shown[i])) return;
@@ -44,7 +45,7 @@ export function createImpactPanel({ element, config, text, onLoad, onStaffMove }
           el("td", {}, [choose]), cell(config.reasons[m.reason] || m.reason)]);
       });
       const places = [...(impact.places || []), ...(impact.addresses || [])]
-        .map((p) => el("tr", {}, [cell(p.name ?? p.text), cell(p.old), cell(p.new)]));
+        .map((p) => el("tr", {}, [cell("name" in p ? p.name : p.text), cell(p.old), cell(p.new)]));
       const incidents = (impact.incidents || []).map((i) => el("tr", {}, [cell(i.number), cell(i.old), cell(i.new)]));
       const loads = (impact.loads || []).map((l) => el("tr", {}, [cell(l.code), cell(l.old), cell(l.new)]));
       const none = el("p", { className: "pl-muted", text: text.none });

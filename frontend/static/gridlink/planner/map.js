@@ -45,6 +45,7 @@ function label(text) {
   return span;
 }
 
+/** @param {number[]} lonLat @returns {[number, number]} */
 function lonLatToLatLng([lon, lat]) {
   return [lat, lon];
 }
@@ -58,11 +59,11 @@ export function createPlannerMap(element, config, { onGridClick, onMapClick }) {
   }
   L.control.scale({ imperial: false }).addTo(map);
   map.setView(config.center, config.zoom);
-  [
+  /** @type {[string, number][]} */ ([
     ["pl-base", 380],
     ["pl-grids", 410],
     ["pl-overlay", 430],
-  ].forEach(([name, z]) => {
+  ]).forEach(([name, z]) => {
     map.createPane(name).style.zIndex = String(z);
   });
   const roadRenderer = L.canvas({ pane: "pl-base", tolerance: 2 });
@@ -81,7 +82,7 @@ export function createPlannerMap(element, config, { onGridClick, onMapClick }) {
     compare: L.featureGroup().addTo(map),
   };
   L.control
-    .layers(null, Object.fromEntries(Object.entries(layers).map(([name, layer]) => [text.layers[name], layer])), {
+    .layers(undefined, Object.fromEntries(Object.entries(layers).map(([name, layer]) => [text.layers[name], layer])), {
       collapsed: true,
     })
     .addTo(map);

@@ -9,6 +9,7 @@ import { formatArea } from "./format.js";
 export function createProblemsPanel({ element, config, text, onZoom }) {
   let shown = null;
   return {
+    /** @param {import("./app.js").PlannerState} state */
     render(state) {
       const key = [state.problems, state.open];
       if (shown && key.every((part, i) => part === shown[i])) return;

@@ -11,6 +11,7 @@ export function createPublishPanel({ element, text, onPublish }) {
   let shown = null;
   let asking = false;
   return {
+    /** @param {import("./app.js").PlannerState} state */
     render(state) {
       const key = [state.open, state.problems, state.busy, state.publishRefusal];
       if (shown && key.every((part, i) => part === shown[i])) return;

@@ -9,6 +9,7 @@ import { formatArea } from "./format.js";
 export function createVersionsPanel({ element, config, text, onOpen, onStart, onCompare }) {
   let shown = null;
   return {
+    /** @param {import("./app.js").PlannerState} state */
     render(state) {
       const key = [state.versions, state.compare, state.busy, state.open];
       if (shown && key.every((part, i) => part === shown[i])) return;

@@ -38,6 +38,7 @@ function popup(spot, text) {
 }
 
 async function draw(element, config) {
+  /** @type {typeof import("leaflet")} */
   const L = await import(config.leaflet);
   const map = L.map(element, { zoomControl: true, attributionControl: false, zoomSnap: 0.25 });
   const spots = spotOrder(config.spots);

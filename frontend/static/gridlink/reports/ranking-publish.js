@@ -6,9 +6,9 @@
 // from #ranking-publish-config (json_script); no globals.
 import { createApi } from "../m/api.js";
 
-const config = JSON.parse(document.getElementById("ranking-publish-config").textContent);
-const button = document.querySelector("[data-publish]");
-const message = document.querySelector("[data-publish-message]");
+const config = JSON.parse(/** @type {HTMLElement} */ (document.getElementById("ranking-publish-config")).textContent);
+const button = /** @type {HTMLButtonElement} */ (document.querySelector("[data-publish]"));
+const message = /** @type {HTMLElement} */ (document.querySelector("[data-publish-message]"));
 const api = createApi({ csrf: config.csrf, fallback: config.text.failed, cookies: () => document.cookie });
 const label = button.textContent;
 let armed = false;

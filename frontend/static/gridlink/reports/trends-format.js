@@ -27,7 +27,7 @@ export function growthClass(value, fair = 0.1) {
 
 export function growthColour(value, fair = 0.1) {
   const name = growthClass(value, fair);
-  return GROWTH_CLASSES.find((c) => c.name === name).colour;
+  return /** @type {{colour: string}} */ (GROWTH_CLASSES.find((c) => c.name === name)).colour;
 }
 
 // "2026-03" → "3" (the charts' axis: the month's number).

@@ -11,6 +11,8 @@ import {
   GRADE_COLOURS, GROWTH_CLASSES, LAST_YEAR_COLOUR, growthClass, growthColour, monthNumber, ratePercent,
 } from "./trends-format.js";
 
+/** @typedef {import("../../../types/api.js").components["schemas"]["Grid"]} Grid */
+
 const configElement = document.getElementById("trends-config");
 const config = configElement ? JSON.parse(configElement.textContent) : null;
 
@@ -71,6 +73,7 @@ async function drawCharts() {
   const box = document.getElementById("trends-charts");
   const satisfaction = document.getElementById("satisfaction-chart");
   if (!box) return;
+  /** @type {typeof import("echarts")} */
   let echarts;
   try {
     echarts = await import(config.echarts);
@@ -143,21 +146,24 @@ async function drawMap() {
     notice(element, config.text.noGrids);
     return;
   }
+  /** @type {typeof import("leaflet")} */
   const L = await import(config.leaflet);
   const response = await fetch(config.gridsUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
   if (!response.ok) throw new Error(`grids: ${response.status}`);
+  // GET api/v1/geo/grids/: GeoJSON; the map reads each grid's code (the API's `Grid` properties).
+  /** @type {import("geojson").FeatureCollection<import("geojson").MultiPolygon, Required<NonNullable<Grid["properties"]>>>} */
   const data = await response.json();
   const map = L.map(element, { zoomSnap: 0.25, attributionControl: false, scrollWheelZoom: false });
   let drawn = 0;
   const layer = L.geoJSON(data, {
     style: (feature) => ({
       color: "#44546a", weight: 1, fillOpacity: 0.75,
-      fillColor: growthColour(config.grids[feature.properties.code]),
+      fillColor: growthColour(config.grids[/** @type {typeof data.features[number]} */ (feature).properties.code]),
     }),
     onEachFeature: (feature, item) => {
       drawn += 1;
       const code = feature.properties.code;
-      item.options.className = `tr-grid tr-grid-${growthClass(config.grids[code])}`;
+      /** @type {import("leaflet").PathOptions} */ (item.options).className = `tr-grid tr-grid-${growthClass(config.grids[code])}`;
       item.bindTooltip(() => gridTooltip(code, feature.properties), { sticky: true });
     },
   }).addTo(map);
@@ -170,7 +176,7 @@ async function drawMap() {
 
 // A printed page holds every unit, also those folded away on screen.
 window.addEventListener("beforeprint", () => {
-  for (const details of document.querySelectorAll("details.tr-more")) details.open = true;
+  for (const details of document.querySelectorAll("details.tr-more")) /** @type {HTMLDetailsElement} */ (details).open = true;
 });
 
 if (config) {

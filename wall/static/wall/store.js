@@ -1,0 +1,280 @@
+// The wall's one store: what the wall knows of the sub-district right now — incidents, responders,
+// alarms, counts, grid loads — and how far it has read the event stream. The snapshot and the
+// socket write it (applySnapshot, applyEvent, applyPositions); the views render it, told what
+// changed through subscribe(). Pure: no DOM, no Leaflet, no request (node --test:
+// frontend/tests/wall_store.test.mjs).
+//
+// De-duplication and resume. Event ids are handed out when a transaction inserts its event, not
+// when it commits: a slower transaction can publish a lower id after a higher one. So events are
+// told apart by the ids seen (the newest SEEN_MAX), not by "newer than the last", and a reconnect
+// asks again from RESUME_OVERLAP before the newest id (resumeFrom()); what comes twice is dropped.
+//
+// Statuses are grouped by the server (shared.statusGroups, frontend/page_config.py): open ones
+// are on the map and in the queue, any other (closed, merged) is gone; done ones wait for nobody;
+// an order in a liveOrder state is still on the way, and its deadline is the case's.
+//
+// Changes told to subscribers, {type, ...}:
+//   incident  {incident, previous, quiet}  drawn or redrawn (quiet: part of a snapshot, panels later)
+//   removed   {incident}                   gone from the map and the queue
+//   member    {member, moved}              a responder to draw (moved: a new position)
+//   member-removed {id}                    no longer in the sub-district's snapshot
+//   snapshot  {reason, events, first}      a snapshot applied: redraw panels (events: the ticker's,
+//                                          on a start or resync only)
+//   event     {event, gone, summary}       a new event (summary: counts or alarms may have changed)
+//   progress  {lastEvent}                  the newest event id moved (caught_up)
+
+export const SEEN_MAX = 5000;
+export const RESUME_OVERLAP = 200;
+
+// Event kinds after which the counts, the alarms or who is busy change: the snapshot is reloaded soon.
+const SUMMARY_KINDS = new Set([
+  "created", "status_changed", "alarm", "alarm_handled", "order_declined", "order_stood_down", "level_raised",
+  "arrived",
+]);
+
+function ms(iso) {
+  return iso ? new Date(iso).getTime() : NaN;
+}
+
+/**
+ * createWallStore({groups: {open, done, liveOrder}, clock}) → the store. `clock()` is the
+ * browser's time (Date.now by default); now() is the server's, from the snapshot's "now".
+ */
+export function createWallStore({ groups, clock = () => Date.now() }) {
+  const open = new Set(groups.open);
+  const done = new Set(groups.done);
+  const liveOrder = new Set(groups.liveOrder);
+  const incidents = new Map(); // id -> incident (the state's or the card's shape)
+  const members = new Map(); // id -> member
+  const seen = new Set();
+  const listeners = new Set();
+  const state = {
+    alarms: [],
+    counts: null,
+    gridLoads: {}, // grid code -> open incidents
+    lastEvent: 0, // newest event id applied
+    lastEventAt: null, // server time (ms) of the newest event
+    clockOffset: 0, // server time - browser time
+    ready: false, // a first snapshot was applied
+  };
+
+  function emit(change) {
+    for (const listener of listeners) listener(change);
+  }
+
+  const isGone = (status) => Boolean(status) && !open.has(status);
+  const isDone = (status) => done.has(status);
+  const isOpen = (incident) => !isGone(incident.status) && !isDone(incident.status);
+  const liveOrders = (incident) => (incident.orders || []).filter((o) => liveOrder.has(o.state));
+  const now = () => clock() + state.clockOffset;
+
+  /** The case's deadline, else the earliest "arrive by" of its live orders; null for none. */
+  function deadlineOf(incident) {
+    if (incident.deadline) return incident.deadline;
+    let earliest = null;
+    for (const o of liveOrders(incident)) {
+      if (o.arrive_by && (!earliest || ms(o.arrive_by) < ms(earliest))) earliest = o.arrive_by;
+    }
+    return earliest;
+  }
+
+  /** The deadline a countdown shows: only while someone is on the way. */
+  function countdownDeadline(incident) {
+    return liveOrders(incident).length ? deadlineOf(incident) : null;
+  }
+
+  function isOverdue(incident, at = now()) {
+    const deadline = deadlineOf(incident);
+    return Boolean(deadline) && liveOrders(incident).length > 0 && ms(deadline) < at;
+  }
+
+  function markSeen(id) {
+    if (seen.has(id)) return false;
+    seen.add(id);
+    if (seen.size > SEEN_MAX) seen.delete(seen.values().next().value);
+    return true;
+  }
+
+  function setLastEvent(id) {
+    if (typeof id === "number" && id > state.lastEvent) {
+      state.lastEvent = id;
+      return true;
+    }
+    return false;
+  }
+
+  function setMember(member, moved) {
+    members.set(Number(member.id), member);
+    emit({ type: "member", member, moved: Boolean(moved) });
+  }
+
+  // Responders on a live order of a case on the map are busy (the snapshot's duty may be older).
+  function markBusy(incident) {
+    if (isGone(incident.status) || !incident.point) return;
+    for (const order of liveOrders(incident)) {
+      const member = members.get(Number(order.member));
+      if (member && member.status !== "busy") {
+        member.status = "busy";
+        setMember(member, false);
+      }
+    }
+  }
+
+  /** Puts an incident in (keeping the timeline a card answer brought); returns the previous one. */
+  function upsertIncident(incident, { quiet = false } = {}) {
+    const id = Number(incident.id);
+    const previous = incidents.get(id);
+    if (previous && previous.timeline && !incident.timeline) incident.timeline = previous.timeline;
+    incidents.set(id, incident);
+    emit({ type: "incident", incident, previous, quiet });
+    markBusy(incident);
+    return previous;
+  }
+
+  function removeIncident(id) {
+    const incident = incidents.get(Number(id));
+    if (!incident) return null;
+    incident.status = "closed";
+    incidents.delete(Number(id));
+    emit({ type: "removed", incident });
+    return incident;
+  }
+
+  /** A snapshot (GET …/state/): reason "start", "resync" or "periodic" (keeps the event cursor). */
+  function applySnapshot(snapshot, reason) {
+    if (snapshot.now) state.clockOffset = ms(snapshot.now) - clock();
+    const inSnapshot = new Set();
+    for (const incident of snapshot.incidents || []) {
+      inSnapshot.add(Number(incident.id));
+      upsertIncident(incident, { quiet: true });
+    }
+    for (const id of [...incidents.keys()]) {
+      if (!inSnapshot.has(id)) removeIncident(id);
+    }
+    const membersIn = new Set();
+    for (const member of snapshot.members || []) {
+      membersIn.add(Number(member.id));
+      const known = members.get(Number(member.id));
+      // A position that came over the socket after the snapshot was read stays.
+      if (known && known.at && member.at && ms(known.at) > ms(member.at)) {
+        member.point = known.point;
+        member.at = known.at;
+        member.stale = known.stale;
+      }
+      setMember(member, false);
+    }
+    for (const id of [...members.keys()]) {
+      if (!membersIn.has(id)) {
+        members.delete(id);
+        emit({ type: "member-removed", id });
+      }
+    }
+    for (const incident of incidents.values()) markBusy(incident);
+    state.gridLoads = {};
+    for (const grid of snapshot.grids || []) state.gridLoads[grid.code] = grid.load;
+    state.counts = snapshot.counts || null;
+    state.alarms = snapshot.alarms || [];
+    let events = null;
+    if (reason !== "periodic") {
+      events = snapshot.events || [];
+      for (const event of events) markSeen(event.id);
+      if (events.length && !state.lastEventAt) state.lastEventAt = ms(events[0].at);
+      setLastEvent(snapshot.last_event);
+    }
+    const first = !state.ready;
+    emit({ type: "snapshot", reason, events, first });
+    state.ready = true;
+  }
+
+  /**
+   * An event of the incident timeline from the socket (`cursorOnly`: only counted as read and
+   * told, as during a replay, after which the snapshot is reloaded). Returns null when it was seen already,
+   * else {event, gone, summary, known}: `gone` when it took the case off the map, `summary`
+   * when the counts or alarms may have changed, `known` the incident as the store has it.
+   */
+  function applyEvent(event, { cursorOnly = false } = {}) {
+    if (!markSeen(event.id)) return null;
+    setLastEvent(event.id);
+    state.lastEventAt = Math.max(state.lastEventAt || 0, ms(event.at) || now());
+    if (cursorOnly) {
+      const result = { event, gone: false, summary: false, known: null };
+      emit({ type: "event", ...result });
+      return result;
+    }
+    const known = incidents.get(Number(event.incident)) || null;
+    if (known && event.status) known.status = event.status;
+    const member = event.kind === "dispatched" && event.data && members.get(Number(event.data.member));
+    if (member) {
+      member.status = "busy";
+      setMember(member, false);
+    }
+    const gone = isGone(event.status);
+    if (gone) removeIncident(event.incident);
+    const result = { event, gone, summary: SUMMARY_KINDS.has(event.kind), known };
+    emit({ type: "event", ...result });
+    return result;
+  }
+
+  /** Positions from the socket, [{member, lon, lat, at}]; never back in time. Returns the members moved. */
+  function applyPositions(list) {
+    const moved = [];
+    for (const p of list || []) {
+      let member = members.get(Number(p.member));
+      if (!member) member = { id: p.member, name: "", status: "on_duty" };
+      if (member.at && p.at && ms(p.at) < ms(member.at)) continue;
+      member.point = [p.lon, p.lat];
+      member.at = p.at;
+      member.stale = false;
+      setMember(member, true);
+      moved.push(member);
+    }
+    return moved;
+  }
+
+  /** The server has sent everything up to `lastEvent` (a caught_up frame). */
+  function caughtUp(lastEvent) {
+    if (setLastEvent(lastEvent)) emit({ type: "progress", lastEvent: state.lastEvent });
+  }
+
+  /** The event id to resume the socket after (a little before the newest), or null for none yet. */
+  function resumeFrom() {
+    return state.lastEvent ? Math.max(0, state.lastEvent - RESUME_OVERLAP) : null;
+  }
+
+  return {
+    state,
+    now,
+    incident: (id) => incidents.get(Number(id)) || null,
+    incidents: () => [...incidents.values()],
+    member: (id) => members.get(Number(id)) || null,
+    members: () => [...members.values()],
+    isGone,
+    isDone,
+    isOpen,
+    liveOrders,
+    deadlineOf,
+    countdownDeadline,
+    isOverdue,
+    /** Open incidents, newest first. */
+    openIncidents: () => [...incidents.values()].filter(isOpen).sort((a, b) => ms(b.reported_at) - ms(a.reported_at)),
+    /** Overdue incidents at `at`, the most overdue first. */
+    overdueIncidents(at = now()) {
+      return [...incidents.values()]
+        .filter((incident) => !isGone(incident.status) && isOverdue(incident, at))
+        .sort((a, b) => ms(deadlineOf(a)) - ms(deadlineOf(b)));
+    },
+    busyCount: () => [...members.values()].filter((m) => m.status === "busy").length,
+    upsertIncident,
+    removeIncident,
+    applySnapshot,
+    applyEvent,
+    applyPositions,
+    caughtUp,
+    resumeFrom,
+    markSeen,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
