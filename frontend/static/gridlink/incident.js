@@ -18,6 +18,24 @@ import { time } from "./core/format.js";
 import { pageConfig } from "./core/shared.js";
 import { clearRoutes, panel as recommendPanel } from "./recommend.js";
 
+/** @typedef {import("../../types/api.js").components["schemas"]} Schemas */
+/** @typedef {Schemas["IncidentDetail"]} IncidentDetail */
+/** @typedef {Schemas["Action"]} Action */
+/** @typedef {Schemas["IncidentDispatch"]} IncidentDispatch */
+/** @typedef {Schemas["IncidentOrder"]} IncidentOrder */
+/** @typedef {Schemas["Alarm"]} Alarm */
+/** @typedef {Schemas["MemberMessageStatus"]} MemberMessageStatus */
+/** @typedef {Schemas["ContactsRevealed"]} ContactsRevealed */
+/** @typedef {Schemas["Reveal"]} Reveal */
+/** @typedef {NonNullable<Schemas["MemberMap"]["properties"]> & {id: number}} MemberRow a member of the map's list, flattened (core/http.js rows) */
+/**
+ * A replacement's candidate: the API types it as a free dict (dispatch/api.py ReplacementSerializer,
+ * a DictField whose help text lists these keys), so the fields read here are named by hand.
+ * @typedef {{id: number, name: string, force: string, force_display: string, unit: string,
+ *   rule: string | null, travel_seconds: number | null, deadline_minutes: number | null,
+ *   on_duty: boolean, reason: string}} ReplacementCandidate
+ */
+
 const L = globalThis.L;
 const config = pageConfig("incident-config");
 const text = config.text;
@@ -33,8 +51,10 @@ if (config.location) {
 
 // ---- actions ----------------------------------------------------------------------------------
 
-const actionsBox = document.getElementById("actions");
-const slot = document.getElementById("action-form-slot");
+// Both rendered by incident.html whatever the user may do.
+const actionsBox = /** @type {HTMLElement} */ (document.getElementById("actions"));
+const slot = /** @type {HTMLElement} */ (document.getElementById("action-form-slot"));
+/** @type {Promise<{group: string, options: {value: number, label: string}[]}[]> | null} */
 let membersPromise = null;
 
 function optionNode(option) {
@@ -90,9 +110,11 @@ function loadMembers() {
       : config.api.members;
     membersPromise = get(membersUrl).then((result) => {
       if (!result.ok) throw new Error(`members: HTTP ${result.status}`);
+      /** @type {Record<string, {value: number, label: string}[]>} */
       const groups = {};
+      /** @type {string[]} */
       const order = [];
-      const members = rows(result.data).sort(
+      const members = /** @type {MemberRow[]} */ (rows(result.data)).sort(
         (a, b) => (b.on_duty ? 1 : 0) - (a.on_duty ? 1 : 0) || String(a.name).localeCompare(String(b.name)),
       );
       for (const m of members) {
@@ -143,6 +165,10 @@ function actionBody(action, form, note) {
   return body;
 }
 
+/**
+ * @param {Action} action
+ * @param {HTMLElement | null} button
+ */
 function openForm(action, button) {
   for (const node of actionsBox.querySelectorAll(".is-active")) node.classList.remove("is-active");
   clear(slot);
@@ -258,30 +284,32 @@ function openForm(action, button) {
       });
   });
   slot.appendChild(form);
-  const first = form.querySelector("select, textarea");
+  const first = /** @type {HTMLElement | null} */ (form.querySelector("select, textarea"));
   if (first) first.focus();
 }
 
 // A responder's open request for a transfer (the notice rendered by the page, its unit and reason
 // in config.transferRequest): when the user may transfer the case now, its button opens the
 // transfer form with the unit and the reason filled in.
+/** @param {Action[]} actions */
 function offerTransferRequest(actions) {
   const notice = document.querySelector("[data-testid='transfer-request']");
   const transfer = actions.find((a) => a.action === "transfer");
-  const open = notice && notice.querySelector("[data-open-transfer]");
+  const open = notice && /** @type {HTMLButtonElement | null} */ (notice.querySelector("[data-open-transfer]"));
   const ask = config.transferRequest;
   if (!open || !transfer || !ask) return;
   open.hidden = false;
   open.addEventListener("click", () => {
     openForm(transfer, actionsBox.querySelector('[data-action="transfer"]'));
-    const unit = slot.querySelector('[name="unit"]');
-    const reason = slot.querySelector('[name="text"]');
+    const unit = /** @type {HTMLSelectElement | null} */ (slot.querySelector('[name="unit"]'));
+    const reason = /** @type {HTMLTextAreaElement | null} */ (slot.querySelector('[name="text"]'));
     if (unit && ask.unit !== null && ask.unit !== undefined && ask.unit !== "") unit.value = String(ask.unit);
     if (reason) reason.value = ask.reason || "";
     slot.scrollIntoView({ block: "nearest" });
   });
 }
 
+/** @param {Action[]} actions */
 function renderActions(actions) {
   clear(actionsBox);
   if (!actions.length) actionsBox.appendChild(el("span", "muted", "—"));
@@ -299,7 +327,8 @@ function renderActions(actions) {
 get(url(config.api.incident, config.incident))
   .then((result) => {
     if (!result.ok) throw new Error(`detail: HTTP ${result.status}`);
-    renderActions((result.data && result.data.actions) || []);
+    const detail = /** @type {IncidentDetail | null} */ (result.data);
+    renderActions((detail && detail.actions) || []);
   })
   .catch(() => {
     clear(actionsBox);
@@ -316,7 +345,7 @@ function showContact(key, value) {
   }
 }
 
-for (const button of document.querySelectorAll("[data-reveal-contacts]")) {
+for (const button of /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll("[data-reveal-contacts]"))) {
   button.addEventListener("click", () => {
     const party = button.dataset.party ? Number(button.dataset.party) : null;
     const body = party ? { parties: [party] } : { caller: true };
@@ -327,14 +356,15 @@ for (const button of document.querySelectorAll("[data-reveal-contacts]")) {
         button.after(el("span", "field-error", errorMessages(result, text.failed).message));
         return;
       }
-      const caller = result.data.caller;
+      const revealed = /** @type {ContactsRevealed} */ (result.data);
+      const caller = revealed.caller;
       if (caller) {
         showContact("caller", [caller.name, caller.phone].join(" ").trim());
         for (const report of caller.reports) {
           showContact(`report:${report.id}`, [report.caller_name, report.caller_phone].join(" ").trim());
         }
       }
-      for (const person of result.data.parties || []) {
+      for (const person of revealed.parties || []) {
         showContact(`party-name:${person.id}`, person.name);
         showContact(`party-phone:${person.id}`, person.phone);
       }
@@ -345,14 +375,16 @@ for (const button of document.querySelectorAll("[data-reveal-contacts]")) {
 
 // ---- reveal an ID number ------------------------------------------------------------------------
 
-for (const button of document.querySelectorAll("[data-reveal]")) {
+for (const button of /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll("[data-reveal]"))) {
   button.addEventListener("click", () => {
-    const id = button.dataset.reveal;
-    const target = document.querySelector(`.id-number[data-party="${CSS.escape(id)}"]`);
+    // The selector says the attribute is there; the template renders the ID number beside it.
+    const id = /** @type {string} */ (button.dataset.reveal);
+    const target = /** @type {HTMLElement} */ (document.querySelector(`.id-number[data-party="${CSS.escape(id)}"]`));
     button.disabled = true;
     post(url(config.api.reveal, id), {}).then((result) => {
-      if (result.ok && result.data && result.data.id_number) {
-        target.textContent = result.data.id_number;
+      const revealed = /** @type {Reveal | null} */ (result.data);
+      if (result.ok && revealed && revealed.id_number) {
+        target.textContent = revealed.id_number;
         target.classList.add("is-revealed");
         button.remove();
       } else {
@@ -438,7 +470,7 @@ function slaPanel(card, urls, words) {
       });
     });
     formSlot.appendChild(form);
-    const first = form.querySelector("select, textarea, input");
+    const first = /** @type {HTMLElement | null} */ (form.querySelector("select, textarea, input"));
     if (first) first.focus();
   }
 
@@ -464,6 +496,7 @@ function slaPanel(card, urls, words) {
 
   // ---- escalation level ---------------------------------------------------------------------
 
+  /** @param {IncidentDispatch} summary */
   function renderLevel(summary) {
     part("level").textContent = format(words.level, { level: summary.level });
     // "2人未确认": orders dispatched and not accepted yet (the SLA clock sends them again).
@@ -486,6 +519,7 @@ function slaPanel(card, urls, words) {
 
   // Only the orders with something to answer or to know beyond the orders list: a declined one,
   // an overdue one, an arrival far from the scene.
+  /** @param {IncidentOrder} order */
   function worthShowing(order) {
     return order.can_accept || order.can_decline || order.can_stand_down || order.can_remind ||
       order.arrival_flagged ||
@@ -497,6 +531,7 @@ function slaPanel(card, urls, words) {
 
   // "Told 14:02 · seen 14:03", "Told 14:02 · not seen", "Told 14:02 · SMS sent 14:03",
   // "Told 14:02 · SMS retrying (3 attempts)" for one message (`summary.messages`).
+  /** @param {MemberMessageStatus} message */
   function reachedText(message) {
     const parts = [format(words.toldAt, { time: time(message.created_at) })];
     if (message.status === "seen") {
@@ -512,6 +547,7 @@ function slaPanel(card, urls, words) {
     return parts.join(" · ");
   }
 
+  /** @param {MemberMessageStatus} message @param {string} [prefix] */
   function reachedNode(message, prefix) {
     const node = el("div", `row-meta${message.status === "seen" || message.status === "sent" ? "" : " row-warn"}`,
       (prefix ? `${prefix}: ` : "") + reachedText(message));
@@ -521,14 +557,17 @@ function slaPanel(card, urls, words) {
   }
 
   // Declining or standing down an order: a reason is required.
+  /** @param {string} label @param {IncidentOrder} order @param {string} target */
   function reasonForm(label, order, target) {
     const reason = textarea("reason");
     openSlaForm(`${label} · ${order.member.name}`, [labelled(`${words.reason} *`, reason)], label,
       idUrl(target, order.id), () => ({ reason: reason.value.trim() }));
   }
 
+  /** @param {IncidentDispatch} summary */
   function renderOrders(summary) {
     const list = clear(part("orders"));
+    /** @type {Record<number, MemberMessageStatus>} */
     const told = {};
     for (const message of summary.messages || []) {
       if (message.kind === "order" && message.order !== null) told[message.order] = message;
@@ -551,7 +590,7 @@ function slaPanel(card, urls, words) {
       if (order.overdue_escalated_at && live) item.appendChild(el("span", "badge badge-warn", words.overdue));
       if (order.arrival_flagged) {
         item.appendChild(el("div", "row-text row-warn",
-          format(words.far, { distance: Math.round(order.arrival_distance_m) })));
+          format(words.far, { distance: Math.round(/** @type {number} a flagged arrival has its distance */ (order.arrival_distance_m)) })));
       }
       if (order.decline_reason) item.appendChild(el("div", "row-text row-warn", order.decline_reason));
       if (order.state === "stood_down" && order.stand_down_reason) {
@@ -582,6 +621,7 @@ function slaPanel(card, urls, words) {
 
   // ---- replacements: the next candidate of the same rule for a declined or late order --------
 
+  /** @param {IncidentDispatch} summary */
   function renderReplacements(summary) {
     const list = clear(part("replacements"));
     const proposals = summary.replacements || [];
@@ -591,7 +631,7 @@ function slaPanel(card, urls, words) {
       item.dataset.replaces = String(proposal.order);
       const why = proposal.why === "declined" ? words.inPlaceOfDeclined : words.inPlaceOfOverdue;
       item.appendChild(el("div", "row-head", format(why, { name: proposal.member.name })));
-      const c = proposal.candidate;
+      const c = /** @type {ReplacementCandidate | null} */ (proposal.candidate);
       if (!c) {
         item.appendChild(el("div", "row-text row-warn", words.noReplacement));
         list.appendChild(item);
@@ -617,6 +657,7 @@ function slaPanel(card, urls, words) {
 
   // ---- alarms --------------------------------------------------------------------------------
 
+  /** @param {IncidentDispatch} summary */
   function renderAlarms(summary) {
     const list = clear(part("alarms"));
     if (!summary.alarms.length) list.appendChild(el("li", "muted", words.noAlarms));
@@ -661,10 +702,11 @@ function slaPanel(card, urls, words) {
   get(urls.api)
     .then((result) => {
       if (!result.ok) throw new Error(`dispatch summary: HTTP ${result.status}`);
-      renderLevel(result.data);
-      renderOrders(result.data);
-      renderReplacements(result.data);
-      renderAlarms(result.data);
+      const summary = /** @type {IncidentDispatch} */ (result.data);
+      renderLevel(summary);
+      renderOrders(summary);
+      renderReplacements(summary);
+      renderAlarms(summary);
       document.body.dataset.slaLoaded = "1";
     })
     .catch(() => {

@@ -16,6 +16,19 @@ import { el } from "./core/dom.js";
 import { time } from "./core/format.js";
 import { pageConfig } from "./core/shared.js";
 
+/** @typedef {import("../../types/api.js").components["schemas"]} Schemas */
+/** @typedef {Schemas["PlaceList"]} PlaceList */
+/** @typedef {Schemas["MemberMapList"]} MemberMapList */
+/** @typedef {Schemas["Grid"]} Grid */
+/**
+ * A place's properties; `contact` (the contact member's name) only for the staff roles: the
+ * serializer drops the field for the others, and so the OpenAPI document, generated without a
+ * request, does not name it (geo/serializers.py PlaceSerializer).
+ * @typedef {NonNullable<Schemas["Place"]["properties"]> & {contact?: string | null}} PlaceProperties
+ */
+/** @typedef {NonNullable<Schemas["MemberMap"]["properties"]>} MemberProperties */
+/** @typedef {NonNullable<Grid["properties"]>} GridProperties */
+
 const L = globalThis.L;
 const config = pageConfig("map-config");
 const text = config.text;
@@ -50,13 +63,19 @@ const FORCE_COLOURS = {
 };
 
 // Popups pan clear of the zoom buttons (left) and the layer switcher and legend (right).
+/** @type {import("leaflet").PopupOptions} */
 const POPUP_OPTIONS = {
   maxWidth: 320,
   autoPanPaddingTopLeft: [60, 60],
   autoPanPaddingBottomRight: [300, 40],
 };
 
-// A popup: a title and rows of [label, value]; rows without a value are left out.
+/**
+ * A popup: a title and rows of [label, value]; rows without a value are left out.
+ * @param {string | undefined} title
+ * @param {string | null | undefined} subtitle
+ * @param {[string, unknown][]} rows
+ */
 function popupContent(title, subtitle, rows) {
   const box = el("div", "gl-popup");
   box.appendChild(el("div", "gl-popup-title", title));
@@ -78,9 +97,14 @@ const layers = {
   members: L.featureGroup(),
 };
 
-// Grids answer a click with their popup and light up under the mouse.
+/**
+ * Grids answer a click with their popup and light up under the mouse.
+ * @param {Grid} feature
+ * @param {import("leaflet").Path} layer
+ * @param {import("leaflet").PathOptions} normal
+ */
 function onGrid(feature, layer, normal) {
-  const p = feature.properties;
+  const p = /** @type {GridProperties} */ (feature.properties);
   layer.bindPopup(
     () =>
       popupContent(p.name, null, [
@@ -90,23 +114,30 @@ function onGrid(feature, layer, normal) {
       ]),
     POPUP_OPTIONS,
   );
-  layer.on("mouseover", () => layer.setStyle({ fillOpacity: 0.1, weight: 2, dashArray: null }));
+  // A null dashArray draws the line solid (Leaflet drops the attribute); @types/leaflet has no null.
+  layer.on("mouseover", () =>
+    layer.setStyle(/** @type {import("leaflet").PathOptions} */ (/** @type {unknown} */ ({ fillOpacity: 0.1, weight: 2, dashArray: null }))),
+  );
   layer.on("mouseout", () => layer.setStyle(normal));
 }
 
-// Places are small squares, members round dots: the two never look alike.
+/**
+ * Places are small squares, members round dots: the two never look alike.
+ * @param {PlaceProperties} p
+ */
 function placeIcon(p) {
   const square = el("span", "gl-place-square");
   square.style.setProperty("--place-colour", PLACE_COLOURS[p.kind] || PLACE_COLOURS.other);
   return L.divIcon({ className: "gl-place", html: square, iconSize: [10, 10], iconAnchor: [5, 5] });
 }
 
+/** @param {PlaceList} data */
 function drawPlaces(data) {
-  L.geoJSON(data, {
+  L.geoJSON(/** @type {import("geojson").FeatureCollection} */ (data), {
     pointToLayer: (feature, latlng) =>
-      L.marker(latlng, { icon: placeIcon(feature.properties), pane: "gl-places", keyboard: false }),
+      L.marker(latlng, { icon: placeIcon(/** @type {PlaceProperties} */ (feature.properties)), pane: "gl-places", keyboard: false }),
     onEachFeature: (feature, layer) => {
-      const p = feature.properties;
+      const p = /** @type {PlaceProperties} */ (feature.properties);
       layer.bindPopup(
         () =>
           popupContent(p.name, p.kind_display, [
@@ -117,9 +148,10 @@ function drawPlaces(data) {
       );
     },
   }).addTo(layers.places);
-  return data.features.length;
+  return /** @type {Schemas["Place"][]} */ (data.features).length;
 }
 
+/** @param {MemberProperties} p */
 function memberIcon(p) {
   const dot = el("span", "gl-member-dot");
   dot.style.setProperty("--force-colour", FORCE_COLOURS[p.force] || "#455a64");
@@ -132,10 +164,11 @@ function memberIcon(p) {
   });
 }
 
+/** @param {MemberMapList} data */
 function drawMembers(data) {
-  L.geoJSON(data, {
+  L.geoJSON(/** @type {import("geojson").FeatureCollection} */ (data), {
     pointToLayer: (feature, latlng) => {
-      const p = feature.properties;
+      const p = /** @type {MemberProperties} */ (feature.properties);
       return L.marker(latlng, {
         icon: memberIcon(p),
         keyboard: false,
@@ -144,9 +177,10 @@ function drawMembers(data) {
       });
     },
     onEachFeature: (feature, layer) => {
-      const p = feature.properties;
+      const p = /** @type {MemberProperties} */ (feature.properties);
       layer.bindPopup(() => {
         // The time of the last position in the sub-district's time zone (from the server).
+        /** @type {[string, unknown]} */
         const where = p.position_recorded_at
           ? [text.positionAt, time(p.position_recorded_at, true)]
           : [text.position, text.homePosition];
@@ -158,18 +192,22 @@ function drawMembers(data) {
       }, POPUP_OPTIONS);
     },
   }).addTo(layers.members);
-  return data.features.length;
+  return /** @type {Schemas["MemberMap"][]} */ (data.features).length;
 }
 
 // ---- notices ---------------------------------------------------------------------------------
 
+/** @typedef {import("leaflet").Control & {show(message: string): void}} NoticeControl */
+/** @typedef {import("leaflet").Control & {_box: HTMLElement}} NoticeThis */
 const Notice = L.Control.extend({
   options: { position: "topleft" },
+  /** @this {NoticeThis} */
   onAdd() {
     this._box = el("div", "gl-notice");
     this._box.hidden = true;
     return this._box;
   },
+  /** @this {NoticeThis} @param {string} message */
   show(message) {
     this._box.textContent = message;
     this._box.hidden = false;
@@ -177,7 +215,9 @@ const Notice = L.Control.extend({
 });
 // Added once the map exists; a layer that fails before (it cannot: loading is asynchronous)
 // would find no notice to show.
+/** @type {NoticeControl | null} */
 let notice = null;
+/** @param {string} message */
 function showNotice(message) {
   if (notice) notice.show(message);
 }
@@ -280,5 +320,5 @@ const Legend = L.Control.extend({
 });
 new Legend().addTo(map);
 
-notice = new Notice().addTo(map);
+notice = /** @type {NoticeControl} */ (new Notice().addTo(map));
 if (!config.subdistrict) notice.show(text.noData);

@@ -15,8 +15,19 @@
 import { clear, el, format } from "./core/dom.js";
 import { errorMessages, get, url } from "./core/http.js";
 
+/** @typedef {import("../../types/api.js").components["schemas"]} Schemas */
+/**
+ * A candidate's member: the API types it as a free dict ("{id, code, name, phone}", dispatch's
+ * CandidateSerializer), so its fields are named here; the rest of the answer is the API's own.
+ * @typedef {{id: number, code: string, name: string, phone: string}} CandidateMember
+ * @typedef {Omit<Schemas["Candidate"], "member"> & {member: CandidateMember}} Candidate
+ * @typedef {Omit<Schemas["Recommendation"], "candidates"> & {candidates: Candidate[]}} Recommendation
+ * @typedef {{line: import("leaflet").Polyline, style: {color: string, weight: number, opacity: number, dashArray?: string}}} Route
+ */
+
 const PROPOSED = { color: "#1565c0", weight: 5, opacity: 0.85 };
 const OTHER = { color: "#78909c", weight: 3, opacity: 0.7, dashArray: "6 5" };
+/** @type {{layer: import("leaflet").FeatureGroup, map: import("leaflet").Map} | null} */
 let active = null; // {layer, map}: the routes of the open panel
 
 /** Takes the routes of the open panel off the map. */
@@ -28,27 +39,36 @@ export function clearRoutes() {
   delete document.body.dataset.routesDrawn;
 }
 
+/** @param {number} seconds */
 function minutes(seconds) {
   return Math.max(1, Math.round(seconds / 60));
 }
 
+/** @param {Record<string, string>} text @param {number} metres */
 function distance(text, metres) {
   return metres >= 1000 ? format(text.km, { km: (metres / 1000).toFixed(1) }) : format(text.m, { m: Math.round(metres) });
 }
 
+/** @param {string} label @param {string} className */
 function badge(label, className) {
   return el("span", `rec-badge ${className}`, label);
 }
 
+/**
+ * @param {import("leaflet").Map} map
+ * @param {Recommendation} data
+ * @returns {Record<number, Route>}
+ */
 function drawRoutes(map, data) {
   const L = globalThis.L;
   clearRoutes();
   const layer = L.featureGroup();
+  /** @type {Record<number, Route>} */
   const byMember = {};
   let drawn = 0;
   for (const c of data.candidates) {
     if (!c.route || c.route.length < 2) continue;
-    const latlngs = c.route.map((p) => [p[1], p[0]]);
+    const latlngs = c.route.map((p) => /** @type {[number, number]} */ ([p[1], p[0]]));
     const style = c.proposed ? PROPOSED : OTHER;
     const line = L.polyline(latlngs, { interactive: false, ...style });
     line.addTo(layer);
@@ -75,6 +95,7 @@ function drawRoutes(map, data) {
   return byMember;
 }
 
+/** @param {Record<number, Route>} routes @param {number} memberId @param {boolean} on */
 function highlight(routes, memberId, on) {
   const route = routes[memberId];
   if (!route) return;
@@ -82,6 +103,7 @@ function highlight(routes, memberId, on) {
   if (on) route.line.bringToFront();
 }
 
+/** @param {Candidate} c @param {Record<number, Route>} routes @param {Record<string, string>} text */
 function candidateItem(c, routes, text) {
   const item = el("li", `rec-cand${c.proposed ? " is-proposed" : ""}${c.available ? "" : " is-unavailable"}`);
   item.dataset.testid = "candidate";
@@ -136,6 +158,12 @@ function candidateItem(c, routes, text) {
   return item;
 }
 
+/**
+ * @param {HTMLElement} box
+ * @param {Recommendation} data
+ * @param {import("leaflet").Map | null | undefined} map
+ * @param {Record<string, string>} text
+ */
 function render(box, data, map, text) {
   clear(box);
   const head = el("div", "rec-head");
@@ -159,7 +187,12 @@ function render(box, data, map, text) {
   document.body.dataset.recommendationLoaded = String(data.candidates.length);
 }
 
-/** Puts the panel at the top of `form` (after its title) and fills it; returns {othersLabel}. */
+/**
+ * Puts the panel at the top of `form` (after its title) and fills it; returns {othersLabel}.
+ * @param {HTMLFormElement} form
+ * @param {import("leaflet").Map | null | undefined} map
+ * @param {{url: string, incident: number, text: Record<string, string>}} options
+ */
 export function panel(form, map, { url: template, incident, text }) {
   const box = el("div", "rec");
   box.dataset.testid = "recommendation";
@@ -177,7 +210,7 @@ export function panel(form, map, { url: template, incident, text }) {
         document.body.dataset.recommendationLoaded = "error";
         return;
       }
-      render(box, result.data, map, text);
+      render(box, /** @type {Recommendation} */ (result.data), map, text);
     })
     .catch(() => {
       clear(box).appendChild(el("div", "field-error", text.failed));

@@ -6,6 +6,8 @@ import { clear, el } from "../core/dom.js";
 import { get, rows } from "../core/http.js";
 import { debounce, nameOf } from "./cases.js";
 
+/** @typedef {import("./types.js").AddressMatch} AddressMatch */
+
 /**
  * `input` the search field, `list` its listbox, `url` the gazetteer, `subdistrict` the page's
  * code; `onChoose(match)` with the chosen gazetteer row ({text, place, lon, lat, …}).
@@ -16,10 +18,10 @@ import { debounce, nameOf } from "./cases.js";
  * @param {string} options.url
  * @param {string | null} options.subdistrict
  * @param {import("./types.js").ConsoleText} options.text
- * @param {(match: Record<string, any>) => void} options.onChoose
+ * @param {(match: AddressMatch) => void} options.onChoose
  */
 export function createAddressSearch({ input, list, url, subdistrict, text, onChoose }) {
-  /** @type {Record<string, any>[]} */
+  /** @type {AddressMatch[]} */
   let matches = [];
   let active = -1;
   let ticket = 0;
@@ -83,7 +85,7 @@ export function createAddressSearch({ input, list, url, subdistrict, text, onCho
     }
     const result = await get(url, { q: query, subdistrict });
     if (mine !== ticket || !result.ok) return;
-    matches = rows(result.data).filter((/** @type {any} */ row) => row && row.text);
+    matches = /** @type {AddressMatch[]} */ (rows(result.data)).filter((row) => row && row.text);
     if (document.activeElement === input) render(query);
   }, 250);
 

@@ -29,7 +29,7 @@ import { createWhere } from "./where.js";
 const config = pageConfig("console-config");
 const text = config.text;
 const categories = indexByCode(config.categories);
-const toView = (/** @type {Record<string, any>} */ row) => caseView(row, { categories, statuses: shared.statuses });
+const toView = (/** @type {import("./types.js").CaseRow} */ row) => caseView(row, { categories, statuses: shared.statuses });
 const hrefOf = (/** @type {number} */ id) => url(config.pages.incident, id);
 const left = /** @type {HTMLElement} */ (document.querySelector(".console-left"));
 const right = /** @type {HTMLElement} */ (document.querySelector(".console-right"));

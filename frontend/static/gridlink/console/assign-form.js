@@ -5,7 +5,7 @@
 import { el, format } from "../core/dom.js";
 import { post } from "../core/http.js";
 import { assignBody, resultCase, tickOffice } from "./cases.js";
-import { clearFieldErrors, fillCategories, formValues, setBusy, showErrors, showMessage } from "./form-ui.js";
+import { clearFieldErrors, fillCategories, formValues, showMessage, sendForm } from "./form-ui.js";
 
 /**
  * `form` the assignment form; `config`, `text` the page's; `map` the console's map (pins), `where`
@@ -65,21 +65,9 @@ export function createAssignForm({ form, config, text, map, where, onTaken }) {
     clearFieldErrors(form);
     showMessage(form, "");
     const body = assignBody(formValues(form), { channel: config.jointChannel, offices: officeOrder, pin: map.pinOf("assign") });
-    setBusy(form, true);
-    let result;
-    try {
-      result = await post(config.api.incidents, body);
-    } catch {
-      showMessage(form, text.failed, "error");
-      return;
-    } finally {
-      setBusy(form, false);
-    }
-    if (!result.ok) {
-      showErrors(form, result, text);
-      return;
-    }
-    const incident = resultCase(result.data);
+    const data = await sendForm(form, () => post(config.api.incidents, body), text);
+    if (data === null) return;
+    const incident = resultCase(data);
     /** @type {NodeListOf<HTMLInputElement>} */ (form.querySelectorAll("input, textarea, select")).forEach((field) => {
       if (field.type === "checkbox") field.checked = false;
       else field.value = "";

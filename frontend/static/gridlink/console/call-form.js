@@ -14,7 +14,7 @@ import { get, lonLatOf, post, rows } from "../core/http.js";
 import { createAddressSearch } from "./address-search.js";
 import { callBody, debounce, pointParams, resultCase, suggestionRows } from "./cases.js";
 import { policeTag, statusChip } from "./case-views.js";
-import { clearFieldErrors, fillCategories, formValues, setBusy, showErrors, showMessage } from "./form-ui.js";
+import { clearFieldErrors, fillCategories, formValues, showMessage, sendForm } from "./form-ui.js";
 
 /**
  * `form` the call form; `config` the page's configuration and `text` its words; `categories` the
@@ -28,7 +28,7 @@ import { clearFieldErrors, fillCategories, formValues, setBusy, showErrors, show
  * @param {Record<string, import("./types.js").Category>} options.categories
  * @param {import("./map.js").ConsoleMap} options.map
  * @param {import("./where.js").Where} options.where
- * @param {(row: Record<string, any>) => import("./types.js").CaseView} options.toView
+ * @param {(row: import("./types.js").CaseRow) => import("./types.js").CaseView} options.toView
  * @param {(id: number) => string} options.hrefOf
  * @param {(incident: Record<string, any>) => void} options.onTaken
  */
@@ -189,7 +189,7 @@ export function createCallForm({ form, config, text, categories, map, where, toV
     }
     const params = { ...pointParams(pin.latlng, pin.datum), category: categorySelect.value, subdistrict: config.subdistrict };
     const result = await get(api.duplicates, params);
-    if (mine === duplicateTicket && result.ok) renderDuplicates(rows(result.data).map(toView));
+    if (mine === duplicateTicket && result.ok) renderDuplicates(/** @type {import("./types.js").Duplicate[]} */ (rows(result.data)).map(toView));
   }
 
   // ---- submitting, resetting ----------------------------------------------------------------------
@@ -198,21 +198,9 @@ export function createCallForm({ form, config, text, categories, map, where, toV
   async function submit(linkTo) {
     clearFieldErrors(form);
     showMessage(form, "");
-    setBusy(form, true);
-    let result;
-    try {
-      result = await post(api.incidents, callBody(formValues(form), map.pinOf("call"), linkTo));
-    } catch {
-      showMessage(form, text.failed, "error");
-      return;
-    } finally {
-      setBusy(form, false);
-    }
-    if (!result.ok) {
-      showErrors(form, result, text);
-      return;
-    }
-    const incident = resultCase(result.data);
+    const data = await sendForm(form, () => post(api.incidents, callBody(formValues(form), map.pinOf("call"), linkTo)), text);
+    if (data === null) return;
+    const incident = resultCase(data);
     emptyFields();
     showMessage(form, format(linkTo ? text.linked : text.created, { number: incident.number || "" }), "ok");
     onTaken(incident);

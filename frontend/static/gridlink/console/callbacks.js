@@ -10,8 +10,10 @@ import { clear, el } from "../core/dom.js";
 import { age } from "../core/format.js";
 import { get, post, rows, url } from "../core/http.js";
 import { callbackBody, callbackCase } from "./cases.js";
-import { clearFieldErrors, setBusy, showErrors, showMessage } from "./form-ui.js";
+import { clearFieldErrors, sendForm } from "./form-ui.js";
 import { setCount } from "./queues.js";
+
+/** @typedef {import("./types.js").Callback} Callback */
 
 /**
  * `list` the call-backs' <ol> (absent when the user may not record them: then nothing is loaded);
@@ -26,7 +28,7 @@ import { setCount } from "./queues.js";
  */
 export function createCallbacks({ list, config, text, hrefOf, onReopened }) {
   const api = config.api;
-  /** @type {Record<string, any>[]} */
+  /** @type {Callback[]} */
   let callbacks = [];
   /** @type {number | null} */
   let openId = null; // the call-back whose form is open
@@ -44,7 +46,7 @@ export function createCallbacks({ list, config, text, hrefOf, onReopened }) {
     return box;
   }
 
-  /** @param {Record<string, any>} row */
+  /** @param {Callback} row */
   function callbackForm(row) {
     const form = el("form", "cform callback-form");
     form.noValidate = true;
@@ -109,20 +111,8 @@ export function createCallbacks({ list, config, text, hrefOf, onReopened }) {
       event.preventDefault();
       clearFieldErrors(form);
       const body = callbackBody({ state: state(), satisfaction: satisfaction.value, note: note.value, reopen: reopen.checked });
-      setBusy(form, true);
-      let result;
-      try {
-        result = await post(url(api.callbackComplete, row.id), body);
-      } catch {
-        showMessage(form, text.failed, "error");
-        return;
-      } finally {
-        setBusy(form, false);
-      }
-      if (!result.ok) {
-        showErrors(form, result, text);
-        return;
-      }
+      const data = await sendForm(form, () => post(url(api.callbackComplete, row.id), body), text);
+      if (data === null) return;
       openId = null;
       load(true);
       if (body.reopen) onReopened();
@@ -163,7 +153,7 @@ export function createCallbacks({ list, config, text, hrefOf, onReopened }) {
     if (!callbacks.length) list.appendChild(el("li", "queue-empty", text.emptyQueue));
     for (const row of callbacks) {
       const item = el("li", "qitem callback");
-      item.dataset.id = row.id;
+      item.dataset.id = String(row.id);
       const head = el("div", "qhead");
       const name = head.appendChild(el("strong", "cb-name", row.name || "—"));
       const phone = head.appendChild(el("span", "cb-phone", row.phone || ""));
@@ -201,7 +191,7 @@ export function createCallbacks({ list, config, text, hrefOf, onReopened }) {
     if (openId !== null && !force) return;
     const result = await get(api.callbacks, { state: "open", subdistrict: config.subdistrict });
     if (!result.ok) throw new Error(`callbacks: HTTP ${result.status}`);
-    callbacks = rows(result.data);
+    callbacks = /** @type {Callback[]} */ (rows(result.data));
     render();
     document.body.dataset.callbacksLoaded = String(callbacks.length);
   }

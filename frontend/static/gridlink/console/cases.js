@@ -8,6 +8,9 @@
 import { lonLatOf, rows } from "../core/http.js";
 
 /** @typedef {import("./types.js").CaseView} CaseView @typedef {import("./types.js").Category} Category */
+/** @typedef {import("./types.js").QueueRow} QueueRow @typedef {import("./types.js").Duplicate} Duplicate */
+/** @typedef {import("./types.js").CaseRow} CaseRow @typedef {import("./types.js").IntakeResponse} IntakeResponse */
+/** @typedef {import("./types.js").Callback} Callback @typedef {import("./types.js").Suggestion} Suggestion */
 /** @typedef {import("./types.js").LatLngLike} LatLngLike @typedef {import("./types.js").Pin} Pin */
 
 /** A value's display name: the value itself, or an object's name / label / code; "" for none. @param {any} value @returns {string} */
@@ -33,7 +36,7 @@ export function indexByCode(categories) {
  * The case fields the queue shows, whatever the exact shape of the API's row. `categories` is
  * the picker's list by code (its names are in the user's language; the API's are the Chinese
  * ones), `statuses` the server's {code: label}.
- * @param {Record<string, any>} row
+ * @param {CaseRow} row
  * @param {{categories?: Record<string, Category>, statuses?: Record<string, string>}} [options]
  * @returns {CaseView}
  */
@@ -129,7 +132,12 @@ export function assignBody(values, { channel, offices, pin }) {
   return body;
 }
 
-/** The case an intake answered with: {incident: …} or the incident itself, a Feature flattened. @param {any} data @returns {Record<string, any>} */
+/**
+ * The case an intake answered with: {incident: …} or the incident itself, a Feature flattened
+ * (the API's answer today: the incident itself, IntakeResponse).
+ * @param {any} data
+ * @returns {IntakeResponse}
+ */
 export function resultCase(data) {
   let incident = (data && (data.incident || data)) || {};
   if (incident.type === "Feature") incident = rows([incident])[0];
@@ -145,7 +153,7 @@ export function resultCase(data) {
 export function suggestionRows(data, categories) {
   const list = Array.isArray(data) ? data : (data && (data.suggestions || data.results || data.categories)) || [];
   return list
-    .map((/** @type {any} */ item) => {
+    .map((/** @type {Suggestion & {category?: unknown}} */ item) => {
       const code = item.code || codeOf(item.category);
       return code && categories[code] ? { code, score: item.score } : null;
     })
@@ -176,7 +184,12 @@ export function callbackBody({ state, satisfaction, note, reopen }) {
   return body;
 }
 
-/** The case of a call-back row: {id, number}, whichever shape the row names it in. @param {Record<string, any>} row @returns {{id: number, number: string}} */
+/**
+ * The case of a call-back row: {id, number}, whichever shape the row names it in (the API's today:
+ * Callback, `incident` its id and `number` its number; the other names are older shapes').
+ * @param {Record<string, any> & {incident?: Callback["incident"] | any, number?: Callback["number"]}} row
+ * @returns {{id: number, number: string}}
+ */
 export function callbackCase(row) {
   const id = typeof row.incident === "object" && row.incident ? row.incident.id : row.incident || row.incident_id;
   const number = row.incident_number || row.number || (row.incident && row.incident.number) || "";

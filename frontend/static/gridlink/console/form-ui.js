@@ -54,6 +54,33 @@ export function showErrors(form, result, text) {
   showMessage(form, summary.length ? summary.join(" ") : errors.message, "error");
 }
 
+/**
+ * Sends a form: busy while `request()` runs; a network failure or a refusal is shown in the form
+ * (`text.failed`, or the server's errors field by field). The answer's data when it was accepted,
+ * else null.
+ * @param {HTMLElement} form
+ * @param {() => Promise<ApiResult>} request
+ * @param {ConsoleText} text
+ * @returns {Promise<any>}
+ */
+export async function sendForm(form, request, text) {
+  setBusy(form, true);
+  let result;
+  try {
+    result = await request();
+  } catch {
+    showMessage(form, text.failed, "error");
+    return null;
+  } finally {
+    setBusy(form, false);
+  }
+  if (!result.ok) {
+    showErrors(form, result, text);
+    return null;
+  }
+  return result.data;
+}
+
 /** @param {HTMLElement} form @param {boolean} busy */
 export function setBusy(form, busy) {
   /** @type {NodeListOf<HTMLButtonElement>} */ (form.querySelectorAll("button[type=submit]")).forEach((button) => {
@@ -87,7 +114,12 @@ export function fillCategories(select, categories, text) {
   const empty = el("option", null, text.choose);
   empty.value = "";
   select.appendChild(empty);
-  for (const [police, label] of [[true, text.police], [false, text.nonPolice]]) {
+  /** @type {[boolean, string][]} */
+  const groups = [
+    [true, text.police],
+    [false, text.nonPolice],
+  ];
+  for (const [police, label] of groups) {
     const group = el("optgroup");
     group.label = label;
     for (const category of categories) {

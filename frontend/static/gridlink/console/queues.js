@@ -33,7 +33,7 @@ export function setCount(name, count) {
  * @param {import("./types.js").ConsoleText} options.text
  * @param {import("./map.js").ConsoleMap} options.map
  * @param {import("./where.js").Where} options.where
- * @param {(row: Record<string, any>) => CaseView} options.toView
+ * @param {(row: import("./types.js").CaseRow) => CaseView} options.toView
  * @param {(id: number) => string} options.hrefOf
  * @param {ReturnType<typeof import("./cases.js").createHighlight>} options.highlight
  * @param {() => void} options.refresh
@@ -161,7 +161,7 @@ export function createQueues({ config, text, map, where, toView, hrefOf, highlig
   async function loadQueue(name) {
     const result = await get(config.api.incidents, { queue: name, subdistrict: config.subdistrict });
     if (!result.ok) throw new Error(`${name}: HTTP ${result.status}`);
-    return rows(result.data).map((/** @type {any} */ row) => toView(row)).sort(byNewest);
+    return /** @type {import("./types.js").QueueRow[]} */ (rows(result.data)).map((row) => toView(row)).sort(byNewest);
   }
 
   /** Reloads both queues (rejects when one fails; the other is still drawn). */

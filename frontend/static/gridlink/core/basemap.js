@@ -8,6 +8,20 @@
 
 import { el } from "./dom.js";
 
+// The layers' answers, typed from the API's OpenAPI document (frontend/types/api.d.ts): a field
+// renamed in geo's serializers fails `tsc` here. Drawn<F>: a Feature as drawn, its properties and
+// geometry there (the schemas mark every GeoJSON member optional).
+/** @typedef {import("../../../types/api.js").components["schemas"]} Schemas */
+/**
+ * @template {{properties?: unknown, geometry?: unknown}} F
+ * @typedef {F & {properties: NonNullable<F["properties"]>, geometry: NonNullable<F["geometry"]>}} Drawn
+ */
+/** @template F @typedef {{type: "FeatureCollection", features: F[]}} Layer */
+/** @typedef {Drawn<Schemas["Road"]> & {geometry: {coordinates: number[][]}}} Road */
+/** @typedef {NonNullable<Schemas["Road"]["properties"]>} RoadProperties */
+/** @typedef {NonNullable<Schemas["Community"]["properties"]>} CommunityProperties */
+/** @typedef {NonNullable<Schemas["Grid"]["properties"]>} GridProperties */
+
 // ---- the basemap ------------------------------------------------------------------------------
 
 const COLOURS = {
@@ -75,7 +89,7 @@ export function create(containerId, mapConfig, options = {}) {
   L.control.scale({ imperial: false, maxWidth: options.scaleMaxWidth || 140 }).addTo(map);
 
   // Panes fix the drawing order whatever order the layers arrive in.
-  [
+  /** @type {[string, number][]} */ ([
     ["gl-land", 210],
     ["gl-water", 300],
     ["gl-roads", 350],
@@ -89,12 +103,13 @@ export function create(containerId, mapConfig, options = {}) {
         ["gl-incidents", 620],
         ["gl-pin", 650],
       ]
-    )
+    ))
     .forEach(function (pane) {
       map.createPane(pane[0]).style.zIndex = String(pane[1]);
     });
-  map.getPane("gl-labels").style.pointerEvents = "none";
-  map.getPane("gl-land").style.pointerEvents = "none";
+  // Both panes were created just above.
+  /** @type {HTMLElement} */ (map.getPane("gl-labels")).style.pointerEvents = "none";
+  /** @type {HTMLElement} */ (map.getPane("gl-land")).style.pointerEvents = "none";
   const roadRenderer = L.canvas({ pane: "gl-roads", tolerance: 2 });
   const waterRenderer = L.canvas({ pane: "gl-water" });
 
@@ -118,6 +133,7 @@ export function create(containerId, mapConfig, options = {}) {
   }
   if (options.layerControl !== false) {
     const control = options.layerControl || {};
+    /** @type {import("leaflet").Control.LayersObject | null} */
     let baseLayers = null;
     if (tiles && control.baseLayers) {
       baseLayers = {};
@@ -127,10 +143,11 @@ export function create(containerId, mapConfig, options = {}) {
         // The land fill of the offline basemap would hide the tiles.
         const online = event.layer === tiles;
         landLayer.eachLayer(function (layer) {
-          layer.setStyle({ fillOpacity: online ? 0 : 1 });
+          /** @type {import("leaflet").Path} */ (layer).setStyle({ fillOpacity: online ? 0 : 1 });
         });
       });
     }
+    /** @type {import("leaflet").Control.LayersObject} */
     const overlays = {};
     BASE_OVERLAYS.concat(
       overlayLayers.map(function (overlay) {
@@ -140,7 +157,7 @@ export function create(containerId, mapConfig, options = {}) {
       overlays[mapConfig.layers[name]] = layers[name];
     });
     L.control
-      .layers(baseLayers, overlays, { collapsed: control.collapsed !== false, position: "topright" })
+      .layers(/** @type {import("leaflet").Control.LayersObject | undefined} */ (baseLayers), overlays, { collapsed: control.collapsed !== false, position: "topright" })
       .addTo(map);
   }
 
@@ -227,6 +244,7 @@ export function create(containerId, mapConfig, options = {}) {
     );
   }
 
+  /** @param {Layer<Drawn<Schemas["Subdistrict"]>>} data */
   function drawBoundary(data) {
     const land = L.geoJSON(data, {
       pane: "gl-land",
@@ -260,12 +278,16 @@ export function create(containerId, mapConfig, options = {}) {
   }
 
   function drawWaters(data) {
-    L.geoJSON(data, {
-      pane: "gl-water",
-      renderer: waterRenderer,
-      interactive: false,
-      style: { color: COLOURS.waterEdge, weight: 1, fillColor: COLOURS.water, fillOpacity: 1 },
-    }).addTo(layers.waters);
+    // `renderer` is a path option, passed on to the layers the GeoJSON makes.
+    L.geoJSON(
+      data,
+      /** @type {import("leaflet").GeoJSONOptions} */ ({
+        pane: "gl-water",
+        renderer: waterRenderer,
+        interactive: false,
+        style: { color: COLOURS.waterEdge, weight: 1, fillColor: COLOURS.water, fillOpacity: 1 },
+      })
+    ).addTo(layers.waters);
   }
 
   const roadLines = [];
@@ -284,6 +306,7 @@ export function create(containerId, mapConfig, options = {}) {
     });
   }
 
+  /** @param {Layer<Road>} data */
   function drawRoads(data) {
     const byClass = {};
     data.features.forEach(function (feature) {
@@ -296,30 +319,30 @@ export function create(containerId, mapConfig, options = {}) {
         return;
       }
       const style = ROAD_STYLES[cls];
-      const collection = { type: "FeatureCollection", features: features };
+      const collection = /** @type {import("geojson").FeatureCollection} */ ({ type: "FeatureCollection", features: features });
       if (style.casing) {
-        const casing = L.geoJSON(collection, {
+        const casing = L.geoJSON(collection, /** @type {import("leaflet").GeoJSONOptions} */ ({
           renderer: roadRenderer,
           interactive: false,
-          style: function (feature) {
+          style: function (/** @type {any} */ feature) {
             return {
-              color: feature.properties.is_bridge ? "#6f6a60" : style.casing,
+              color: /** @type {RoadProperties} */ (feature.properties).is_bridge ? "#6f6a60" : style.casing,
               weight: style.width + 2,
               lineCap: "round",
               lineJoin: "round",
             };
           },
-        });
+        }));
         casing.addTo(layers.roads);
         roadLines.push({ layer: casing, style: style, casing: true });
       }
       // Roads take no clicks: a click goes to what lies above them (a grid's popup on the map
       // page) or to the map (the incident's pin on the console).
-      const fill = L.geoJSON(collection, {
+      const fill = L.geoJSON(collection, /** @type {import("leaflet").GeoJSONOptions} */ ({
         renderer: roadRenderer,
         interactive: false,
         style: { color: style.fill, weight: style.width, dashArray: style.dashArray || null, lineCap: "round", lineJoin: "round" },
-      });
+      }));
       fill.addTo(layers.roads);
       roadLines.push({ layer: fill, style: style, casing: false });
     });
@@ -330,6 +353,7 @@ export function create(containerId, mapConfig, options = {}) {
 
   // Names along the road; angles are taken in the projected plane, where they do not change
   // with the zoom.
+  /** @param {Road[]} features */
   function drawRoadLabels(features) {
     const placed = {};
     features.forEach(function (feature) {
@@ -368,20 +392,22 @@ export function create(containerId, mapConfig, options = {}) {
     });
   }
 
+  /** @param {Layer<Drawn<Schemas["Community"]>>} data */
   function drawCommunities(data) {
     L.geoJSON(data, {
       pane: "gl-communities",
       interactive: false,
       style: { color: COLOURS.community, weight: 2.5, opacity: 0.9, fill: false },
       onEachFeature: function (feature, layer) {
-        const p = feature.properties;
+        const p = /** @type {CommunityProperties} */ (feature.properties);
         if (p.label_point) {
-          addFittedLabel(layers.communities, "community", layer.getBounds(), p.label_point, p.name, 15);
+          addFittedLabel(layers.communities, "community", /** @type {import("leaflet").Polygon} */ (layer).getBounds(), p.label_point, p.name, 15);
         }
       },
     }).addTo(layers.communities);
   }
 
+  /** @param {Layer<Drawn<Schemas["Grid"]>>} data */
   function drawGrids(data) {
     const onGrid = options.onGrid;
     const style = { color: COLOURS.grid, weight: 1.2, opacity: 0.85, dashArray: "5 4" };
@@ -397,12 +423,12 @@ export function create(containerId, mapConfig, options = {}) {
       interactive: Boolean(onGrid),
       style: style,
       onEachFeature: function (feature, layer) {
-        const p = feature.properties;
+        const p = /** @type {GridProperties} */ (feature.properties);
         if (onGrid) {
           onGrid(feature, layer, style);
         }
         if (p.label_point) {
-          addFittedLabel(layers.grids, "grid", layer.getBounds(), p.label_point, p.name, 12);
+          addFittedLabel(layers.grids, "grid", /** @type {import("leaflet").Polygon} */ (layer).getBounds(), p.label_point, p.name, 12);
         }
       },
     }).addTo(layers.grids);

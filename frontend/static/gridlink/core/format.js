@@ -9,10 +9,16 @@ function lang() {
   return (doc && doc.documentElement && doc.documentElement.lang) || undefined;
 }
 
-/** "14:05" (or "06/03 14:05" with `withDate`) of an ISO time; "" for none. */
+/**
+ * "14:05" (or "06/03 14:05" with `withDate`) of an ISO time; "" for none.
+ * @param {string | null | undefined} iso
+ * @param {boolean} [withDate]
+ * @returns {string}
+ */
 export function time(iso, withDate) {
   if (!iso) return "";
   const date = new Date(iso);
+  /** @type {Intl.DateTimeFormatOptions} */
   const options = { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: shared.timeZone };
   if (withDate) {
     options.month = "2-digit";
@@ -25,13 +31,18 @@ export function time(iso, withDate) {
   }
 }
 
+/** @type {[Intl.RelativeTimeFormatUnit, number][]} */
 const AGE_UNITS = [
   ["day", 86400],
   ["hour", 3600],
   ["minute", 60],
 ];
 
-/** How long ago an ISO time was, narrow and relative ("5分钟前", "3 hr. ago"); "" for none. */
+/**
+ * How long ago an ISO time was, narrow and relative ("5分钟前", "3 hr. ago"); "" for none.
+ * @param {string | null | undefined} iso
+ * @returns {string}
+ */
 export function age(iso) {
   if (!iso) return "";
   const seconds = (Date.now() - new Date(iso).getTime()) / 1000;
@@ -50,6 +61,9 @@ export function age(iso) {
  * The glyph of a category ({code} or {code, scope}, as the APIs give it): its own, else its
  * scope's (for categories added later) — the scope from the category itself or from `categories`
  * ({code: {scope}}, e.g. the page's list of categories) — else "●".
+ * @param {{code?: string | null, scope?: string | null} | null | undefined} category
+ * @param {Record<string, {scope?: string | null} | undefined>} [categories]
+ * @returns {string}
  */
 export function glyphOf(category, categories = {}) {
   const code = category && category.code;

@@ -10,14 +10,24 @@
 // Read when this module is first imported. Without a document (node --test) `shared` is empty
 // until a test puts a fake `globalThis.document` in place before importing.
 
+/**
+ * The parsed JSON of the json_script element #id, or null when there is none.
+ * @param {string} id
+ * @returns {any}
+ */
 function parse(id) {
   const doc = globalThis.document;
   const node = doc ? doc.getElementById(id) : null;
   if (!node) return null;
-  return JSON.parse(node.textContent);
+  return JSON.parse(/** @type {string} */ (node.textContent));
 }
 
-/** The parsed configuration of the page's json_script element #id; throws when it is missing. */
+/**
+ * The parsed configuration of the page's json_script element #id; throws when it is missing.
+ * `any`: the page names its configuration's type where it reads it.
+ * @param {string} id
+ * @returns {any}
+ */
 export function pageConfig(id) {
   const config = parse(id);
   if (config === null) {
@@ -26,8 +36,21 @@ export function pageConfig(id) {
   return config;
 }
 
+/**
+ * What #gridlink-shared holds (frontend/page_config.py, the keys listed above). Typed as the page
+ * has it; only without a document (node --test) is it empty, and the readers that run there
+ * (core/format.js) fall back with `|| {}`.
+ * @typedef {object} Shared
+ * @property {string} timeZone
+ * @property {Record<string, string>} statuses
+ * @property {{open: string[], done: string[], liveOrder: string[]}} statusGroups
+ * @property {Record<string, string>} categoryGlyphs
+ * @property {Record<string, string>} scopeGlyphs
+ */
+
+/** @returns {Shared} */
 function readShared() {
-  if (!globalThis.document) return {};
+  if (!globalThis.document) return /** @type {Shared} */ ({});
   const config = parse("gridlink-shared");
   if (config === null) {
     throw new Error("#gridlink-shared is missing: the page's template needs {% gridlink_shared %} (frontend_tags)");
