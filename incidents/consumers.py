@@ -10,7 +10,8 @@ receives every later IncidentEvent of the sub-district in id order, then
 from the database: at most WS_RESUME_PER_MINUTE per socket (the one on connect included), beyond
 that an error frame and close 4429; a malformed resume (an id that is not an integer from 0 to
 bigint's maximum) or any other frame: an error frame and close 4400. Live events arrive as
-`{"type": "event", "event": <incidents.events.event_payload>}`; responders' positions, coalesced
+`{"type": "event", "event": <incidents.events.event_payload>, "incident": <its board row, as the
+snapshot has it (wall.selectors.board_rows), or null once it left the board>}` (replayed ones too); responders' positions, coalesced
 and throttled per sub-district by dispatch.positions, as `{"type": "positions", "positions":
 [{"member", "lon", "lat", "at", "accuracy_m"}, ...]}` (not replayed on resume: the next batch or
 the snapshot API brings them). The consumer only reads."""
@@ -36,7 +37,7 @@ from config.ws_frames import (  # noqa: F401 - wall.views and tests read the cod
 )
 from geo.models import Subdistrict
 from incidents import relay
-from incidents.events import event_payload, events_for_payload, wall_group
+from incidents.events import events_for_payload, wall_event_messages, wall_group
 from incidents.models import IncidentEvent
 
 log = logging.getLogger(__name__)
@@ -56,13 +57,14 @@ def _access(user, code: str) -> tuple[int | None, int | None]:
 
 
 def _missed_events(subdistrict_id: int, last_event: int, cap: int) -> tuple[list[dict], bool, int]:
-    """(payloads of the events after `last_event`, oldest first; whether more than `cap` were missed;
-    the newest event id of the sub-district, or `last_event` when there is none newer)."""
+    """(messages of the events after `last_event`, oldest first, their frames as live ones are, with
+    the incidents' board rows read in one go; whether more than `cap` were missed; the newest event
+    id of the sub-district, or `last_event` when there is none newer)."""
     missed = IncidentEvent.objects.filter(subdistrict_id=subdistrict_id, pk__gt=last_event)
     if missed.order_by("pk")[cap:cap + 1].exists():  # too many: only the newest id matters then
         return [], True, cast(int, missed.order_by("-pk").values_list("pk", flat=True).first())  # exists
-    events = list(events_for_payload(missed).order_by("pk"))
-    return [event_payload(e, e.incident) for e in events], False, events[-1].pk if events else last_event
+    messages = wall_event_messages(events_for_payload(missed).order_by("pk"))
+    return messages, False, messages[-1]["id"] if messages else last_event
 
 
 class WallConsumer(GuardedJsonConsumer):
@@ -123,15 +125,15 @@ class WallConsumer(GuardedJsonConsumer):
 
     async def _resume(self, last_event: int) -> None:
         self.spend_resume()
-        payloads, too_many, newest = await socket_db(_missed_events)(
+        messages, too_many, newest = await socket_db(_missed_events)(
             self.subdistrict_id, last_event, RESUME_CAP)
         if too_many:
             await self.send_json({"type": "resync", "last_event": newest})
             return
-        for payload in payloads:
-            await self.send_json({"type": "event", "event": payload})
+        for message in messages:
+            await self.send(text_data=message["text"])
         # a live copy of these may already be queued behind this handler: don't send it twice
-        self.sent_on_resume = {p["id"] for p in payloads}
+        self.sent_on_resume = {m["id"] for m in messages}
         await self.send_json({"type": "caught_up", "last_event": newest})
 
     # Live fan-out: one channel-layer message reaches every socket of the sub-district, so these two

@@ -176,11 +176,12 @@ async def _listen(layer, listening: asyncio.Event) -> None:
 
 
 def _event_messages(event_ids: list[int]) -> list[dict]:
-    from incidents.events import event_payload, events_for_payload, wall_event_message
+    """The messages of relayed events, built once per event in this process (frames with their
+    incidents' board rows, read for all of them at once), then sent to every socket here."""
+    from incidents.events import events_for_payload, wall_event_messages
     from incidents.models import IncidentEvent
 
-    events = events_for_payload(IncidentEvent.objects.filter(pk__in=event_ids)).order_by("pk")
-    return [wall_event_message(event_payload(e, e.incident)) for e in events]
+    return wall_event_messages(events_for_payload(IncidentEvent.objects.filter(pk__in=event_ids)).order_by("pk"))
 
 
 def positions_message(positions: list[dict]) -> dict:
@@ -266,15 +267,17 @@ async def _group_send_all(layer, messages: list[tuple[str, dict]]) -> None:
             return
 
 
-def publish_event(group: str, message: dict, *, event_id: int) -> None:
+def publish_event(group: str, message: Callable[[], dict], *, event_id: int) -> None:
     """Send one committed event's message to a wall group from sync code: through the channel layer
-    (in process, or shared Redis), or through PostgreSQL from a worker process (by id)."""
+    (in process, or shared Redis), or through PostgreSQL from a worker process (by id). `message()`
+    builds it (it reads the database): called once, and only when the message goes through this
+    process's layer."""
     layer = get_channel_layer()
     if layer is None:
         return
     if relays(layer):
         notify_events(group, [event_id])
         return
-    async_to_sync(layer.group_send)(group, message)
+    async_to_sync(layer.group_send)(group, message())
     if has_peers(layer):
         notify_events(group, [event_id])

@@ -71,6 +71,8 @@ def test_the_frame_is_encoded_once_as_the_socket_sends_it():
     assert message["type"] == "incident.event"
     assert message["id"] == event.pk
     assert json.loads(message["text"]) == {"type": "event", "event": json.loads(json.dumps(payload))}
+    with_row = wall_event_message(payload, {result.incident.pk: {"id": result.incident.pk}})
+    assert json.loads(with_row["text"])["incident"] == {"id": result.incident.pk}
 
 
 @pytest.mark.django_db(transaction=True)

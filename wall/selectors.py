@@ -227,6 +227,11 @@ def _incidents(queryset: QuerySet[Incident], iso: _Iso, *,
     return out, deadline_of
 
 
+def _on_board(day_start: datetime) -> Q:
+    """What puts an incident on the board: not closed or merged, or closed today."""
+    return Q(status__in=OPEN_STATUSES) | Q(status=Status.CLOSED, closed_at__gte=day_start)
+
+
 def _board_incidents(subdistrict_id: int, day_start: datetime) -> Q:
     """Incidents on the board: every one not closed or merged, and those closed today. The
     candidates come from the (sub-district, status) index and from today's closing events (the
@@ -234,8 +239,21 @@ def _board_incidents(subdistrict_id: int, day_start: datetime) -> Q:
     open_ids = Incident.objects.filter(subdistrict_id=subdistrict_id, status__in=OPEN_STATUSES).order_by().values("pk")
     closed_today = (IncidentEvent.objects.filter(subdistrict_id=subdistrict_id, at__gte=day_start,
                                                  to_status=Status.CLOSED).order_by().values("incident_id"))
-    return (Q(pk__in=open_ids.union(closed_today, all=True))
-            & (Q(status__in=OPEN_STATUSES) | Q(status=Status.CLOSED, closed_at__gte=day_start)))
+    return Q(pk__in=open_ids.union(closed_today, all=True)) & _on_board(day_start)
+
+
+def board_rows(*, incident_ids: list[int], now: datetime | None = None) -> dict[int, _Json | None]:
+    """The board rows of these incidents exactly as the snapshot has them (the same `_incidents`
+    builds both), by id; None for one that is not on the board (merged, or closed before today):
+    the wall takes it off. What an event frame carries (incidents.events.register_board_rows), so
+    that a wall applies an event without a request. Two queries, whatever the number of ids."""
+    out: dict[int, _Json | None] = dict.fromkeys(incident_ids)
+    if not incident_ids:
+        return out
+    day_start, _day_end = local_day_bounds(local_today(now or timezone.now()))
+    rows, _deadlines = _incidents(Incident.objects.filter(_on_board(day_start), pk__in=incident_ids), _Iso())
+    out.update((row["id"], row) for row in rows)
+    return out
 
 
 # --- members -------------------------------------------------------------------------------------

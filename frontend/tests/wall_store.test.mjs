@@ -143,3 +143,43 @@ test("the card's timeline is kept when the state's shape comes again", () => {
   store.upsertIncident({ id: 5, status: "dispatched" });
   assert.deepEqual(store.incident(5).timeline, [{ id: 1 }]);
 });
+
+// Rows as the frames carry them (the snapshot's shape), times in the server's zone.
+const local = (t) => new Date(t + 8 * 60 * MIN).toISOString().slice(0, 19) + "+08:00";
+const row = (fields) => ({
+  number: "B", point: [120, 30], reported_at: local(NOW - MIN), orders: [],
+  category: { code: "noise", name: "噪音" }, channel: { code: "hotline", name: "热线" }, grid: { code: "G1", name: "一" },
+  ...fields,
+});
+
+test("an event's row is applied as it is: a new case appears, a status change redraws it, counts follow", () => {
+  const store = createWallStore({ groups: GROUPS, clock: () => NOW, timeZone: "Asia/Shanghai" });
+  store.applySnapshot(snapshot(), "start");
+  const created = store.applyEvent({ id: 41, incident: 5, kind: "created", status: "new", at: iso(NOW) },
+    { row: row({ id: 5, status: "new" }) });
+  assert.equal(created.previous, null);
+  assert.equal(store.incident(5).number, "B");
+  assert.equal(store.state.gridLoads.G1, 1);
+  assert.equal(store.state.counts.today, 1); // only id 5 has a category and a local time today
+  assert.deepEqual(store.state.counts.by_category, [{ code: "noise", name: "噪音", count: 1 }]);
+  const order = { id: 9, member: 7, state: "dispatched", arrive_by: iso(NOW + 10 * MIN) };
+  const changed = store.applyEvent({ id: 42, incident: 5, kind: "status_changed", status: "dispatched", at: iso(NOW) },
+    { row: row({ id: 5, status: "dispatched", orders: [order] }) });
+  assert.equal(changed.previous.status, "new");
+  assert.equal(store.incident(5).orders.length, 1);
+  assert.equal(store.member(7).status, "busy");
+  assert.equal(store.state.counts.open, 4);
+});
+
+test("a row of a case closed today keeps it (off the map); null takes it off the board", () => {
+  const store = createWallStore({ groups: GROUPS, clock: () => NOW, timeZone: "Asia/Shanghai" });
+  store.applySnapshot(snapshot(), "start");
+  const closed = store.applyEvent({ id: 41, incident: 1, kind: "status_changed", status: "closed", at: iso(NOW) },
+    { row: row({ id: 1, status: "closed" }) });
+  assert.equal(closed.gone, true);
+  assert.equal(store.incident(1).status, "closed");
+  assert.equal(store.state.counts.open, 2);
+  const merged = store.applyEvent({ id: 42, incident: 2, kind: "merged", status: "merged", at: iso(NOW) }, { row: null });
+  assert.equal(merged.gone, true);
+  assert.equal(store.incident(2), null);
+});

@@ -20,13 +20,20 @@ Beside each, the floor: a bare `websockets` broadcast server (no Django, no Chan
 of this script) sends an event payload of the same size to the same number of clients when a
 producer socket asks it to — `websockets.broadcast`, JSON encoded once.
 
+HTTP requests per event per wall (target 0): each simulated wall follows the page's rule
+(wall/static/wall/wall.js `handle()`): an event frame that carries its incident's board row
+(`"incident"`) is applied as it is; one without it makes the wall GET the incident
+(`/api/v1/wall/<code>/incidents/<id>/`, as the page did before frames carried rows) — requests the
+walls really send, counted over every event frame of the server's runs.
+
 Also printed: the server's CPU time per event (user + system, from /proc/<pid>/stat: the figure
 least disturbed by other work on the machine) and how long the clients took to connect. Options:
 `--redis` runs the server on channels-redis (a redis-server of its own) instead of the in-memory
 layer; `--uvicorn-args '...'` tries server options; `--profile FILE` runs the server under cProfile.
 
 Targets on the 2-core machine: intake-to-wall p95 at most 300 ms; event-to-client p95 at most
-250 ms with 1,000 clients, the server under 1 GiB while they are connected. Not a test: the verdict
+250 ms with 1,000 clients, the server under 1 GiB while they are connected; no HTTP request per
+event from any wall. Not a test: the verdict
 lines say whether each target was met; the load average is printed because other work on the
 machine shows in every figure.
 """
@@ -278,6 +285,11 @@ class Deliveries:
     expected: int = 0
     times: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
     complete: dict[int, asyncio.Event] = field(default_factory=dict)
+    # The walls' HTTP requests for events (the page's rule, see the module docstring): `fetch(headers,
+    # incident)` sends one; None for the floor (its frames are not the wall's).
+    fetch: object = None
+    frames: int = 0  # event frames received, all clients
+    requests: int = 0  # HTTP requests the walls sent for them
 
     def waiter(self, incident: int) -> asyncio.Event:
         if incident not in self.complete:
@@ -302,6 +314,12 @@ async def wall_client(url: str, headers: dict, deliveries: Deliveries, ready: as
                 kind = message.get("type")
                 if kind == "event" and message["event"]["kind"] == "created":
                     deliveries.arrived(message["event"]["incident"], now)
+                if kind == "event" and deliveries.fetch is not None:
+                    deliveries.frames += 1
+                    if "incident" not in message:  # no row: the wall asks for the incident
+                        deliveries.requests += 1
+                        asyncio.get_running_loop().create_task(
+                            deliveries.fetch(headers, message["event"]["incident"]))
                 elif kind in ("caught_up", "resync") and not ready.done():
                     ready.set_result(True)
 
@@ -324,13 +342,20 @@ class Result:
     rss_peak: int = 0
     connect_s: float = 0.0
     cpu_ms_per_event: float = 0.0
+    frames: int = 0  # event frames the walls received
+    requests: int = 0  # HTTP requests the walls sent for them
+
+    @property
+    def requests_per_event_per_wall(self) -> float:
+        return self.requests / self.frames if self.frames else float("nan")
 
 
 async def run_phase(label: str, *, clients: int, url: str, headers_for, produce, events: int,
-                    pid: int, pause: float = 0.05) -> Result:
+                    pid: int, pause: float = 0.05, fetch=None) -> Result:
     """Connect `clients` wall sockets, then produce `events` events one at a time, each awaited until
-    every client has it (or DELIVERY_TIMEOUT_S)."""
-    deliveries = Deliveries(expected=clients)
+    every client has it (or DELIVERY_TIMEOUT_S). `fetch`: the walls' request for an event's incident
+    (the real server's runs)."""
+    deliveries = Deliveries(expected=clients, fetch=fetch)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     readies = [loop.create_future() for _ in range(clients)]
@@ -367,9 +392,11 @@ async def run_phase(label: str, *, clients: int, url: str, headers_for, produce,
                 spreads.append((max(received) - min(received)) * 1000)
             await asyncio.sleep(pause)
         cpu_ms_per_event = (cpu_seconds(pid) - cpu_before) * 1000 / events
+        await asyncio.sleep(0.5)  # the frames of each event's later steps, if any, and their requests
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
-    return Result(label, clients, latencies, spreads, lost, sampler.peak, connect_s, cpu_ms_per_event)
+    return Result(label, clients, latencies, spreads, lost, sampler.peak, connect_s, cpu_ms_per_event,
+                  deliveries.frames, deliveries.requests)
 
 
 # --- the benchmark --------------------------------------------------------------------------------------
@@ -451,6 +478,11 @@ async def benchmark(args, ctx: dict, server_url: str, server_pid: int, floor_url
         await producer.send(json.dumps({"produce": floor_serial, "payload": payload_sample}))
         return floor_serial
 
+    async def fetch_incident(headers: dict, incident: int) -> None:
+        """What the page did for every event before frames carried the row: GET the incident."""
+        await walls_http.get(f"/api/v1/wall/{DEMO_CODE}/incidents/{incident}/", headers=headers)
+
+    walls_http = httpx.AsyncClient(base_url=server_url, timeout=30)
     results = []
     phases = [("intake → wall", 1, args.intake_events)] + [
         (f"event → client, {n} clients", n, args.fanout_events) for n in args.clients]
@@ -459,13 +491,16 @@ async def benchmark(args, ctx: dict, server_url: str, server_pid: int, floor_url
                                 produce=produce_floor, events=events, pid=floor_pid)
         post_ms.clear()
         real = await run_phase(label, clients=clients, url=wall_url, headers_for=wall_headers,
-                               produce=produce_incident, events=events, pid=server_pid)
+                               produce=produce_incident, events=events, pid=server_pid, fetch=fetch_incident)
         results.append((real, floor, list(post_ms)))
         print(f"  {label}: {len(real.latencies_ms)} deliveries, p95 {pct(real.latencies_ms, 95):.1f} ms "
               f"(floor {pct(floor.latencies_ms, 95):.1f} ms), connected in {real.connect_s:.1f} s, "
+              f"HTTP requests per event per wall {real.requests_per_event_per_wall:.2f} "
+              f"({real.requests} for {real.frames} event frames), "
               f"load {os.getloadavg()[0]:.2f}", flush=True)
     await producer.close()
     await http.aclose()
+    await walls_http.aclose()
     return results
 
 
@@ -575,6 +610,13 @@ def main() -> int:
                             f"{'met' if p95 <= TARGET_FANOUT_P95_MS and not real.lost else 'NOT met'}")
             verdicts.append(f"server RSS < 1 GiB at 1,000 clients: {real.rss_peak / 2**20:.0f} MiB — "
                             f"{'met' if real.rss_peak < TARGET_RSS_BYTES else 'NOT met'}")
+    requests = sum(real.requests for real, _f, _p in results)
+    frames = sum(real.frames for real, _f, _p in results)
+    print("HTTP requests per event per wall: " + "; ".join(
+        f"{real.label}: {real.requests_per_event_per_wall:.2f} ({real.requests} / {real.frames} frames)"
+        for real, _f, _p in results))
+    verdicts.append(f"HTTP requests per event per wall = 0: {requests} requests for {frames} event frames — "
+                    f"{'met' if requests == 0 and frames else 'NOT met'}")
     for line in verdicts:
         print("target " + line)
     load_after = os.getloadavg()

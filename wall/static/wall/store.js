@@ -20,7 +20,9 @@
 //   member-removed {id}                    no longer in the sub-district's snapshot
 //   snapshot  {reason, events, first}      a snapshot applied: redraw panels (events: the ticker's,
 //                                          on a start or resync only)
-//   event     {event, gone, summary}       a new event (summary: counts or alarms may have changed)
+//   event     {event, gone, summary, row}  a new event (summary: counts or alarms may have changed;
+//                                          row: it brought its incident's board row, and the grid
+//                                          loads and today's counts were counted again)
 //   progress  {lastEvent}                  the newest event id moved (caught_up)
 
 export const SEEN_MAX = 5000;
@@ -37,10 +39,11 @@ function ms(iso) {
 }
 
 /**
- * createWallStore({groups: {open, done, liveOrder}, clock}) → the store. `clock()` is the
- * browser's time (Date.now by default); now() is the server's, from the snapshot's "now".
+ * createWallStore({groups: {open, done, liveOrder}, clock, timeZone}) → the store. `clock()` is the
+ * browser's time (Date.now by default); now() is the server's, from the snapshot's "now";
+ * `timeZone` the server's (shared.timeZone), whose day "today's counts" are of.
  */
-export function createWallStore({ groups, clock = () => Date.now() }) {
+export function createWallStore({ groups, clock = () => Date.now(), timeZone = undefined }) {
   const open = new Set(groups.open);
   const done = new Set(groups.done);
   const liveOrder = new Set(groups.liveOrder);
@@ -86,6 +89,52 @@ export function createWallStore({ groups, clock = () => Date.now() }) {
   function isOverdue(incident, at = now()) {
     const deadline = deadlineOf(incident);
     return Boolean(deadline) && liveOrders(incident).length > 0 && ms(deadline) < at;
+  }
+
+  // The server's day of a time: "YYYY-MM-DD", as the rows' local ISO times begin.
+  const dayFormat = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
+
+  function ranked(counts) {
+    return [...counts.values()].sort((a, b) => b.count - a.count || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
+  }
+
+  /**
+   * The grid loads and today's counts counted from the incidents held, as the snapshot counts them
+   * from the same rows (wall/selectors.py: the board is every open case and those closed today, so
+   * today's cases are the board's reported today; open ones are neither closed nor merged).
+   */
+  function recount() {
+    const today = dayFormat.format(new Date(now()));
+    const gridLoads = {};
+    const byCategory = new Map();
+    const byChannel = new Map();
+    let reportedToday = 0;
+    let openCount = 0;
+    let overdue = 0;
+    const at = now();
+    for (const incident of incidents.values()) {
+      if (!isGone(incident.status)) {
+        openCount += 1;
+        if (isOverdue(incident, at)) overdue += 1;
+        if (incident.grid) gridLoads[incident.grid.code] = (gridLoads[incident.grid.code] || 0) + 1;
+      }
+      if (!incident.reported_at || incident.reported_at.slice(0, 10) !== today) continue;
+      reportedToday += 1;
+      for (const [counts, of] of [[byCategory, incident.category], [byChannel, incident.channel]]) {
+        if (!of) continue;
+        const entry = counts.get(of.code) || { code: of.code, name: of.name, count: 0 };
+        entry.count += 1;
+        counts.set(of.code, entry);
+      }
+    }
+    state.gridLoads = gridLoads;
+    state.counts = {
+      by_category: ranked(byCategory),
+      by_channel: ranked(byChannel),
+      today: reportedToday,
+      open: openCount,
+      overdue,
+    };
   }
 
   function markSeen(id) {
@@ -188,29 +237,44 @@ export function createWallStore({ groups, clock = () => Date.now() }) {
 
   /**
    * An event of the incident timeline from the socket (`cursorOnly`: only counted as read and
-   * told, as during a replay, after which the snapshot is reloaded). Returns null when it was seen already,
-   * else {event, gone, summary, known}: `gone` when it took the case off the map, `summary`
-   * when the counts or alarms may have changed, `known` the incident as the store has it.
+   * told, as during a replay, after which the snapshot is reloaded). `row`: the incident's board
+   * row the frame carried (the snapshot's shape), null when the incident left the board,
+   * undefined when the frame had none (then only its status is applied). Returns null when it was
+   * seen already, else {event, gone, summary, known, previous, row}: `gone` when it took the case
+   * off the map, `summary` when the counts or alarms may have changed, `known` the incident as
+   * the store has it now, `previous` as it had it before.
    */
-  function applyEvent(event, { cursorOnly = false } = {}) {
+  function applyEvent(event, { cursorOnly = false, row = undefined } = {}) {
     if (!markSeen(event.id)) return null;
     setLastEvent(event.id);
     state.lastEventAt = Math.max(state.lastEventAt || 0, ms(event.at) || now());
     if (cursorOnly) {
-      const result = { event, gone: false, summary: false, known: null };
+      const result = { event, gone: false, summary: false, known: null, previous: null, row: undefined };
       emit({ type: "event", ...result });
       return result;
     }
-    const known = incidents.get(Number(event.incident)) || null;
+    let known = incidents.get(Number(event.incident)) || null;
+    const previous = known ? { ...known } : null;
     if (known && event.status) known.status = event.status;
     const member = event.kind === "dispatched" && event.data && members.get(Number(event.data.member));
     if (member) {
       member.status = "busy";
       setMember(member, false);
     }
-    const gone = isGone(event.status);
-    if (gone) removeIncident(event.incident);
-    const result = { event, gone, summary: SUMMARY_KINDS.has(event.kind), known };
+    let gone = isGone(event.status);
+    if (row) {
+      // The row is the incident as it is now: a case closed today stays (drawn off the map), as
+      // in the snapshot.
+      upsertIncident(row);
+      known = row;
+      gone = isGone(row.status);
+    } else if (row === null || gone) {
+      removeIncident(event.incident);
+      known = null;
+      gone = true;
+    }
+    if (row !== undefined) recount();
+    const result = { event, gone, summary: SUMMARY_KINDS.has(event.kind), known, previous, row };
     emit({ type: "event", ...result });
     return result;
   }
@@ -266,6 +330,7 @@ export function createWallStore({ groups, clock = () => Date.now() }) {
     busyCount: () => [...members.values()].filter((m) => m.status === "busy").length,
     upsertIncident,
     removeIncident,
+    recount,
     applySnapshot,
     applyEvent,
     applyPositions,

@@ -5,13 +5,15 @@
 //
 // The pipeline. GET /api/v1/wall/<code>/state/ (the snapshot) fills the store; the websocket
 // ws/wall/<code>/ (socket.js) then brings events of the incident timeline and batches of positions.
-// An event updates the store at once (status, who is busy, the ticker) and the incident's card row
-// is fetched again (GET …/incidents/<id>/, one request per incident at a time). The socket resumes
-// after the newest event applied (?last_event=N, a little before it: duplicates are dropped by id),
-// so that after a server restart the page catches up by itself; on `resync` the snapshot is
-// reloaded. It is also reloaded every minute and 10 s after events that change counts or alarms,
-// which corrects what an event alone cannot tell (counts, grid loads, members' duty). Frames that
-// come while the snapshot loads wait for it.
+// An event frame carries its incident's board row as the snapshot has it ("incident": {...}, null
+// once it left the board): the store applies it (status, orders, deadline, who is busy, the
+// ticker) and counts the grid loads and today's counts again, with no request — N walls × events
+// requests for data the server already had are none. Only the card of the incident the operator has
+// open is fetched again (its timeline and photos are not in the row). The socket resumes after the
+// newest event applied (?last_event=N, a little before it: duplicates are dropped by id), so that
+// after a server restart the page catches up by itself; on `resync` the snapshot is reloaded. It is
+// also reloaded every minute, whatever the events, for what no event tells (members' duty shifts,
+// snoozed alarms falling due, the day turning). Frames that come while the snapshot loads wait for it.
 //
 // Replay (replay.js) plays a past day on its own layers; leaving it reloads the live snapshot.
 //
@@ -39,14 +41,13 @@ import { createWallStore } from "./store.js";
 import { createTicker } from "./ticker.js";
 
 const SNAPSHOT_EVERY_MS = 60 * 1000;
-const SUMMARY_AFTER_MS = 10 * 1000;
 const RETRY_SNAPSHOT_MS = 5000;
 
 const config = pageConfig("wall-config");
 const text = config.text;
 const body = document.body;
 const categories = categoriesByCode(config.categories);
-const store = createWallStore({ groups: shared.statusGroups });
+const store = createWallStore({ groups: shared.statusGroups, timeZone: shared.timeZone });
 
 const mapView = createMapView({ config, text, store, categories, onOpen: openCard });
 const card = createCard({ config, text, store, categories });
@@ -79,9 +80,15 @@ store.subscribe((change) => {
     showLastEvent();
     header.showConnection();
     ticker.add(change.event);
-    if (change.gone && !replaying()) {
+    if (replaying()) return;
+    if (change.gone) {
       queue.render();
       alarms.render(false);
+    }
+    if (change.row !== undefined) {
+      // the store counted them again from the row
+      renderCounts(store.state.counts, false);
+      mapView.restyleGrids();
     }
     return;
   }
@@ -175,15 +182,7 @@ function fetchCard(rawId) {
       }
       if (replaying()) return result.data;
       const incident = result.data;
-      const previous = store.upsertIncident(incident);
-      if (incident.major && (!previous || !previous.major) && store.state.ready && store.isOpen(incident)) {
-        // A new major incident: fly there and show it.
-        const latlng = latLngOf(incident.point);
-        if (latlng) {
-          openCard(incident.id);
-          mapView.flyTo(latlng, 1.5, card.covered());
-        }
-      }
+      showIfNewMajor(incident, store.upsertIncident(incident));
       return incident;
     },
     () => {
@@ -193,6 +192,16 @@ function fetchCard(rawId) {
   );
   cardRequests.set(id, entry);
   return entry.promise;
+}
+
+/** A new major incident (`previous`: as the store had it before): fly there and show its card. */
+function showIfNewMajor(incident, previous) {
+  if (!incident.major || (previous && previous.major) || !store.state.ready || !store.isOpen(incident)) return;
+  const latlng = latLngOf(incident.point);
+  if (latlng) {
+    openCard(incident.id);
+    mapView.flyTo(latlng, 1.5, card.covered());
+  }
 }
 
 // ---- the snapshot ----
@@ -233,17 +242,6 @@ function loadSnapshot(reason) {
   return snapshotLoading;
 }
 
-// Counts, grid loads and alarms come with the snapshot: after events, reload it (at most every
-// 10 s), besides the periodic reload.
-let summaryTimer = null;
-function summarySoon() {
-  if (summaryTimer) return;
-  summaryTimer = window.setTimeout(() => {
-    summaryTimer = null;
-    if (!replaying()) loadSnapshot("periodic");
-  }, SUMMARY_AFTER_MS);
-}
-
 // ---- the socket ----
 
 function handle(frame) {
@@ -252,11 +250,15 @@ function handle(frame) {
       store.applyEvent(frame.event, { cursorOnly: true });
       return;
     }
-    const result = store.applyEvent(frame.event);
+    // The row the frame carries (undefined from a server that sends none: the status alone). It
+    // is built once for every wall, in the site's language: the status in this page's words.
+    const row = frame.incident;
+    if (row && shared.statuses[row.status]) row.status_label = shared.statuses[row.status];
+    const result = store.applyEvent(frame.event, { row: "incident" in frame ? frame.incident : undefined });
     if (!result) return;
-    if (!result.gone) fetchCard(frame.event.incident);
-    // What changes the counts, the alarms or who is busy: reload the snapshot soon.
-    if (result.summary) summarySoon();
+    if (result.row) showIfNewMajor(result.row, result.previous);
+    // The card the operator has open shows the timeline: that one view asks for it again.
+    if (!result.gone && card.id() === Number(frame.event.incident)) fetchCard(frame.event.incident);
   } else if (frame.type === "positions") {
     store.applyPositions(frame.positions);
   } else if (frame.type === "caught_up") {
