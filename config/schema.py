@@ -9,7 +9,7 @@ Retry-After, config/admission.py). The views declare their successes; this hook 
 the refusals each operation can answer, by its method and parameters, with the body that
 config/exceptions.py gives them (`Error`: `{"detail", "code"}`; a serializer's field errors:
 `ValidationError`), so that a client generated from the document, and the schema-driven fuzz run
-(tests/test_fuzz_api.py), know every answer. An operation that declares a status itself keeps its
+(tests/config/test_fuzz_api.py), know every answer. An operation that declares a status itself keeps its
 own declaration. Open311 answers its errors in its own shape (a list of `Open311Error`).
 
 Also here: a GeoJSON Feature's `geometry` is null where the serializer's geometry field allows null

@@ -347,7 +347,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
-# HTTPS. With DEBUG off `manage.py check --deploy` is clean (tests/test_headers.py): HTTP is
+# HTTPS. With DEBUG off `manage.py check --deploy` is clean (tests/config/test_headers.py): HTTP is
 # redirected to HTTPS, HSTS for a year, cookies only over HTTPS. Each is a variable of its own, all
 # off with DEBUG (`make run`, the browser tests' servers: plain http on 127.0.0.1). Behind a proxy
 # that ends TLS set SECURE_PROXY_SSL_HEADER (e.g. HTTP_X_FORWARDED_PROTO,https) — and make sure the

@@ -7,7 +7,7 @@ GCJ-02 ("Mars coordinates", 国测局坐标): phones inside WeChat and Chinese w
 report it: WGS 84 shifted by a deliberately obscured offset of up to some 700 m. The forward offset
 is the formula that has been public since 2013 (Krasovsky 1940 ellipsoid: a = 6378245 m,
 e² = 0.00669342162296594323); it reproduces AMap's own conversion API to its printed precision
-(tests/test_gcj02.py). There is no closed-form inverse: `gcj02_to_wgs84` solves
+(tests/dispatch/test_gcj02.py). There is no closed-form inverse: `gcj02_to_wgs84` solves
 wgs84_to_gcj02(w) = g by fixed-point iteration (w ← w + (g - f(w))), which contracts fast because
 the offset changes slowly, until every point is within INVERSE_TOLERANCE_DEG — not the one-step
 approximation g - (f(g) - g) many libraries stop at, which is off by up to a couple of metres.

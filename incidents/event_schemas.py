@@ -2,7 +2,7 @@
 
 The incident page, the wall's ticker and the replay read these keys (`data.member_name`,
 `data.unit_name`, `data.alarm_kind`, ...), so a key renamed in a service breaks a page without an
-error anywhere. `tests/test_event_schemas.py` checks that every kind has a schema here and that
+error anywhere. `tests/incidents/test_event_schemas.py` checks that every kind has a schema here and that
 the events the services (and the demo's history) write conform: every required key present, no
 key unknown, every value of its type.
 

@@ -8,6 +8,7 @@ Every other database test sees the empty database it was written for: inside its
 Transactional tests, which pytest-django runs after the others, flush the tables when they end:
 they must not rely on the demo."""
 
+import inspect
 from datetime import date
 
 import pytest
@@ -25,7 +26,7 @@ def _fast_password_hashing():
     """Passwords set by the tests hash with MD5: PBKDF2 costs about 0.6 s of CPU per user by design,
     and the tests make thousands of users (it was most of many tests' setup). PBKDF2 stays listed,
     so that passwords hashed with it (the demo's, a worker's) still check. The hashing itself is
-    tested where it matters (tests/test_auth_hardening.py), and servers started as subprocesses (the
+    tested where it matters (tests/config/test_auth_hardening.py), and servers started as subprocesses (the
     browser tests') keep the real setting."""
     from django.test.utils import override_settings
 
@@ -131,3 +132,37 @@ def workers(tmp_path):
     yield start
     for worker in started:
         worker.kill()
+
+
+# ---- the `slow` marker ----------------------------------------------------------------------------
+# `pytest -m "not slow and not browser"` is the inner loop (about a third of the suite's time);
+# `make test` runs everything. Slow: a test that starts processes (our `manage.py` workers, a
+# uvicorn server, redis-server, a subprocess), or one whose module is long by design (the API fuzz
+# run, the demo generator, the simulated day). Worked out at collection, so a new test is marked by
+# what it does, not by someone remembering to.
+
+SLOW_FIXTURES = {"workers", "redis_url", "two_servers", "e2e", "page"}
+SLOW_CALLS = ("run_command(", "subprocess.", "Popen(", "workers(")
+SLOW_MODULES = {"test_fuzz_api", "test_simulate", "test_demo_generator", "test_demo_load", "test_channels_redis"}
+
+
+def _is_slow(item) -> bool:
+    if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    module = getattr(item, "module", None)
+    if module is not None and module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+        return True
+    function = getattr(item, "function", None)
+    if function is None:
+        return False
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):
+        return False
+    return any(call in source for call in SLOW_CALLS)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        if _is_slow(item):
+            item.add_marker(pytest.mark.slow)

@@ -1,5 +1,5 @@
-"""The hand-made world of the ranking's and the assessment's tests (tests/test_reports_ranking.py,
-tests/test_reports_assessment.py) and the builders of its orders: every number those tests expect
+"""The hand-made world of the ranking's and the assessment's tests (tests/reports/test_reports_ranking.py,
+tests/reports/test_reports_assessment.py) and the builders of its orders: every number those tests expect
 is counted by hand from what they plant with `order`."""
 
 from datetime import datetime, timedelta

@@ -7,7 +7,7 @@ dropped at the end.
 
 The gateway: a real threaded HTTP server (`http.server.ThreadingHTTPServer`) in a thread of this
 process, answering every POST 200 `{"id": "gw-<n>"}` like the test gateway of
-`tests/test_notifier.py`, and noting when each request arrived, its message id and its
+`tests/dispatch/test_notifier.py`, and noting when each request arrived, its message id and its
 Idempotency-Key. Each run first writes N messages (2,000) through `dispatch.notify.message_resend`
 — "please confirm" resends of the demo's newest orders, due outbound now (`outbound_now`), in
 transactions holding the orders' locks as the SLA clock does — then starts the real worker,
