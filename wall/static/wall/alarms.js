@@ -11,10 +11,12 @@ const SOUND_KEY = "gridlink.wall.sound";
 /** createAlarms({config, text, store, categories, onFocus(id)}) → {render(replaying), tick(overdue), shownOverdue()}. */
 export function createAlarms({ config, text, store, categories, onFocus }) {
   const body = document.body;
-  const box = document.getElementById("wall-alarms");
-  const banner = document.getElementById("wall-alarm");
-  const soundButton = document.getElementById("wall-sound");
+  const box = /** @type {HTMLOListElement} */ (document.getElementById("wall-alarms"));
+  const banner = /** @type {HTMLDivElement} */ (document.getElementById("wall-alarm"));
+  const soundButton = /** @type {HTMLButtonElement} */ (document.getElementById("wall-sound"));
+  /** @type {Set<number>} */
   const announced = new Set(); // incidents whose overdue alarm was sounded
+  /** @type {AudioContext | null} */
   let audio = null;
   let soundOn = false;
   try {
@@ -32,7 +34,8 @@ export function createAlarms({ config, text, store, categories, onFocus }) {
   }
 
   function beep() {
-    const Context = window.AudioContext || window.webkitAudioContext;
+    // Safari before 14.1 names it webkitAudioContext.
+    const Context = window.AudioContext || /** @type {{webkitAudioContext?: typeof AudioContext}} */ (window).webkitAudioContext;
     if (!soundOn || !Context) return;
     try {
       audio = audio || new Context();
@@ -128,7 +131,7 @@ export function createAlarms({ config, text, store, categories, onFocus }) {
     }
     if (!box.childNodes.length) box.appendChild(el("li", "wall-empty", text.noAlarms));
     const counts = store.state.counts;
-    document.getElementById("count-overdue").textContent = String(
+    /** @type {HTMLElement} */ (document.getElementById("count-overdue")).textContent = String(
       Math.max(overdue.length, counts && !store.state.ready ? counts.overdue : 0),
     );
     renderBanner(overdue, false);
@@ -136,7 +139,7 @@ export function createAlarms({ config, text, store, categories, onFocus }) {
 
   /** The countdowns of the panel and the banner, once a second (`overdue`: store.overdueIncidents()). */
   function tick(overdue) {
-    for (const cd of box.querySelectorAll(".wall-a-countdown")) {
+    for (const cd of /** @type {NodeListOf<HTMLElement>} */ (box.querySelectorAll(".wall-a-countdown"))) {
       const incident = store.incident(cd.dataset.incident);
       if (incident && store.deadlineOf(incident)) cd.textContent = late(incident);
     }

@@ -9,12 +9,43 @@ import { PHOTO_GLYPH, eventLabel } from "./labels.js";
 import { countdown } from "./time.js";
 import { categoryName, glyphOf, hhmm, statusBadge, statusColour } from "./look.js";
 
-/** createCard({config, text, store, categories}) → {id(), render(incident), close(), showError(), tick(), covered()}. */
+/**
+ * What the card reads of the card API (GET …/incidents/<id>/, typed from the OpenAPI document,
+ * frontend/types/api.d.ts); until that answer comes, the store's board row (store.js Incident).
+ * @typedef {import("../../../frontend/types/api.js").components["schemas"]} Schemas
+ * @typedef {import("./store.js").Incident} Incident
+ * @typedef {import("./store.js").WallStore} WallStore
+ * @typedef {Schemas["WallOrder"] & Partial<Schemas["WallCardOrder"]> & {state_label?: string}} CardOrder
+ *   an order of the board row or of the card (told_at, seen_at); `state_label` is in neither
+ *   answer today: the page's orderStates name the state
+ * @typedef {Schemas["MemberMessageStatus"]} MessageStatus
+ * @typedef {Schemas["Replacement"]} Replacement
+ * @typedef {Schemas["WallPhoto"]} WallPhoto
+ * @typedef {Schemas["WallTimelineEvent"]} WallTimelineEvent
+ *
+ * A replacement's candidate: the API types it as a free dict (dispatch/api.py ReplacementSerializer,
+ * a DictField whose help text lists these keys), so the fields read here are named by hand.
+ * @typedef {{id: number, name: string, force: string, force_display: string, unit: string,
+ *   rule: string | null, travel_seconds: number | null, deadline_minutes: number | null,
+ *   on_duty: boolean, reason: string}} ReplacementCandidate
+ */
+
+/**
+ * createCard({config, text, store, categories}) → {id(), render(incident), close(), showError(), tick(), covered()}.
+ * @param {{config: any, text: Record<string, string>, store: WallStore, categories: Record<string, any>}} options
+ */
 export function createCard({ config, text, store, categories }) {
-  const box = document.getElementById("wall-card");
+  const box = /** @type {HTMLElement} */ (document.getElementById("wall-card"));
   const words = { eventKinds: config.eventKinds, statuses: shared.statuses, text, format };
+  /** @type {number | null} */
   let openId = null;
 
+  /**
+   * @param {HTMLElement} list
+   * @param {string} label
+   * @param {unknown} value
+   * @param {string} [className]
+   */
   function row(list, label, value, className) {
     if (value === undefined || value === null || value === "") return null;
     list.appendChild(el("dt", null, label));
@@ -23,11 +54,16 @@ export function createCard({ config, text, store, categories }) {
     return dd;
   }
 
+  /** @param {{late: boolean, time: string}} c */
   function countdownLabel(c) {
     return format(c.late ? text.overdueBy : text.dueIn, { time: c.time });
   }
 
   // Thumbnails of on-site photos, each opening its large rendition (URLs come from the card API).
+  /**
+   * @param {WallPhoto[]} photos
+   * @param {string} [className]
+   */
   function photoStrip(photos, className) {
     const list = el("ul", "wall-card-photos" + (className ? " " + className : ""));
     list.style.cssText = "display:flex;flex-wrap:wrap;gap:4px;list-style:none;margin:4px 0;padding:0";
@@ -50,6 +86,10 @@ export function createCard({ config, text, store, categories }) {
     return list;
   }
 
+  /**
+   * @param {CardOrder} o
+   * @param {Record<number, MessageStatus>} told
+   */
   function orderItem(o, told) {
     const item = el("li", "wall-order state-" + o.state);
     item.dataset.order = String(o.id);
@@ -66,7 +106,7 @@ export function createCard({ config, text, store, categories }) {
     item.appendChild(times);
     if (o.told_at) {
       // "told 14:02 · seen 14:03", or not seen yet / SMS sent / SMS retrying.
-      const m = told[o.id] || {};
+      const m = /** @type {Partial<MessageStatus>} */ (told[o.id] || {});
       const parts = [format(text.toldAt, { time: hhmm(o.told_at) })];
       if (o.seen_at) parts.push(format(text.seenAt, { time: hhmm(o.seen_at) }));
       else if (m.status === "sent") parts.push(format(text.smsSent, { time: hhmm(m.sent_at) }));
@@ -80,12 +120,13 @@ export function createCard({ config, text, store, categories }) {
   }
 
   // Replacements: the next candidate of the same rule for a declined or late responder.
+  /** @param {Replacement} p */
   function replacementItem(p) {
     const item = el("li", "wall-replacement");
     item.dataset.replaces = String(p.order);
     const why = p.why === "declined" ? text.inPlaceOfDeclined : text.inPlaceOfOverdue;
     item.appendChild(el("div", null, format(why, { name: p.member.name })));
-    const candidate = p.candidate;
+    const candidate = /** @type {ReplacementCandidate | null} */ (p.candidate);
     if (!candidate) {
       item.appendChild(el("div", "wall-warn", text.noReplacement));
       return item;
@@ -117,6 +158,10 @@ export function createCard({ config, text, store, categories }) {
     return item;
   }
 
+  /**
+   * @param {{timeline: WallTimelineEvent[]}} incident
+   * @param {WallPhoto[]} photos
+   */
   function timelineList(incident, photos) {
     const timeline = el("ol", "wall-card-timeline");
     for (const event of incident.timeline) {
@@ -125,7 +170,7 @@ export function createCard({ config, text, store, categories }) {
       item.appendChild(el("span", "wall-tl-what", eventLabel(event, words)));
       if (event.actor) item.appendChild(el("span", "wall-tl-actor", event.actor));
       if (event.note) item.appendChild(el("span", "wall-tl-note", event.note));
-      const ids = (event.data && event.data.photos) || [];
+      const ids = /** @type {number[]} */ ((event.data && event.data.photos) || []);
       const shown = photos.filter((photo) => ids.includes(photo.id));
       if (shown.length) item.appendChild(photoStrip(shown, "wall-tl-photos"));
       timeline.appendChild(item);
@@ -139,6 +184,7 @@ export function createCard({ config, text, store, categories }) {
     delete box.dataset.incident;
   }
 
+  /** @param {Incident} incident */
   function render(incident) {
     clear(box);
     const head = el("header", "wall-card-head");
@@ -181,6 +227,7 @@ export function createCard({ config, text, store, categories }) {
 
     box.appendChild(el("h3", null, text.people));
     const orders = el("ul", "wall-card-orders");
+    /** @type {Record<number, MessageStatus>} */
     const told = {}; // each order's own "order" message: whether the person was reached
     for (const m of incident.messages || []) {
       if (m.kind === "order" && m.order !== null) told[m.order] = m;
@@ -203,7 +250,7 @@ export function createCard({ config, text, store, categories }) {
     }
     if (incident.timeline && incident.timeline.length) {
       box.appendChild(el("h3", null, text.timeline));
-      const timeline = timelineList(incident, photos);
+      const timeline = timelineList(/** @type {Incident & {timeline: WallTimelineEvent[]}} */ (incident), photos);
       box.appendChild(timeline);
       timeline.scrollTop = timeline.scrollHeight;
     }
@@ -219,6 +266,7 @@ export function createCard({ config, text, store, categories }) {
   return {
     /** The incident whose card is open (a number), or null. */
     id: () => openId,
+    /** @param {number | string} id */
     open(id) {
       openId = Number(id);
     },
@@ -231,7 +279,7 @@ export function createCard({ config, text, store, categories }) {
     },
     /** The card's countdown, once a second. */
     tick() {
-      const cd = box.querySelector(".wall-card-countdown");
+      const cd = /** @type {HTMLElement | null} */ (box.querySelector(".wall-card-countdown"));
       if (cd && cd.dataset.deadline) {
         const c = countdown(cd.dataset.deadline, store.now(), config.amberSeconds);
         cd.textContent = countdownLabel(c);

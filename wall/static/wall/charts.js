@@ -1,12 +1,23 @@
 // Today's counts in the header and the two bar charts (by category, by channel), ECharts from
 // vendor/echarts (the library's global `echarts`, read, never written).
 
+/**
+ * @typedef {ReturnType<NonNullable<typeof globalThis.echarts>["init"]>} Chart  an ECharts instance
+ * @typedef {{name: string, count: number}} Bar  a row of today's counts (the snapshot's Count)
+ */
+
+/** @type {Record<string, Chart>} */
 const charts = {};
 
 function chartFont() {
   return Math.round(Math.max(12, Math.min(30, window.innerWidth / 120)));
 }
 
+/**
+ * @param {string} id
+ * @param {Bar[] | null | undefined} rows
+ * @param {string} colour
+ */
 function drawChart(id, rows, colour) {
   const node = document.getElementById(id);
   const echarts = globalThis.echarts;
@@ -43,12 +54,17 @@ function drawChart(id, rows, colour) {
   node.dataset.bars = String(data.length);
 }
 
-/** Today's counts and charts ({today, open, by_category, by_channel}); `replayed`: a replayed day's. */
+/**
+ * Today's counts and charts ({today, open, by_category, by_channel}); `replayed`: a replayed day's.
+ * @param {{today: number, open: number, by_category: Bar[], by_channel: Bar[]} | null | undefined} counts
+ *   the snapshot's (WallCounts), the store's or replay-model.js panelsAt's
+ * @param {boolean} replayed
+ */
 export function renderCounts(counts, replayed) {
   if (!counts) return;
-  document.getElementById("count-today").textContent = String(counts.today);
-  document.getElementById("count-open").textContent = String(counts.open);
-  if (replayed) document.getElementById("count-overdue").textContent = "–";
+  /** @type {HTMLElement} */ (document.getElementById("count-today")).textContent = String(counts.today);
+  /** @type {HTMLElement} */ (document.getElementById("count-open")).textContent = String(counts.open);
+  if (replayed) /** @type {HTMLElement} */ (document.getElementById("count-overdue")).textContent = "–";
   drawChart("chart-category", counts.by_category, "#40c8ff");
   drawChart("chart-channel", counts.by_channel, "#ffb347");
 }

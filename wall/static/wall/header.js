@@ -9,10 +9,10 @@ import { resizeCharts } from "./charts.js";
 /** createHeader({text, store, map}) → {setConnection(state), showConnection(), showClock(t)}. */
 export function createHeader({ text, store, map }) {
   const body = document.body;
-  const clockBox = document.getElementById("wall-clock");
-  const conn = document.getElementById("wall-conn");
-  const connText = document.getElementById("wall-conn-text");
-  const connLast = document.getElementById("wall-conn-last");
+  const clockBox = /** @type {HTMLElement} */ (document.getElementById("wall-clock"));
+  const conn = /** @type {HTMLElement} */ (document.getElementById("wall-conn"));
+  const connText = /** @type {HTMLElement} */ (document.getElementById("wall-conn-text"));
+  const connLast = /** @type {HTMLElement} */ (document.getElementById("wall-conn-last"));
   let state = "connecting";
 
   function showConnection() {
@@ -24,7 +24,7 @@ export function createHeader({ text, store, map }) {
       : text.noEventYet;
   }
 
-  const fullscreenButton = document.getElementById("wall-fullscreen");
+  const fullscreenButton = /** @type {HTMLButtonElement} */ (document.getElementById("wall-fullscreen"));
   if (!document.documentElement.requestFullscreen) fullscreenButton.hidden = true;
   fullscreenButton.addEventListener("click", () => {
     if (document.fullscreenElement) document.exitFullscreen();

@@ -9,7 +9,7 @@ import { MEMBER_COLOURS, STATUS_COLOURS, glyphOf } from "./look.js";
 const LEGEND_STATUSES = ["new", "dispatched", "arrived", "in_progress", "resolved", "needs_location"];
 
 export function drawLegend({ config, text, categories }) {
-  const box = document.getElementById("wall-legend");
+  const box = /** @type {HTMLElement} */ (document.getElementById("wall-legend"));
   if (!box) return;
   function row(title) {
     const list = el("ul", "wall-legend-row");

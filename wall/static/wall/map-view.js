@@ -8,6 +8,13 @@ import { el } from "../gridlink/core/dom.js";
 import { countdown } from "./time.js";
 import { MEMBER_COLOURS, glyphOf, hhmm, latLngOf, scale, statusColour } from "./look.js";
 
+/**
+ * A layer of the basemap's groups (core/basemap.js): a GeoJSON group of paths, or a road's name
+ * (a marker), told apart by what it has.
+ * @typedef {import("leaflet").Layer & {setStyle?: (style: import("leaflet").PathOptions) => unknown,
+ *   eachLayer?: (fn: (line: import("leaflet").Path & {feature?: any}) => void) => unknown}} BaseLayer
+ */
+
 const GRID_LOAD_COLOURS = ["#ffe08a", "#ffb347", "#ff7043", "#e53935", "#b71c1c"];
 // Night colours of the basemap, by road class; casings are told from fills by their colour.
 const NIGHT_ROADS = {
@@ -83,14 +90,15 @@ export function createMapView({ config, text, store, categories, onOpen }) {
 
   // A light halo would glare on the dark map; communities in a colour that reads on black.
   function darkBasemap() {
-    base.layers.waters.eachLayer((group) => {
+    base.layers.waters.eachLayer((/** @type {BaseLayer} */ group) => {
       if (group.setStyle) group.setStyle({ color: "#1f4f78", fillColor: "#10324f", fillOpacity: 1 });
     });
+    /** @type {Set<string | undefined>} */
     const casings = new Set(["#6f6a60"]); // and bridges
     for (const style of Object.values(basemap.roadStyles)) {
       if (style.casing) casings.add(style.casing);
     }
-    base.layers.roads.eachLayer((group) => {
+    base.layers.roads.eachLayer((/** @type {BaseLayer} */ group) => {
       if (!group.eachLayer || !group.setStyle) return; // a road name
       group.eachLayer((line) => {
         const cls = (line.feature && line.feature.properties.road_class) || "local";
@@ -98,11 +106,11 @@ export function createMapView({ config, text, store, categories, onOpen }) {
         line.setStyle({ color: casings.has(line.options.color) ? night.casing || night.fill : night.fill });
       });
     });
-    base.layers.communities.eachLayer((group) => {
+    base.layers.communities.eachLayer((/** @type {BaseLayer} */ group) => {
       if (group.setStyle) group.setStyle({ color: "#c9a7ff", weight: 3, opacity: 0.95 });
     });
     let halo = true;
-    base.layers.boundary.eachLayer((group) => {
+    base.layers.boundary.eachLayer((/** @type {BaseLayer} */ group) => {
       if (group.setStyle) {
         group.setStyle(halo ? { color: "#000000", opacity: 0.6 } : { color: "#ff5a4f", weight: 4 });
         halo = false;
@@ -241,7 +249,8 @@ export function createMapView({ config, text, store, categories, onOpen }) {
           color: overdue ? "#ff453a" : "#40c8ff",
           weight: 4 * s,
           opacity: 0.9,
-          dashArray: straight ? 8 * s + " " + 8 * s : null,
+          // null: Leaflet's own default, no dashes (its types say undefined)
+          dashArray: /** @type {string} */ (straight ? 8 * s + " " + 8 * s : null),
           className: "wall-route" + (overdue ? " is-late" : ""),
           interactive: true,
         });

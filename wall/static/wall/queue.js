@@ -9,8 +9,8 @@ const QUEUE_MAX = 60;
 
 /** createQueue({config, text, store, categories, onFocus(id), onFly(latlng)}) → {render(replayList?), tick()}. */
 export function createQueue({ config, text, store, categories, onFocus, onFly }) {
-  const box = document.getElementById("wall-queue");
-  const countBox = document.getElementById("queue-count");
+  const box = /** @type {HTMLOListElement} */ (document.getElementById("wall-queue"));
+  const countBox = /** @type {HTMLElement} */ (document.getElementById("queue-count"));
 
   function item(incident, replayed) {
     const node = el("li", "wall-queue-item" + (incident.major ? " is-major" : ""));
@@ -47,7 +47,7 @@ export function createQueue({ config, text, store, categories, onFocus, onFly })
   }
 
   function tick() {
-    for (const cd of box.querySelectorAll(".wall-q-countdown")) {
+    for (const cd of /** @type {NodeListOf<HTMLElement>} */ (box.querySelectorAll(".wall-q-countdown"))) {
       const incident = store.incident(cd.dataset.incident);
       const deadline = incident && store.countdownDeadline(incident);
       if (!deadline) {
@@ -61,7 +61,7 @@ export function createQueue({ config, text, store, categories, onFocus, onFly })
   }
 
   function render(replayList) {
-    const list = replayList ? [...replayList].sort((a, b) => new Date(b.reported_at) - new Date(a.reported_at)) : store.openIncidents();
+    const list = replayList ? [...replayList].sort((a, b) => Number(new Date(b.reported_at)) - Number(new Date(a.reported_at))) : store.openIncidents();
     countBox.textContent = String(list.length);
     clear(box);
     if (!list.length) {

@@ -10,19 +10,31 @@ import { latLngOf, scale } from "./look.js";
 import { frameAt, panelsAt, prepareDay } from "./replay-model.js";
 import { dayOf } from "./time.js";
 
+/**
+ * The day replayed: the API's answer (GET …/replay/?date=, typed from the OpenAPI document) and
+ * as replay-model.js prepares it; the layers drawn of it.
+ * @typedef {import("./replay-model.js").Replay} Replay
+ * @typedef {import("./replay-model.js").Day} Day
+ * @typedef {{day: Day | null, markers: Record<string, import("leaflet").Marker & {status?: string}>,
+ *   routes: Record<number, import("leaflet").Polyline>, members: Record<string, import("leaflet").CircleMarker>,
+ *   t: number, playing: boolean, speed: number, lastFrame: number, lastDraw: number,
+ *   panelKey: string | null}} ReplayState
+ */
+
 /** createReplay({config, text, store, mapView, queue, alarms, card, header, onExit}) → {active()}. */
 export function createReplay({ config, text, store, mapView, queue, alarms, card, header, onExit }) {
   const L = globalThis.L;
   const body = document.body;
   const map = mapView.map;
-  const dateInput = document.getElementById("replay-date");
-  const controls = document.getElementById("replay-controls");
-  const slider = document.getElementById("replay-slider");
-  const playButton = document.getElementById("replay-play");
-  const speedSelect = document.getElementById("replay-speed");
-  const exitButton = document.getElementById("replay-exit");
-  const banner = document.getElementById("wall-replay-banner");
+  const dateInput = /** @type {HTMLInputElement} */ (document.getElementById("replay-date"));
+  const controls = /** @type {HTMLElement} */ (document.getElementById("replay-controls"));
+  const slider = /** @type {HTMLInputElement} */ (document.getElementById("replay-slider"));
+  const playButton = /** @type {HTMLButtonElement} */ (document.getElementById("replay-play"));
+  const speedSelect = /** @type {HTMLSelectElement} */ (document.getElementById("replay-speed"));
+  const exitButton = /** @type {HTMLButtonElement} */ (document.getElementById("replay-exit"));
+  const banner = /** @type {HTMLElement} */ (document.getElementById("wall-replay-banner"));
   const layers = L.layerGroup();
+  /** @type {ReplayState} */
   const replay = { day: null, markers: {}, routes: {}, members: {}, t: 0, playing: false, speed: 300, lastFrame: 0, lastDraw: 0, panelKey: null };
   let active = false;
 
@@ -30,7 +42,7 @@ export function createReplay({ config, text, store, mapView, queue, alarms, card
   dateInput.max = dayOf(store.now() - 86400 * 1000, shared.timeZone);
 
   function draw() {
-    const day = replay.day;
+    const day = /** @type {Day} */ (replay.day); // drawn only while a day is loaded
     const t = replay.t;
     slider.value = String(Math.round((t - day.start) / 1000));
     header.showClock(t);
@@ -41,7 +53,8 @@ export function createReplay({ config, text, store, mapView, queue, alarms, card
       const shown = { id: incident.id, status, major: incident.major, category: incident.category };
       let marker = replay.markers[incident.id];
       if (!marker) {
-        marker = L.marker(latLngOf(incident.point), { icon: mapView.incidentIcon(shown, "is-replay"), pane: "wall-incidents", keyboard: false });
+        // on the map: it has a point (frameAt)
+        marker = L.marker(/** @type {import("leaflet").LatLng} */ (latLngOf(incident.point)), { icon: mapView.incidentIcon(shown, "is-replay"), pane: "wall-incidents", keyboard: false });
         marker.status = status;
         replay.markers[incident.id] = marker;
         marker.addTo(layers);
@@ -61,7 +74,8 @@ export function createReplay({ config, text, store, mapView, queue, alarms, card
       const line = replay.routes[index];
       if (onTheWay.has(index) && order.route && order.route.length >= 2) {
         if (!line) {
-          replay.routes[index] = L.polyline(order.route.map(latLngOf), {
+          // [lon, lat] pairs: none is null
+          replay.routes[index] = L.polyline(/** @type {import("leaflet").LatLng[]} */ (order.route.map(latLngOf)), {
             renderer: mapView.routeRenderer,
             color: "#40c8ff",
             weight: 3 * scale(),
@@ -105,23 +119,26 @@ export function createReplay({ config, text, store, mapView, queue, alarms, card
     }
   }
 
+  /** @param {number} stamp */
   function frame(stamp) {
     if (!replay.playing || !active) return;
+    // Playing: a day is loaded (start(); exit() stops playing first).
     const dt = stamp - replay.lastFrame;
     replay.lastFrame = stamp;
-    replay.t = Math.min(replay.day.end, replay.t + dt * replay.speed);
+    replay.t = Math.min(/** @type {Day} */ (replay.day).end, replay.t + dt * replay.speed);
     // About 12 frames a second are enough and keep 692 markers light.
-    if (stamp - replay.lastDraw > 80 || replay.t >= replay.day.end) {
+    if (stamp - replay.lastDraw > 80 || replay.t >= /** @type {Day} */ (replay.day).end) {
       replay.lastDraw = stamp;
       draw();
     }
-    if (replay.t >= replay.day.end) {
+    if (replay.t >= /** @type {Day} */ (replay.day).end) {
       setPlaying(false);
       return;
     }
     window.requestAnimationFrame(frame);
   }
 
+  /** @param {boolean} playing */
   function setPlaying(playing) {
     replay.playing = playing;
     playButton.textContent = playing ? text.pause : text.play;
@@ -131,6 +148,7 @@ export function createReplay({ config, text, store, mapView, queue, alarms, card
     }
   }
 
+  /** @param {Replay} data */
   function start(data) {
     active = true;
     body.classList.add("is-replay");
@@ -161,6 +179,7 @@ export function createReplay({ config, text, store, mapView, queue, alarms, card
     setPlaying(true);
   }
 
+  /** @param {string} date */
   function enter(date) {
     banner.hidden = false;
     banner.textContent = text.connecting;

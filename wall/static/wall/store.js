@@ -25,6 +25,43 @@
 //                                          loads and today's counts were counted again)
 //   progress  {lastEvent}                  the newest event id moved (caught_up)
 
+/**
+ * What the wall reads of the API and the socket, typed from the OpenAPI document
+ * (frontend/types/api.d.ts, scripts/api-types): a field renamed in a serializer fails `tsc` here.
+ * @typedef {import("../../../frontend/types/api.js").components["schemas"]} Schemas
+ * @typedef {Schemas["WallState"]} WallState   the snapshot (GET …/state/)
+ * @typedef {Schemas["WallIncidentCard"]} WallIncidentCard  the card (GET …/incidents/<id>/)
+ * @typedef {Schemas["WallEvent"]} WallEvent   an event of the snapshot and of the socket's frames
+ * @typedef {Schemas["WallAlarm"]} WallAlarm
+ * @typedef {Schemas["WallCounts"]} WallCounts
+ * @typedef {Schemas["WallOrder"]} WallOrder
+ * @typedef {Schemas["WallIncident"] & Partial<Omit<WallIncidentCard, keyof Schemas["WallIncident"]>>} Incident
+ *   an incident as the store holds it: the snapshot's board row, with the card's fields (timeline,
+ *   description, photos…) once a card answer brought them
+ * @typedef {Pick<Schemas["WallMember"], "id" | "name" | "status"> & Partial<Schemas["WallMember"]>} Member
+ *   a responder: the snapshot's, or one only a position frame has told of yet (id, name, status)
+ * @typedef {{member: number, lon: number, lat: number, at: string, accuracy_m?: number | null}} Position
+ *   a position of a `positions` frame (incidents/consumers.py; not in the OpenAPI document)
+ * @typedef {{type: "event", event: WallEvent, incident?: Schemas["WallIncident"] | null}
+ *   | {type: "positions", positions: Position[]}
+ *   | {type: "caught_up", last_event: number}
+ *   | {type: "resync", last_event: number}} Frame
+ *   a socket frame (incidents/consumers.py): an event carries its incident's board row (the
+ *   snapshot's incident row; null once it left the board; absent from a server that sends none)
+ * @typedef {{event: WallEvent, gone: boolean, summary: boolean, known: Incident | null,
+ *   previous: Incident | null, row: Incident | null | undefined}} EventResult
+ * @typedef {{type: "incident", incident: Incident, previous: Incident | undefined, quiet: boolean}
+ *   | {type: "removed", incident: Incident}
+ *   | {type: "member", member: Member, moved: boolean}
+ *   | {type: "member-removed", id: number}
+ *   | {type: "snapshot", reason: string, events: WallEvent[] | null, first: boolean}
+ *   | ({type: "event"} & EventResult)
+ *   | {type: "progress", lastEvent: number}} Change
+ *   a change told to the subscribers (above)
+ * @typedef {{code: string, name: string, count: number}} Count
+ * @typedef {ReturnType<typeof createWallStore>} WallStore
+ */
+
 export const SEEN_MAX = 5000;
 export const RESUME_OVERLAP = 200;
 
@@ -34,6 +71,10 @@ const SUMMARY_KINDS = new Set([
   "arrived",
 ]);
 
+/**
+ * @param {string | null | undefined} iso
+ * @returns {number}
+ */
 function ms(iso) {
   return iso ? new Date(iso).getTime() : NaN;
 }
@@ -42,38 +83,62 @@ function ms(iso) {
  * createWallStore({groups: {open, done, liveOrder}, clock, timeZone}) → the store. `clock()` is the
  * browser's time (Date.now by default); now() is the server's, from the snapshot's "now";
  * `timeZone` the server's (shared.timeZone), whose day "today's counts" are of.
+ * @param {{groups: {open: string[], done: string[], liveOrder: string[]}, clock?: () => number,
+ *   timeZone?: string}} options
  */
 export function createWallStore({ groups, clock = () => Date.now(), timeZone = undefined }) {
   const open = new Set(groups.open);
   const done = new Set(groups.done);
   const liveOrder = new Set(groups.liveOrder);
+  /** @type {Map<number, Incident>} */
   const incidents = new Map(); // id -> incident (the state's or the card's shape)
+  /** @type {Map<number, Member>} */
   const members = new Map(); // id -> member
+  /** @type {Set<number>} */
   const seen = new Set();
+  /** @type {Set<(change: Change) => void>} */
   const listeners = new Set();
   const state = {
+    /** @type {WallAlarm[]} */
     alarms: [],
+    /** @type {WallCounts | null} */
     counts: null,
+    /** @type {Record<string, number>} */
     gridLoads: {}, // grid code -> open incidents
     lastEvent: 0, // newest event id applied
+    /** @type {number | null} */
     lastEventAt: null, // server time (ms) of the newest event
     clockOffset: 0, // server time - browser time
     ready: false, // a first snapshot was applied
   };
 
+  /** @param {Change} change */
   function emit(change) {
     for (const listener of listeners) listener(change);
   }
 
-  const isGone = (status) => Boolean(status) && !open.has(status);
+  /** @param {string | null | undefined} status */
+  const isGone = (status) => Boolean(status) && !open.has(/** @type {string} */ (status));
+  /** @param {string} status */
   const isDone = (status) => done.has(status);
+  /** @param {{status: string}} incident */
   const isOpen = (incident) => !isGone(incident.status) && !isDone(incident.status);
+  /**
+   * @template {{state: string}} O
+   * @param {{orders?: O[] | null}} incident
+   * @returns {O[]}
+   */
   const liveOrders = (incident) => (incident.orders || []).filter((o) => liveOrder.has(o.state));
   const now = () => clock() + state.clockOffset;
 
-  /** The case's deadline, else the earliest "arrive by" of its live orders; null for none. */
+  /**
+   * The case's deadline, else the earliest "arrive by" of its live orders; null for none.
+   * @param {Incident} incident
+   * @returns {string | null}
+   */
   function deadlineOf(incident) {
     if (incident.deadline) return incident.deadline;
+    /** @type {string | null} */
     let earliest = null;
     for (const o of liveOrders(incident)) {
       if (o.arrive_by && (!earliest || ms(o.arrive_by) < ms(earliest))) earliest = o.arrive_by;
@@ -81,11 +146,18 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
     return earliest;
   }
 
-  /** The deadline a countdown shows: only while someone is on the way. */
+  /**
+   * The deadline a countdown shows: only while someone is on the way.
+   * @param {Incident} incident
+   */
   function countdownDeadline(incident) {
     return liveOrders(incident).length ? deadlineOf(incident) : null;
   }
 
+  /**
+   * @param {Incident} incident
+   * @param {number} [at]
+   */
   function isOverdue(incident, at = now()) {
     const deadline = deadlineOf(incident);
     return Boolean(deadline) && liveOrders(incident).length > 0 && ms(deadline) < at;
@@ -94,6 +166,7 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
   // The server's day of a time: "YYYY-MM-DD", as the rows' local ISO times begin.
   const dayFormat = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
 
+  /** @param {Map<string, Count>} counts */
   function ranked(counts) {
     return [...counts.values()].sort((a, b) => b.count - a.count || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
   }
@@ -105,8 +178,11 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
    */
   function recount() {
     const today = dayFormat.format(new Date(now()));
+    /** @type {Record<string, number>} */
     const gridLoads = {};
+    /** @type {Map<string, Count>} */
     const byCategory = new Map();
+    /** @type {Map<string, Count>} */
     const byChannel = new Map();
     let reportedToday = 0;
     let openCount = 0;
@@ -120,7 +196,9 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
       }
       if (!incident.reported_at || incident.reported_at.slice(0, 10) !== today) continue;
       reportedToday += 1;
-      for (const [counts, of] of [[byCategory, incident.category], [byChannel, incident.channel]]) {
+      /** @type {[Map<string, Count>, {code: string, name: string} | null | undefined][]} */
+      const tallies = [[byCategory, incident.category], [byChannel, incident.channel]];
+      for (const [counts, of] of tallies) {
         if (!of) continue;
         const entry = counts.get(of.code) || { code: of.code, name: of.name, count: 0 };
         entry.count += 1;
@@ -137,13 +215,15 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
     };
   }
 
+  /** @param {number} id */
   function markSeen(id) {
     if (seen.has(id)) return false;
     seen.add(id);
-    if (seen.size > SEEN_MAX) seen.delete(seen.values().next().value);
+    if (seen.size > SEEN_MAX) seen.delete(/** @type {number} */ (seen.values().next().value));
     return true;
   }
 
+  /** @param {unknown} id */
   function setLastEvent(id) {
     if (typeof id === "number" && id > state.lastEvent) {
       state.lastEvent = id;
@@ -152,12 +232,17 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
     return false;
   }
 
+  /**
+   * @param {Member} member
+   * @param {boolean} moved
+   */
   function setMember(member, moved) {
     members.set(Number(member.id), member);
     emit({ type: "member", member, moved: Boolean(moved) });
   }
 
   // Responders on a live order of a case on the map are busy (the snapshot's duty may be older).
+  /** @param {Incident} incident */
   function markBusy(incident) {
     if (isGone(incident.status) || !incident.point) return;
     for (const order of liveOrders(incident)) {
@@ -169,7 +254,11 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
     }
   }
 
-  /** Puts an incident in (keeping the timeline a card answer brought); returns the previous one. */
+  /**
+   * Puts an incident in (keeping the timeline a card answer brought); returns the previous one.
+   * @param {Incident} incident
+   * @param {{quiet?: boolean}} [options]
+   */
   function upsertIncident(incident, { quiet = false } = {}) {
     const id = Number(incident.id);
     const previous = incidents.get(id);
@@ -180,6 +269,7 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
     return previous;
   }
 
+  /** @param {number | string} id */
   function removeIncident(id) {
     const incident = incidents.get(Number(id));
     if (!incident) return null;
@@ -189,7 +279,11 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
     return incident;
   }
 
-  /** A snapshot (GET …/state/): reason "start", "resync" or "periodic" (keeps the event cursor). */
+  /**
+   * A snapshot (GET …/state/): reason "start", "resync" or "periodic" (keeps the event cursor).
+   * @param {WallState} snapshot
+   * @param {string} reason
+   */
   function applySnapshot(snapshot, reason) {
     if (snapshot.now) state.clockOffset = ms(snapshot.now) - clock();
     const inSnapshot = new Set();
@@ -201,7 +295,7 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
       if (!inSnapshot.has(id)) removeIncident(id);
     }
     const membersIn = new Set();
-    for (const member of snapshot.members || []) {
+    for (const member of /** @type {Member[]} */ (snapshot.members || [])) {
       membersIn.add(Number(member.id));
       const known = members.get(Number(member.id));
       // A position that came over the socket after the snapshot was read stays.
@@ -223,6 +317,7 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
     for (const grid of snapshot.grids || []) state.gridLoads[grid.code] = grid.load;
     state.counts = snapshot.counts || null;
     state.alarms = snapshot.alarms || [];
+    /** @type {WallEvent[] | null} */
     let events = null;
     if (reason !== "periodic") {
       events = snapshot.events || [];
@@ -243,12 +338,16 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
    * seen already, else {event, gone, summary, known, previous, row}: `gone` when it took the case
    * off the map, `summary` when the counts or alarms may have changed, `known` the incident as
    * the store has it now, `previous` as it had it before.
+   * @param {WallEvent} event
+   * @param {{cursorOnly?: boolean, row?: Incident | null}} [options]
+   * @returns {EventResult | null}
    */
   function applyEvent(event, { cursorOnly = false, row = undefined } = {}) {
     if (!markSeen(event.id)) return null;
     setLastEvent(event.id);
     state.lastEventAt = Math.max(state.lastEventAt || 0, ms(event.at) || now());
     if (cursorOnly) {
+      /** @type {EventResult} */
       const result = { event, gone: false, summary: false, known: null, previous: null, row: undefined };
       emit({ type: "event", ...result });
       return result;
@@ -279,8 +378,12 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
     return result;
   }
 
-  /** Positions from the socket, [{member, lon, lat, at}]; never back in time. Returns the members moved. */
+  /**
+   * Positions from the socket, [{member, lon, lat, at}]; never back in time. Returns the members moved.
+   * @param {Position[] | null | undefined} list
+   */
   function applyPositions(list) {
+    /** @type {Member[]} */
     const moved = [];
     for (const p of list || []) {
       let member = members.get(Number(p.member));
@@ -295,7 +398,10 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
     return moved;
   }
 
-  /** The server has sent everything up to `lastEvent` (a caught_up frame). */
+  /**
+   * The server has sent everything up to `lastEvent` (a caught_up frame).
+   * @param {number} lastEvent
+   */
   function caughtUp(lastEvent) {
     if (setLastEvent(lastEvent)) emit({ type: "progress", lastEvent: state.lastEvent });
   }
@@ -308,8 +414,10 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
   return {
     state,
     now,
+    /** @param {number | string} id */
     incident: (id) => incidents.get(Number(id)) || null,
     incidents: () => [...incidents.values()],
+    /** @param {number | string} id */
     member: (id) => members.get(Number(id)) || null,
     members: () => [...members.values()],
     isGone,
@@ -321,7 +429,10 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
     isOverdue,
     /** Open incidents, newest first. */
     openIncidents: () => [...incidents.values()].filter(isOpen).sort((a, b) => ms(b.reported_at) - ms(a.reported_at)),
-    /** Overdue incidents at `at`, the most overdue first. */
+    /**
+     * Overdue incidents at `at`, the most overdue first.
+     * @param {number} [at]
+     */
     overdueIncidents(at = now()) {
       return [...incidents.values()]
         .filter((incident) => !isGone(incident.status) && isOverdue(incident, at))
@@ -337,6 +448,7 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
     caughtUp,
     resumeFrom,
     markSeen,
+    /** @param {(change: Change) => void} listener */
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

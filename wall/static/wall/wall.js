@@ -40,6 +40,15 @@ import { createSocket, socketUrl } from "./socket.js";
 import { createWallStore } from "./store.js";
 import { createTicker } from "./ticker.js";
 
+/**
+ * What the wall reads of the API and the socket (typed from the OpenAPI document: store.js).
+ * @typedef {import("./store.js").WallState} WallState                 the snapshot
+ * @typedef {import("./store.js").WallIncidentCard} WallIncidentCard   the card
+ * @typedef {import("./store.js").Incident} Incident
+ * @typedef {import("./store.js").Frame} Frame                         a socket frame
+ * @typedef {{again: boolean, promise: Promise<WallIncidentCard | null> | null}} CardRequest
+ */
+
 const SNAPSHOT_EVERY_MS = 60 * 1000;
 const RETRY_SNAPSHOT_MS = 5000;
 
@@ -129,7 +138,7 @@ store.subscribe((change) => {
       alarms.render(false);
       if (change.events) ticker.reset(change.events);
       showLastEvent();
-      const open = card.id() && store.incident(card.id());
+      const open = card.id() && store.incident(/** @type {number} */ (card.id()));
       if (open) card.render(open);
       header.showConnection();
       if (change.first) body.dataset.wallReady = "1";
@@ -142,6 +151,7 @@ store.subscribe((change) => {
 
 // ---- the card ----
 
+/** @param {number | string} id */
 function openCard(id) {
   card.open(id);
   const known = store.incident(id);
@@ -151,6 +161,7 @@ function openCard(id) {
   });
 }
 
+/** @param {number | string} id */
 function focusIncident(id) {
   const incident = store.incident(id);
   const latlng = incident && latLngOf(incident.point);
@@ -159,15 +170,21 @@ function focusIncident(id) {
 }
 
 // One card request per incident at a time; events that arrive meanwhile ask for one more.
+/** @type {Map<number, CardRequest>} */
 const cardRequests = new Map();
 
+/**
+ * @param {number | string} rawId
+ * @returns {Promise<WallIncidentCard | null>}
+ */
 function fetchCard(rawId) {
   const id = Number(rawId);
   const pending = cardRequests.get(id);
   if (pending) {
     pending.again = true;
-    return pending.promise;
+    return /** @type {Promise<WallIncidentCard | null>} */ (pending.promise); // set when it was made
   }
+  /** @type {CardRequest} */
   const entry = { again: false, promise: null };
   entry.promise = http.get(http.url(config.api.incident, id)).then(
     (result) => {
@@ -181,7 +198,7 @@ function fetchCard(rawId) {
         return null;
       }
       if (replaying()) return result.data;
-      const incident = result.data;
+      const incident = /** @type {WallIncidentCard} */ (result.data);
       showIfNewMajor(incident, store.upsertIncident(incident));
       return incident;
     },
@@ -191,10 +208,14 @@ function fetchCard(rawId) {
     },
   );
   cardRequests.set(id, entry);
-  return entry.promise;
+  return /** @type {Promise<WallIncidentCard | null>} */ (entry.promise);
 }
 
-/** A new major incident (`previous`: as the store had it before): fly there and show its card. */
+/**
+ * A new major incident (`previous`: as the store had it before): fly there and show its card.
+ * @param {Incident} incident
+ * @param {Incident | null | undefined} previous
+ */
 function showIfNewMajor(incident, previous) {
   if (!incident.major || (previous && previous.major) || !store.state.ready || !store.isOpen(incident)) return;
   const latlng = latLngOf(incident.point);
@@ -206,10 +227,17 @@ function showIfNewMajor(incident, previous) {
 
 // ---- the snapshot ----
 
+/** @type {Promise<WallState | undefined> | null} */
 let snapshotLoading = null;
+/** @type {string | null} */
 let snapshotReason = null;
+/** @type {Frame[]} */
 let waiting = []; // frames that came while the snapshot was loading
 
+/**
+ * @param {string} reason  "start", "resync" or "periodic" (store.applySnapshot)
+ * @returns {Promise<WallState | undefined>}
+ */
 function loadSnapshot(reason) {
   if (snapshotLoading) {
     // A resync asked for during a periodic reload takes that reload over.
@@ -225,7 +253,7 @@ function loadSnapshot(reason) {
     .then((result) => {
       snapshotLoading = null;
       if (!result.ok || !result.data) throw new Error("state: HTTP " + result.status);
-      if (!replaying()) store.applySnapshot(result.data, snapshotReason);
+      if (!replaying()) store.applySnapshot(/** @type {WallState} */ (result.data), /** @type {string} */ (snapshotReason));
       mapView.showNotice("");
       const queued = waiting;
       waiting = [];
@@ -236,7 +264,7 @@ function loadSnapshot(reason) {
       snapshotLoading = null;
       mapView.showNotice(text.loadError);
       console.error(error);
-      const again = snapshotReason;
+      const again = /** @type {string} */ (snapshotReason); // set above
       window.setTimeout(() => loadSnapshot(again), RETRY_SNAPSHOT_MS);
     });
   return snapshotLoading;
@@ -244,6 +272,7 @@ function loadSnapshot(reason) {
 
 // ---- the socket ----
 
+/** @param {Frame} frame */
 function handle(frame) {
   if (frame.type === "event" && frame.event) {
     if (replaying()) {
@@ -273,6 +302,7 @@ function handle(frame) {
 const codes = config.closeCodes || {};
 const socket = createSocket({
   url: () => socketUrl(window.location, config.socket, store.resumeFrom()),
+  /** @param {Frame} frame */
   onFrame(frame) {
     if (snapshotLoading) waiting.push(frame);
     else handle(frame);

@@ -1,0 +1,67 @@
+// The wall's modules (wall/static/wall/) are type-checked against the API's generated types as the
+// pages' are (tests/api_types.test.mjs): a field the wall reads, renamed in a copy of
+// types/api.d.ts, fails tsc where the wall reads it — the socket's event (store.js), the card's
+// timeline (store.js, card.js) and the replayed day (replay-model.js).
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const FRONTEND = fileURLToPath(new URL("..", import.meta.url));
+const WALL = join(FRONTEND, "..", "wall", "static", "wall");
+const API_TYPES = join(FRONTEND, "types", "api.d.ts");
+const TSC = join(FRONTEND, "node_modules", "typescript", "bin", "tsc");
+const missing = existsSync(API_TYPES) ? false : "types/api.d.ts is not generated: run `npm run types` (npm run check does)";
+
+let dir = null;
+after(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+/** The generated types with `field` of schema `schema` renamed to `renamed`; throws if not found. */
+function renamedField(source, schema, field, renamed) {
+  const start = source.indexOf(`\n        ${schema}: {\n`);
+  assert.notEqual(start, -1, `schema ${schema} not in types/api.d.ts`);
+  const end = source.indexOf("\n        };\n", start);
+  const block = source.slice(start, end);
+  const pattern = new RegExp(`^(\\s+(?:readonly )?)${field}(\\??:)`, "m");
+  assert.match(block, pattern, `field ${schema}.${field} not in types/api.d.ts`);
+  return source.slice(0, start) + block.replace(pattern, `$1${renamed}$2`) + source.slice(end);
+}
+
+function tsc(project) {
+  const run = spawnSync(process.execPath, [TSC, "-p", project, "--pretty", "false"], { encoding: "utf8" });
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+}
+
+test("a renamed field fails the type check of the wall's modules where they read it", { skip: missing }, () => {
+  // The repository's layout, in a temporary directory: frontend/ and wall/static/wall/ side by side.
+  dir = mkdtempSync(join(tmpdir(), "gridlink-wall-types-"));
+  const frontend = join(dir, "frontend");
+  for (const part of ["tsconfig.json", "package.json", "types", "static/gridlink"]) {
+    cpSync(join(FRONTEND, part), join(frontend, part), { recursive: true });
+  }
+  cpSync(WALL, join(dir, "wall", "static", "wall"), { recursive: true });
+  symlinkSync(join(FRONTEND, "node_modules"), join(frontend, "node_modules"), "dir");
+  // Only the wall (and the core modules it imports), to keep the run short.
+  const project = join(frontend, "tsconfig.wall.json");
+  writeFileSync(project, JSON.stringify({ extends: "./tsconfig.json", include: ["../wall/static/wall/**/*.js", "types/**/*.d.ts"] }));
+
+  const before = tsc(project);
+  assert.equal(before.status, 0, `the wall fails with the real types:\n${before.output}`);
+
+  const types = join(frontend, "types", "api.d.ts");
+  let source = readFileSync(types, "utf8");
+  source = renamedField(source, "WallEvent", "incident", "case");
+  source = renamedField(source, "WallIncidentCard", "timeline", "history");
+  source = renamedField(source, "ReplayIncident", "statuses", "changes");
+  writeFileSync(types, source);
+  const renamed = tsc(project);
+  assert.notEqual(renamed.status, 0, "tsc passed with the wall's fields renamed");
+  const error = (file, property) =>
+    new RegExp(`wall/static/wall/${file}\\(\\d+,\\d+\\): error TS2339: Property '${property}' does not exist on type`);
+  assert.match(renamed.output, error("store\\.js", "incident"));
+  assert.match(renamed.output, error("card\\.js", "timeline"));
+  assert.match(renamed.output, error("replay-model\\.js", "statuses"));
+});
