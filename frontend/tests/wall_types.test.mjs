@@ -3,37 +3,16 @@
 // types/api.d.ts, fails tsc where the wall reads it — the socket's event (store.js), the card's
 // timeline (store.js, card.js) and the replayed day (replay-model.js).
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { FRONTEND, missing, renamedField, tsc } from "./api-types-helpers.mjs";
 
-const FRONTEND = fileURLToPath(new URL("..", import.meta.url));
 const WALL = join(FRONTEND, "..", "wall", "static", "wall");
-const API_TYPES = join(FRONTEND, "types", "api.d.ts");
-const TSC = join(FRONTEND, "node_modules", "typescript", "bin", "tsc");
-const missing = existsSync(API_TYPES) ? false : "types/api.d.ts is not generated: run `npm run types` (npm run check does)";
 
 let dir = null;
 after(() => dir && rmSync(dir, { recursive: true, force: true }));
-
-/** The generated types with `field` of schema `schema` renamed to `renamed`; throws if not found. */
-function renamedField(source, schema, field, renamed) {
-  const start = source.indexOf(`\n        ${schema}: {\n`);
-  assert.notEqual(start, -1, `schema ${schema} not in types/api.d.ts`);
-  const end = source.indexOf("\n        };\n", start);
-  const block = source.slice(start, end);
-  const pattern = new RegExp(`^(\\s+(?:readonly )?)${field}(\\??:)`, "m");
-  assert.match(block, pattern, `field ${schema}.${field} not in types/api.d.ts`);
-  return source.slice(0, start) + block.replace(pattern, `$1${renamed}$2`) + source.slice(end);
-}
-
-function tsc(project) {
-  const run = spawnSync(process.execPath, [TSC, "-p", project, "--pretty", "false"], { encoding: "utf8" });
-  return { status: run.status, output: `${run.stdout}${run.stderr}` };
-}
 
 test("a renamed field fails the type check of the wall's modules where they read it", { skip: missing }, () => {
   // The repository's layout, in a temporary directory: frontend/ and wall/static/wall/ side by side.
