@@ -519,6 +519,7 @@ class MemberMessage(models.Model):
         MAJOR = "major", _("major incident call")
         RESEND = "resend", _("order sent again")
         GRID = "grid", _("grid assignment changed")
+        RANKING = "ranking", _("monthly ranking published")
 
     class State(models.TextChoices):
         PENDING = "pending", _("pending")

@@ -271,6 +271,17 @@ def message_once(*, member: Member, kind: str, incident: Incident | None, title:
     return message
 
 
+def messages_bulk(texts: Iterable[tuple[Member, str, str]], *, kind: str, at: datetime) -> list[MemberMessage]:
+    """One message to each member (title, body), inserted in one statement and published after
+    commit; delivered like every message (the app at once, SMS after the grace unless read). For
+    announcements that a unique row of their own makes once (a ranking's publication)."""
+    messages = MemberMessage.objects.bulk_create(
+        [message_build(member=member, kind=kind, title=title, body=body, at=at) for member, title, body in texts])
+    for message in messages:
+        message_publish_on_commit(message)
+    return messages
+
+
 # --- a grid version published: the members whose grids change ------------------------------------
 
 @dataclass(frozen=True)

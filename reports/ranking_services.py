@@ -5,6 +5,12 @@
 page can later say how many orders count differently now, without recomputing the board). Only a
 month that has ended is published (400 before), and only once (409: the unique constraint is the
 last word when two publish at once); the database refuses any later change of the row (trigger).
+
+Publishing is the announcement (通报): in the same transaction every ranked grid leader gets one
+message (`dispatch.notify.messages_bulk`, kind `ranking`: on their phone at once, by SMS after the
+grace unless read) with their rank, score and rates, the rotating red flag or the black list with
+its cause. A leader without orders in the month is not ranked and not told. The publication's
+unique month makes the messages once.
 """
 
 from django.db import IntegrityError, transaction
@@ -13,10 +19,12 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from config.errors import DomainError, TransitionRefused
+from dispatch.models import Member, MemberMessage
+from dispatch.notify import messages_bulk
 from geo.models import Subdistrict
 from reports.models import RankingPublication
 from reports.periods import Period
-from reports.ranking import FORMULA, ranking_board, user_name
+from reports.ranking import FORMULA, RankingBoard, cause_text, percent, ranking_board, user_name
 
 
 def _already(publication: RankingPublication, period: Period) -> TransitionRefused:
@@ -42,9 +50,11 @@ def ranking_publish(*, subdistrict: Subdistrict, period: Period, actor) -> Ranki
     board = ranking_board(subdistrict=subdistrict, period=period, with_outcomes=True)
     try:
         with transaction.atomic():
-            return RankingPublication.objects.create(
+            publication = RankingPublication.objects.create(
                 subdistrict=subdistrict, month=period.first_day, published_at=now, published_by=actor,
                 formula=FORMULA, board=board.as_dict(), outcomes=board.outcomes)
+            messages_bulk(ranking_texts(board), kind=MemberMessage.Kind.RANKING, at=now)
+            return publication
     except IntegrityError as exc:
         constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
         if constraint != "ranking_publication_once_per_month":
@@ -52,3 +62,31 @@ def ranking_publish(*, subdistrict: Subdistrict, period: Period, actor) -> Ranki
         existing = RankingPublication.objects.select_related("published_by").get(
             subdistrict=subdistrict, month=period.first_day)
         raise _already(existing, period) from None
+
+
+def ranking_texts(board: RankingBoard) -> list[tuple[Member, str, str]]:
+    """Each ranked grid leader's message (in the active language): rank of how many, score and rates,
+    the change against the month before, and the red flag or the black list with its cause."""
+    rows = [row for row in board.leaders.rows if row.rank is not None and row.id is not None]
+    members = Member.objects.in_bulk([row.id for row in rows])
+    flagged = {row.id for row in board.red_flag}
+    black = {row.id: cause for row, cause in board.black_list}
+    ranked = len(rows)
+    texts = []
+    for row in rows:
+        member = members.get(row.id)
+        if member is None:
+            continue
+        title = _("Ranking %(month)s: No. %(rank)s of %(ranked)s, score %(score)s") % {
+            "month": board.period.key, "rank": row.rank, "ranked": ranked, "score": row.score}
+        parts = [_("Orders %(orders)s; arrival %(arrival)s, timeliness %(timeliness)s, disposal %(disposal)s.") % {
+            "orders": row.dispatched, "arrival": percent(row.arrival_rate),
+            "timeliness": percent(row.timeliness_rate), "disposal": percent(row.disposal_rate)}]
+        if row.rank_change is not None:
+            parts.append(_("Rank change against last month: %(change)+d.") % {"change": row.rank_change})
+        if row.id in flagged:
+            parts.append(_("You hold the rotating red flag this month."))
+        if row.id in black:
+            parts.append(_("On the black list: %(cause)s") % {"cause": cause_text(black[row.id])})
+        texts.append((member, title, " ".join(parts)))
+    return texts

@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 
 from config.errors import TransitionRefused
 from config.roles import UserRole
-from dispatch.models import DispatchOrder
+from dispatch.models import DispatchOrder, MemberMessage
 from incidents.models import Incident, Status
 from reports import compliance, ranking
 from reports.models import RankingPublication
@@ -289,6 +289,36 @@ def test_a_published_ranking_stays_as_published(world):
         with pytest.raises(DatabaseError), transaction.atomic():
             change()
     assert RankingPublication.objects.get(pk=publication.pk).board == publication.board
+
+
+def test_publishing_tells_every_ranked_leader_their_rank_once(world):
+    plant(world)
+    period = month_param("2026-10")
+    with translation.override("en"):
+        expected = ranking.ranking_board(subdistrict=world["subdistrict"], period=period)
+        ranking_publish(subdistrict=world["subdistrict"], period=period, actor=make_user("rk-cr", UserRole.COMMAND_ROOM))
+    ranked = [r for r in expected.leaders.rows if r.rank is not None]
+    messages = {m.member_id: m for m in MemberMessage.objects.filter(kind=MemberMessage.Kind.RANKING)}
+    assert set(messages) == {r.id for r in ranked}, "every ranked leader, and nobody else"
+    assert not {r.id for r in expected.leaders.no_orders} & set(messages), "a leader without orders is not told"
+    for row in ranked:
+        message = messages[row.id]
+        assert message.title == f"Ranking 2026-10: No. {row.rank} of {len(ranked)}, score {row.score}"
+        assert message.subdistrict_id == world["subdistrict"].pk and message.incident_id is None
+    (flag,) = expected.red_flag
+    assert "You hold the rotating red flag this month." in messages[flag.id].body
+    assert expected.black_list, "the planted month has laggards"
+    for row, cause in expected.black_list:
+        body = messages[row.id].body
+        assert body.startswith(f"Orders {row.dispatched};") and "On the black list: " in body
+        for failed in cause["not_arrived"] + cause["late"] + cause["unresolved"]:
+            assert failed["number"] in body, "the cause names its cases"
+    assert "red flag" not in messages[expected.black_list[0][0].id].body
+
+    # Published once, told once.
+    with pytest.raises(TransitionRefused):
+        ranking_publish(subdistrict=world["subdistrict"], period=period, actor=make_user("rk-cr2", UserRole.COMMAND_ROOM))
+    assert MemberMessage.objects.filter(kind=MemberMessage.Kind.RANKING).count() == len(ranked)
 
 
 def test_a_month_not_ended_cannot_be_published(world):
