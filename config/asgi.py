@@ -13,6 +13,7 @@ from config.admission import AdmissionGate  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 from config.socket_db import SocketAuthStack  # noqa: E402
 from config.ws_origin import ExactOriginValidator  # noqa: E402
+from wall.relay import ListenOnConnect  # noqa: E402
 from wall.snapshot_asgi import SharedSnapshotShortcut  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -22,6 +23,7 @@ application = ProtocolTypeRouter(
         # without a thread or Django's request stack (wall/snapshot_asgi.py).
         "http": SharedSnapshotShortcut(AdmissionGate(django_asgi_app)),
         # The origin exactly (scheme, host, port) before the session is read: config/ws_origin.py.
-        "websocket": ExactOriginValidator(SocketAuthStack(URLRouter(websocket_urlpatterns))),
+        # Every socket makes sure this process hears what workers publish without Redis (wall/relay.py).
+        "websocket": ListenOnConnect(ExactOriginValidator(SocketAuthStack(URLRouter(websocket_urlpatterns)))),
     }
 )

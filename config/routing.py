@@ -5,10 +5,10 @@ from django.urls import path, re_path
 
 from config.ws_frames import NoSuchSocket
 from dispatch.consumers import DeptConsumer, MemberConsumer
-from incidents.routing import websocket_urlpatterns as incidents_patterns
+from wall.routing import websocket_urlpatterns as wall_patterns
 
 websocket_urlpatterns: list = [
-    *incidents_patterns,
+    *wall_patterns,
     path("ws/member/", MemberConsumer.as_asgi()),
     path("ws/dept/", DeptConsumer.as_asgi()),
     re_path(r"", NoSuchSocket.as_asgi()),  # last: every other path closes with 4404

@@ -13,3 +13,10 @@ class DispatchConfig(AppConfig):
         from incidents.services import on_handovers_created
 
         on_handovers_created(offices_tell_new_parts)
+
+        # A member's message published by id from a worker without Redis is built in the server
+        # process by this (config.live).
+        from config import live
+        from dispatch.live import LIVE_KIND, messages_by_id
+
+        live.register(LIVE_KIND, messages_by_id)

@@ -3,7 +3,7 @@
 
 `ws/member/`: only a logged-in user linked to an active member (`user.member`): an anonymous socket is closed
 with 4401, a user who is not a member of the forces with 4403 (accepted first, so the browser sees
-the code). On connect the socket joins the member's group (`dispatch.live.member_group`) and
+the code). On connect the socket joins the member's group (`config.live.member_group`) and
 receives the member's unread messages of the last 24 hours, oldest first; a client that
 reconnects passes the last message id it saw (`?last_message=<id>`) and receives every message
 after it instead (read or not; a malformed id closes with 4400). Then `{"type": "caught_up",
@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import DomainError
+from config.live import member_group
 from config.socket_db import socket_db
 from config.ws_frames import (
     CLOSE_ANONYMOUS,
@@ -47,7 +48,6 @@ from config.ws_frames import (
     parse_event_id,
 )
 from dispatch.live import (
-    member_group,
     member_inbox,
     socket_dept_unit,
     socket_member_id,
@@ -57,7 +57,6 @@ from dispatch.live import (
 )
 from dispatch.notify import message_read
 from dispatch.positions import own_positions_store, position_sender_member
-from incidents import relay
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +145,6 @@ class MemberConsumer(_GroupSocket):
             return
         member_id, after = admitted
         self.member_id = member_id
-        relay.ensure_listener(self.channel_layer)  # the SLA clock's messages without Redis (incidents.relay)
         await self.group_join(member_group(member_id))  # before reading: nothing falls between
         payloads = await socket_db(_inbox)(member_id, after)
         for payload in payloads:
@@ -224,7 +222,6 @@ class DeptConsumer(_GroupSocket):
         if admitted is None:
             return
         (self.unit_id, stream), after = admitted
-        relay.ensure_listener(self.channel_layer)  # the SLA clock's alarms without Redis (incidents.relay)
         await self.group_join(stream)
         await self.send_json({"type": "caught_up", "last_message": after})
 
@@ -232,17 +229,17 @@ class DeptConsumer(_GroupSocket):
         raise FrameRefused(_("This socket takes no frames."), code="unknown_type")
 
     async def dispatch(self, message: dict) -> None:
-        """The sub-district's stream carries every event and the members' positions: the events go
-        to `incident_event`, the positions nowhere (this socket has no handler for them); the rest
-        (the socket's own messages) as usual."""
-        kind = message.get("type")
+        """The sub-district's stream carries every event and more (the members' positions, what the
+        walls need): the events go to `incident_event`, the socket's own messages (`websocket.*`)
+        as usual, the rest of the stream nowhere."""
+        kind = message.get("type", "")
         if kind == "incident.event":
             await self.incident_event(message)
-        elif kind != "positions.batch":
+        elif kind.startswith("websocket."):
             await super().dispatch(message)
 
     async def incident_event(self, message: dict) -> None:
-        """One event of the sub-district (`incidents.events.wall_event_message`): passed on when it
+        """One event of the sub-district (`wall.frames.event_message`): passed on when it
         is about the unit's part of a case. Only an event that does not name its units (an
         assignment form, a reopened case) reads the database, to see whether the unit holds a part."""
         if self.unit_id is None:

@@ -5,9 +5,8 @@ parts of cases (below, "a unit's live channel").
 Every member has a channel-layer group of their own, `member-<id>` (`member_group`); the member's
 socket (`dispatch.consumers.MemberConsumer`, `ws/member/`) joins it. A message is published after
 the transaction that wrote it commits — never a message about an order that was rolled back —
-through the channel layer, or, from a worker process without Redis (the SLA clock), through
-PostgreSQL by id (`incidents.relay`, kind `member_message`; the server reads the row and builds
-the same frame).
+through the live pipeline (config.live, kind `member_message`: from a worker process without Redis
+by id through PostgreSQL, the server building the same frame with `messages_by_id`).
 
 The frame: `{"type": "message", "message": {id, kind, title, body, incident, order, created_at,
 read_at}}`, encoded once by the publisher (`message_channel_message`); `incident` and `order` are
@@ -18,30 +17,19 @@ one batch (`payloads_publish_on_commit`): one trip to the channel layer's event 
 statement of notifications, rather than one per message.
 """
 
-import json
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
-
+from config import live
+from config.live import member_group, subdistrict_group
 from config.roles import has_role
 from dispatch.models import Alarm, Member, MemberMessage
-from incidents import relay
 from incidents.dept_api import DEPT_ROLES
-from incidents.events import wall_group
 from incidents.models import Handover, IncidentEvent, Status
 
-log = logging.getLogger(__name__)
-
-RELAY_KIND = "member_message"
+LIVE_KIND = "member_message"  # the kind of the members' messages on the live pipeline (config.live)
 INBOX_HOURS = 24  # what a socket gets on connect: the unread messages of the last day
 INBOX_CAP = 200  # at most this many on one connect or resume
-
-
-def member_group(member_id: int) -> str:
-    return f"member-{member_id}"
 
 
 MESSAGE_PAYLOAD_FIELDS = ("id", "kind", "title", "body", "incident_id", "order_id", "created_at", "read_at")
@@ -65,48 +53,30 @@ def message_payload_of(*, id: int, kind: str, title: str, body: str, created_at:
 def message_channel_message(payload: dict) -> dict:
     """The channel-layer message of one member message: the socket's frame, encoded here (`id` for
     the consumer's check against what it sent on connect)."""
-    return {"type": "member.message", "id": payload["id"],
-            "text": json.dumps({"type": "message", "message": payload}, cls=DjangoJSONEncoder, ensure_ascii=False)}
+    return live.channel_message("member.message", {"type": "message", "message": payload}, id=payload["id"])
 
 
 def message_publish_on_commit(message: MemberMessage) -> None:
     """Publish the message to its member's group once the current transaction commits."""
-    group, payload = member_group(message.member_id), message_payload(message)
-    transaction.on_commit(lambda: _publish(group, payload))
-
-
-def _publish(group: str, payload: dict) -> None:
-    try:
-        relay.publish(group, message_channel_message(payload), kind=RELAY_KIND, object_id=payload["id"])
-    except Exception:  # a dead channel layer must never undo a committed change
-        log.exception("publishing member message %s failed", payload["id"])
+    payload = message_payload(message)
+    live.publish_on_commit(member_group(message.member_id), LIVE_KIND, [message.pk],
+                           lambda: [message_channel_message(payload)])
 
 
 def payloads_publish_on_commit(items: list[tuple[int, dict]]) -> None:
     """Publish many messages, (member id, `message_payload`) each to its member's group, once the
-    current transaction commits, in one batch (`incidents.relay.publish_many`). A member whose
+    current transaction commits, in one batch (config.live.publish_many_on_commit). A member whose
     message was not published (the channel layer failed) gets it when their app connects again
     (`member_inbox`)."""
-    grouped = [(member_group(member_id), payload) for member_id, payload in items]
-    if grouped:
-        transaction.on_commit(lambda: _publish_many(grouped))
+    live.publish_many_on_commit(LIVE_KIND, [(member_group(member_id), payload["id"], message_channel_message(payload))
+                                            for member_id, payload in items])
 
 
-def _publish_many(items: list[tuple[str, dict]]) -> None:
-    try:
-        relay.publish_many([(group, message_channel_message(payload), payload["id"]) for group, payload in items],
-                           kind=RELAY_KIND)
-    except Exception:  # a dead channel layer must never undo a committed change
-        log.exception("publishing %d member messages failed", len(items))
-
-
-def _relayed_messages(ids: list[int]) -> list[dict]:
-    """The relay's loader (in a server process): committed messages by id, as published."""
+def messages_by_id(ids: list[int]) -> list[dict]:
+    """The builder of kind "member_message" (config.live: what a worker without Redis published by
+    id, built in the server process): committed messages by id, as published."""
     messages = MemberMessage.objects.filter(pk__in=ids).only(*MESSAGE_PAYLOAD_FIELDS).order_by("pk")
     return [message_channel_message(message_payload(m)) for m in messages]
-
-
-relay.register_loader(RELAY_KIND, _relayed_messages)
 
 
 # --- what the member's socket reads -------------------------------------------------------------
@@ -131,8 +101,8 @@ def member_inbox(member_id: int, *, now: datetime, after: int | None = None) -> 
 # --- a unit's live channel: the department queue (/dept/, `ws/dept/`) -----------------------------
 #
 # Every change of a unit's part of a case is an IncidentEvent already, published once after its
-# transaction commits to the sub-district's event stream (`incidents.events.wall_group`) — from the
-# server's services, from the intake, and from the SLA clock's own process through the relay. The
+# transaction commits to the sub-district's live stream (`config.live.subdistrict_group`) — from the
+# server's services, from the intake, and from the SLA clock's own process through PostgreSQL. The
 # department socket (`dispatch.consumers.DeptConsumer`) listens to that stream and passes on only
 # the events about its own unit's parts (`unit_news`), as the frame
 #
@@ -213,4 +183,4 @@ def socket_dept_unit(user) -> tuple[int, str] | None:
         return None
     row = (Member.objects.filter(user=user, active=True)
            .values_list("unit_id", "unit__subdistrict__code").first())
-    return None if row is None else (row[0], wall_group(row[1]))
+    return None if row is None else (row[0], subdistrict_group(row[1]))

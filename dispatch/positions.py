@@ -46,18 +46,15 @@ try:
     import psycopg
 except ImportError:  # psycopg2 only: Django's cursor, parameters as text
     psycopg = None  # type: ignore[assignment]  # checked before use
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config import live
 from config.errors import DomainError
 from config.roles import UserRole
 from dispatch.gcj02 import gcj02_to_wgs84_array
-from incidents import relay
-from incidents.events import wall_group
-from incidents.relay import positions_message
 
 log = logging.getLogger(__name__)
 
@@ -384,16 +381,9 @@ class WallFanout:
         if not pending:
             return
         positions = [pending[member_id][1] for member_id in sorted(pending)]
-        layer = get_channel_layer()
-        if layer is None:
-            return
         try:
-            if relay.relays(layer):  # a worker process (simulate) without Redis: through PostgreSQL
-                await relay.anotify_positions(wall_group(code), positions)
-            else:
-                await layer.group_send(wall_group(code), positions_message(positions))
-                if relay.has_peers(layer):  # and to the walls of the other server processes
-                    await relay.anotify_positions(wall_group(code), positions)
+            # through this process's channel layer, or PostgreSQL from a worker without Redis (simulate)
+            await live.apublish_positions(live.subdistrict_group(code), positions)
             self.sent += 1
         except Exception:  # a dead channel layer must never matter to the stored positions
             log.exception("publishing %d positions to the wall of %s failed", len(positions), code)

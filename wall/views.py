@@ -10,6 +10,7 @@ The scripts are ES modules (wall/static/wall/wall.js imports the rest). Staff ro
 socket and the API (a responder must not see the whole sub-district's forces). Nothing here writes.
 """
 
+from django.conf import settings
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.text import capfirst
@@ -17,12 +18,13 @@ from django.utils.translation import gettext_lazy as _
 
 from config.permissions import role_required
 from config.roles import STAFF_ROLES
-from dispatch.models import DispatchOrder, Force
+from dispatch.models import Alarm, DispatchOrder, Force
+from dispatch.recommend import BUSY_STATUSES, LOAD_STATES
 from frontend.reports_trends_views import heat_config
 from frontend.views import map_config
 from geo.selectors import subdistrict_get
-from incidents.consumers import CLOSE_ANONYMOUS, CLOSE_FORBIDDEN
 from incidents.models import Category, Channel, IncidentEvent
+from wall.consumers import CLOSE_ANONYMOUS, CLOSE_FORBIDDEN
 
 # Words of the wall, handed to wall.js. Model labels are reused where they fit.
 WALL_TEXT = {
@@ -118,6 +120,12 @@ def wall_config(request, subdistrict) -> dict:
         "forces": dict(Force.choices),
         "orderStates": dict(DispatchOrder.State.choices),
         "amberSeconds": AMBER_SECONDS,
+        # What the store needs to follow responders and alarms between snapshots (store.js): who
+        # is busy (the snapshot's rule: an order in these states on a case in these statuses),
+        # when a shared position is out of date, the alarms' kinds in words.
+        "busy": {"statuses": list(BUSY_STATUSES), "orderStates": [str(state) for state in LOAD_STATES]},
+        "staleMinutes": settings.POSITION_STALE_MINUTES,
+        "alarmKinds": dict(Alarm.Kind.choices),
         # Close codes of the socket that mean "not signed in (any more)" / "not allowed".
         "closeCodes": {"anonymous": CLOSE_ANONYMOUS, "forbidden": CLOSE_FORBIDDEN},
         "text": WALL_TEXT,

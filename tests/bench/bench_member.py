@@ -52,7 +52,7 @@ def serve(port: int) -> None:
     from channels.layers import get_channel_layer
 
     from config.asgi import application
-    from dispatch.live import member_group
+    from config.live import member_group
 
     layer = get_channel_layer()
 

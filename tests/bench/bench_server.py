@@ -20,8 +20,8 @@ from asgiref.sync import sync_to_async  # noqa: E402
 from channels.layers import get_channel_layer  # noqa: E402
 
 from config.asgi import application  # noqa: E402
+from config.live import subdistrict_group as wall_group  # noqa: E402
 from fixtures.demo import DEMO_CODE  # noqa: E402
-from incidents.events import wall_group  # noqa: E402
 from tests.bench.floors import recommendation_floor  # noqa: E402
 
 FLOOR_PATH = "/__bench__/floor/"

@@ -24,10 +24,10 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from config.roles import UserRole
-from incidents import consumers
 from incidents.models import IncidentEvent
 from tests.e2e.conftest import REPO, _free_port, _server, _stop, _wait_until_up, subprocess_env
 from tests.factories import make_user, make_world
+from wall import consumers
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 TIMEOUT = 10

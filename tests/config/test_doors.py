@@ -236,7 +236,7 @@ def test_my_team_shows_each_leader_their_own_and_nobody_else_theirs(ctx):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_wall_socket_is_for_the_staff_only(_fresh_channel_layer):  # noqa: F811
-    from incidents.consumers import CLOSE_FORBIDDEN
+    from wall.consumers import CLOSE_FORBIDDEN
 
     ctx = build()
     for who in OUTSIDERS:
@@ -282,7 +282,7 @@ def test_only_office_x_hears_of_its_part_on_the_unit_socket(_fresh_channel_layer
     from channels.db import database_sync_to_async
 
     from dispatch.sla import sla_tick
-    from incidents.consumers import CLOSE_FORBIDDEN
+    from wall.consumers import CLOSE_FORBIDDEN
 
     ctx = build()
     assert async_to_sync(closed_with)(socket("/ws/dept/", ctx["dispatcher"])) == CLOSE_FORBIDDEN

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SKIP_DIRS = {".venv", "node_modules", "tests", "var", "test-artifacts", ".git", "__pycache__", "locale"}
 # Flags between our own processes, set by manage.py and scripts/run-server: not settings to give.
 INTERNAL = {
-    "GRIDLINK_WALL_RELAY": "set by manage.py for the process that runs the wall relay (incidents/relay.py)",
+    "GRIDLINK_WALL_RELAY": "set by manage.py for the process that runs the wall relay (config/live.py)",
     "GRIDLINK_RELAY_PEERS": "set by scripts/run-server when several server processes share no Redis",
 }
 # Variables the shell scripts read that are the system's, not ours.
@@ -96,7 +96,7 @@ def listed() -> set[str]:
 def test_the_source_reads_are_found():
     reads = read_from_python()
     assert {"SECRET_KEY", "DATABASE_URL", "TEST_DATABASE_NAME", "HANDOVER_ACCEPT_MINUTES"} <= reads.keys()
-    assert reads["GRIDLINK_RELAY_PEERS"] == ["incidents/relay.py"]  # through the module's constant
+    assert reads["GRIDLINK_RELAY_PEERS"] == ["config/live.py"]  # through the module's constant
 
 
 def test_env_example_names_every_variable_read():

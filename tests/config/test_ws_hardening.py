@@ -327,7 +327,7 @@ def test_resumes_and_frames_are_rate_limited_per_socket(people, settings, caplog
 
 def test_the_close_codes_live_in_one_table():
     from dispatch import consumers as dispatch_consumers
-    from incidents import consumers as wall_consumers
+    from wall import consumers as wall_consumers
 
     for module in (wall_consumers, dispatch_consumers):
         assert module.CLOSE_BAD_REQUEST == ws_frames.CLOSE_BAD_REQUEST == 4400

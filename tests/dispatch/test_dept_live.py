@@ -26,12 +26,12 @@ from dispatch import consumers
 from dispatch.models import Force, Member, MemberMessage, Role, TravelMode, Unit
 from dispatch.services import incident_transition
 from dispatch.unit_notify import office_recipients
-from incidents import relay
 from incidents.models import Handover, Incident, IncidentEvent, Status
 from incidents.services import incident_intake
 from tests.factories import S, W, make_channels, make_user, make_world, put_on_duty
 from tests.wall.test_wall_relay import _fresh_channel_layer, run_command  # noqa: F401 - the fixture is used
 from tests.wall.test_wall_socket import TIMEOUT, closed_with, socket
+from wall import relay
 
 Kind = MemberMessage.Kind
 QUIET = 0.3  # seconds a socket is watched for a frame that must not come
@@ -248,7 +248,7 @@ def test_the_command_rooms_moves_on_a_part_reach_its_office_and_the_offices_own_
 @pytest.mark.django_db(transaction=True)
 def test_an_overdue_hand_over_reaches_the_units_socket_from_the_clocks_process(_fresh_channel_layer):  # noqa: F811
     """`run_sla_clock` holds no sockets: without Redis its alarm event travels through PostgreSQL
-    (incidents.relay) to the server, whose unit sockets pick their unit's alarms from the stream."""
+    (config.live) to the server, whose unit sockets pick their unit's alarms from the stream."""
     world = build()
     case = on_site_case(world)
     transfer(world, case, world["labour"])

@@ -15,19 +15,19 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config.errors import DomainError
+from config.live import member_group
 from config.roles import UserRole
 from dispatch import consumers
-from dispatch.live import member_group
 from dispatch.models import Alarm, DispatchOrder, Member, MemberMessage, MemberPosition, PositionFix
 from dispatch.notify import messages_for_alarm, messages_for_order_dispatched
 from dispatch.services import incident_transition, order_stand_down
 from dispatch.sla import sla_tick
-from incidents import relay
 from incidents.models import Handover, Status
 from tests.dispatch.test_sla_clock import add_member, build_world, make_incident, make_order, on_duty
 from tests.factories import make_user, own_connection
 from tests.wall.test_wall_relay import _fresh_channel_layer, run_command  # noqa: F401 - the fixture is used
 from tests.wall.test_wall_socket import TIMEOUT, closed_with, socket
+from wall import relay
 
 Kind = MemberMessage.Kind
 
@@ -290,7 +290,7 @@ def test_on_connect_the_unread_messages_and_on_resume_everything_after_the_last_
 
 def test_the_sla_clocks_own_process_reaches_the_late_members_socket_through_postgresql(live):
     """`run_sla_clock` holds no sockets: without Redis its reminder travels by id through the relay
-    (incidents.relay, kind `member_message`) and the server builds the frame from the row."""
+    (config.live, kind `member_message`) and the server builds the frame from the row."""
     incident = make_incident(live)
     make_order(live, incident, live["member"], arrive_by=timezone.now() - timedelta(minutes=2))
     communicator = member_socket(live["responder"])

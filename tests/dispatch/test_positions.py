@@ -21,13 +21,14 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from config import live
 from config.asgi import application
+from config.live import subdistrict_group as wall_group
 from config.roles import UserRole
 from dispatch import positions
 from dispatch.gcj02 import wgs84_to_gcj02
 from dispatch.models import Force, Member, MemberPosition, PositionFix, TravelMode
 from dispatch.positions import Fix, positions_ingest
-from incidents.events import wall_group
 from tests.factories import make_user, make_world
 
 URL = "/api/v1/positions/"
@@ -347,7 +348,7 @@ class BrokenLayer:
 @pytest.mark.django_db(transaction=True)
 def test_a_failing_channel_layer_never_undoes_the_stored_positions(monkeypatch, caplog):
     world = make_world()
-    monkeypatch.setattr(positions, "get_channel_layer", lambda: BrokenLayer())
+    monkeypatch.setattr(live, "get_channel_layer", lambda: BrokenLayer())
     client = client_for(make_user("gateway", UserRole.INTEGRATION))
     with caplog.at_level(logging.ERROR, logger="dispatch.positions"):
         response = post(client, fix(world["member"]))

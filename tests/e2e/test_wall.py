@@ -311,8 +311,8 @@ def test_an_event_committed_late_with_a_lower_id_still_reaches_the_wall(page, lo
         second = create_incident(page, e2e.base_url, "E2E 墙图：事务较快的警情")  # commits a higher id first
         page.wait_for_selector(marker(second["id"]), state="attached")
         assert int(page.evaluate("document.body.dataset.lastEvent")) > slow_id
-        # As a worker process publishes (incidents/relay.py): NOTIFY, delivered at commit.
-        envelope = json.dumps({"pid": 0, "group": f"wall.{code}", "events": [slow_id]})
+        # As a worker process publishes (config/live.py, wall/relay.py): NOTIFY, delivered at commit.
+        envelope = json.dumps({"pid": 0, "group": f"wall.{code}", "kind": "event", "ids": [slow_id]})
         cursor.execute("SELECT pg_notify('gridlink_wall', %s)", [envelope])
         cursor.execute("COMMIT")
     page.wait_for_selector(f'#wall-ticker [data-event="{slow_id}"]', state="attached", timeout=5000)

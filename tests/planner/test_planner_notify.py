@@ -22,7 +22,6 @@ from dispatch import selectors
 from dispatch.models import Member, MemberMessage
 from dispatch.notify import GridChange, GridRef, message_build, messages_for_grid_change
 from geo.models import BoundaryVersion, Grid
-from incidents import relay
 from planner import services
 from planner.notify import grid_changes
 from tests.dispatch.test_member_app import work
@@ -32,6 +31,7 @@ from tests.planner.test_planner_services import draft_of, grid, publish, split
 from tests.planner_world import make_planner_world
 from tests.wall.test_wall_relay import _fresh_channel_layer, run_worker  # noqa: F401 - the fixture is used
 from tests.wall.test_wall_socket import TIMEOUT
+from wall import relay
 
 Kind = MemberMessage.Kind
 WHO_MOVES = ("nw_west", "nw_east", "nw_leader", "ne", "se")
@@ -211,7 +211,7 @@ grid_version_publish(version_id={draft}, base_revision={revision}, effective_fro
 @pytest.mark.django_db(transaction=True)
 def test_published_from_a_worker_process_the_batch_reaches_the_sockets_through_postgresql():
     """A process without the server's sockets (`manage.py`, no Redis) hands the whole batch to the
-    server through PostgreSQL (incidents.relay.publish_many: one statement of notifications, ids
+    server through PostgreSQL (config.live.publish_many_on_commit: one statement of notifications, ids
     only); the server builds each member's frame from the committed row."""
     world = make_planner_world()
     members = [world["members"]["se"], world["members"]["nw_west"]]

@@ -15,10 +15,11 @@ from django.test import Client
 from config.asgi import application
 from config.channel_layers import InMemoryChannelLayer
 from config.roles import UserRole
-from incidents.events import event_payload, wall_event_message
+from incidents.events import event_payload
 from incidents.models import IncidentEvent
 from incidents.services import incident_intake
 from tests.factories import make_channels, make_user, make_world, run_async
+from wall.frames import event_message
 
 TIMEOUT = 3
 
@@ -67,11 +68,11 @@ def test_the_frame_is_encoded_once_as_the_socket_sends_it():
                              actor=calltaker, location=Point(120.495, 30.495, srid=4326))
     event = IncidentEvent.objects.filter(incident=result.incident).order_by("pk").first()
     payload = event_payload(event, result.incident)
-    message = wall_event_message(payload)
+    message = event_message(payload, None)
     assert message["type"] == "incident.event"
     assert message["id"] == event.pk
     assert json.loads(message["text"]) == {"type": "event", "event": json.loads(json.dumps(payload))}
-    with_row = wall_event_message(payload, {result.incident.pk: {"id": result.incident.pk}})
+    with_row = event_message(payload, {result.incident.pk: {"id": result.incident.pk}})
     assert json.loads(with_row["text"])["incident"] == {"id": result.incident.pk}
 
 

@@ -14,8 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from config.renderers import dumps
 from config.roles import UserRole
 from dispatch.services import incident_transition
-from incidents import relay
-from incidents.events import events_for_payload, wall_event_messages
+from incidents.events import events_for_payload
 from incidents.models import IncidentEvent, Status
 from incidents.services import incident_merge_records
 from tests.factories import make_channels, make_user, make_world, put_on_duty
@@ -27,6 +26,8 @@ from tests.wall.test_wall_socket import (  # noqa: F401 - _fresh_channel_layer: 
     intake,
     socket,
 )
+from wall import relay
+from wall.frames import event_messages
 from wall.selectors import wall_state, wall_subdistrict
 
 
@@ -134,7 +135,7 @@ def test_the_rows_of_a_batch_are_read_in_two_queries_whatever_its_size(people):
         intake(world, channels, calltaker, f"第{n}起")
     events = events_for_payload(IncidentEvent.objects.all()).order_by("pk")
     with CaptureQueriesContext(connection) as queries:
-        messages = wall_event_messages(events)
+        messages = event_messages(events)
     assert len(messages) == IncidentEvent.objects.exclude(kind__in=IncidentEvent.QUIET_KINDS).count() >= 4
     assert len(queries) == 3  # the events, the incidents, their orders
     assert all(json.loads(m["text"])["incident"]["id"] == json.loads(m["text"])["event"]["incident"]

@@ -1,6 +1,6 @@
 """Without Redis, what a worker process publishes (the SLA clock, the feedback worker, simulate)
 reaches the wall sockets of the server process through PostgreSQL's LISTEN/NOTIFY
-(incidents/relay.py). A real `manage.py` subprocess commits; the test's ASGI application (the
+(config/live.py, wall/relay.py). A real `manage.py` subprocess commits; the test's ASGI application (the
 server) holds a real wall socket."""
 
 import asyncio
@@ -16,11 +16,12 @@ from channels.layers import get_channel_layer
 from django.db import connection
 from django.utils import timezone
 
+from config import live
 from config.roles import UserRole
-from incidents import relay
 from tests.e2e.conftest import _server, subprocess_env
 from tests.factories import make_channels, make_user, make_world, run_async
 from tests.wall.test_wall_socket import TIMEOUT, socket
+from wall import relay
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -79,7 +80,7 @@ def run_command(arguments: list[str]) -> None:
     """`manage.py <arguments>` as its own process on the test database, without Redis."""
     env = subprocess_env(_server(), connection.settings_dict["NAME"])
     env.pop("REDIS_URL", None)  # the in-memory layer: the relay's case
-    env.pop(relay.WORKER_FLAG, None)  # manage.py sets it itself
+    env.pop(live.WORKER_FLAG, None)  # manage.py sets it itself
     done = subprocess.run([sys.executable, "manage.py", *arguments], cwd=REPO, env=env,  # noqa: S603
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -143,14 +144,14 @@ def test_a_worker_process_positions_reach_the_wall_through_postgresql():
 
 def test_positions_are_split_into_notifications_that_fit(monkeypatch):
     sent = []
-    monkeypatch.setattr(relay, "_notify", sent.extend)
+    monkeypatch.setattr(live, "_notify", sent.extend)
     positions = [{"member": i, "lon": 120.5, "lat": 30.5, "at": "2026-11-24T08:00:00+08:00", "accuracy_m": 5.0}
                  for i in range(692)]
-    relay.notify_positions("wall.T1", positions)
+    live._notify_positions("wall.T1", positions)
     assert len(sent) > 1
-    assert all(len(p.encode()) <= relay.NOTIFY_MAX_BYTES for p in sent)
+    assert all(len(p.encode()) <= live.NOTIFY_MAX_BYTES for p in sent)
     assert [q["member"] for p in sent for q in json.loads(p)["positions"]] == list(range(692))
-    assert {json.loads(p)["pid"] for p in sent} == {relay.ORIGIN}
+    assert {json.loads(p)["pid"] for p in sent} == {live.ORIGIN}
 
 
 PEER = """

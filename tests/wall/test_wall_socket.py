@@ -1,4 +1,4 @@
-"""The wall map's websocket (incidents.consumers.WallConsumer) through the real ASGI stack:
+"""The wall map's websocket (wall.consumers.WallConsumer) through the real ASGI stack:
 origin check, session auth, roles, live events published after commit, resume from an event id."""
 
 import pytest
@@ -11,10 +11,10 @@ from django.test import Client
 
 from config.asgi import application
 from config.roles import UserRole
-from incidents import consumers
 from incidents.models import IncidentEvent
 from incidents.services import incident_intake
 from tests.factories import make_channels, make_user, make_world, run_async
+from wall import consumers
 
 P = Point(120.495, 30.495, srid=4326)  # inside make_world's west grid
 TIMEOUT = 3

@@ -1,8 +1,8 @@
-"""Websocket routes of the incidents app."""
+"""Websocket routes of the wall app."""
 
 from django.urls import path
 
-from incidents.consumers import WallConsumer
+from wall.consumers import WallConsumer
 
 websocket_urlpatterns = [
     path("ws/wall/<str:subdistrict_code>/", WallConsumer.as_asgi()),

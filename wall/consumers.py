@@ -10,11 +10,14 @@ receives every later IncidentEvent of the sub-district in id order, then
 from the database: at most WS_RESUME_PER_MINUTE per socket (the one on connect included), beyond
 that an error frame and close 4429; a malformed resume (an id that is not an integer from 0 to
 bigint's maximum) or any other frame: an error frame and close 4400. Live events arrive as
-`{"type": "event", "event": <incidents.events.event_payload>, "incident": <its board row, as the
-snapshot has it (wall.selectors.board_rows), or null once it left the board>}` (replayed ones too); responders' positions, coalesced
+`{"type": "event", "event": ..., "incident": <its board row, or null once it left the board>}`
+(wall/frames.py; replayed ones too); responders' positions, coalesced
 and throttled per sub-district by dispatch.positions, as `{"type": "positions", "positions":
 [{"member", "lon", "lat", "at", "accuracy_m"}, ...]}` (not replayed on resume: the next batch or
-the snapshot API brings them). The consumer only reads."""
+the snapshot API brings them); responders changed by staff (a roster, a member's details) as
+`{"type": "members", "subdistrict", "members": [<rows as the snapshot has them>], "removed": [ids]}`
+(wall/member_frames.py; not replayed on resume either: the next snapshot brings them). The
+consumer only reads."""
 
 import asyncio
 import logging
@@ -23,6 +26,7 @@ from urllib.parse import parse_qs
 
 from django.utils.translation import gettext_lazy as _
 
+from config.live import subdistrict_group
 from config.roles import STAFF_ROLES, has_role
 from config.socket_db import socket_db
 from config.ws_frames import (  # noqa: F401 - wall.views and tests read the codes here
@@ -36,9 +40,9 @@ from config.ws_frames import (  # noqa: F401 - wall.views and tests read the cod
     parse_event_id,
 )
 from geo.models import Subdistrict
-from incidents import relay
-from incidents.events import events_for_payload, wall_event_messages, wall_group
+from incidents.events import events_for_payload
 from incidents.models import IncidentEvent
+from wall.frames import event_messages
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +67,7 @@ def _missed_events(subdistrict_id: int, last_event: int, cap: int) -> tuple[list
     missed = IncidentEvent.objects.filter(subdistrict_id=subdistrict_id, pk__gt=last_event)
     if missed.order_by("pk")[cap:cap + 1].exists():  # too many: only the newest id matters then
         return [], True, cast(int, missed.order_by("-pk").values_list("pk", flat=True).first())  # exists
-    messages = wall_event_messages(events_for_payload(missed).order_by("pk"))
+    messages = event_messages(events_for_payload(missed).order_by("pk"))
     return messages, False, messages[-1]["id"] if messages else last_event
 
 
@@ -85,8 +89,7 @@ class WallConsumer(GuardedJsonConsumer):
             await self.close(code=refused)
             return
         self.subdistrict_id = subdistrict_id
-        self.group = wall_group(code)
-        relay.ensure_listener(self.channel_layer)  # workers' events without Redis (incidents.relay)
+        self.group = subdistrict_group(code)
         await self.channel_layer.group_add(self.group, self.channel_name)  # before reading: nothing falls between
         self._membership = asyncio.get_running_loop().create_task(self._keep_membership())
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
@@ -136,11 +139,11 @@ class WallConsumer(GuardedJsonConsumer):
         self.sent_on_resume = {m["id"] for m in messages}
         await self.send_json({"type": "caught_up", "last_event": newest})
 
-    # Live fan-out: one channel-layer message reaches every socket of the sub-district, so these two
+    # Live fan-out: one channel-layer message reaches every socket of the sub-district, so these
     # handlers run a thousand times per event with a thousand wall maps open. They touch no
     # database, and our consumers' dispatch goes straight to them (config/ws_frames.py). The frame
-    # comes encoded by the publisher (`text`: incidents.events.wall_event_message,
-    # incidents.relay.positions_message).
+    # comes encoded by the publisher (`text`: wall.frames.event_message, config.live.positions_message,
+    # wall.member_frames.member_messages).
 
     async def incident_event(self, message: dict) -> None:
         if message["id"] in self.sent_on_resume:
@@ -148,4 +151,7 @@ class WallConsumer(GuardedJsonConsumer):
         await self.send(text_data=message["text"])
 
     async def positions_batch(self, message: dict) -> None:
+        await self.send(text_data=message["text"])
+
+    async def members_changed(self, message: dict) -> None:
         await self.send(text_data=message["text"])
