@@ -6,11 +6,14 @@ assessment.py): the ranking page draws the board the API answers — the month's
 there is one (as published, with how many orders changed since), else the board computed now — and
 its Excel file is built from that same board. The "Publish" button (governance roles, a month that
 has ended and is not published) is static/gridlink/reports/ranking-publish.js, posting to the API
-with the CSRF token and an Idempotency-Key. Report roles only (403 for the others); a bad period or
-unit is the page with its chooser and the message (400); another sub-district's unit: 404.
+with the CSRF token and an Idempotency-Key. Report roles only (403 for the others) — but the
+compliance page and its Excel file also for a unit's office, its own unit only (see below); a bad
+period or unit is the page with its chooser and the message (400); another sub-district's unit: 404.
 """
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,10 +23,11 @@ from django.utils.translation import gettext as _
 from config.errors import DomainError
 from config.permissions import role_required
 from config.roles import has_role
-from frontend.reports_views import report_context, report_subdistrict
+from dispatch.models import Unit
+from frontend.reports_views import report_context, report_pages, report_subdistrict
 from frontend.views import csrf_header_name
 from reports import assessment, compliance, ranking
-from reports.access import GOVERNANCE_ROLES, REPORT_ROLES
+from reports.access import GOVERNANCE_ROLES, REPORT_ROLES, compliance_own_unit
 from reports.excel import workbook_response
 from reports.periods import month_param, year_param
 
@@ -111,25 +115,60 @@ def ranking_excel_view(request):
 
 
 # --- compliance ---------------------------------------------------------------------------------------
+#
+# Read by the report roles (every unit of the sub-district, with the unit picker) and by a unit's
+# office (reports.access.compliance_own_unit): its own unit, fixed — no picker, `?unit=` of another
+# unit or `?subdistrict=` of another sub-district is 404 — and of the reports' navigation only this page.
 
-def _compliance(request, subdistrict):
+def _compliance_reader(request) -> Unit | None:
+    """None for the report roles (every unit); the own unit of a unit's office; 403 for the others."""
+    if has_role(request.user, *REPORT_ROLES):
+        return None
+    own = compliance_own_unit(request.user)
+    if own is None:
+        raise PermissionDenied
+    return own
+
+
+def _compliance_subdistrict(request, own: Unit | None):
+    if own is None:
+        return report_subdistrict(request)
+    code = request.GET.get("subdistrict") or None
+    if code is not None and code != own.subdistrict.code:
+        raise Http404
+    return own.subdistrict
+
+
+def _compliance(request, subdistrict, own: Unit | None):
     period = month_param(request.GET.get("month"))
-    unit = compliance.unit_param(request.GET.get("unit"), subdistrict)
+    unit = (compliance.unit_param(request.GET.get("unit"), subdistrict) if own is None
+            else compliance.own_unit_param(request.GET.get("unit"), own))
     return period, unit, compliance.compliance_report(subdistrict=subdistrict, period=period, unit=unit)
 
 
-@role_required(*REPORT_ROLES)
+def _compliance_scope(own: Unit | None) -> dict:
+    """What the page shows besides the report: the unit picker (report roles), or the office's own
+    unit fixed with only this page in the reports' navigation."""
+    if own is None:
+        return {}
+    return {"unit": own, "unit_fixed": True, "units": [],
+            "report_pages": [page for page in report_pages() if page["name"] == "compliance"]}
+
+
+@role_required()
 def compliance_view(request):
-    subdistrict = report_subdistrict(request)
-    units = compliance.compliance_units(subdistrict=subdistrict)
+    own = _compliance_reader(request)
+    subdistrict = _compliance_subdistrict(request, own)
+    scope = _compliance_scope(own)
+    units = [] if own is not None else compliance.compliance_units(subdistrict=subdistrict)
     try:
-        period, unit, report = _compliance(request, subdistrict)
+        period, unit, report = _compliance(request, subdistrict, own)
     except DomainError as exc:
         return _bad_period(request, "frontend/reports/compliance.html", "compliance", subdistrict, exc,
-                           units=units, month_value=(request.GET.get("month") or "")[:10])
+                           **({"units": units} | scope), month_value=(request.GET.get("month") or "")[:10])
     context = report_context(
-        request, "compliance", subdistrict=subdistrict, period=period, report=report.as_dict(), units=units,
-        unit=unit, month_value=period.key, **_months_around(request, period),
+        request, "compliance", subdistrict=subdistrict, period=period, report=report.as_dict(),
+        **({"units": units, "unit": unit} | scope), month_value=period.key, **_months_around(request, period),
         excel_url=reverse("reports_page:compliance-excel") + _query(
             request, month=period.key, unit=str(unit.pk) if unit else ""),
         max_distance_m=report.max_distance_m,
@@ -137,13 +176,15 @@ def compliance_view(request):
     return render(request, "frontend/reports/compliance.html", context)
 
 
-@role_required(*REPORT_ROLES)
+@role_required()
 def compliance_excel_view(request):
-    subdistrict = report_subdistrict(request)
+    own = _compliance_reader(request)
+    subdistrict = _compliance_subdistrict(request, own)
     try:
-        period, unit, report = _compliance(request, subdistrict)
+        period, unit, report = _compliance(request, subdistrict, own)
     except DomainError as exc:
-        return _bad_period(request, "frontend/reports/compliance.html", "compliance", subdistrict, exc)
+        return _bad_period(request, "frontend/reports/compliance.html", "compliance", subdistrict, exc,
+                           **_compliance_scope(own))
     filename = _("compliance-%(month)s.xlsx") % {"month": period.key}
     return workbook_response(filename, compliance.compliance_sheets(report.as_dict()))
 

@@ -1,6 +1,7 @@
 """Compliance per person and per grid (到场核验): how the month's arrivals were verified.
 
-For the unit leaders and the command room: of each member's orders in the month (counted as the
+For the unit leaders and the command room (a unit's office reads its own unit only,
+reports.access.compliance_own_unit): of each member's orders in the month (counted as the
 ranking counts them, reports/ranking.py), how many arrivals were verified by GPS, how many carried
 no position, how many were flagged far from the scene, how many were late — and the orders behind
 each flag. The same per grid (the grid the case was filed in at intake).
@@ -158,6 +159,20 @@ def unit_param(value, subdistrict: Subdistrict) -> Unit | None:
     if unit is None:
         raise DomainError(_("No such unit."), code="not_found", http_status=404)
     return unit
+
+
+def own_unit_param(value, own: Unit) -> Unit:
+    """`?unit=` for a unit's office, who reads its own unit only (reports.access.compliance_own_unit):
+    absent or its own unit → its own unit; malformed: 400; any other unit: 404, as if it did not exist
+    (never a silent switch to its own)."""
+    if value in (None, ""):
+        return own
+    pk = ascii_int(value, minimum=1)
+    if pk is None:
+        raise DomainError(_("The unit must be given by its number."), code="unit")
+    if pk != own.pk:
+        raise DomainError(_("No such unit."), code="not_found", http_status=404)
+    return own
 
 
 def compliance_units(*, subdistrict: Subdistrict) -> list[Unit]:

@@ -1,23 +1,29 @@
 """The monthly ranking's API, the compliance's and the year-end assessment's (/api/v1/reports/).
 
 Thin views: parse, call one selector or service (reports/ranking.py, ranking_services.py,
-compliance.py, assessment.py), render. Reads for the report roles (reports.access.REPORT_ROLES);
+compliance.py, assessment.py), render. Reads for the report roles (reports.access.REPORT_ROLES) —
+and the compliance for a unit's office too, its own unit only (reports.access.compliance_own_unit);
 publishing for the governance roles (GOVERNANCE_ROLES); 403 for the others. The sub-district by
 `?subdistrict=<code>` (default the first one; unknown: 404); `?unit=` of another sub-district: 404.
 A bad `month`, `year` or `unit` is 400 with a message. The Excel files are the pages' (/reports/…/excel/).
 """
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.permissions import HasRole
+from dispatch.models import Unit
 from geo.api import SUBDISTRICT_PARAMETER, SubdistrictScopedMixin
+from geo.models import Subdistrict
 from incidents.idempotency import IdempotentMixin
 from reports import assessment, compliance, ranking
-from reports.access import GOVERNANCE_ROLES, REPORT_ROLES
+from reports.access import GOVERNANCE_ROLES, REPORT_ROLES, compliance_own_unit, may_read_compliance
 from reports.periods import month_param, year_param
 from reports.ranking_services import ranking_publish
 from reports.serializers_ranking import (
@@ -76,15 +82,41 @@ class RankingPublishView(IdempotentMixin, SubdistrictScopedMixin, APIView):
         }).data, status=status.HTTP_201_CREATED)
 
 
-class ComplianceView(ReportView):
+class ReadsCompliance(BasePermission):
+    """The report roles, and a unit's office for its own unit (reports.access.compliance_own_unit)."""
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and may_read_compliance(request.user))
+
+
+class ComplianceView(SubdistrictScopedMixin, APIView):
+    permission_classes = [ReadsCompliance]
+
+    def own_unit(self) -> Unit | None:
+        """The unit of a unit's office (its own only); None for the report roles (every unit)."""
+        return compliance_own_unit(self.request.user)
+
+    def get_subdistrict(self) -> Subdistrict:
+        own = self.own_unit()
+        if own is None:
+            return super().get_subdistrict()
+        code = self.request.query_params.get("subdistrict") or None
+        if code is not None and code != own.subdistrict.code:
+            raise NotFound(_("No such sub-district."))
+        return own.subdistrict
+
     @extend_schema(summary="Arrival compliance per person and per grid",
                    description="The month's arrivals verified by GPS, without a position, flagged far from the scene, "
-                               "late — per member and per grid, with the orders behind each flag.",
+                               "late — per member and per grid, with the orders behind each flag. A unit's office "
+                               "(a department login or a unit leader, linked to an active member) reads its own "
+                               "unit only: `unit` defaults to it, another unit or sub-district is 404.",
                    parameters=[SUBDISTRICT_PARAMETER, MONTH_PARAMETER, UNIT_PARAMETER], responses=ComplianceSerializer)
     def get(self, request):
         subdistrict = self.get_subdistrict()
         period = month_param(request.query_params.get("month"))
-        unit = compliance.unit_param(request.query_params.get("unit"), subdistrict)
+        own = self.own_unit()
+        unit = (compliance.unit_param(request.query_params.get("unit"), subdistrict) if own is None
+                else compliance.own_unit_param(request.query_params.get("unit"), own))
         report = compliance.compliance_report(subdistrict=subdistrict, period=period, unit=unit)
         return Response(ComplianceSerializer(report.as_dict()).data)
 
