@@ -6,7 +6,32 @@ mark themselves `django_db` and take the `demo` fixture (the generated DemoData)
 Every other database test sees the empty database it was written for: inside its own transaction
 (rolled back afterwards) the demo's tables are truncated first, which costs a few milliseconds.
 Transactional tests, which pytest-django runs after the others, flush the tables when they end:
-they must not rely on the demo."""
+they must not rely on the demo.
+
+The hand-made world, shared by the tests that do not need the demo (tests/fixtures_shared.py; each
+function-scoped, in the test's transaction, nothing made before a test asks for it):
+
+- `world`: tests.factories.make_world — sub-district T1, a 2 km square, one community, two grids
+  (`grids`), a grid squad (`unit`) with one member (`member`, 张伟), `category`, `channel` — with
+  make_channels (`district`, `joint`, `hotline`). The module's or test's marker
+  `@pytest.mark.world(code="T1", other_code="T2", on_duty=False)` changes the code or puts the
+  member on duty (one long shift).
+- `users`: a user per role of config.roles.UserRole, made on first ask: `users.command_room` (cmd),
+  `users.dispatcher` (disp), `users["call_taker"]` (taker), `users.planner` (plan), `users.leader`
+  (lead), `users.integration` (centre; password `pw-<name>`); `users.responder` (resp) is the world's
+  member's login, `users.department` (dept) the officer of the world's labour security office
+  (`world["office"]`, `world["officer"]`, made with it).
+- `api_as(role_or_user=None, language="en")`: a rest_framework APIClient authenticated as that role's
+  user (or that user; anonymous with None), in English (language=None: no Accept-Language header).
+- `page_as(role_or_user=None, language="en")`: a django.test.Client logged in (a session) likewise,
+  for the pages.
+- `other_world`: a second sub-district (make_world, code T2, the same square): another tenant, for
+  the 404s.
+
+A module that needs more extends them with a small fixture of its own (`def ctx(world, users)` that
+adds and returns `world`, or `def world(world)` that extends it under its own name), never a copy;
+tests.factories has the builders (add_member, add_grid_worker, add_staff, add_office, put_on_duty,
+make_user, api_client). tests/test_fixtures_shared.py tests them."""
 
 import inspect
 from datetime import date
@@ -16,6 +41,7 @@ from django.apps import apps
 from django.db import connection
 
 from fixtures.demo import DEFAULT_SEED, DEMO_CODE, generate
+from tests.fixtures_shared import api_as, other_world, page_as, users, world  # noqa: F401 - the shared fixtures
 
 DEMO_ANCHOR = date(2026, 11, 1)
 DEMO_HISTORY_DAYS = 60
@@ -160,6 +186,11 @@ def _is_slow(item) -> bool:
     except (OSError, TypeError):
         return False
     return any(call in source for call in SLOW_CALLS)
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "world(code, other_code, on_duty): options of the shared `world` fixture "
+                                       "(tests/conftest.py)")
 
 
 def pytest_collection_modifyitems(config, items) -> None:

@@ -63,6 +63,43 @@ def put_on_duty(*members: Member, starts_at: datetime | None = None, ends_at: da
                                  ends_at=ends_at or datetime(2100, 1, 1, tzinfo=SHANGHAI))
 
 
+def add_member(world: dict, code: str, name: str, *, unit: Unit | None = None, force: str = Force.GRID_WORKER,
+               roles=(), travel_mode: str = TravelMode.EBIKE, phone: str | None = None,
+               home: Point | None = None) -> Member:
+    """Another member of the world's sub-district (default: in its grid squad). The phone is the
+    n-th of the sub-district's members, 1380000nnnn, unless given."""
+    n = Member.objects.filter(subdistrict=world["subdistrict"]).count() + 1
+    return Member.objects.create(
+        subdistrict=world["subdistrict"], unit=unit or world["unit"], code=code, name=name, force=force,
+        roles=list(roles), phone=phone or f"1380000{n:04d}", travel_mode=travel_mode,
+        home=home or Point(W + 0.002, S + 0.002, srid=4326))
+
+
+def add_grid_worker(world: dict, code: str | None = None, name: str = "陈静") -> Member:
+    """A second grid worker in the world's squad (on foot, 300 m from the corner; code <sub>-M2)."""
+    return add_member(world, code or f"{world['subdistrict'].code}-M2", name, travel_mode=TravelMode.FOOT,
+                      home=Point(W + 0.003, S + 0.003, srid=4326))
+
+
+def add_staff(world: dict, unit: Unit, code: str, name: str, *, roles=(), force: str = Force.OFFICE_STAFF) -> Member:
+    """A member of an office (by car)."""
+    return add_member(world, code, name, unit=unit, force=force, roles=roles, travel_mode=TravelMode.CAR)
+
+
+def add_office(world: dict) -> Member:
+    """The world's labour security office (`world["office"]`) and its officer (`world["officer"]`,
+    王芳, on duty when the world's member is); made once, returns the officer."""
+    if "officer" not in world:
+        sub = world["subdistrict"]
+        code = sub.code
+        world["office"] = Unit.objects.create(subdistrict=sub, code=f"{code}-LAB", name="劳动保障中队",
+                                              kind=Unit.Kind.LABOUR_SECURITY)
+        world["officer"] = add_staff(world, world["office"], f"{code}-O1", "王芳", force=Force.LABOUR_INSPECTION)
+        if DutyShift.objects.filter(member=world["member"]).exists():
+            put_on_duty(world["officer"])
+    return world["officer"]
+
+
 def make_user(username: str, *roles: str, member: Member | None = None):
     from django.contrib.auth.models import Group, User
 
@@ -83,6 +120,20 @@ def make_channels() -> dict:
     hotline, _ = Channel.objects.get_or_create(
         code="t_hotline_110", defaults={"name": "社会110联动", "kind": Channel.Kind.HOTLINE, "phone": "88611155"})
     return {"district": district, "joint": joint, "hotline": hotline}
+
+
+def api_client(user=None, language: str | None = "en", **defaults):
+    """A DRF test client, authenticated as `user` (anonymous without), asking for `language`
+    (English by default: the tests read messages; None sends no Accept-Language, so the forces'
+    language, LANGUAGE_CODE, answers)."""
+    from rest_framework.test import APIClient
+
+    if language is not None:
+        defaults["HTTP_ACCEPT_LANGUAGE"] = language
+    client = APIClient(**defaults)
+    if user is not None:
+        client.force_authenticate(user)
+    return client
 
 
 def run_async(coroutine_function, *args):

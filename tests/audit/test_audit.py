@@ -20,18 +20,18 @@ from config.roles import UserRole
 from dispatch.models import Alarm, DispatchOrder, Member, MemberEvent
 from geo.models import BoundaryVersion, Grid
 from incidents.models import Handover, Incident, IncidentEvent, Status
-from tests.factories import SHANGHAI, S, W, make_user, make_world
+from tests.factories import SHANGHAI, S, W, make_user
 
 pytestmark = pytest.mark.django_db
 SCENE = Point(W + 0.004, S + 0.004, srid=4326)
 
 
 @pytest.fixture
-def world():
-    world = make_world()
+def world(world, users):
+    """The shared world with a dispatched case, its order, an alarm and a hand-over."""
     sub = world["subdistrict"]
     now = timezone.now()
-    dispatcher = make_user("au-disp", UserRole.DISPATCHER)
+    dispatcher = users.dispatcher
     incident = Incident.objects.create(
         subdistrict=sub, number="AU-00001", channel=world["channel"], category=world["category"],
         status=Status.DISPATCHED, description="小区门口两人因停车发生争执", address_text="幸福路 1 号",

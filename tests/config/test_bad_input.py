@@ -30,13 +30,13 @@ from rest_framework.views import APIView
 from config.exceptions import api_exception_handler
 from config.inputs import JSON_MAX_DEPTH, InputRefused, ascii_int, json_loads, like_escape
 from config.parsers import CheckedFormParser, CheckedJSONParser, CheckedMultiPartParser
-from config.roles import STAFF_ROLES, UserRole
+from config.roles import STAFF_ROLES
 from geo.gazetteer import address_search
 from geo.models import Address
 from incidents.models import Category, Incident, IncidentEvent, Status
 from incidents.serializers import IntakeInputSerializer
 from incidents.services import incident_intake
-from tests.factories import S, W, make_channels, make_user, make_world
+from tests.factories import S, W, api_client, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
 P = {"type": "Point", "coordinates": [W + 0.004, S + 0.004]}
@@ -46,11 +46,8 @@ DEEP = "[" * 1000 + "]" * 1000
 
 
 @pytest.fixture
-def ctx(db):
-    world = make_world()
-    world.update(make_channels())
-    world["dispatcher"] = make_user("disp", UserRole.DISPATCHER)
-    world["centre"] = make_user("centre", UserRole.INTEGRATION)
+def ctx(world, users):
+    world.update(dispatcher=users.dispatcher, centre=users.integration)
     for text, dx in [("良睦路1288号", 0.003), ("良睦路1290号", 0.0035), ("文一西路998号", 0.015)]:
         Address.objects.create(subdistrict=world["subdistrict"], text=text,
                                location=Point(W + dx, S + dx, srid=4326))
@@ -58,10 +55,7 @@ def ctx(db):
 
 
 def api(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
+    return api_client(user, language=None)
 
 
 def intake_body(ctx, **kw) -> dict:

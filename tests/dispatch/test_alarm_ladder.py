@@ -18,7 +18,14 @@ from dispatch.rules_seed import rules_seed
 from dispatch.services import alarm_acknowledge, alarm_acknowledge_by_leader, alarm_snooze
 from dispatch.sla import sla_tick
 from incidents.models import Incident, IncidentEvent
-from tests.dispatch.test_sla_clock import add_member, build_world, make_incident, make_order, on_duty
+from tests.dispatch.test_sla_clock import (
+    add_leaders,
+    add_member,
+    build_world,
+    make_incident,
+    make_order,
+    on_duty,
+)
 from tests.factories import make_user
 from tests.workers import run_once
 
@@ -33,18 +40,19 @@ def ladder_settings(settings) -> None:
     settings.NOTIFY_GRACE_SECONDS = 900  # the grace outlasts the ladder: step 2 makes a message due
 
 
-def late_world() -> dict:
-    """tests/dispatch/test_sla_clock.py's world; the unit leader on duty uses the app; a command room login."""
-    world = build_world()
+def late_world(world: dict | None = None) -> dict:
+    """tests/dispatch/test_sla_clock.py's world (its leaders added to `world`, or built); the unit
+    leader on duty uses the app; a command room login."""
+    world = build_world() if world is None else add_leaders(world)
     world.update(leader_user=make_user("ul", UserRole.RESPONDER, member=world["leader_on"]),
                  command=make_user("cmd", UserRole.COMMAND_ROOM))
     return world
 
 
 @pytest.fixture
-def world(db, settings):
+def world(world, settings):
     ladder_settings(settings)
-    return late_world()
+    return late_world(world)
 
 
 def raise_alarm(world, at=None) -> Alarm:

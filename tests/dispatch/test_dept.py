@@ -11,7 +11,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.contrib.gis.geos import Point
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -19,44 +18,34 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from config.roles import UserRole
-from dispatch.models import Force, Member, TravelMode, Unit
+from dispatch.models import Unit
 from incidents.models import Handover, Incident
-from tests.factories import S, W, make_channels, make_user, make_world
+from tests.factories import add_staff, api_client, make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.world(code="DQ")]
 
 QUEUE = reverse("dept_api:queue")
 XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
 
-def add_member(world, unit: Unit, code: str, name: str) -> Member:
-    n = Member.objects.filter(subdistrict=world["subdistrict"]).count() + 1
-    return Member.objects.create(
-        subdistrict=world["subdistrict"], unit=unit, code=code, name=name, force=Force.OFFICE_STAFF,
-        phone=f"1390000{n:04d}", travel_mode=TravelMode.CAR, home=Point(W + 0.002, S + 0.002, srid=4326))
-
-
 @pytest.fixture
-def ctx():
-    world = make_world("DQ")
-    world.update(make_channels())
+def ctx(world, users):
+    """The shared world (DQ) with two offices, a user of each, the dispatcher, and a department user
+    of no unit."""
     sub = world["subdistrict"]
     labour = Unit.objects.create(subdistrict=sub, code="DQ-LAB", name="劳动保障中队", kind=Unit.Kind.LABOUR_SECURITY)
     urban = Unit.objects.create(subdistrict=sub, code="DQ-URB", name="城管中队", kind=Unit.Kind.URBAN_MANAGEMENT)
     world.update(
-        labour=labour, urban=urban,
-        dispatcher=make_user("dq-disp", UserRole.DISPATCHER),
-        labour_user=make_user("dq-lab", UserRole.DEPARTMENT, member=add_member(world, labour, "DQ-L1", "王芳")),
-        urban_user=make_user("dq-urb", UserRole.DEPARTMENT, member=add_member(world, urban, "DQ-U1", "刘强")),
+        labour=labour, urban=urban, dispatcher=users.dispatcher,
+        labour_user=make_user("dq-lab", UserRole.DEPARTMENT, member=add_staff(world, labour, "DQ-L1", "王芳")),
+        urban_user=make_user("dq-urb", UserRole.DEPARTMENT, member=add_staff(world, urban, "DQ-U1", "刘强")),
         nobody=make_user("dq-none", UserRole.DEPARTMENT),
     )
     return world
 
 
 def client_for(user, language: str = "zh-hans") -> APIClient:
-    client = APIClient(HTTP_ACCEPT_LANGUAGE=language)
-    client.force_authenticate(user)
-    return client
+    return api_client(user, language)
 
 
 def assign(ctx, *offices: Unit, description: str = "联席会商交办:某小区违建及拖欠工资") -> Incident:
@@ -101,7 +90,7 @@ def test_each_unit_sees_only_its_own_part_of_a_case(ctx):
     (item,) = labour["waiting"]
     assert item["number"] == case.number and item["incident"] == case.pk
     assert item["category"] == ctx["category"].name and item["address_text"] == "幸福路 8 号"
-    assert item["reason"] and item["handed_over_by"] == "dq-disp"
+    assert item["reason"] and item["handed_over_by"] == "disp"
     assert item["accept_by"] and item["deadline"] and item["accept_overdue"] is False
     assert item["state"] == "pending" and item["state_display"]
     assert ids(queue(ctx["urban_user"]), "waiting") == [urban_part.pk]

@@ -37,22 +37,23 @@ from incidents.models import Incident, IncidentEvent, Status
 from tests.dispatch import test_recommend
 from tests.dispatch.test_recommend import AT, case, place_point, put_on_duty_at
 from tests.dispatch.test_sla_clock import (
+    add_leaders,
     build_world,
-    client_for,
     make_incident,
     make_order,
     on_duty,
 )
-from tests.factories import make_user
+from tests.factories import api_client, make_user
 from tests.workers import run_once
 
 
 @pytest.fixture
-def world(db):
-    world = build_world()
+def world(world, users):
+    """The shared world with test_sla_clock's leaders, the rules, the late member on duty, and the
+    dispatcher, the command room and the member's login."""
+    add_leaders(world)
     rules_seed()
-    world.update(dispatcher=make_user("disp", UserRole.DISPATCHER), command=make_user("cmd", UserRole.COMMAND_ROOM),
-                 responder=make_user("resp", UserRole.RESPONDER, member=world["member"]))
+    world.update(dispatcher=users.dispatcher, command=users.command_room, responder=users.responder)
     on_duty(world["member"])
     return world
 
@@ -115,12 +116,12 @@ def test_a_dispatcher_stands_one_member_down_and_their_alarm_is_settled(world):
     alarm = Alarm.objects.get(order=late)
     assert alarm.state == Alarm.State.OPEN
     url = reverse("dispatch:order-stand-down", args=[late.pk])
-    assert client_for(world["responder"]).post(url, {"reason": "x"}, format="json").status_code == 403
-    assert client_for(world["dispatcher"]).post(url, {"reason": ""}, format="json").status_code == 400
-    answer = client_for(world["dispatcher"]).post(url, {"reason": "已另派他人"}, format="json")
+    assert api_client(world["responder"]).post(url, {"reason": "x"}, format="json").status_code == 403
+    assert api_client(world["dispatcher"]).post(url, {"reason": ""}, format="json").status_code == 400
+    answer = api_client(world["dispatcher"]).post(url, {"reason": "已另派他人"}, format="json")
     assert answer.status_code == 200 and answer.json()["state"] == "stood_down"
     assert answer.json()["stand_down_reason"] == "已另派他人"
-    assert client_for(world["dispatcher"]).post(url, {"reason": "again"}, format="json").status_code == 409
+    assert api_client(world["dispatcher"]).post(url, {"reason": "again"}, format="json").status_code == 409
     alarm.refresh_from_db()
     assert alarm.state == Alarm.State.ACKNOWLEDGED  # nobody waits for them any more
     other.refresh_from_db()
@@ -191,7 +192,7 @@ def test_an_acknowledged_or_snoozed_alarm_raises_no_level(world, settings):
         make_order(world, incident, world["member"], arrive_by=timezone.now() - timedelta(minutes=1))
     now = timezone.now()
     sla_tick(now=now)
-    client = client_for(world["command"])
+    client = api_client(world["command"])
     a = Alarm.objects.get(incident=acknowledged)
     assert client.post(reverse("dispatch:alarm-acknowledge", args=[a.pk]), {"note": "已电话联系"},
                        format="json").status_code == 200
@@ -273,26 +274,26 @@ def test_a_decline_proposes_the_next_of_the_same_rule_and_one_click_sends_them(c
     assert candidate is not None and candidate.member_id != order.member_id
     assert order.rule in candidate.rules and candidate.available
     # The incident page's summary offers it; one click sends them.
-    summary = client_for(ctx["dispatcher"]).get(reverse("dispatch:incident-dispatch", args=[incident.pk])).json()
+    summary = api_client(ctx["dispatcher"]).get(reverse("dispatch:incident-dispatch", args=[incident.pk])).json()
     (offered,) = summary["replacements"]
     assert offered["candidate"]["id"] == candidate.member_id and offered["can_send"] is True
-    sent = client_for(ctx["dispatcher"]).post(reverse("dispatch:order-replace", args=[order.pk]),
+    sent = api_client(ctx["dispatcher"]).post(reverse("dispatch:order-replace", args=[order.pk]),
                                               {"member": candidate.member_id, "method": "phone"}, format="json")
     assert sent.status_code == 200, sent.content
     new = DispatchOrder.objects.get(pk=sent.json()["id"])
     assert new.replaces_id == order.pk and new.member_id == candidate.member_id and new.arrive_by is not None
     assert replacements(incident_id=incident.pk) == []  # proposed once
-    again = client_for(ctx["dispatcher"]).post(reverse("dispatch:order-replace", args=[order.pk]),
+    again = api_client(ctx["dispatcher"]).post(reverse("dispatch:order-replace", args=[order.pk]),
                                                {"member": candidate.member_id}, format="json")
     assert again.status_code == 409
     # An order on time needs no replacement.
-    assert client_for(ctx["dispatcher"]).post(
+    assert api_client(ctx["dispatcher"]).post(
         reverse("dispatch:order-replace", args=[new.pk]), {"member": order.member_id}, format="json"
     ).status_code == 409
     # A responder sees no proposals (other members' names and travel times are not theirs to see).
     officer = Member.objects.get(pk=new.member_id)
     officer_user = make_user("officer", UserRole.RESPONDER, member=officer)
-    seen = client_for(officer_user).get(reverse("dispatch:incident-dispatch", args=[incident.pk]))
+    seen = api_client(officer_user).get(reverse("dispatch:incident-dispatch", args=[incident.pk]))
     assert seen.status_code == 200 and seen.json()["replacements"] == []
 
 
@@ -319,7 +320,7 @@ def test_an_overdue_arrival_proposes_a_replacement_who_is_neither_late_nor_a_dec
     picked = [p["candidate"].member_id for p in proposals.values()]
     assert len(set(picked)) == 2  # each proposed once
     assert not set(picked) & {declined.member_id, late.member_id}
-    card = client_for(ctx["dispatcher"]).get(reverse("wall:incident", args=[ctx["sub"].code, incident.pk]))
+    card = api_client(ctx["dispatcher"]).get(reverse("wall:incident", args=[ctx["sub"].code, incident.pk]))
     assert {p["order"] for p in card.json()["replacements"]} == {declined.pk, late.pk}
 
 

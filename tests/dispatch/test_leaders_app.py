@@ -17,8 +17,8 @@ from config.roles import UserRole
 from dispatch.models import Alarm, DispatchOrder, Force, Unit
 from dispatch.sla import sla_tick
 from incidents.models import Handover, Incident, IncidentEvent, Status
-from tests.dispatch.test_sla_clock import add_member, build_world, client_for, make_incident, make_order
-from tests.factories import make_user
+from tests.dispatch.test_sla_clock import add_leaders, add_member, make_incident, make_order
+from tests.factories import api_client, make_user
 
 TEAM = reverse("member_app:team")
 
@@ -28,21 +28,16 @@ def ack_url(alarm_id: int) -> str:
 
 
 def ack(user, alarm_id: int, body=None, key=None):
-    return client_for(user).post(ack_url(alarm_id), body or {}, format="json",
+    return api_client(user).post(ack_url(alarm_id), body or {}, format="json",
                                  HTTP_IDEMPOTENCY_KEY=key or f"ack-{uuid.uuid4().hex}")
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
-def ctx(db):
+def ctx(world, users):
     """tests/dispatch/test_sla_clock.py's world (a grid squad: 张伟 late on a case of grid 1, unit leaders 班长甲
     on duty and 班长乙 off duty), a grid leader of grid 1 and one of grid 2, a member of another unit
     on a case of grid 2, and the SLA clock's alarm to 班长甲."""
-    world = build_world()
+    add_leaders(world)
     grid1, grid2 = world["grids"]
     other_unit = Unit.objects.create(subdistrict=world["subdistrict"], code="T1-U2", name="城管中队",
                                      kind=Unit.Kind.URBAN_MANAGEMENT, phone="88612345")
@@ -60,20 +55,20 @@ def ctx(db):
     closed = make_incident(world, status=Status.CLOSED, closed_at=now)
     sla_tick()
     alarm = Alarm.objects.get(order=late)
-    users = {
+    logins = {
         "gl1": make_user("gl1", UserRole.RESPONDER, member=gl1),
         "gl2": make_user("gl2", UserRole.RESPONDER, member=gl2),
         "leader": make_user("ul", UserRole.RESPONDER, member=world["leader_on"]),
         "leader_off": make_user("ul2", UserRole.RESPONDER, member=world["leader_off"]),
-        "late": make_user("late", UserRole.RESPONDER, member=world["member"]),
-        "dispatcher": make_user("disp", UserRole.DISPATCHER),
+        "late": users.responder,
+        "dispatcher": users.dispatcher,
     }
-    return {**world, **users, "late_case": late_case, "late_order": late, "on_time": on_time, "closed": closed,
+    return {**world, **logins, "late_case": late_case, "late_order": late, "on_time": on_time, "closed": closed,
             "alarm": alarm, "stranger": stranger}
 
 
 def team(user) -> dict:
-    response = client_for(user).get(TEAM)
+    response = api_client(user).get(TEAM)
     assert response.status_code == 200, response.content
     return response.json()
 
@@ -110,12 +105,12 @@ def test_a_unit_leader_sees_their_units_current_orders_and_their_alarms(ctx):
 def test_a_plain_responder_gets_no_section_and_a_non_member_is_refused(ctx):
     plain = team(ctx["late"])
     assert set(plain) == {"now", "roles"} and plain["roles"] == []
-    refused = client_for(ctx["dispatcher"]).get(TEAM)
+    refused = api_client(ctx["dispatcher"]).get(TEAM)
     assert refused.status_code == 403 and "not linked to an active member" in refused.json()["detail"]
     assert ack(ctx["dispatcher"], ctx["alarm"].pk).status_code == 403
     ctx["member"].active = False
     ctx["member"].save(update_fields=["active"])
-    assert client_for(ctx["late"]).get(TEAM).status_code == 403  # no longer an active member
+    assert api_client(ctx["late"]).get(TEAM).status_code == 403  # no longer an active member
 
 
 def test_only_a_leader_told_of_it_acknowledges_an_alarm(ctx):

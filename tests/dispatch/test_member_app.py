@@ -21,32 +21,27 @@ from rest_framework.test import APIClient
 
 from config.roles import UserRole
 from dispatch.member_api import ON_SITE_ACTIONS
-from dispatch.models import DispatchOrder, Force, Member, MemberPosition, TravelMode, Unit
+from dispatch.models import DispatchOrder, Member, MemberPosition, Unit
 from incidents.api_support import transitions_permitted
 from incidents.models import Incident, Party, Status
 from incidents.selectors import incident_detail
 from incidents.services import incident_intake
-from tests.factories import S, W, make_user, make_world, put_on_duty
+from tests.factories import S, W, add_grid_worker, api_client, make_user, put_on_duty
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.world(code="MA", other_code="MZ", on_duty=True)]
 
 XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
 
 @pytest.fixture
-def ctx():
-    world = make_world("MA")
-    sub = world["subdistrict"]
-    other = Member.objects.create(
-        subdistrict=sub, unit=world["unit"], code="MA-M2", name="陈静", force=Force.GRID_WORKER,
-        phone="13800000002", travel_mode=TravelMode.FOOT, home=Point(W + 0.003, S + 0.003, srid=4326))
-    put_on_duty(world["member"], other)
+def ctx(world, users):
+    """The shared world (MA) on duty with a second grid worker, and the users."""
+    other = add_grid_worker(world)
+    put_on_duty(other)
     world.update(
-        other=other,
-        responder=make_user("m-resp", UserRole.RESPONDER, member=world["member"]),
+        other=other, responder=users.responder,
         other_responder=make_user("m-resp2", UserRole.RESPONDER, member=other),
-        dispatcher=make_user("m-disp", UserRole.DISPATCHER),
-        calltaker=make_user("m-taker", UserRole.CALL_TAKER),
+        dispatcher=users.dispatcher, calltaker=users.call_taker,
     )
     return world
 
@@ -69,9 +64,7 @@ def send(incident: Incident, member: Member, actor, *, minutes_ago: float = 0, *
 
 
 def client_for(user) -> APIClient:
-    client = APIClient(HTTP_ACCEPT_LANGUAGE="zh-hans")
-    client.force_authenticate(user)
-    return client
+    return api_client(user, "zh-hans")
 
 
 def work(user) -> dict:
@@ -374,7 +367,7 @@ def test_the_key_window_outlasts_a_long_absence(settings):
     assert settings.IDEMPOTENCY_KEY_HOURS == 14 * 24 or "IDEMPOTENCY_KEY_HOURS" in os.environ
 
 
-def test_transfer_units_are_the_subdistricts_offices_grouped(client, ctx, orders):
+def test_transfer_units_are_the_subdistricts_offices_grouped(client, ctx, orders, other_world):
     """The units a transfer may be asked for: the member's sub-district only; police, the grid
     squad, then departments; not the command room, the leading group or social units. Each is one
     the service takes for a request."""
@@ -388,7 +381,7 @@ def test_transfer_units_are_the_subdistricts_offices_grouped(client, ctx, orders
     unit("U3", "指挥室", Unit.Kind.COMMAND_ROOM)
     unit("U4", "某工地", Unit.Kind.CONSTRUCTION_SITE)
     community = unit("U6", "测试社区居委会", Unit.Kind.COMMUNITY)
-    elsewhere = make_world("MZ")["unit"]
+    elsewhere = other_world["unit"]
     client.force_login(ctx["responder"])
     client.cookies["django_language"] = "en"
     config = json_script(client.get(reverse("mobile:app")), "m-config")

@@ -17,29 +17,32 @@ from dispatch.notifier import notifier_deliver_due
 from dispatch.notify import message_read
 from dispatch.sla import sla_tick
 from incidents.models import Status
-from tests.dispatch.test_member_messages import dispatch, small_world
-from tests.dispatch.test_sla_clock import add_member, client_for, make_incident, make_order, on_duty
-from tests.factories import make_user
+from tests.dispatch.test_member_messages import dispatch
+from tests.dispatch.test_sla_clock import add_leaders, add_member, make_incident, make_order, on_duty
+from tests.factories import api_client, make_user
 from tests.wall.test_wall_api import field_names
 from wall.serializers import WallCardOrderSerializer, WallIncidentCardSerializer
 
 
 @pytest.fixture
-def world(db):
-    world = small_world()
-    world["command"] = make_user("cmd", UserRole.COMMAND_ROOM)
+def world(world, users):
+    """test_member_messages.small_world on the shared world: test_sla_clock's leaders, the late
+    member on duty, the dispatcher; and the command room."""
+    add_leaders(world)
+    on_duty(world["member"])
+    world.update(dispatcher=users.dispatcher, command=users.command_room)
     return world
 
 
 def summary(user, incident) -> dict:
-    response = client_for(user).get(reverse("dispatch:incident-dispatch", args=[incident.pk]))
+    response = api_client(user).get(reverse("dispatch:incident-dispatch", args=[incident.pk]))
     assert response.status_code == 200, response.content
     return response.json()
 
 
 def card(user, incident) -> dict:
     code = incident.subdistrict.code
-    response = client_for(user).get(reverse("wall:incident", args=[code, incident.pk]))
+    response = api_client(user).get(reverse("wall:incident", args=[code, incident.pk]))
     assert response.status_code == 200, response.content
     return response.json()
 
@@ -145,7 +148,7 @@ def test_the_query_count_does_not_grow_with_the_orders(world, settings):
         message_read(message.member_id, message.pk)
 
     def queries(url) -> int:
-        client = client_for(world["command"])
+        client = api_client(world["command"])
         client.get(url)  # warm up (content types, sessions)
         with CaptureQueriesContext(connection) as captured:
             assert client.get(url).status_code == 200

@@ -11,25 +11,24 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.errors import TransitionRefused
-from config.roles import UserRole
 from dispatch.models import DispatchOrder, MemberMessage
 from dispatch.notify import message_read, messages_for_order_dispatched
 from dispatch.services import order_accept, order_remind
 from dispatch.sla import sla_tick
 from incidents.models import IncidentEvent
-from tests.dispatch.test_sla_clock import build_world, client_for, make_incident
-from tests.factories import make_user
+from tests.dispatch.test_sla_clock import add_leaders, build_world, make_incident
+from tests.factories import api_client
 from tests.workers import run_once
 
 Kind = MemberMessage.Kind
 
 
 @pytest.fixture
-def world(db, settings):
+def world(world, users, settings):
+    """The shared world with test_sla_clock's leaders, the dispatcher and the member's login."""
     settings.NOTIFY_GRACE_SECONDS = 900  # the grace outlasts the ladder: step 2 makes a message due
-    world = build_world()
-    world.update(dispatcher=make_user("disp", UserRole.DISPATCHER),
-                 responder=make_user("resp", UserRole.RESPONDER, member=world["member"]))
+    add_leaders(world)
+    world.update(dispatcher=users.dispatcher, responder=users.responder)
     return world
 
 
@@ -170,21 +169,21 @@ def test_each_step_is_taken_once_across_a_restart_of_the_clock_process():
 def test_remind_again_dispatcher_only_at_most_every_few_minutes_and_only_while_unconfirmed(world):
     order = dispatch(world)
     url = reverse("dispatch:order-remind", args=[order.pk])
-    assert client_for(world["responder"]).post(url, {}, format="json").status_code == 403
-    answer = client_for(world["dispatcher"]).post(url, {}, format="json")
+    assert api_client(world["responder"]).post(url, {}, format="json").status_code == 403
+    answer = api_client(world["dispatcher"]).post(url, {}, format="json")
     assert answer.status_code == 200, answer.content
     (resend,) = messages(order, kind=Kind.RESEND)
     assert resend.member_id == world["member"].pk and resend.step == 1
     assert IncidentEvent.objects.filter(incident=order.incident, kind=IncidentEvent.Kind.NOTE,
                                         data__remind=True, data__order=order.pk).count() == 1
-    again = client_for(world["dispatcher"]).post(url, {}, format="json")
+    again = api_client(world["dispatcher"]).post(url, {}, format="json")
     assert again.status_code == 429, again.content
     assert len(messages(order, kind=Kind.RESEND)) == 1
     # After the interval the member may be reminded again (the next step of the kind).
     order_remind(order_id=order.pk, actor=world["dispatcher"], at=timezone.now() + timedelta(seconds=181))
     assert [m.step for m in messages(order, kind=Kind.RESEND)] == [1, 2]
     order_accept(order_id=order.pk, actor=world["responder"])
-    late = client_for(world["dispatcher"]).post(url, {}, format="json")
+    late = api_client(world["dispatcher"]).post(url, {}, format="json")
     assert late.status_code == 409, late.content
     with pytest.raises(TransitionRefused):
         order_remind(order_id=order.pk, actor=world["dispatcher"], at=timezone.now() + timedelta(hours=1))
@@ -196,12 +195,12 @@ def test_the_sla_card_counts_who_has_not_confirmed_and_offers_the_reminder(world
     dispatch(world, world["leader_on"], incident=incident, state=DispatchOrder.State.ACCEPTED,
              accepted_at=timezone.now())
     url = reverse("dispatch:incident-dispatch", args=[incident.pk])
-    summary = client_for(world["dispatcher"]).get(url).json()
+    summary = api_client(world["dispatcher"]).get(url).json()
     assert summary["unconfirmed"] == 1
     remind = {o["id"]: o["can_remind"] for o in summary["orders"]}
     assert remind[waiting.pk] is True and list(remind.values()).count(True) == 1
-    assert client_for(world["responder"]).get(url).json()["orders"][0]["can_remind"] is False
-    client_for(world["dispatcher"]).post(reverse("dispatch:order-remind", args=[waiting.pk]), {}, format="json")
-    summary = client_for(world["dispatcher"]).get(url).json()
+    assert api_client(world["responder"]).get(url).json()["orders"][0]["can_remind"] is False
+    api_client(world["dispatcher"]).post(reverse("dispatch:order-remind", args=[waiting.pk]), {}, format="json")
+    summary = api_client(world["dispatcher"]).get(url).json()
     (order,) = [o for o in summary["orders"] if o["id"] == waiting.pk]
     assert order["can_remind"] is False and order["reminded_at"] is not None  # too soon for another

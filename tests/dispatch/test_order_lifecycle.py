@@ -10,11 +10,10 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 from pyproj import Geod
-from rest_framework.test import APIClient
 
 from config.errors import DomainError, Forbidden, TransitionRefused
 from config.roles import UserRole
-from dispatch.models import DispatchOrder, Force, Member, MemberPosition, TravelMode
+from dispatch.models import DispatchOrder, MemberPosition
 from dispatch.rules_seed import rules_seed
 from dispatch.services import (
     escalation_max_level,
@@ -25,7 +24,7 @@ from dispatch.services import (
 )
 from incidents.models import Incident, IncidentEvent, Status
 from incidents.services import incident_intake
-from tests.factories import S, W, make_user, make_world
+from tests.factories import S, W, add_grid_worker, api_client, make_user
 from tests.frontend.test_console_pages import json_script
 
 pytestmark = pytest.mark.django_db
@@ -41,20 +40,13 @@ def offset(point: Point, metres: float) -> Point:
 
 
 @pytest.fixture
-def ctx():
-    world = make_world()
+def ctx(world, users):
+    """The shared world with a second grid worker, the users, and a case with both members dispatched."""
     rules_seed()  # the ladder's rings: the highest level is the highest ring the rules define
-    sub = world["subdistrict"]
-    other = Member.objects.create(
-        subdistrict=sub, unit=world["unit"], code="T1-M2", name="陈静", force=Force.GRID_WORKER,
-        phone="13800000002", travel_mode=TravelMode.FOOT, home=Point(W + 0.003, S + 0.003, srid=4326))
+    other = add_grid_worker(world)
     world.update(
-        other=other,
-        dispatcher=make_user("disp", UserRole.DISPATCHER),
-        command=make_user("cmd", UserRole.COMMAND_ROOM),
-        calltaker=make_user("taker", UserRole.CALL_TAKER),
-        responder=make_user("resp", UserRole.RESPONDER, member=world["member"]),
-        other_responder=make_user("resp2", UserRole.RESPONDER, member=other),
+        other=other, dispatcher=users.dispatcher, command=users.command_room, calltaker=users.call_taker,
+        responder=users.responder, other_responder=make_user("resp2", UserRole.RESPONDER, member=other),
         stranger=make_user("stranger", UserRole.RESPONDER),
     )
     incident = incident_intake(channel=world["channel"], category=world["category"], actor=world["calltaker"],
@@ -75,12 +67,6 @@ def send(incident: Incident, members, actor) -> list[DispatchOrder]:
                                            arrive_by=now + timedelta(minutes=30)) for m in members]
     Incident.objects.filter(pk=incident.pk, status=Status.NEW).update(status=Status.DISPATCHED)
     return orders
-
-
-def client_for(user) -> APIClient:
-    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_authenticate(user)
-    return client
 
 
 def events(incident, kind) -> list[IncidentEvent]:
@@ -162,30 +148,30 @@ def test_orders_of_a_closed_case_are_not_answered(ctx):
 def test_answer_api(ctx):
     order, other = ctx["order"], ctx["other_order"]
     accept = reverse("dispatch:order-accept", args=[order.pk])
-    answer = client_for(ctx["responder"]).post(accept)
+    answer = api_client(ctx["responder"]).post(accept)
     assert answer.status_code == 200, answer.content
     assert answer.json()["state"] == "accepted" and answer.json()["can_accept"] is False
     assert answer.json()["can_decline"] is True
-    assert client_for(ctx["responder"]).post(accept).status_code == 409
+    assert api_client(ctx["responder"]).post(accept).status_code == 409
     # Another member dispatched to the same case sees it, but may not answer this order.
-    refused = client_for(ctx["other_responder"]).post(reverse("dispatch:order-decline", args=[order.pk]),
+    refused = api_client(ctx["other_responder"]).post(reverse("dispatch:order-decline", args=[order.pk]),
                                                       {"reason": "x"}, format="json")
     assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
     # A responder who is not on the case does not even see it.
-    assert client_for(ctx["stranger"]).post(accept).status_code == 404
-    assert client_for(ctx["dispatcher"]).post(reverse("dispatch:order-accept", args=[999999])).status_code == 404
+    assert api_client(ctx["stranger"]).post(accept).status_code == 404
+    assert api_client(ctx["dispatcher"]).post(reverse("dispatch:order-accept", args=[999999])).status_code == 404
     decline = reverse("dispatch:order-decline", args=[other.pk])
-    assert client_for(ctx["other_responder"]).post(decline, {"reason": ""}, format="json").status_code == 400
-    declined = client_for(ctx["dispatcher"]).post(decline, {"reason": "请假"}, format="json")
+    assert api_client(ctx["other_responder"]).post(decline, {"reason": ""}, format="json").status_code == 400
+    declined = api_client(ctx["dispatcher"]).post(decline, {"reason": "请假"}, format="json")
     assert declined.status_code == 200 and declined.json()["decline_reason"] == "请假"
     # The incident's dispatch summary: what the responder may still do.
-    summary = client_for(ctx["responder"]).get(reverse("dispatch:incident-dispatch", args=[ctx["incident"].pk]))
+    summary = api_client(ctx["responder"]).get(reverse("dispatch:incident-dispatch", args=[ctx["incident"].pk]))
     assert summary.status_code == 200
     rows = {row["id"]: row for row in summary.json()["orders"]}
     assert rows[order.pk]["can_decline"] is True and rows[other.pk]["can_decline"] is False
     assert summary.json()["can_raise_level"] is False
     # The incident detail shows the declined order too.
-    detail = client_for(ctx["dispatcher"]).get(reverse("incidents:incident-detail", args=[ctx["incident"].pk]))
+    detail = api_client(ctx["dispatcher"]).get(reverse("incidents:incident-detail", args=[ctx["incident"].pk]))
     assert {o["id"]: o["state"] for o in detail.json()["orders"]}[other.pk] == "declined"
 
 
@@ -210,14 +196,14 @@ def test_a_dispatcher_raises_the_level(ctx):
 
 def test_level_api(ctx):
     url = reverse("dispatch:incident-level", args=[ctx["incident"].pk])
-    answer = client_for(ctx["dispatcher"]).post(url, {"note": "升级"}, format="json")
+    answer = api_client(ctx["dispatcher"]).post(url, {"note": "升级"}, format="json")
     assert answer.status_code == 200, answer.content
     assert answer.json()["level"] == 1 and answer.json()["can_raise_level"] is True
-    assert client_for(ctx["dispatcher"]).post(url, {"level": 1}, format="json").status_code == 409
-    assert client_for(ctx["responder"]).post(url, {}, format="json").status_code == 403
-    assert client_for(ctx["dispatcher"]).post(url, {"level": 0}, format="json").status_code == 400
+    assert api_client(ctx["dispatcher"]).post(url, {"level": 1}, format="json").status_code == 409
+    assert api_client(ctx["responder"]).post(url, {}, format="json").status_code == 403
+    assert api_client(ctx["dispatcher"]).post(url, {"level": 0}, format="json").status_code == 400
     incident_transition(incident_id=ctx["incident"].pk, action="cancel", actor=ctx["dispatcher"], text="误报")
-    assert client_for(ctx["dispatcher"]).post(url, {}, format="json").status_code == 409
+    assert api_client(ctx["dispatcher"]).post(url, {}, format="json").status_code == 409
 
 
 # --- arrival distance -----------------------------------------------------------------------------
@@ -275,15 +261,15 @@ def test_a_position_is_for_one_responder(ctx):
 def test_arrival_api_takes_the_position(ctx):
     far = offset(SCENE, 1200)
     url = reverse("incidents:incident-transition", args=[ctx["incident"].pk])
-    answer = client_for(ctx["responder"]).post(
+    answer = api_client(ctx["responder"]).post(
         url, {"action": "arrive", "position": {"type": "Point", "coordinates": [far.x, far.y]}}, format="json")
     assert answer.status_code == 200, answer.content
     order = DispatchOrder.objects.get(pk=ctx["order"].pk)
     assert order.arrival_flagged and order.arrival_distance_m == pytest.approx(1200, abs=1)
-    summary = client_for(ctx["dispatcher"]).get(reverse("dispatch:incident-dispatch", args=[ctx["incident"].pk]))
+    summary = api_client(ctx["dispatcher"]).get(reverse("dispatch:incident-dispatch", args=[ctx["incident"].pk]))
     row = next(r for r in summary.json()["orders"] if r["id"] == order.pk)
     assert row["arrival_flagged"] is True
-    bad = client_for(ctx["other_responder"]).post(url, {"action": "arrive", "position": {"type": "Point"}},
+    bad = api_client(ctx["other_responder"]).post(url, {"action": "arrive", "position": {"type": "Point"}},
                                                   format="json")
     assert bad.status_code == 400
 

@@ -14,15 +14,14 @@ from django.contrib.gis.geos import Point
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from config.errors import Forbidden, TransitionRefused
 from config.roles import UserRole
-from dispatch.models import Alarm, DispatchOrder, DutyShift, Force, Member, Role, TravelMode, Unit
+from dispatch.models import Alarm, DispatchOrder, DutyShift, Force, Member, Role, Unit
 from dispatch.services import alarm_acknowledge, alarm_snooze
 from dispatch.sla import sla_tick
 from incidents.models import Handover, Incident, IncidentEvent, Status
-from tests.factories import S, W, make_user, make_world, own_connection
+from tests.factories import S, W, add_member, api_client, make_user, make_world, own_connection
 from tests.workers import Worker
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,18 +35,9 @@ def on_duty(member: Member, now=None) -> None:
     DutyShift.objects.create(member=member, starts_at=now - timedelta(hours=2), ends_at=now + timedelta(hours=6))
 
 
-def add_member(world, code: str, name: str, *, roles=(), unit=None, force=Force.GRID_WORKER) -> Member:
-    n = Member.objects.filter(subdistrict=world["subdistrict"]).count() + 1
-    return Member.objects.create(
-        subdistrict=world["subdistrict"], unit=unit or world["unit"], code=code, name=name, force=force,
-        roles=list(roles), phone=f"1380000{n:04d}", travel_mode=TravelMode.EBIKE,
-        home=Point(W + 0.002, S + 0.002, srid=4326))
-
-
-def build_world() -> dict:
-    """One grid squad with a late member, a unit leader on duty and one off duty, a shift leader;
-    the leading group with a principal leader on duty and a responsible leader off duty."""
-    world = make_world()
+def add_leaders(world: dict) -> dict:
+    """To the world's grid squad and its late member: a unit leader on duty and one off duty, a shift
+    leader; the leading group with a principal leader on duty and a responsible leader off duty."""
     sub = world["subdistrict"]
     lead = Unit.objects.create(subdistrict=sub, code="T1-LD", name="领导小组", kind=Unit.Kind.LEADERSHIP)
     world.update(
@@ -61,6 +51,12 @@ def build_world() -> dict:
     for key in ("leader_on", "shift_leader", "principal"):
         on_duty(world[key])
     return world
+
+
+def build_world() -> dict:
+    """tests.factories.make_world with add_leaders, for modules that build it themselves (the shared
+    `world` fixture is this module's `world` with them)."""
+    return add_leaders(make_world())
 
 
 _numbers = itertools.count(1)
@@ -88,15 +84,10 @@ def alarm_events(incident) -> list[IncidentEvent]:
     return list(IncidentEvent.objects.filter(incident=incident, kind=IncidentEvent.Kind.ALARM).order_by("id"))
 
 
-def client_for(user) -> APIClient:
-    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_authenticate(user)
-    return client
-
-
 @pytest.fixture
-def world(db):
-    return build_world()
+def world(world):
+    """The shared world with add_leaders."""
+    return add_leaders(world)
 
 
 # --- raising, in process --------------------------------------------------------------------------
@@ -243,9 +234,8 @@ def test_overdue_handovers_raise_one_alarm_each_per_deadline(world):
 # --- acknowledge and snooze -----------------------------------------------------------------------
 
 @pytest.fixture
-def alarm(world):
-    world["command"] = make_user("cmd", UserRole.COMMAND_ROOM)
-    world["dispatcher"] = make_user("disp", UserRole.DISPATCHER)
+def alarm(world, users):
+    world.update(command=users.command_room, dispatcher=users.dispatcher)
     world["incident"] = make_incident(world)
     make_order(world, world["incident"], world["member"], arrive_by=timezone.now() - timedelta(minutes=1))
     sla_tick()
@@ -289,31 +279,31 @@ def test_alarm_api(world, alarm):
     other_user = make_user("ul2", UserRole.RESPONDER, member=world["leader_off"])
     url = reverse("dispatch:alarms")
     sub = {"subdistrict": world["subdistrict"].code}
-    listed = client_for(world["command"]).get(url, {**sub, "state": "open"})
+    listed = api_client(world["command"]).get(url, {**sub, "state": "open"})
     assert listed.status_code == 200, listed.content
     (row,) = listed.json()
     assert row["id"] == alarm.pk and row["kind"] == "arrival_overdue" and row["member"]["name"] == "张伟"
     assert row["notified"] == [{"id": world["leader_on"].pk, "name": "班长甲"}]
     assert row["incident"]["number"] == world["incident"].number
     # A unit leader sees the alarms they were told of, and no others.
-    assert [a["id"] for a in client_for(leader_user).get(url, sub).json()] == [alarm.pk]
-    assert client_for(other_user).get(url, sub).json() == []
-    assert client_for(world["command"]).get(url, {**sub, "state": "nonsense"}).status_code == 400
+    assert [a["id"] for a in api_client(leader_user).get(url, sub).json()] == [alarm.pk]
+    assert api_client(other_user).get(url, sub).json() == []
+    assert api_client(world["command"]).get(url, {**sub, "state": "nonsense"}).status_code == 400
 
     snooze = reverse("dispatch:alarm-snooze", args=[alarm.pk])
-    assert client_for(leader_user).post(snooze, {"minutes": 5}, format="json").status_code == 403
-    assert client_for(world["command"]).post(snooze, {"minutes": 0}, format="json").status_code == 400
-    snoozed = client_for(world["command"]).post(snooze, {"minutes": 15}, format="json")
+    assert api_client(leader_user).post(snooze, {"minutes": 5}, format="json").status_code == 403
+    assert api_client(world["command"]).post(snooze, {"minutes": 0}, format="json").status_code == 400
+    snoozed = api_client(world["command"]).post(snooze, {"minutes": 15}, format="json")
     assert snoozed.status_code == 200 and snoozed.json()["state"] == "snoozed"
-    assert client_for(world["command"]).get(url, {**sub, "state": "open"}).json() == []
+    assert api_client(world["command"]).get(url, {**sub, "state": "open"}).json() == []
 
     acknowledge = reverse("dispatch:alarm-acknowledge", args=[alarm.pk])
-    assert client_for(world["command"]).post(acknowledge, {"note": ""}, format="json").status_code == 400
-    done = client_for(world["command"]).post(acknowledge, {"note": "已处理"}, format="json")
+    assert api_client(world["command"]).post(acknowledge, {"note": ""}, format="json").status_code == 400
+    done = api_client(world["command"]).post(acknowledge, {"note": "已处理"}, format="json")
     assert done.status_code == 200 and done.json()["state"] == "acknowledged"
     assert done.json()["acknowledged_by"] == "cmd"
-    assert client_for(world["command"]).post(acknowledge, {"note": "x"}, format="json").status_code == 409
-    summary = client_for(world["command"]).get(reverse("dispatch:incident-dispatch", args=[world["incident"].pk]))
+    assert api_client(world["command"]).post(acknowledge, {"note": "x"}, format="json").status_code == 409
+    summary = api_client(world["command"]).get(reverse("dispatch:incident-dispatch", args=[world["incident"].pk]))
     assert summary.json()["can_handle_alarms"] is True and summary.json()["alarms"][0]["state"] == "acknowledged"
 
 
@@ -387,8 +377,7 @@ def _assert_exactly_once(due_orders, major_incidents) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_killing_the_clock_mid_run_and_restarting_it_loses_and_duplicates_nothing(clocks):
-    world = build_world()
+def test_killing_the_clock_mid_run_and_restarting_it_loses_and_duplicates_nothing(world, clocks):
     members = [add_member(world, f"T1-K{j:02d}", f"队员{j:02d}") for j in range(10)]
     now = timezone.now()
     # 300 deadlines passed already and 100 that pass while the clock runs; two major incidents.
@@ -433,8 +422,7 @@ def test_killing_the_clock_mid_run_and_restarting_it_loses_and_duplicates_nothin
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_clocks_at_once_raise_each_alarm_once(clocks):
-    world = build_world()
+def test_two_clocks_at_once_raise_each_alarm_once(world, clocks):
     members = [add_member(world, f"T1-D{j:02d}", f"队员{j:02d}") for j in range(10)]
     a, b = clocks("gl-sla-a", "--batch", "3"), clocks("gl-sla-b", "--batch", "3")
     time.sleep(1.5)  # both up and looking
@@ -453,10 +441,9 @@ def test_two_clocks_at_once_raise_each_alarm_once(clocks):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_clock_skips_a_case_locked_by_a_service_and_raises_it_later():
+def test_the_clock_skips_a_case_locked_by_a_service_and_raises_it_later(world):
     """SKIP LOCKED: a case held by another transaction (a dispatcher at work) is not waited for;
     the next tick raises its alarm."""
-    world = build_world()
     incident = make_incident(world)
     make_order(world, incident, world["member"], arrive_by=timezone.now() - timedelta(minutes=1))
     holder = own_connection()

@@ -13,9 +13,9 @@ from dispatch.models import DispatchOrder
 from dispatch.services import incident_transition
 from incidents.models import Channel, Party
 from incidents.services import incident_intake
-from tests.factories import N, S, W, make_channels, make_user, make_world, put_on_duty
+from tests.factories import N, S, W, make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.world(code="CP", on_duty=True)]
 
 XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
@@ -24,14 +24,6 @@ def json_script(response, element_id: str) -> dict:
     match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', response.text, re.S)
     assert match, f"the page hands its data to the script through json_script #{element_id}"
     return json.loads(match.group(1))
-
-
-@pytest.fixture
-def world():
-    world = make_world("CP")
-    world["channels"] = make_channels()
-    put_on_duty(world["member"])
-    return world
 
 
 def intake(world, description="邻里纠纷，两户人家在楼道争吵", **kw):
@@ -51,19 +43,19 @@ def test_anonymous_goes_to_login(client, world, name):
     assert response["Location"].startswith(reverse("login"))
 
 
-def test_planner_may_not_open_the_console(client, world):
-    client.force_login(make_user("planner", UserRole.PLANNER))
+def test_planner_may_not_open_the_console(client, world, users):
+    client.force_login(users.planner)
     assert client.get(reverse("console:console")).status_code == 403
 
 
 @pytest.mark.parametrize("role", [UserRole.CALL_TAKER, UserRole.DISPATCHER, UserRole.COMMAND_ROOM])
-def test_console_roles_get_the_page(client, world, role):
-    client.force_login(make_user("u-" + role, role))
+def test_console_roles_get_the_page(client, world, role, users):
+    client.force_login(users[role])
     assert client.get(reverse("console:console")).status_code == 200
 
 
-def test_calltaker_console_config(client, world):
-    client.force_login(make_user("ct", UserRole.CALL_TAKER))
+def test_calltaker_console_config(client, world, users):
+    client.force_login(users.call_taker)
     response = client.get(reverse("console:console"), {"subdistrict": "CP"})
     assert response.status_code == 200
     assert '<html lang="zh-hans">' in response.text
@@ -114,16 +106,16 @@ def test_calltaker_console_config(client, world):
     assert 'data-tab="callbacks"' not in response.text
 
 
-def test_dispatcher_sees_the_callbacks_tab(client, world):
-    client.force_login(make_user("disp", UserRole.DISPATCHER))
+def test_dispatcher_sees_the_callbacks_tab(client, world, users):
+    client.force_login(users.dispatcher)
     response = client.get(reverse("console:console"))
     assert json_script(response, "console-config")["can"]["callbacks"] is True
     assert 'data-tab="callbacks"' in response.text
 
 
-def test_incident_page_for_the_command_room(client, world):
+def test_incident_page_for_the_command_room(client, world, users):
     incident = intake(world)
-    client.force_login(make_user("cmd", UserRole.COMMAND_ROOM))
+    client.force_login(users.command_room)
     response = client.get(reverse("console:incident", args=[incident.pk]))
     assert response.status_code == 200
     text = response.text
@@ -138,15 +130,15 @@ def test_incident_page_for_the_command_room(client, world):
     assert reverse("incidents:incident-detail", args=[incident.pk]) == f"/api/v1/incidents/{incident.pk}/"
 
 
-def test_incident_page_is_404_for_a_responder_not_dispatched(client, world):
+def test_incident_page_is_404_for_a_responder_not_dispatched(client, world, users):
     incident = intake(world)
-    responder = make_user("resp", UserRole.RESPONDER, member=world["member"])
+    responder = users.responder
     client.force_login(responder)
     assert client.get(reverse("console:incident", args=[incident.pk])).status_code == 404
     assert client.get(reverse("console:incident", args=[999999])).status_code == 404
 
     # Once dispatched, the responder sees the case and the dispatch in its timeline.
-    dispatcher = make_user("disp", UserRole.DISPATCHER)
+    dispatcher = users.dispatcher
     incident_transition(incident_id=incident.pk, action="dispatch", actor=dispatcher, members=[world["member"]],
                         method=DispatchOrder.Method.PHONE)
     response = client.get(reverse("console:incident", args=[incident.pk]))
@@ -154,9 +146,9 @@ def test_incident_page_is_404_for_a_responder_not_dispatched(client, world):
     assert 'data-kind="dispatched"' in response.text and world["member"].name in response.text
 
 
-def test_public_text_is_escaped_on_the_incident_page(client, world):
+def test_public_text_is_escaped_on_the_incident_page(client, world, users):
     incident = intake(world, description="楼道吵架 " + XSS, address_text=XSS)
-    client.force_login(make_user("cmd", UserRole.COMMAND_ROOM))
+    client.force_login(users.command_room)
     response = client.get(reverse("console:incident", args=[incident.pk]))
     assert response.status_code == 200
     assert "<script>alert(1)" not in response.text
@@ -164,16 +156,16 @@ def test_public_text_is_escaped_on_the_incident_page(client, world):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" in response.text
 
 
-def test_masked_id_and_reveal_button_by_role(client, world):
+def test_masked_id_and_reveal_button_by_role(client, world, users):
     incident = intake(world)
     Party.objects.create(incident=incident, name="王五", id_number="11010519491231002X",
                          registered_at=incident.reported_at)
-    client.force_login(make_user("cmd", UserRole.COMMAND_ROOM))
+    client.force_login(users.command_room)
     response = client.get(reverse("console:incident", args=[incident.pk]))
     assert "110***********002X" in response.text
     assert "11010519491231002X" not in response.text
     assert "data-reveal=" in response.text
 
-    client.force_login(make_user("disp", UserRole.DISPATCHER))
+    client.force_login(users.dispatcher)
     response = client.get(reverse("console:incident", args=[incident.pk]))
     assert "110***********002X" in response.text and "data-reveal=" not in response.text

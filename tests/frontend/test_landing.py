@@ -9,34 +9,21 @@ from django.urls import reverse
 
 from config.roles import UserRole
 from dispatch.models import Member
-from tests.factories import make_user, make_world
+from tests.factories import add_member, make_user
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+pytestmark = [pytest.mark.django_db, pytest.mark.world(code="LD")]
 
 
 @pytest.fixture
-def world():
-    world = make_world("LD")
-    grid_worker = world["member"]
-    office = Member.objects.create(
-        subdistrict=world["subdistrict"], unit=world["unit"], code="LD-O1", name="王芳", force=grid_worker.force,
-        phone="13800000002", travel_mode=grid_worker.travel_mode, home=grid_worker.home)
-    leader_member = Member.objects.create(
-        subdistrict=world["subdistrict"], unit=world["unit"], code="LD-D1", name="李强", force=grid_worker.force,
-        phone="13800000003", travel_mode=grid_worker.travel_mode, home=grid_worker.home)
+def world(world, users):
+    """The shared world (LD) with its users, a dispatcher who is also a member of the forces, and a
+    responder's login linked to nobody."""
     world.update(
-        responder=make_user("ld-resp", UserRole.RESPONDER, member=grid_worker),
-        department=make_user("ld-dept", UserRole.DEPARTMENT, member=office),
+        responder=users.responder, department=users.department, command=users.command_room,
+        planner=users.planner,
         # A dispatcher who is also a member of the forces: a desk first.
-        dispatcher=make_user("ld-disp", UserRole.DISPATCHER, member=leader_member),
-        command=make_user("ld-cmd", UserRole.COMMAND_ROOM),
+        dispatcher=make_user("ld-disp", UserRole.DISPATCHER, member=add_member(world, "LD-D1", "李强")),
         unlinked=make_user("ld-unlinked", UserRole.RESPONDER),  # a responder's login linked to nobody
-        planner=make_user("ld-plan", UserRole.PLANNER),
     )
     return world
 
@@ -79,21 +66,21 @@ def login(username: str, **extra):
 
 
 def test_a_login_without_next_lands_the_user_on_their_page(world):
-    response = login("ld-resp")
+    response = login("resp")
     assert response.redirect_chain[-1][0] == reverse("mobile:app") and response.status_code == 200
-    response = login("ld-dept")
+    response = login("dept")
     assert response.redirect_chain[-1][0] == reverse("dept:queue") and response.status_code == 200
     response = login("ld-disp")
     assert response.redirect_chain == [("/", 302)] and 'id="map"' in response.text
 
 
 def test_the_logins_next_wins_when_allowed(world):
-    response = login("ld-resp", next="/?subdistrict=LD")
+    response = login("resp", next="/?subdistrict=LD")
     assert response.redirect_chain == [("/?subdistrict=LD", 302)] and 'id="map"' in response.text
-    response = login("ld-dept", next=reverse("mobile:app"))
+    response = login("dept", next=reverse("mobile:app"))
     assert response.redirect_chain == [(reverse("mobile:app"), 302)]
     # Another host's address is not allowed: the user's own page instead.
-    response = login("ld-resp", next="https://evil.example/")
+    response = login("resp", next="https://evil.example/")
     assert response.redirect_chain[-1][0] == reverse("mobile:app")
 
 

@@ -3,7 +3,7 @@ and validated bbox, only the sub-district's addresses inside the box, in a stabl
 Runs on real PostGIS with the hand-made world of tests/factories.py and a second sub-district."""
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.contrib.gis.geos import Point
 from django.db import connection
 from django.urls import reverse
@@ -12,9 +12,9 @@ from django.utils import translation
 from config.roles import UserRole
 from geo import selectors
 from geo.models import Address
-from tests.factories import E, N, S, W, make_world
+from tests.factories import E, N, S, W, make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.world(code="A1", other_code="B1")]
 
 MID_LON, MID_LAT = (W + E) / 2, (S + N) / 2
 # The west half of the world: (W, S) to (MID_LON, N).
@@ -22,9 +22,9 @@ WEST_HALF = f"{W},{S},{MID_LON},{N}"
 
 
 @pytest.fixture
-def world():
-    world = make_world("A1")
-    other = make_world("B1")  # the same square: its addresses are inside every box of A1 too
+def world(world, other_world):
+    """The shared world (A1) with three addresses, and one of another sub-district (B1) in the same
+    square: inside every box of A1 too."""
     sub = world["subdistrict"]
     for text, lon, lat in [
         ("良睦路1288号", W + 0.002, S + 0.002),
@@ -32,15 +32,13 @@ def world():
         ("某某花园3幢", E - 0.002, N - 0.002),  # the east half
     ]:
         Address.objects.create(subdistrict=sub, text=text, location=Point(lon, lat, srid=4326))
-    Address.objects.create(subdistrict=other["subdistrict"], text="别的街道1号",
+    Address.objects.create(subdistrict=other_world["subdistrict"], text="别的街道1号",
                            location=Point(W + 0.003, S + 0.003, srid=4326))
     return world
 
 
 def login(client, *roles: str) -> User:
-    user = User.objects.create_user(username="user", password="not-used-here")  # noqa: S106
-    for role in roles:
-        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    user = make_user("user", *roles)
     client.force_login(user)
     return user
 

@@ -10,7 +10,6 @@ from django.contrib.gis.geos import Point
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from config.roles import UserRole
 from geo.datum import (
     BD09_DLAT,
     BD09_DLON,
@@ -22,7 +21,9 @@ from geo.datum import (
     wgs84_to_gcj02,
 )
 from incidents.models import Incident, Status
-from tests.factories import S, W, make_channels, make_user, make_world
+from tests.factories import S, W, api_client
+
+pytestmark = pytest.mark.world(code="DT")
 
 # A point well inside the test sub-district (WGS 84), and the same place as GCJ-02 and BD-09 maps give it.
 WGS = (W + 0.006, S + 0.007)
@@ -47,18 +48,13 @@ def test_bd09_matches_the_published_pair_and_its_inverse_is_exact():
 
 
 @pytest.fixture
-def ctx(db):
-    world = make_world("DT")
-    world.update(make_channels())
-    world["centre"] = make_user("dt-centre", UserRole.INTEGRATION)
-    world["taker"] = make_user("dt-taker", UserRole.CALL_TAKER)
+def ctx(world, users):
+    world.update(centre=users.integration, taker=users.call_taker)
     return world
 
 
 def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
+    return api_client(user, language=None)
 
 
 def metres_from_wgs(incident_id: int) -> float:

@@ -5,7 +5,7 @@ tests/factories.py plus a road, a water, places, more members and a second sub-d
 from datetime import datetime, timedelta
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.contrib.gis.geos import LineString, Point
 from django.urls import reverse
 from django.utils import timezone
@@ -13,23 +13,18 @@ from django.utils import timezone
 from config.roles import UserRole
 from dispatch.models import DutyShift, Force, Member, MemberPosition, TravelMode, Unit
 from geo.models import BoundaryVersion, Grid, Place, Road, Subdistrict, Water
-from tests.factories import SHANGHAI, E, N, S, W, box, make_world
+from tests.factories import SHANGHAI, E, N, S, W, box, make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.world(code="A1", other_code="B2")]
 
 LAYERS = ["geo:subdistricts", "geo:communities", "geo:grids", "geo:roads", "geo:waters", "geo:places"]
 
 
-def make_user(username: str, *roles: str) -> User:
-    user = User.objects.create_user(username=username, password="not-used-here")  # noqa: S106
-    for role in roles:
-        user.groups.add(Group.objects.get_or_create(name=role)[0])
-    return user
-
-
 @pytest.fixture
-def world():
-    world = make_world("A1")
+def world(world, other_world):
+    """The shared world (A1) with a draft version, a road, a water, places, a police officer on duty
+    and the member's past shift; `other`: another sub-district (B2), second by code, never in the
+    default answers."""
     sub = world["subdistrict"]
     mid = (W + E) / 2
     # A draft version 2 that must not show by default.
@@ -94,9 +89,7 @@ def world():
         name="<b>菜市场</b>",
         location=Point(W + 0.005, S + 0.005, srid=4326),
     )
-    # Another sub-district, second by code: never in the default answers.
-    other = make_world("B2")
-    world.update(officer=officer, draft=draft, other=other)
+    world.update(officer=officer, draft=draft, other=other_world)
     return world
 
 

@@ -14,7 +14,6 @@ from django.contrib.gis.geos import Point
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from config.roles import UserRole
 from dispatch import positions
@@ -23,9 +22,9 @@ from dispatch.models import DispatchOrder, Member, PositionFix
 from dispatch.services import incident_transition
 from incidents.models import IdempotentRequest, Incident, IncidentEvent, Status
 from incidents.services import incident_intake
-from tests.factories import S, W, make_user, make_world, put_on_duty
+from tests.factories import S, W, api_client, make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.world(on_duty=True)]
 
 SCENE = Point(W + 0.004, S + 0.004, srid=4326)
 LON, LAT = 120.495, 30.495
@@ -39,30 +38,14 @@ def _fresh_fanout():
     positions.fanout.reset()
 
 
-def make_ctx(code="T1") -> dict:
-    world = make_world(code)
-    put_on_duty(world["member"])
-    world.update(
-        dispatcher=make_user(f"{code}-disp", UserRole.DISPATCHER),
-        other_dispatcher=make_user(f"{code}-disp2", UserRole.DISPATCHER),
-        calltaker=make_user(f"{code}-taker", UserRole.CALL_TAKER),
-        responder=make_user(f"{code}-resp", UserRole.RESPONDER, member=world["member"]),
-        gateway=make_user(f"{code}-gateway", UserRole.INTEGRATION),
-    )
+@pytest.fixture
+def ctx(world, users):
+    """The shared world on duty, its users, a second dispatcher and a case taken in."""
+    world.update(dispatcher=users.dispatcher, other_dispatcher=make_user("disp2", UserRole.DISPATCHER),
+                 calltaker=users.call_taker, responder=users.responder, gateway=users.integration)
     world["incident"] = incident_intake(channel=world["channel"], category=world["category"], actor=world["calltaker"],
                                         description="小区门口两人因停车发生争执", location=SCENE).incident
     return world
-
-
-@pytest.fixture
-def ctx():
-    return make_ctx()
-
-
-def client_for(user, language="en", **kwargs) -> APIClient:
-    client = APIClient(HTTP_ACCEPT_LANGUAGE=language, **kwargs)
-    client.force_authenticate(user)
-    return client
 
 
 def post(client, url, body, key=None):
@@ -86,7 +69,7 @@ def fix(member, *, ago=60.0, lon=LON) -> dict:
 # --- replays ---------------------------------------------------------------------------------------
 
 def test_a_transition_sent_twice_with_a_key_is_applied_once(ctx):
-    client = client_for(ctx["dispatcher"])
+    client = api_client(ctx["dispatcher"])
     url, incident = transition_url(ctx["incident"].pk), ctx["incident"]
     body = {"action": "dispatch", "members": [ctx["member"].pk], "method": "radio", "text": "请速到场"}
     first = post(client, url, body, key="phone-7f3a-0001")
@@ -110,7 +93,7 @@ def test_a_transition_sent_twice_with_a_key_is_applied_once(ctx):
 
 
 def test_a_refused_action_replays_as_refused_and_changes_nothing(ctx):
-    client = client_for(ctx["dispatcher"])
+    client = api_client(ctx["dispatcher"])
     incident, url = ctx["incident"], transition_url(ctx["incident"].pk)
     refused = post(client, url, {"action": "arrive"}, key="arrive-1")  # nobody dispatched yet
     assert refused.status_code == 409
@@ -127,7 +110,7 @@ def test_a_refused_action_replays_as_refused_and_changes_nothing(ctx):
 
 
 def test_the_same_key_with_another_body_or_path_is_422_and_changes_nothing(ctx):
-    client = client_for(ctx["dispatcher"])
+    client = api_client(ctx["dispatcher"])
     incident, url = ctx["incident"], transition_url(ctx["incident"].pk)
     assert post(client, url, {"action": "note", "text": "第一条"}, key="k-1").status_code == 200
     other_body = post(client, url, {"action": "note", "text": "第二条"}, key="k-1")
@@ -141,14 +124,14 @@ def test_the_same_key_with_another_body_or_path_is_422_and_changes_nothing(ctx):
     assert other_path.status_code == 422
     assert notes(incident) == ["第一条"] and notes(second) == []
     # in Chinese by default
-    chinese = post(client_for(ctx["dispatcher"], language="zh-hans"), url, {"action": "note", "text": "x"}, key="k-1")
+    chinese = post(api_client(ctx["dispatcher"], language="zh-hans"), url, {"action": "note", "text": "x"}, key="k-1")
     assert chinese.status_code == 422 and "幂等键" in chinese.json()["detail"]
 
 
 def test_a_key_is_per_user(ctx):
     url, body = transition_url(ctx["incident"].pk), {"action": "note", "text": "到场情况"}
-    first = post(client_for(ctx["dispatcher"]), url, body, key="shared-key")
-    second = post(client_for(ctx["other_dispatcher"]), url, body, key="shared-key")
+    first = post(api_client(ctx["dispatcher"]), url, body, key="shared-key")
+    second = post(api_client(ctx["other_dispatcher"]), url, body, key="shared-key")
     assert first.status_code == second.status_code == 200
     assert REPLAYED not in second
     assert notes(ctx["incident"]) == ["到场情况", "到场情况"]
@@ -159,7 +142,7 @@ def test_an_order_accepted_offline_is_replayed(ctx):
                         members=[ctx["member"]], method="radio")
     order = DispatchOrder.objects.get(incident=ctx["incident"])
     url = reverse("dispatch:order-accept", args=[order.pk])
-    phone = client_for(ctx["responder"])
+    phone = api_client(ctx["responder"])
     first = post(phone, url, None, key="accept-2026-12-03T08:31:07Z")
     assert first.status_code == 200, first.content
     order.refresh_from_db()
@@ -175,7 +158,7 @@ def test_an_order_accepted_offline_is_replayed(ctx):
 
 
 def test_a_batch_of_positions_sent_twice_is_stored_once(ctx):
-    gateway = client_for(ctx["gateway"])
+    gateway = api_client(ctx["gateway"])
     batch = {"positions": [fix(ctx["member"], ago=30), fix(ctx["member"], ago=20, lon=LON + 0.001)]}
     url = reverse("positions:position-batch")
     assert post(gateway, url, batch).json() == {"stored": 2}
@@ -215,7 +198,7 @@ def accept_url(ctx) -> str:
 
 def test_an_action_named_for_the_logged_in_member_runs(ctx):
     url = accept_url(ctx)
-    response = client_for(ctx["responder"]).post(url, None, format="json",
+    response = api_client(ctx["responder"]).post(url, None, format="json",
                                                  headers={"Idempotency-Key": "k-1", MEMBER: str(ctx["member"].pk)})
     assert response.status_code == 200, response.content
     assert DispatchOrder.objects.get(incident=ctx["incident"]).state == DispatchOrder.State.ACCEPTED
@@ -229,7 +212,7 @@ def test_an_action_named_for_another_member_is_409_runs_nothing_and_keeps_no_key
                                   force=ctx["member"].force, phone="13800000002", travel_mode=ctx["member"].travel_mode,
                                   home=ctx["member"].home)
     header = str(other.pk) if named == "other" else "12abc"
-    phone = client_for(ctx["responder"])
+    phone = api_client(ctx["responder"])
     events = ctx["incident"].events.count()
     refused = phone.post(url, None, format="json", headers={"Idempotency-Key": "k-2", MEMBER: header})
     assert refused.status_code == 409
@@ -245,13 +228,13 @@ def test_an_action_named_for_another_member_is_409_runs_nothing_and_keeps_no_key
 
 def test_a_login_without_a_member_is_refused_when_a_member_is_named(ctx):
     url, body = transition_url(ctx["incident"].pk), {"action": "note", "text": "别人的备注"}
-    refused = client_for(ctx["dispatcher"]).post(url, body, format="json",
+    refused = api_client(ctx["dispatcher"]).post(url, body, format="json",
                                                  headers={"Idempotency-Key": "k-3", MEMBER: str(ctx["member"].pk)})
     assert refused.status_code == 409 and refused.json()["code"] == "wrong_member"
     assert notes(ctx["incident"]) == [] and not IdempotentRequest.objects.exists()
     # An inactive member is no member: refused as well.
     Member.objects.filter(pk=ctx["member"].pk).update(active=False)
-    assert client_for(ctx["responder"]).post(url, body, format="json",
+    assert api_client(ctx["responder"]).post(url, body, format="json",
                                              headers={MEMBER: str(ctx["member"].pk)}).status_code == 409
     assert notes(ctx["incident"]) == []
 
@@ -259,7 +242,7 @@ def test_a_login_without_a_member_is_refused_when_a_member_is_named(ctx):
 # --- without a key, bad keys, expiry, 5xx ------------------------------------------------------------
 
 def test_without_a_key_everything_is_as_before(ctx):
-    client = client_for(ctx["dispatcher"])
+    client = api_client(ctx["dispatcher"])
     url, body = transition_url(ctx["incident"].pk), {"action": "note", "text": "补充"}
     for _ in range(2):
         response = post(client, url, body)
@@ -274,7 +257,7 @@ def test_without_a_key_everything_is_as_before(ctx):
 
 @pytest.mark.parametrize("key", ["", "k" * 129, "钥匙", "tab\tkey"])
 def test_a_malformed_key_is_400_and_runs_nothing(ctx, key):
-    response = post(client_for(ctx["dispatcher"]), transition_url(ctx["incident"].pk),
+    response = post(api_client(ctx["dispatcher"]), transition_url(ctx["incident"].pk),
                     {"action": "note", "text": "x"}, key=key)
     assert response.status_code == 400 and response.json()["code"] == "idempotency_key"
     assert notes(ctx["incident"]) == [] and not IdempotentRequest.objects.exists()
@@ -282,7 +265,7 @@ def test_a_malformed_key_is_400_and_runs_nothing(ctx, key):
 
 def test_an_expired_key_runs_again_and_old_keys_are_purged(ctx, settings):
     settings.IDEMPOTENCY_KEY_HOURS = 48  # the default is 14 days: a short window keeps the numbers plain
-    client = client_for(ctx["dispatcher"])
+    client = api_client(ctx["dispatcher"])
     url, body = transition_url(ctx["incident"].pk), {"action": "note", "text": "旧"}
     assert post(client, url, body, key="old").status_code == 200
     IdempotentRequest.objects.create(user=ctx["other_dispatcher"], key="stale", method="POST", path="/x/",
@@ -306,18 +289,18 @@ def test_a_server_error_keeps_nothing_and_the_key_can_be_retried(ctx, monkeypatc
     url, body = transition_url(ctx["incident"].pk), {"action": "note", "text": "重试"}
     with monkeypatch.context() as patch:
         patch.setattr(dispatch_services, "incident_transition", broken)
-        failed = post(client_for(ctx["dispatcher"], raise_request_exception=False), url, body, key="retry-me")
+        failed = post(api_client(ctx["dispatcher"], raise_request_exception=False), url, body, key="retry-me")
     assert failed.status_code == 500
     assert not IdempotentRequest.objects.exists()
     ctx["incident"].refresh_from_db()
     assert ctx["incident"].level == 0
-    retried = post(client_for(ctx["dispatcher"]), url, body, key="retry-me")
+    retried = post(api_client(ctx["dispatcher"]), url, body, key="retry-me")
     assert retried.status_code == 200 and REPLAYED not in retried
     assert notes(ctx["incident"]) == ["重试"]
 
 
 def test_the_schema_documents_the_header_on_every_action(ctx):
-    schema = client_for(ctx["dispatcher"]).get("/api/schema/", {"format": "json"}).json()
+    schema = api_client(ctx["dispatcher"]).get("/api/schema/", {"format": "json"}).json()
     keyed, unkeyed = set(), set()
     for path, operations in schema["paths"].items():
         if not path.startswith("/api/v1/") or "post" not in operations:
@@ -340,8 +323,7 @@ def test_the_schema_documents_the_header_on_every_action(ctx):
 # --- two identical requests at once ---------------------------------------------------------------
 
 @pytest.mark.django_db(transaction=True)
-def test_two_identical_requests_at_once_run_once(monkeypatch):
-    ctx = make_ctx("RC")
+def test_two_identical_requests_at_once_run_once(ctx, monkeypatch):
     incident = ctx["incident"]
     calls: list[int] = []
     real = dispatch_services.incident_transition
@@ -358,7 +340,7 @@ def test_two_identical_requests_at_once_run_once(monkeypatch):
 
     def send():
         try:
-            client = client_for(ctx["dispatcher"])
+            client = api_client(ctx["dispatcher"])
             barrier.wait(timeout=10)
             began = time.monotonic()
             response = post(client, transition_url(incident.pk), body, key="queued-1")

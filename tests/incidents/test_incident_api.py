@@ -11,17 +11,15 @@ from django.contrib.gis.geos import Point
 from django.core.management import CommandError, call_command
 from django.http import HttpRequest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from config.roles import UserRole
-from dispatch.models import Force, Member, TravelMode, Unit
 from dispatch.services import incident_transition
 from geo.models import Address
 from incidents.models import CategoryRule, Incident, IncidentEvent, Status
 from incidents.services import incident_intake
-from tests.factories import S, W, make_channels, make_user, make_world, put_on_duty
+from tests.factories import S, W, add_grid_worker, api_client, make_user, put_on_duty
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.world(on_duty=True)]
 
 VALID_ID = "11010519491231002X"  # the GB 11643 standard's own example
 P = {"type": "Point", "coordinates": [W + 0.004, S + 0.004]}
@@ -29,38 +27,15 @@ INCIDENTS = reverse("incidents:incidents")
 
 
 @pytest.fixture
-def ctx():
-    world = make_world()
-    world.update(make_channels())
-    sub = world["subdistrict"]
-    world["office"] = Unit.objects.create(subdistrict=sub, code="T1-LAB", name="劳动保障中队",
-                                          kind=Unit.Kind.LABOUR_SECURITY)
-    officer = Member.objects.create(
-        subdistrict=sub, unit=world["office"], code="T1-M2", name="王芳", force=Force.LABOUR_INSPECTION,
-        phone="13800000002", travel_mode=TravelMode.CAR, home=Point(W + 0.002, S + 0.002, srid=4326))
-    world.update(
-        dispatcher=make_user("disp", UserRole.DISPATCHER),
-        command=make_user("cmd", UserRole.COMMAND_ROOM),
-        calltaker=make_user("taker", UserRole.CALL_TAKER),
-        responder=make_user("resp", UserRole.RESPONDER, member=world["member"]),
-        department=make_user("dept", UserRole.DEPARTMENT, member=officer),
-        centre=make_user("centre", UserRole.INTEGRATION),
-        planner=make_user("plan", UserRole.PLANNER),
-    )
-    stranger_member = Member.objects.create(
-        subdistrict=sub, unit=world["unit"], code="T1-M3", name="陈静", force=Force.GRID_WORKER,
-        phone="13800000003", travel_mode=TravelMode.FOOT, home=Point(W + 0.003, S + 0.003, srid=4326))
-    world["stranger"] = make_user("stranger", UserRole.RESPONDER, member=stranger_member)
-    put_on_duty(world["member"], officer, stranger_member)
+def ctx(world, users):
+    """The shared world on duty, its office, a user per role and a responder without an order."""
+    world.update(dispatcher=users.dispatcher, command=users.command_room, calltaker=users.call_taker,
+                 responder=users.responder, department=users.department, centre=users.integration,
+                 planner=users.planner)
+    stranger = add_grid_worker(world, "T1-M3")
+    put_on_duty(stranger)
+    world["stranger"] = make_user("stranger", UserRole.RESPONDER, member=stranger)
     return world
-
-
-def client_for(user=None) -> APIClient:
-    # English answers: the tests read messages, and the default language is zh-hans.
-    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 def intake_body(ctx, **kw) -> dict:
@@ -93,7 +68,7 @@ def take_call(ctx, **kw) -> Incident:
 # --- intake ------------------------------------------------------------------------------------
 
 def test_intake_creates_then_the_same_external_id_answers_the_same_case(ctx):
-    client = client_for(ctx["centre"])
+    client = api_client(ctx["centre"])
     body = intake_body(ctx, channel=ctx["district"].code, external_id="QX-2026-000123")
     first = post(client, INCIDENTS, body)
     assert first.status_code == 201, first.content
@@ -110,7 +85,7 @@ def test_intake_creates_then_the_same_external_id_answers_the_same_case(ctx):
 
 def test_intake_offers_duplicates_and_suggested_categories(ctx):
     CategoryRule.objects.create(keyword="停车", category=ctx["category"], weight=3)
-    client = client_for(ctx["calltaker"])
+    client = api_client(ctx["calltaker"])
     first = post(client, INCIDENTS, intake_body(ctx)).json()
     second = post(client, INCIDENTS, intake_body(ctx, description="又有人来电:停车纠纷")).json()
     assert [d["id"] for d in second["duplicates"]] == [first["id"]]
@@ -119,7 +94,7 @@ def test_intake_offers_duplicates_and_suggested_categories(ctx):
 
 def test_intake_duplicates_are_hidden_from_a_machine_client(ctx):
     take_call(ctx)
-    data = post(client_for(ctx["centre"]), INCIDENTS,
+    data = post(api_client(ctx["centre"]), INCIDENTS,
                 intake_body(ctx, channel=ctx["district"].code, external_id="QX-1")).json()
     assert data["duplicates"] == []
 
@@ -139,7 +114,7 @@ def test_intake_duplicates_are_hidden_from_a_machine_client(ctx):
 ])
 def test_malformed_intake_is_400_with_a_message_and_no_row(ctx, change, field, words):
     before = Incident.objects.count()
-    response = post(client_for(ctx["calltaker"]), INCIDENTS, intake_body(ctx, **change))
+    response = post(api_client(ctx["calltaker"]), INCIDENTS, intake_body(ctx, **change))
     assert response.status_code == 400, response.content
     assert field in response.json()
     if words:
@@ -151,7 +126,7 @@ def test_an_inactive_channel_is_refused(ctx):
     ctx["hotline"].active = False
     ctx["hotline"].save()
     before = Incident.objects.count()
-    response = post(client_for(ctx["calltaker"]), INCIDENTS, intake_body(ctx))
+    response = post(api_client(ctx["calltaker"]), INCIDENTS, intake_body(ctx))
     assert response.status_code == 400
     assert "inactive" in response.json()["channel"][0]
     assert Incident.objects.count() == before
@@ -167,7 +142,7 @@ def test_an_inactive_channel_is_refused(ctx):
 ])
 def test_refused_intake_is_400_with_the_services_message_and_no_row(ctx, change, code):
     before = Incident.objects.count()
-    response = post(client_for(ctx["calltaker"]), INCIDENTS, intake_body(ctx, **change))
+    response = post(api_client(ctx["calltaker"]), INCIDENTS, intake_body(ctx, **change))
     assert response.status_code == 400, response.content
     assert response.json()["code"] == code and response.json()["detail"]
     assert Incident.objects.count() == before
@@ -175,7 +150,7 @@ def test_refused_intake_is_400_with_the_services_message_and_no_row(ctx, change,
 
 def test_html_in_a_description_is_stored_and_returned_as_text(ctx):
     html = '<script>alert("x")</script><img src=x onerror=alert(1)> 噪音 & "扰民"'
-    client = client_for(ctx["calltaker"])
+    client = api_client(ctx["calltaker"])
     response = post(client, INCIDENTS, intake_body(ctx, description=html))
     assert response.status_code == 201
     assert response["Content-Type"].startswith("application/json")
@@ -188,7 +163,7 @@ def test_html_in_a_description_is_stored_and_returned_as_text(ctx):
 
 
 def test_an_address_only_report_waits_in_the_needs_location_queue(ctx):
-    client = client_for(ctx["calltaker"])
+    client = api_client(ctx["calltaker"])
     response = post(client, INCIDENTS, intake_body(ctx, location=None, address="某个不存在的地址99号"))
     assert response.status_code == 201 and response.json()["status"] == Status.NEEDS_LOCATION
     queue = client.get(INCIDENTS, {"queue": "needs_location", "subdistrict": "T1"}).json()
@@ -201,7 +176,7 @@ def test_an_address_only_report_waits_in_the_needs_location_queue(ctx):
 
 
 def test_a_joint_assignment_names_its_offices(ctx):
-    response = post(client_for(ctx["dispatcher"]), INCIDENTS, intake_body(
+    response = post(api_client(ctx["dispatcher"]), INCIDENTS, intake_body(
         ctx, channel=ctx["joint"].code, location=None, offices=[ctx["office"].pk], description="周例会交办:物业纠纷"))
     assert response.status_code == 201, response.content
     assert (response.json()["flow"], response.json()["status"]) == ("off_site", Status.ASSIGNED)
@@ -209,7 +184,7 @@ def test_a_joint_assignment_names_its_offices(ctx):
 
 def test_a_role_that_may_not_take_reports_gets_403(ctx):
     before = Incident.objects.count()
-    response = post(client_for(ctx["planner"]), INCIDENTS, intake_body(ctx))
+    response = post(api_client(ctx["planner"]), INCIDENTS, intake_body(ctx))
     assert response.status_code == 403
     assert Incident.objects.count() == before
 
@@ -220,13 +195,13 @@ def test_the_list_is_geojson_and_a_responder_sees_only_their_cases(ctx):
     mine, other = take_call(ctx), take_call(ctx, description="另一起")
     incident_transition(incident_id=mine.pk, action="dispatch", actor=ctx["dispatcher"],
                         members=[ctx["member"]], method="radio")
-    staff = client_for(ctx["dispatcher"]).get(INCIDENTS, {"subdistrict": "T1"}).json()
+    staff = api_client(ctx["dispatcher"]).get(INCIDENTS, {"subdistrict": "T1"}).json()
     assert staff["type"] == "FeatureCollection"
     assert {f["id"] for f in staff["features"]} == {mine.pk, other.pk}
     feature = next(f for f in staff["features"] if f["id"] == mine.pk)
     assert feature["geometry"]["type"] == "Point"
     assert feature["properties"]["status"] == Status.DISPATCHED and feature["properties"]["grid"] == "T1-G1"
-    responder = client_for(ctx["responder"])
+    responder = api_client(ctx["responder"])
     assert [f["id"] for f in responder.get(INCIDENTS, {"subdistrict": "T1"}).json()["features"]] == [mine.pk]
     assert responder.get(detail_url(other.pk)).status_code == 404
     assert responder.get(detail_url(mine.pk)).status_code == 200
@@ -238,7 +213,7 @@ def test_list_and_detail_take_a_constant_number_of_queries(ctx, django_assert_ma
                         members=[ctx["member"]], method="radio")
     for i in range(10):
         take_call(ctx, description=f"第{i}起")
-    client = client_for(ctx["dispatcher"])
+    client = api_client(ctx["dispatcher"])
     with django_assert_max_num_queries(3):
         assert len(client.get(INCIDENTS, {"subdistrict": "T1"}).json()["features"]) == 11
     with django_assert_max_num_queries(14):
@@ -246,14 +221,14 @@ def test_list_and_detail_take_a_constant_number_of_queries(ctx, django_assert_ma
 
 
 def test_list_parameters_are_checked(ctx):
-    client = client_for(ctx["dispatcher"])
+    client = api_client(ctx["dispatcher"])
     assert client.get(INCIDENTS, {"queue": "everything"}).status_code == 400
     assert client.get(INCIDENTS, {"subdistrict": "NOPE"}).status_code == 404
 
 
 def test_the_detail_carries_the_timeline_and_the_users_actions(ctx):
     case = take_call(ctx)
-    data = client_for(ctx["dispatcher"]).get(detail_url(case.pk)).json()
+    data = api_client(ctx["dispatcher"]).get(detail_url(case.pk)).json()
     assert data["number"] == case.number and data["subdistrict"]["code"] == "T1"
     [created] = data["events"]
     assert created["kind"] == "created" and created["to"] == Status.NEW and created["from"] == ""
@@ -264,7 +239,7 @@ def test_the_detail_carries_the_timeline_and_the_users_actions(ctx):
     assert {c["value"] for c in actions["dispatch"]["choices"]["method"]} == {"radio", "wechat", "phone", "app"}
     assert actions["dispatch"]["label"]
     # A call-taker may only add a note at this point.
-    taker = client_for(ctx["calltaker"]).get(detail_url(case.pk)).json()
+    taker = api_client(ctx["calltaker"]).get(detail_url(case.pk)).json()
     assert [a["action"] for a in taker["actions"]] == ["note"]
 
 
@@ -272,7 +247,7 @@ def test_the_detail_carries_the_timeline_and_the_users_actions(ctx):
 
 def test_transitions_through_the_api(ctx):
     case = take_call(ctx)
-    dispatcher, responder = client_for(ctx["dispatcher"]), client_for(ctx["responder"])
+    dispatcher, responder = api_client(ctx["dispatcher"]), api_client(ctx["responder"])
     response = post(dispatcher, transition_url(case.pk),
                     {"action": "dispatch", "members": [ctx["member"].pk], "method": "radio", "text": "请速到场"})
     assert response.status_code == 200, response.content
@@ -289,17 +264,17 @@ def test_transitions_through_the_api(ctx):
     assert transfer.status_code == 200 and transfer.json()["status"] == Status.TRANSFERRED
     [handover] = transfer.json()["handovers"]
     assert handover["unit"]["name"] == "劳动保障中队" and handover["state"] == "pending"
-    department = client_for(ctx["department"])
+    department = api_client(ctx["department"])
     back = post(department, transition_url(case.pk), {"action": "return_handover", "text": "不属于劳资纠纷"})
     assert back.status_code == 200 and back.json()["handovers"][0]["return_reason"] == "不属于劳资纠纷"
-    returns = client_for(ctx["dispatcher"]).get(reverse("incidents:handover-returns"), {"subdistrict": "T1"}).json()
+    returns = api_client(ctx["dispatcher"]).get(reverse("incidents:handover-returns"), {"subdistrict": "T1"}).json()
     assert returns == [{"unit": ctx["office"].pk, "unit_name": "劳动保障中队", "received": 1, "returned": 1}]
 
 
 def test_a_refused_transition_is_409_and_changes_nothing(ctx):
     case = take_call(ctx)
     events = case.events.count()
-    response = post(client_for(ctx["dispatcher"]), transition_url(case.pk), {"action": "close"})
+    response = post(api_client(ctx["dispatcher"]), transition_url(case.pk), {"action": "close"})
     assert response.status_code == 409
     body = response.json()
     assert body["detail"] and "code" in body
@@ -309,7 +284,7 @@ def test_a_refused_transition_is_409_and_changes_nothing(ctx):
 
 def test_a_role_that_may_not_make_the_transition_gets_403(ctx):
     case = take_call(ctx)
-    response = post(client_for(ctx["calltaker"]), transition_url(case.pk),
+    response = post(api_client(ctx["calltaker"]), transition_url(case.pk),
                     {"action": "dispatch", "members": [ctx["member"].pk], "method": "radio"})
     assert response.status_code == 403 and response.json()["code"] == "forbidden"
     case.refresh_from_db()
@@ -320,7 +295,7 @@ def test_a_responder_on_a_case_not_theirs_gets_404(ctx):
     case = take_call(ctx)
     incident_transition(incident_id=case.pk, action="dispatch", actor=ctx["dispatcher"],
                         members=[ctx["member"]], method="radio")
-    stranger = client_for(ctx["stranger"])
+    stranger = api_client(ctx["stranger"])
     assert stranger.get(detail_url(case.pk)).status_code == 404
     assert post(stranger, transition_url(case.pk), {"action": "arrive"}).status_code == 404
     assert post(stranger, reverse("incidents:incident-parties", args=[case.pk]), {"name": "赵六"}).status_code == 404
@@ -336,7 +311,7 @@ def test_a_responder_on_a_case_not_theirs_gets_404(ctx):
 ])
 def test_malformed_transitions_are_400(ctx, body, field, words):
     case = take_call(ctx)
-    response = post(client_for(ctx["dispatcher"]), transition_url(case.pk), body)
+    response = post(api_client(ctx["dispatcher"]), transition_url(case.pk), body)
     assert response.status_code == 400 and field in response.json()
     if words:
         assert words in response.json()[field][0]
@@ -345,14 +320,14 @@ def test_malformed_transitions_are_400(ctx, body, field, words):
 
 def test_unknown_action_and_missing_text_are_400_from_the_service(ctx):
     case = take_call(ctx)
-    client = client_for(ctx["dispatcher"])
+    client = api_client(ctx["dispatcher"])
     assert post(client, transition_url(case.pk), {"action": "teleport"}).json()["code"] == "action"
     response = post(client, transition_url(case.pk), {"action": "cancel", "text": " "})
     assert response.status_code == 400 and response.json()["code"] == "required"
 
 
 def test_unknown_case_is_404(ctx):
-    client = client_for(ctx["dispatcher"])
+    client = api_client(ctx["dispatcher"])
     assert client.get(detail_url(987654)).status_code == 404
     assert post(client, transition_url(987654), {"action": "note", "text": "x"}).status_code == 404
 
@@ -361,7 +336,7 @@ def test_merge_and_category_change(ctx):
     first, second = take_call(ctx), take_call(ctx, description="同一起噪音")
     other = ctx["category"].__class__.objects.create(code="t_noise", name="噪音", name_en="noise",
                                                       scope="non_police", statistic_group="other")
-    client = client_for(ctx["calltaker"])
+    client = api_client(ctx["calltaker"])
     changed = post(client, reverse("incidents:incident-category", args=[first.pk]), {"category": "t_noise"})
     assert changed.status_code == 200 and changed.json()["category"]["code"] == other.code
     assert post(client, reverse("incidents:incident-category", args=[first.pk]),
@@ -380,7 +355,7 @@ def test_merge_and_category_change(ctx):
 def test_anonymous_requests_are_refused(ctx):
     case = take_call(ctx)
     before = Incident.objects.count()
-    anonymous = client_for()
+    anonymous = api_client()
     for response in (anonymous.get(INCIDENTS), anonymous.get(detail_url(case.pk)),
                      post(anonymous, INCIDENTS, intake_body(ctx)),
                      post(anonymous, transition_url(case.pk), {"action": "note", "text": "x"}),
@@ -390,7 +365,7 @@ def test_anonymous_requests_are_refused(ctx):
 
 
 def test_session_login_works(ctx):
-    client = client_for()
+    client = api_client()
     # django-axes judges each login by its request (the client's address): the test client has none.
     assert client.login(request=HttpRequest(), username="disp", password="pw-disp")  # noqa: S106
     assert client.get(INCIDENTS, {"subdistrict": "T1"}).status_code == 200
@@ -404,7 +379,7 @@ def test_issue_token_and_token_auth_for_the_district_centre(ctx):
     again = StringIO()
     call_command("issue_token", "centre", stdout=again)
     assert again.getvalue().strip() == key  # the same token until rotated
-    client = client_for()
+    client = api_client()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     response = post(client, INCIDENTS, intake_body(ctx, channel=ctx["district"].code, external_id="QX-9"))
     assert response.status_code == 201, response.content
@@ -431,28 +406,28 @@ def test_party_id_numbers_are_masked_and_revealed_only_to_allowed_roles(ctx):
     case = take_call(ctx)
     incident_transition(incident_id=case.pk, action="dispatch", actor=ctx["dispatcher"],
                         members=[ctx["member"]], method="radio")
-    responder = client_for(ctx["responder"])
+    responder = api_client(ctx["responder"])
     registered = post(responder, reverse("incidents:incident-parties", args=[case.pk]),
                       {"name": "赵六", "phone": "13700000000", "id_number": VALID_ID, "role": "party"})
     assert registered.status_code == 201, registered.content
     party = registered.json()
     assert party["id_number_masked"] == "110***********002X" and "id_number" not in party
     for user in ("dispatcher", "command", "responder"):
-        detail = client_for(ctx[user]).get(detail_url(case.pk))
+        detail = api_client(ctx[user]).get(detail_url(case.pk))
         assert VALID_ID not in detail.content.decode()
         assert detail.json()["parties"][0]["id_number_masked"] == "110***********002X"
     reveal = reverse("incidents:party-reveal", args=[party["id"]])
     for user in ("dispatcher", "responder", "calltaker"):
-        assert client_for(ctx[user]).post(reveal).status_code == 403
-    shown = client_for(ctx["command"]).post(reveal)
+        assert api_client(ctx[user]).post(reveal).status_code == 403
+    shown = api_client(ctx["command"]).post(reveal)
     assert shown.status_code == 200 and shown.json() == {"id_number": VALID_ID}
     assert case.events.filter(kind=IncidentEvent.Kind.PARTY_REVEALED, actor=ctx["command"]).count() == 1
-    assert client_for(ctx["command"]).post(reverse("incidents:party-reveal", args=[987654])).status_code == 404
+    assert api_client(ctx["command"]).post(reverse("incidents:party-reveal", args=[987654])).status_code == 404
 
 
 def test_a_bad_id_number_is_400(ctx):
     case = take_call(ctx)
-    response = post(client_for(ctx["dispatcher"]), reverse("incidents:incident-parties", args=[case.pk]),
+    response = post(api_client(ctx["dispatcher"]), reverse("incidents:incident-parties", args=[case.pk]),
                     {"name": "赵六", "id_number": "110105194912310021"})
     assert response.status_code == 400 and response.json()["code"] == "id_number"
     assert not case.parties.exists()
@@ -461,7 +436,7 @@ def test_a_bad_id_number_is_400(ctx):
 # --- pick-lists, duplicates, gazetteer ---------------------------------------------------------
 
 def test_pick_lists(ctx):
-    client = client_for(ctx["calltaker"])
+    client = api_client(ctx["calltaker"])
     categories = {c["code"]: c for c in client.get(reverse("incidents:categories")).json()}
     assert categories["test_dispute"]["statistic_group"] == "petition"
     assert {"is_police", "scope", "statistic_group_display", "name"} <= set(categories["test_dispute"])
@@ -474,7 +449,7 @@ def test_pick_lists(ctx):
 
 def test_category_suggestions(ctx):
     CategoryRule.objects.create(keyword="装修", category=ctx["category"], weight=2)
-    client = client_for(ctx["calltaker"])
+    client = api_client(ctx["calltaker"])
     found = client.get(reverse("incidents:category-suggest"), {"text": "楼上装修太吵"}).json()
     assert found == [{"code": "test_dispute", "name": "测试纠纷", "score": 2}]
     assert client.get(reverse("incidents:category-suggest"), {"text": ""}).json() == []
@@ -482,7 +457,7 @@ def test_category_suggestions(ctx):
 
 def test_duplicate_check_before_saving(ctx):
     case = take_call(ctx)
-    client = client_for(ctx["calltaker"])
+    client = api_client(ctx["calltaker"])
     url = reverse("incidents:duplicates")
     near = client.get(url, {"lon": W + 0.0041, "lat": S + 0.004, "category": ctx["category"].code,
                             "subdistrict": "T1"})
@@ -490,13 +465,13 @@ def test_duplicate_check_before_saving(ctx):
     assert client.get(url, {"lon": W + 0.018, "lat": S + 0.018, "subdistrict": "T1"}).json() == []
     assert client.get(url, {"lon": "abc", "lat": S}).status_code == 400
     assert client.get(url, {"lon": W, "lat": S, "category": "nope"}).status_code == 400
-    assert client_for(ctx["planner"]).get(url, {"lon": W, "lat": S}).status_code == 403
+    assert api_client(ctx["planner"]).get(url, {"lon": W, "lat": S}).status_code == 403
 
 
 def test_gazetteer_and_locate(ctx):
     Address.objects.create(subdistrict=ctx["subdistrict"], text="良睦路1288号",
                            location=Point(W + 0.003, S + 0.003, srid=4326))
-    client = client_for(ctx["calltaker"])
+    client = api_client(ctx["calltaker"])
     [match] = client.get(reverse("incidents:gazetteer"), {"q": "良睦路1288", "subdistrict": "T1"}).json()
     assert match["text"] == "良睦路1288号" and match["grid"] == "T1-G1"
     assert match["lon"] == pytest.approx(W + 0.003) and match["lat"] == pytest.approx(S + 0.003)
@@ -517,8 +492,8 @@ def test_callbacks_list_and_complete_with_reopen(ctx):
                             ("resolve", "responder", {"text": "已调解"}), ("feed_back", "dispatcher", {"text": "已反馈"})]:
         incident_transition(incident_id=case.pk, action=action, actor=ctx[who], **kw)
     url = reverse("incidents:callbacks")
-    assert client_for(ctx["calltaker"]).get(url).status_code == 403
-    client = client_for(ctx["dispatcher"])
+    assert api_client(ctx["calltaker"]).get(url).status_code == 403
+    client = api_client(ctx["dispatcher"])
     [task] = client.get(url, {"state": "open", "subdistrict": "T1"}).json()
     # Masked in the list: the desk reveals the number it calls, and the timeline says who did.
     assert task["phone"] == "139****5678" and task["number"] == case.number
@@ -540,7 +515,7 @@ def test_callbacks_list_and_complete_with_reopen(ctx):
 # --- schema ------------------------------------------------------------------------------------
 
 def test_openapi_schema(ctx):
-    response = client_for(ctx["dispatcher"]).get("/api/schema/", {"format": "json"})
+    response = api_client(ctx["dispatcher"]).get("/api/schema/", {"format": "json"})
     assert response.status_code == 200
     schema = json.loads(response.content)
     assert "/api/v1/incidents/" in schema["paths"]

@@ -6,7 +6,7 @@ from django.contrib.gis.geos import Point
 
 from config.errors import DomainError, Forbidden, TransitionRefused
 from config.roles import UserRole
-from dispatch.models import DispatchOrder, Force, Member, TravelMode, Unit
+from dispatch.models import DispatchOrder, Unit
 from dispatch.services import incident_transition
 from incidents import flows
 from incidents.models import CallbackTask, Flow, Handover, Incident, IncidentEvent, Party, Status
@@ -16,34 +16,24 @@ from incidents.services import (
     party_register,
     party_reveal,
 )
-from tests.factories import S, W, make_channels, make_user, make_world, put_on_duty
+from tests.factories import S, W, make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.world(on_duty=True)]
 
 VALID_ID = "11010519491231002X"  # the GB 11643 standard's own example
 
 
 @pytest.fixture
-def ctx():
-    world = make_world()
-    world.update(make_channels())
-    sub = world["subdistrict"]
-    station = Unit.objects.create(subdistrict=sub, code="T1-PS", name="派出所", kind=Unit.Kind.POLICE_STATION)
-    office = Unit.objects.create(subdistrict=sub, code="T1-LAB", name="劳动保障中队", kind=Unit.Kind.LABOUR_SECURITY)
-    officer = Member.objects.create(
-        subdistrict=sub, unit=office, code="T1-M2", name="王芳", force=Force.LABOUR_INSPECTION,
-        phone="13800000002", travel_mode=TravelMode.CAR, home=Point(W + 0.002, S + 0.002, srid=4326))
+def ctx(world, users):
+    """The shared world on duty with its office and a police station, a user per role and a
+    responder's login linked to nobody."""
     world.update(
-        station=station, office=office,
-        dispatcher=make_user("disp", UserRole.DISPATCHER),
-        calltaker=make_user("taker", UserRole.CALL_TAKER),
-        responder=make_user("resp", UserRole.RESPONDER, member=world["member"]),
-        stranger=make_user("other", UserRole.RESPONDER),
-        department=make_user("dept", UserRole.DEPARTMENT, member=officer),
-        leader=make_user("lead", UserRole.LEADER),
-        planner=make_user("plan", UserRole.PLANNER),
+        station=Unit.objects.create(subdistrict=world["subdistrict"], code="T1-PS", name="派出所",
+                                    kind=Unit.Kind.POLICE_STATION),
+        dispatcher=users.dispatcher, calltaker=users.call_taker, responder=users.responder,
+        stranger=make_user("other", UserRole.RESPONDER), department=users.department, leader=users.leader,
+        planner=users.planner,
     )
-    put_on_duty(world["member"], officer)
     return world
 
 

@@ -25,18 +25,16 @@ from incidents.services import (
     incident_locate,
 )
 from incidents.validators import id_check_digit, validate_id_number
-from tests.factories import E, N, S, W, make_channels, make_user, make_world
+from tests.factories import E, N, S, W, make_user
 
 P = Point(W + 0.004, S + 0.004, srid=4326)
 
 
 @pytest.fixture
-def ctx(db):
-    world = make_world()
-    world.update(make_channels())
-    world["calltaker"] = make_user("taker", UserRole.CALL_TAKER)
-    world["dispatcher"] = make_user("disp", UserRole.DISPATCHER)
-    world["centre"] = make_user("centre", UserRole.INTEGRATION)
+def ctx(world, users):
+    """The shared world with its call-taker, dispatcher and the district centre's system, and a
+    gazetteer: a residential complex and its addresses."""
+    world.update(calltaker=users.call_taker, dispatcher=users.dispatcher, centre=users.integration)
     sub = world["subdistrict"]
     garden = Place.objects.create(subdistrict=sub, kind="residential_complex", name="金桂花园",
                                   location=Point(W + 0.012, S + 0.012, srid=4326))
@@ -57,17 +55,15 @@ def intake(ctx, **kw):
 # --- idempotency -------------------------------------------------------------------------------
 
 @pytest.mark.django_db(transaction=True)
-def test_twenty_concurrent_identical_orders_make_one_incident():
-    world = make_world()
-    channels = make_channels()
-    centre = make_user("centre", UserRole.INTEGRATION)
+def test_twenty_concurrent_identical_orders_make_one_incident(world, users):
+    centre = users.integration
     results, errors = [], []
     barrier = threading.Barrier(20)
 
     def post():
         try:
             barrier.wait()
-            r = incident_intake(channel=channels["district"], category=world["category"], description="区级派单:噪音扰民",
+            r = incident_intake(channel=world["district"], category=world["category"], description="区级派单:噪音扰民",
                                 actor=centre, location=P, external_id="QX-2026-000123")
             results.append((r.incident.pk, r.created))
         except Exception as exc:  # noqa: BLE001 - collected and asserted below

@@ -21,13 +21,12 @@ from django.db import connection
 from django.utils import timezone
 
 from config.errors import DomainError
-from config.roles import UserRole
 from dispatch.models import Alarm, DispatchOrder
 from dispatch.rules_seed import rules_seed
 from dispatch.services import alarm_acknowledge, incident_merge, incident_transition, order_accept
 from dispatch.sla import sla_tick
 from incidents.models import Incident, IncidentEvent, Status
-from tests.factories import S, W, make_world, own_connection
+from tests.factories import S, W, own_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -115,13 +114,8 @@ def race(first: Callable[[], object], second: Callable[[], object], *, contested
 # --- the world ------------------------------------------------------------------------------------
 
 @pytest.fixture
-def world():
-    from django.contrib.auth.models import Group, User
-
-    world = make_world()
-    # No password (factories.make_user hashes one, which costs about a second here).
-    world["command"] = User.objects.create(username="cmd")
-    world["command"].groups.add(Group.objects.get_or_create(name=UserRole.COMMAND_ROOM)[0])
+def world(world, users):
+    world["command"] = users.command_room
     return world
 
 

@@ -9,16 +9,11 @@ from django.db import IntegrityError, transaction
 from dispatch.models import DutyShift
 from geo.models import BoundaryVersion, Community, Grid, Road
 from incidents.models import Category, Incident, IncidentEvent, Status
-from tests.factories import SHANGHAI, E, N, S, W, box, make_world
+from tests.factories import SHANGHAI, E, N, S, W, box
 
 pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def world():
-    return make_world()
 
 
 def refused(**kwargs):

@@ -7,70 +7,54 @@ and the SLA clock raises each once."""
 from datetime import timedelta
 
 import pytest
-from django.contrib.gis.geos import Point
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from config.roles import UserRole
-from dispatch.models import Alarm, Force, Member, Role, TravelMode, Unit
+from dispatch.models import Alarm, Force, Role, Unit
 from dispatch.sla import sla_tick
 from incidents.models import Handover, Incident, IncidentEvent, Status
-from tests.factories import S, W, make_channels, make_user, make_world, put_on_duty
+from tests.factories import S, W, add_staff, api_client, make_user, put_on_duty
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.world(on_duty=True)]
 
 INCIDENTS = reverse("incidents:incidents")
 SCENE = {"type": "Point", "coordinates": [W + 0.004, S + 0.004]}
 ON_BEHALF = "Completing an office's part on its behalf needs the reason."
 
 
-def add_member(world, unit: Unit, code: str, name: str, *, roles=(), force=Force.OFFICE_STAFF) -> Member:
-    n = Member.objects.filter(subdistrict=world["subdistrict"]).count() + 1
-    return Member.objects.create(
-        subdistrict=world["subdistrict"], unit=unit, code=code, name=name, force=force, roles=list(roles),
-        phone=f"1380000{n:04d}", travel_mode=TravelMode.CAR, home=Point(W + 0.002, S + 0.002, srid=4326))
-
-
 @pytest.fixture
-def ctx(settings):
+def ctx(settings, world, users):
+    """The shared world on duty with two offices (labour with its leaders, one on duty; urban), a
+    police station, and their users."""
     settings.HANDOVER_ACCEPT_MINUTES = {"labour_security": 20, "police_station": 10}
     settings.HANDOVER_ACCEPT_MINUTES_DEFAULT = 45
     settings.HANDOVER_REPORT_HOURS = {"labour_security": 12, "police_station": 5}
     settings.HANDOVER_REPORT_HOURS_DEFAULT = 30
-    world = make_world()
-    world.update(make_channels())
     sub = world["subdistrict"]
     labour = Unit.objects.create(subdistrict=sub, code="T1-LAB", name="劳动保障中队", kind=Unit.Kind.LABOUR_SECURITY)
     urban = Unit.objects.create(subdistrict=sub, code="T1-URB", name="城管中队", kind=Unit.Kind.URBAN_MANAGEMENT)
     station = Unit.objects.create(subdistrict=sub, code="T1-PS", name="派出所", kind=Unit.Kind.POLICE_STATION)
-    labour_staff = add_member(world, labour, "T1-L1", "王芳", force=Force.LABOUR_INSPECTION)
-    urban_staff = add_member(world, urban, "T1-U1", "刘强", force=Force.URBAN_MANAGEMENT)
-    labour_leader = add_member(world, labour, "T1-L0", "劳保队长", roles=[Role.UNIT_LEADER],
-                               force=Force.LABOUR_INSPECTION)
-    labour_leader_off = add_member(world, labour, "T1-L9", "劳保副队长", roles=[Role.UNIT_LEADER],
-                                   force=Force.LABOUR_INSPECTION)
-    put_on_duty(world["member"], labour_staff, urban_staff, labour_leader)
+    labour_staff = add_staff(world, labour, "T1-L1", "王芳", force=Force.LABOUR_INSPECTION)
+    urban_staff = add_staff(world, urban, "T1-U1", "刘强", force=Force.URBAN_MANAGEMENT)
+    labour_leader = add_staff(world, labour, "T1-L0", "劳保队长", roles=[Role.UNIT_LEADER],
+                              force=Force.LABOUR_INSPECTION)
+    labour_leader_off = add_staff(world, labour, "T1-L9", "劳保副队长", roles=[Role.UNIT_LEADER],
+                                  force=Force.LABOUR_INSPECTION)
+    put_on_duty(labour_staff, urban_staff, labour_leader)
     world.update(
         labour=labour, urban=urban, station=station, labour_leader=labour_leader,
         labour_leader_off=labour_leader_off,
-        command=make_user("cmd", UserRole.COMMAND_ROOM),
-        dispatcher=make_user("disp", UserRole.DISPATCHER),
-        responder=make_user("resp", UserRole.RESPONDER, member=world["member"]),
+        command=users.command_room, dispatcher=users.dispatcher, responder=users.responder,
         labour_user=make_user("lab", UserRole.DEPARTMENT, member=labour_staff),
         urban_user=make_user("urb", UserRole.DEPARTMENT, member=urban_staff),
     )
     return world
 
 
-def client_for(user) -> APIClient:
-    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")  # the tests read English messages
-    client.force_authenticate(user)
-    return client
-
-
 def act(ctx, who: str, incident_id: int, action: str, **body):
-    response = client_for(ctx[who]).post(reverse("incidents:incident-transition", args=[incident_id]),
+    response = api_client(ctx[who]).post(reverse("incidents:incident-transition", args=[incident_id]),
                                          {"action": action, **body}, format="json")
     return response
 
@@ -84,7 +68,7 @@ def assign(ctx, *offices: Unit, **kw) -> Incident:
     """A joint-consultation assignment form naming the offices, taken through the API."""
     body = {"channel": ctx["joint"].code, "category": ctx["category"].code, "subdistrict": "T1",
             "description": "联席会商交办:某小区违建及拖欠工资", "offices": [o.pk for o in offices], **kw}
-    response = client_for(ctx["dispatcher"]).post(INCIDENTS, body, format="json")
+    response = api_client(ctx["dispatcher"]).post(INCIDENTS, body, format="json")
     assert response.status_code == 201, response.content
     return Incident.objects.get(pk=response.json()["id"])
 
@@ -233,7 +217,7 @@ def test_every_hand_over_gets_its_deadlines_by_unit_kind(ctx):
 
 
 def test_a_transfer_from_the_scene_gets_its_units_deadlines(ctx):
-    response = client_for(ctx["dispatcher"]).post(INCIDENTS, {
+    response = api_client(ctx["dispatcher"]).post(INCIDENTS, {
         "channel": ctx["hotline"].code, "category": ctx["category"].code, "subdistrict": "T1",
         "description": "小区门口两人因停车发生争执", "location": SCENE}, format="json")
     assert response.status_code in (200, 201), response.content

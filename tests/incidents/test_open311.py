@@ -19,9 +19,9 @@ from config.roles import UserRole
 from dispatch.services import incident_transition
 from incidents.models import Category, CategoryRule, Incident, Status
 from incidents.services import incident_intake
-from tests.factories import S, W, make_channels, make_user, make_world, put_on_duty
+from tests.factories import S, W, make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.world(on_duty=True)]
 
 BASE = "/open311/v2"
 LAT, LON = S + 0.004321, W + 0.004321
@@ -34,13 +34,8 @@ def issue_token(username: str, *args: str) -> str:
 
 
 @pytest.fixture
-def ctx():
-    world = make_world()
-    world.update(make_channels())
-    world["centre"] = make_user("centre", UserRole.INTEGRATION)
-    world["dispatcher"] = make_user("disp", UserRole.DISPATCHER)
-    world["responder"] = make_user("resp", UserRole.RESPONDER, member=world["member"])
-    put_on_duty(world["member"])
+def ctx(world, users):
+    world.update(centre=users.integration, dispatcher=users.dispatcher, responder=users.responder)
     # The district centre's system speaks for the district order channel: its key reads that channel's cases.
     world["api_key"] = issue_token("centre", "--channel", world["district"].code)
     world["staff_key"] = issue_token("disp")
@@ -181,13 +176,12 @@ def test_keyless_reads_show_the_public_fields_only(ctx):
     assert "13800001111" not in ElementTree.tostring(root, encoding="unicode")
 
 
-def test_a_key_reads_what_its_channel_may_see(ctx):
+def test_a_key_reads_what_its_channel_may_see(ctx, other_world):
     """One rule for Open311 and /api/v1/incidents/: a channel's key sees the cases its channel
     brought in; another channel's case is not there, in its sub-district or in another."""
     own = client().post(f"{BASE}/requests.json", form(ctx)).json()[0]["service_request_id"]
     other = hotline_case(ctx)
-    world2 = make_world("T2")
-    elsewhere = hotline_case(ctx, subdistrict=world2["subdistrict"])
+    elsewhere = hotline_case(ctx, subdistrict=other_world["subdistrict"])
     key = {"api_key": ctx["api_key"]}
 
     listed = client().get(f"{BASE}/requests.json", {**key, "jurisdiction_id": "T1"})

@@ -30,9 +30,9 @@ from dispatch.services import incident_transition
 from incidents import photos as photos_module
 from incidents.models import Incident, IncidentEvent, IncidentPhoto, Party, Status
 from incidents.services import incident_intake, party_register
-from tests.factories import SHANGHAI, S, W, make_user, make_world, put_on_duty
+from tests.factories import SHANGHAI, S, W, add_grid_worker, api_client, make_user, put_on_duty
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.world(code="PH", other_code="PX", on_duty=True)]
 
 SCENE = Point(W + 0.002, S + 0.004, srid=4326)  # 120.492, 30.494
 PHOTO_LON, PHOTO_LAT = 120.495, 30.495  # 120°29'42"E 30°29'42"N: about 310 m north-east of the scene
@@ -90,22 +90,15 @@ def stored_files(media) -> list:
 
 
 @pytest.fixture
-def ctx(media):
-    world = make_world("PH")
-    sub = world["subdistrict"]
-    other = Member.objects.create(
-        subdistrict=sub, unit=world["unit"], code="PH-M2", name="陈静", force=Force.GRID_WORKER,
-        phone="13800000002", travel_mode=TravelMode.FOOT, home=Point(W + 0.003, S + 0.003, srid=4326))
-    put_on_duty(world["member"], other)
-    far = make_world("PX")  # another sub-district, with its own office user
+def ctx(media, world, users, other_world):
+    """The shared world (PH) on duty, a second grid worker, the desks' users, an office user of
+    another sub-district (PX), and a case with the world's member on the scene."""
+    other = add_grid_worker(world)
+    put_on_duty(other)
     world.update(
-        responder=make_user("ph-resp", UserRole.RESPONDER, member=world["member"]),
-        other_responder=make_user("ph-resp2", UserRole.RESPONDER, member=other),
-        command=make_user("ph-cmd", UserRole.COMMAND_ROOM),
-        dispatcher=make_user("ph-disp", UserRole.DISPATCHER),
-        calltaker=make_user("ph-taker", UserRole.CALL_TAKER),
-        leader=make_user("ph-leader", UserRole.LEADER),
-        foreign=make_user("px-office", UserRole.DEPARTMENT, UserRole.RESPONDER, member=far["member"]),
+        responder=users.responder, other_responder=make_user("ph-resp2", UserRole.RESPONDER, member=other),
+        command=users.command_room, dispatcher=users.dispatcher, calltaker=users.call_taker, leader=users.leader,
+        foreign=make_user("px-office", UserRole.DEPARTMENT, UserRole.RESPONDER, member=other_world["member"]),
     )
     on_scene(world, "小区门口两人因停车发生争执")
     return world
@@ -127,15 +120,9 @@ def on_scene(world: dict, description: str) -> None:
     world["url"] = reverse("incidents:incident-transition", args=[incident.pk])
 
 
-def client_for(user) -> APIClient:
-    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_authenticate(user)
-    return client
-
-
 def report(ctx, files, *, action="report_on_site", text="双方已劝离，现场秩序正常", key=None, user=None):
     headers = {"Idempotency-Key": key} if key else {}
-    return client_for(user or ctx["responder"]).post(
+    return api_client(user or ctx["responder"]).post(
         ctx["url"], {"action": action, "text": text, "photos": files}, format="multipart", headers=headers)
 
 
@@ -188,13 +175,13 @@ def test_a_report_with_two_photos_keeps_them_with_their_exif_and_renditions(ctx,
     assert not large.getexif() and not thumb.getexif() and "icc_profile" not in large.info
 
     # The detail lists them; where the photo was taken only for the command roles.
-    mine = client_for(ctx["responder"]).get(reverse("incidents:incident-detail", args=[incident.pk])).json()
+    mine = api_client(ctx["responder"]).get(reverse("incidents:incident-detail", args=[incident.pk])).json()
     assert [p["id"] for p in mine["photos"]] == [a.pk, b.pk]
     assert mine["photos"][0] | {"taken_at": None} == {
         "id": a.pk, "url": photo_url(a.pk, "large"), "thumb_url": photo_url(a.pk), "taken_at": None,
         "exif_location": None, "distance_m": None, "uploaded_by_name": "张伟", "event": event.pk,
         "width": 400, "height": 200}
-    theirs = client_for(ctx["command"]).get(reverse("incidents:incident-detail", args=[incident.pk])).json()
+    theirs = api_client(ctx["command"]).get(reverse("incidents:incident-detail", args=[incident.pk])).json()
     assert theirs["photos"][0]["exif_location"] == [PHOTO_LON, PHOTO_LAT]
     assert 280 < theirs["photos"][0]["distance_m"] < 340
     assert theirs["photos"][1]["exif_location"] is None and theirs["photos"][1]["distance_m"] is None
@@ -276,7 +263,7 @@ def test_a_grid_leader_without_an_order_is_refused_before_any_photo_is_decoded(c
         home=Point(W + 0.004, S + 0.004, srid=4326))
     leader.grids.add(*ctx["grids"])
     user = make_user("ph-gridlead", UserRole.RESPONDER, member=leader)
-    assert client_for(user).get(reverse("incidents:incident-detail", args=[ctx["incident"].pk])).status_code == 200
+    assert api_client(user).get(reverse("incidents:incident-detail", args=[ctx["incident"].pk])).status_code == 200
     response = report(ctx, [upload("notes.jpg", b"not an image at all")], user=user)
     assert response.status_code == 403 and response.json()["code"] == "forbidden"
     assert_nothing_saved(ctx, media)
@@ -335,7 +322,7 @@ def test_the_files_of_a_rolled_back_report_are_swept_once_old_enough(ctx, media)
     assert photos_module.photos_orphans_sweep(months=2) == 3
     assert stored_files(media) == kept_files  # the files a photo names are kept
     assert photos_module.photos_orphans_sweep() == 0
-    assert client_for(ctx["command"]).get(photo_url(kept.pk, "original")).status_code == 200
+    assert api_client(ctx["command"]).get(photo_url(kept.pk, "original")).status_code == 200
 
 
 def test_the_sla_clock_sweeps_the_orphans_once_an_hour_and_so_does_the_command(ctx, media):
@@ -375,7 +362,7 @@ def test_the_sweep_leaves_a_directory_another_database_writes_to_and_files_older
 
 def test_a_multipart_report_replayed_with_its_key_runs_once(ctx, media):
     photo = jpeg(gps=(PHOTO_LON, PHOTO_LAT))
-    api = client_for(ctx["responder"])
+    api = api_client(ctx["responder"])
 
     def send(boundary, name, data=photo):
         # A browser's FormData gets a new boundary at every send; the file's name may change too.
@@ -417,7 +404,7 @@ def sent(ctx, media):
 
 
 def fetch(user, photo_id, size="thumb"):
-    return client_for(user).get(reverse("incidents:photo", args=[photo_id]), {"size": size})
+    return api_client(user).get(reverse("incidents:photo", args=[photo_id]), {"size": size})
 
 
 def test_the_member_and_the_command_room_see_the_photo(ctx, sent):
@@ -477,7 +464,7 @@ def test_the_incident_page_shows_the_photos_and_to_the_command_room_where_they_w
 def test_the_phone_lists_the_members_own_photos_and_the_people_masked(ctx, sent):
     party_register(incident_id=ctx["incident"].pk, actor=ctx["responder"], name="李明", phone="13912345678",
                    id_number="11010519491231002X", role=Party.Role.PARTY)
-    items = client_for(ctx["responder"]).get(reverse("member_app:work")).json()["orders"]
+    items = api_client(ctx["responder"]).get(reverse("member_app:work")).json()["orders"]
     case = items[0]["incident"]
     photo = sent["photo"]
     assert case["photos"] == [{"id": photo.pk, "thumb_url": photo_url(photo.pk), "url": photo_url(photo.pk, "large")}]
@@ -485,13 +472,13 @@ def test_the_phone_lists_the_members_own_photos_and_the_people_masked(ctx, sent)
     assert person["name"] == "李*" and person["role"] == "party" and person["role_display"]
     assert person["phone_masked"] == "139****5678" and person["id_number_masked"] == "110***********002X"
     assert "13912345678" not in str(items) and "11010519491231002X" not in str(items) and "李明" not in str(items)
-    one = client_for(ctx["responder"]).get(reverse("member_app:order", args=[ctx["order"].pk])).json()
+    one = api_client(ctx["responder"]).get(reverse("member_app:order", args=[ctx["order"].pk])).json()
     assert one["item"]["incident"]["photos"] == case["photos"]
 
 
 def test_the_wall_card_has_the_thumbnails(ctx, sent):
     photo = sent["photo"]
-    card = client_for(ctx["dispatcher"]).get(reverse("wall:incident", args=["PH", ctx["incident"].pk])).json()
+    card = api_client(ctx["dispatcher"]).get(reverse("wall:incident", args=["PH", ctx["incident"].pk])).json()
     assert card["photos"] == [{"id": photo.pk, "event": photo.event_id, "thumb_url": photo_url(photo.pk),
                                "url": photo_url(photo.pk, "large")}]
     report_event = next(e for e in card["timeline"] if e["id"] == photo.event_id)

@@ -8,42 +8,37 @@ import json
 import re
 
 import pytest
-from django.contrib.gis.geos import Point
 from django.urls import reverse
 from django.utils import timezone
 
 from config.roles import UserRole
 from dispatch.member_api import ON_SITE_ACTIONS
-from dispatch.models import DispatchOrder, Force, Member, TravelMode, Unit
+from dispatch.models import DispatchOrder, Unit
 from dispatch.services import incident_transition
 from incidents.models import Incident, IncidentEvent, Status
-from tests.factories import S, W, make_user, make_world, put_on_duty
-from tests.incidents.test_photos import client_for, on_scene
+from tests.factories import add_grid_worker, api_client, make_user, put_on_duty
+from tests.incidents.test_photos import on_scene
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.world(code="TR", other_code="TX", on_duty=True)]
 
 XSS = "<script>alert(1)</script>"
 REASON = "涉嫌盗窃，需派出所处理" + XSS
 
 
 @pytest.fixture
-def ctx():
-    world = make_world("TR")
-    sub = world["subdistrict"]
-    other = Member.objects.create(
-        subdistrict=sub, unit=world["unit"], code="TR-M2", name="陈静", force=Force.GRID_WORKER,
-        phone="13800000002", travel_mode=TravelMode.FOOT, home=Point(W + 0.003, S + 0.003, srid=4326))
-    put_on_duty(world["member"], other)
-    station = Unit.objects.create(subdistrict=sub, code="TR-PS", name="城西派出所", kind=Unit.Kind.POLICE_STATION)
-    foreign = Unit.objects.create(subdistrict=make_world("TX")["subdistrict"], code="TX-PS", name="外街派出所",
-                                  kind=Unit.Kind.POLICE_STATION)
+def ctx(world, users, other_world):
+    """The shared world (TR) on duty, a second grid worker, a police station here and one in another
+    sub-district (TX), the users, and a case with the world's member on the scene."""
+    other = add_grid_worker(world)
+    put_on_duty(other)
     world.update(
-        station=station, foreign_unit=foreign, other=other,
-        responder=make_user("tr-resp", UserRole.RESPONDER, member=world["member"]),
+        station=Unit.objects.create(subdistrict=world["subdistrict"], code="TR-PS", name="城西派出所",
+                                    kind=Unit.Kind.POLICE_STATION),
+        foreign_unit=Unit.objects.create(subdistrict=other_world["subdistrict"], code="TX-PS", name="外街派出所",
+                                         kind=Unit.Kind.POLICE_STATION),
+        other=other, responder=users.responder,
         other_responder=make_user("tr-resp2", UserRole.RESPONDER, member=other),
-        command=make_user("tr-cmd", UserRole.COMMAND_ROOM),
-        dispatcher=make_user("tr-disp", UserRole.DISPATCHER),
-        calltaker=make_user("tr-taker", UserRole.CALL_TAKER),
+        command=users.command_room, dispatcher=users.dispatcher, calltaker=users.call_taker,
     )
     on_scene(world, "超市内发现可疑人员")
     return world
@@ -51,7 +46,7 @@ def ctx():
 
 def ask(ctx, user=None, **body):
     body = {"action": "request_transfer", "unit": ctx["station"].pk, "text": REASON} | body
-    return client_for(user or ctx["responder"]).post(ctx["url"], body, format="json")
+    return api_client(user or ctx["responder"]).post(ctx["url"], body, format="json")
 
 
 def requests_of(ctx):
@@ -75,7 +70,7 @@ def test_the_dispatched_member_asks_and_the_timeline_tells_it(ctx):
 
 def test_the_phone_offers_it_after_the_report(ctx):
     assert ON_SITE_ACTIONS.index("request_transfer") == ON_SITE_ACTIONS.index("report_on_site") + 1
-    items = client_for(ctx["responder"]).get(reverse("member_app:work")).json()["orders"]
+    items = api_client(ctx["responder"]).get(reverse("member_app:work")).json()["orders"]
     actions = {a["action"]: a for a in items[0]["actions"]}
     assert list(actions) == ["report_on_site", "request_transfer", "note"]
     assert actions["request_transfer"]["label"] == "Ask for a transfer"
@@ -86,7 +81,7 @@ def test_the_command_room_transfers_itself_and_may_not_ask(ctx):
     for user in (ctx["command"], ctx["dispatcher"]):
         response = ask(ctx, user)
         assert response.status_code == 403, response.content
-        actions = client_for(user).get(reverse("incidents:incident-detail", args=[ctx["incident"].pk])).json()["actions"]
+        actions = api_client(user).get(reverse("incidents:incident-detail", args=[ctx["incident"].pk])).json()["actions"]
         assert "request_transfer" not in [a["action"] for a in actions]
     assert requests_of(ctx) == []
 
@@ -166,7 +161,7 @@ def test_a_resolved_request_is_no_longer_open_and_a_new_one_replaces_an_older(ct
 
 def test_the_wall_card_tells_the_request(ctx):
     assert ask(ctx).status_code == 200
-    card = client_for(ctx["dispatcher"]).get(reverse("wall:incident", args=["TR", ctx["incident"].pk])).json()
+    card = api_client(ctx["dispatcher"]).get(reverse("wall:incident", args=["TR", ctx["incident"].pk])).json()
     event = card["timeline"][-1]
     assert event["kind"] == "transfer_requested" and event["note"] == REASON
     assert event["data"]["member_name"] == "张伟" and event["data"]["unit_name"] == "城西派出所"

@@ -7,17 +7,12 @@ import pytest
 from django.urls import reverse
 
 from config.roles import UserRole
-from tests.factories import make_user, make_world
+from tests.factories import make_user
 from tests.frontend.test_console_pages import json_script
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.world(code="PL")]
 
 URL = "/planner/"
-
-
-@pytest.fixture
-def world():
-    return make_world("PL")
 
 
 def test_anonymous_goes_to_login(client, world):
@@ -59,24 +54,24 @@ def test_planners_and_the_command_room_get_the_page(client, world, role):
     assert response.cookies.get("csrftoken"), "the CSRF cookie the saves send back"
 
 
-def test_the_nav_links_to_the_page_for_planners_only(client, world):
-    client.force_login(make_user("plan", UserRole.PLANNER))
+def test_the_nav_links_to_the_page_for_planners_only(client, world, users):
+    client.force_login(users.planner)
     assert 'data-testid="nav-planner"' in client.get(reverse("frontend:map")).text
     assert 'data-testid="nav-planner"' not in client.get(URL).text  # not to itself
-    client.force_login(make_user("disp", UserRole.DISPATCHER))
+    client.force_login(users.dispatcher)
     assert 'data-testid="nav-planner"' not in client.get(reverse("frontend:map")).text
 
 
-def test_names_typed_by_people_are_escaped(client, world):
+def test_names_typed_by_people_are_escaped(client, world, users):
     world["subdistrict"].name = "<script>alert(1)</script>"
     world["subdistrict"].save()
-    client.force_login(make_user("plan2", UserRole.PLANNER))
+    client.force_login(users.planner)
     response = client.get(URL)
     assert "<script>alert(1)</script>" not in response.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
 
 
-def test_an_unknown_sub_district_is_not_found(client, world):
-    client.force_login(make_user("plan3", UserRole.PLANNER))
+def test_an_unknown_sub_district_is_not_found(client, world, users):
+    client.force_login(users.planner)
     assert client.get(URL, {"subdistrict": "BOGUS"}).status_code == 404
     assert client.get(URL).status_code == 200  # no code: the first sub-district

@@ -22,7 +22,7 @@ from incidents.models import Category, Incident, Status
 from reports import trends
 from tests.factories import E, N, S, W, make_user, make_world
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.world(code="HT")]
 
 URL = "/api/v1/reports/heat/"
 _numbers = count(1)
@@ -38,8 +38,7 @@ def cell_centre(lon: float, lat: float) -> tuple[float, float]:
 
 
 @pytest.fixture
-def world():
-    world = make_world("HT")
+def world(world):
     world["fire"] = Category.objects.create(code="t_fire", name="测试火灾", name_en="fire", scope="fire",
                                             statistic_group="fire")
     return world

@@ -7,16 +7,11 @@ from django.urls import reverse
 
 from config.roles import UserRole
 from frontend.reports_views import report_pages
-from tests.factories import make_user, make_world
+from tests.factories import make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.world(code="RP")]
 
 URL = "/reports/"
-
-
-@pytest.fixture
-def world():
-    return make_world("RP")
 
 
 def test_anonymous_goes_to_login(client, world):
@@ -45,6 +40,6 @@ def test_report_roles_get_the_index_with_every_routed_report(client, world, role
     assert 'media="print"' in response.text and "gridlink/reports/print.css" in response.text
 
 
-def test_an_unknown_subdistrict_is_404(client, world):
-    client.force_login(make_user("u-cr", UserRole.COMMAND_ROOM))
+def test_an_unknown_subdistrict_is_404(client, world, users):
+    client.force_login(users.command_room)
     assert client.get(URL, {"subdistrict": "NOPE"}).status_code == 404
