@@ -22,13 +22,13 @@ from zoneinfo import ZoneInfo
 import orjson
 from django.conf import settings
 from django.contrib.gis.geos import LineString, Point
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import (
     BooleanField,
     Choices,
     Count,
     ExpressionWrapper,
     F,
-    FilteredRelation,
     FloatField,
     Func,
     OuterRef,
@@ -37,7 +37,7 @@ from django.db.models import (
     Subquery,
     TextField,
 )
-from django.db.models.functions import Floor, Substr
+from django.db.models.functions import Floor, JSONObject, Substr
 from django.utils import timezone
 
 from dispatch import routing
@@ -245,7 +245,7 @@ def _board_incidents(subdistrict_id: int, day_start: datetime) -> Q:
 def board_rows(*, incident_ids: list[int], now: datetime | None = None) -> dict[int, _Json | None]:
     """The board rows of these incidents exactly as the snapshot has them (the same `_incidents`
     builds both), by id; None for one that is not on the board (merged, or closed before today):
-    the wall takes it off. What an event frame carries (incidents.events.register_board_rows), so
+    the wall takes it off. What an event frame carries (wall/frames.py), so
     that a wall applies an event without a request. Two queries, whatever the number of ids."""
     out: dict[int, _Json | None] = dict.fromkeys(incident_ids)
     if not incident_ids:
@@ -258,47 +258,89 @@ def board_rows(*, incident_ids: list[int], now: datetime | None = None) -> dict[
 
 # --- members -------------------------------------------------------------------------------------
 
-def _members(subdistrict_id: int, now: datetime, iso: _Iso) -> list[_Json]:
-    """Every active member with their status and where to draw them (one query).
+def _shift_rows(shifts: list[_Json] | None, now: datetime, zone: ZoneInfo) -> tuple[list[_Json], list[float] | None]:
+    """The shifts PostgreSQL wrote as JSON ({s, e: ISO 8601 in UTC; x, y: the post}) as the wall
+    reads them (local times, the post as [lon, lat] or null), and the post of the one covering
+    `now` (the first, if it has started)."""
+    out: list[_Json] = []
+    covering: list[float] | None = None
+    for i, shift in enumerate(shifts or []):
+        starts_at = datetime.fromisoformat(shift["s"])
+        post = _xy(shift["x"], shift["y"])
+        if i == 0 and starts_at <= now:
+            covering = post
+        out.append({"starts_at": starts_at.astimezone(zone).isoformat(),
+                    "ends_at": datetime.fromisoformat(shift["e"]).astimezone(zone).isoformat(), "post": post})
+    return out, covering
+
+
+def _members(subdistrict_id: int, now: datetime, iso: _Iso, *, only: list[int] | None = None) -> list[_Json]:
+    """Every active member with their status, where to draw them and their duty shifts from now to
+    the end of tomorrow (one query; `only`: these members).
 
     status: `busy` holds a live order (dispatched, accepted, arrived) on a case still handled on
     site (the recommendation's load), else `on_duty` when a duty shift covers now, else
     `off_duty`. point: the last shared position (`stale` when older than
     settings.POSITION_STALE_MINUTES, as the recommendation sees it); without one, a member on duty
     or busy is drawn at the post of their shift or their duty post (`at` null, `source`
-    "duty_post"); otherwise null."""
+    "duty_post"); otherwise null.
+
+    shifts and duty_post: what the wall needs to know the member's duty as time passes, without
+    asking (store.js flips on_duty / off_duty when a shift starts or ends, and draws a member
+    coming on duty without a shared position at the shift's post, else the duty post). The shifts
+    that end after now and start before the end of tomorrow (local), oldest first, each
+    {starts_at, ends_at, post}: a wall that missed its reload at the day turn still knows the
+    day's shifts. Shifts of a member never overlap; one may start as another ends."""
     stale_before = now - timedelta(minutes=settings.POSITION_STALE_MINUTES)
+    zone = iso.zone
+    until = local_day_bounds(local_today(now) + timedelta(days=1))[1]
     # The members holding a live order on an open on-site case: a hashed sub-plan run once, from
     # the few open cases of the sub-district.
     busy = DispatchOrder.objects.filter(state__in=LOAD_STATES, incident__subdistrict_id=subdistrict_id,
                                         incident__status__in=BUSY_STATUSES).values("member_id")
-    # The shift covering now, for its post (shifts of a member never overlap: at most one row).
-    shift = FilteredRelation("shifts", condition=Q(shifts__starts_at__lte=now, shifts__ends_at__gt=now))
-    rows = (Member.objects.filter(subdistrict_id=subdistrict_id, active=True)
+    # The member's shifts of the window, one JSON array per member (a sub-plan on their shifts).
+    shifts = ArraySubquery(
+        DutyShift.objects.filter(member=OuterRef("pk"), ends_at__gt=now, starts_at__lt=until).order_by("starts_at")
+        .values(json=JSONObject(s="starts_at", e="ends_at", x=_x("post"), y=_y("post"))))
+    members = Member.objects.filter(subdistrict_id=subdistrict_id, active=True)
+    if only is not None:
+        members = members.filter(pk__in=only)
+    rows = (members
             .annotate(on_duty=on_duty_at(now), busy=ExpressionWrapper(Q(pk__in=busy), output_field=BooleanField()),
-                      shift=shift, live_x=_x("position__point"), live_y=_y("position__point"),
-                      shift_x=_x("shift__post"), shift_y=_y("shift__post"), post_x=_x("duty_post"),
-                      post_y=_y("duty_post"))
+                      window=shifts, live_x=_x("position__point"), live_y=_y("position__point"),
+                      post_x=_x("duty_post"), post_y=_y("duty_post"))
             .order_by("code")
             .values_list("id", "name", "force", "unit__name", "position__recorded_at", "on_duty", "busy",
-                         "live_x", "live_y", "shift_x", "shift_y", "post_x", "post_y"))
+                         "live_x", "live_y", "window", "post_x", "post_y"))
     force_labels = _labels(Force)
     out = []
-    for (pk, name, force, unit, at, on_duty, is_busy, live_x, live_y, shift_x, shift_y, post_x,
-         post_y) in rows:
+    for (pk, name, force, unit, at, on_duty, is_busy, live_x, live_y, window, post_x, post_y) in rows:
         status = "busy" if is_busy else "on_duty" if on_duty else "off_duty"
+        duty_post = _xy(post_x, post_y)
+        own_shifts, shift_post = _shift_rows(window, now, zone)
         point = _xy(live_x, live_y)
         source: str | None = "live"
         if point is None:
             source = None
             if status != "off_duty":
-                point = _xy(shift_x, shift_y) or _xy(post_x, post_y)
+                point = shift_post or duty_post
                 source = "duty_post" if point is not None else None
         out.append({
             "id": pk, "name": name, "force": force, "force_label": force_labels.get(force, force), "unit": unit,
             "status": status, "point": point, "at": iso(at), "stale": at is not None and at < stale_before,
-            "source": source,
+            "source": source, "duty_post": duty_post, "shifts": own_shifts,
         })
+    return out
+
+
+def member_rows(*, subdistrict_id: int, member_ids: list[int], now: datetime | None = None) -> dict[int, _Json | None]:
+    """The rows of these members exactly as the snapshot has them (the same `_members` builds
+    both), by id; None for one that is not on the wall (inactive, or of another sub-district). One
+    query, whatever the number of ids."""
+    out: dict[int, _Json | None] = dict.fromkeys(member_ids)
+    if member_ids:
+        out.update((row["id"], row) for row in _members(subdistrict_id, now or timezone.now(), _Iso(),
+                                                         only=member_ids))
     return out
 
 

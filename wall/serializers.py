@@ -70,6 +70,12 @@ class WallIncidentSerializer(serializers.Serializer):
     orders = WallOrderSerializer(many=True)
 
 
+class WallShiftSerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    post = _lonlat(allow_null=True, help_text="The shift's post, if it has one")
+
+
 class WallMemberSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -82,6 +88,11 @@ class WallMemberSerializer(serializers.Serializer):
     stale = serializers.BooleanField()
     source = serializers.CharField(allow_null=True,  # type: ignore[assignment]  # a field named like a Field attribute
                                    help_text="live: a shared position; duty_post: none shared, drawn at the duty post")
+    duty_post = _lonlat(allow_null=True, help_text="Where the member is drawn on duty without a shared position "
+                                                   "(a shift without a post of its own)")
+    shifts = WallShiftSerializer(many=True, help_text="The duty shifts that end after `now` and start before the "
+                                                      "end of tomorrow, oldest first: the wall turns the member on "
+                                                      "and off duty by them")
 
 
 class WallGridSerializer(CodeNameSerializer):

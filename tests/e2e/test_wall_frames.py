@@ -1,6 +1,7 @@
 """The wall applies what an event frame carries — the incident's board row — without a request: a
 new incident and its status change reach the page with no HTTP request to the API (counted in the
-browser), the default view (no card open)."""
+browser), the default view (no card open). Nor does the page reload its snapshot on a timer: what
+no event tells (duty shifts, snoozes, the day) it works out itself (store.js tick)."""
 
 import pytest
 
@@ -34,3 +35,20 @@ def test_the_wall_applies_a_new_incident_and_a_status_change_with_no_request(pag
     page.wait_for_function("() => Number(document.body.dataset.membersBusy || 0) >= 1", timeout=5000)
     page.wait_for_timeout(1000)  # anything the events might still have set off
     assert asked == []
+
+
+def test_the_wall_reloads_no_snapshot_as_time_passes(page, login, e2e):
+    """The page used to reload the snapshot every minute. With the browser's clock under the test's
+    hand (Playwright's fake timers, time flowing as usual until told), the clock jumps three minutes
+    ahead — every timer due meanwhile fires — and the page asks for no snapshot, nor anything else."""
+    login(page, "command_room")
+    page.clock.install()
+    open_wall(page, e2e.base_url)
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url) if "/api/" in request.url else None)
+    before = page.text_content("#wall-clock")
+    page.clock.fast_forward("03:00")
+    page.wait_for_function("t => document.getElementById('wall-clock').textContent !== t", arg=before)
+    page.wait_for_timeout(1000)
+    assert asked == []
+    assert page.evaluate("document.body.dataset.socket") == "live"

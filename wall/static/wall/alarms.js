@@ -1,6 +1,7 @@
-// Overdue arrivals: the alarms panel (overdue cases with their countdowns, then the snapshot's
-// open alarms), the flashing banner over the map, and its sound (off by default; the choice is
-// kept in localStorage). A case is sounded once, when it first turns overdue.
+// Overdue arrivals: the alarms panel (overdue cases with their countdowns, then the open alarms:
+// the snapshot's, kept up to date by the alarm events and snoozes running out in the store), the
+// flashing banner over the map, and its sound (off by default; the choice is kept in
+// localStorage). A case is sounded once, when it first turns overdue.
 
 import { clear, el, format } from "../gridlink/core/dom.js";
 import { countdown } from "./time.js";

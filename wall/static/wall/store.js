@@ -1,8 +1,25 @@
 // The wall's one store: what the wall knows of the sub-district right now — incidents, responders,
 // alarms, counts, grid loads — and how far it has read the event stream. The snapshot and the
-// socket write it (applySnapshot, applyEvent, applyPositions); the views render it, told what
-// changed through subscribe(). Pure: no DOM, no Leaflet, no request (node --test:
+// socket write it (applySnapshot, applyEvent, applyPositions, applyMembers); the views render it,
+// told what changed through subscribe(). Pure: no DOM, no Leaflet, no request (node --test:
 // frontend/tests/wall_store.test.mjs).
+//
+// What changes with no event, the store works out itself as time passes (tick(), once a second),
+// so that the snapshot is loaded only at start, on resync and after a replay:
+// - duty: each responder comes with their duty shifts from now to the end of tomorrow and their
+//   duty post (wall/selectors.py); a responder not busy is on duty while a shift covers now, and one
+//   without a shared position is drawn at the shift's post, else the duty post, while on duty;
+//   positions older than `staleMinutes` turn stale. Busy is counted from the incidents held (an
+//   order in a `busy.orderStates` state on a case in a `busy.statuses` status, as the snapshot
+//   counts it), again whenever an event's row changes them;
+// - alarms: `alarm` and `alarm_handled` events carry the alarm's id, kind and state (its data):
+//   the list is kept from them; a snoozed alarm is open again at its `snoozed_until` (the SLA
+//   clock reopens it within seconds and its `alarm` event confirms it);
+// - the day: at midnight in the server's time zone the cases closed (all of them closed before the
+//   new day) leave the board and today's counts are counted again from what is held (change
+//   "day"). The shifts a responder came with reach only to the end of tomorrow, so the page
+//   reloads the snapshot once after the turn (wall.js) — for the next day's shifts, not for the
+//   turn itself.
 //
 // De-duplication and resume. Event ids are handed out when a transaction inserts its event, not
 // when it commits: a slower transaction can publish a lower id after a higher one. So events are
@@ -23,6 +40,8 @@
 //   event     {event, gone, summary, row}  a new event (summary: counts or alarms may have changed;
 //                                          row: it brought its incident's board row, and the grid
 //                                          loads and today's counts were counted again)
+//   alarms    {}                           the listed alarms changed (an alarm event, a snooze over)
+//   day       {day}                        the server's day turned: the board and today's counts
 //   progress  {lastEvent}                  the newest event id moved (caught_up)
 
 /**
@@ -40,14 +59,20 @@
  *   description, photos…) once a card answer brought them
  * @typedef {Pick<Schemas["WallMember"], "id" | "name" | "status"> & Partial<Schemas["WallMember"]>} Member
  *   a responder: the snapshot's, or one only a position frame has told of yet (id, name, status)
+ * @typedef {Schemas["WallShift"]} WallShift  a duty shift of a responder
  * @typedef {{member: number, lon: number, lat: number, at: string, accuracy_m?: number | null}} Position
- *   a position of a `positions` frame (incidents/consumers.py; not in the OpenAPI document)
+ *   a position of a `positions` frame (wall/consumers.py; not in the OpenAPI document)
  * @typedef {{type: "event", event: WallEvent, incident?: Schemas["WallIncident"] | null}
  *   | {type: "positions", positions: Position[]}
+ *   | MembersFrame
  *   | {type: "caught_up", last_event: number}
  *   | {type: "resync", last_event: number}} Frame
- *   a socket frame (incidents/consumers.py): an event carries its incident's board row (the
- *   snapshot's incident row; null once it left the board; absent from a server that sends none)
+ *   a socket frame (wall/consumers.py): an event carries its incident's board row (the
+ *   snapshot's incident row; null once it left the board; absent from a server that sends none);
+ *   `members` the responders staff changed (wall/member_frames.py)
+ * @typedef {{type: "members", subdistrict: string | null, members: Schemas["WallMember"][], removed: number[]}} MembersFrame
+ *   responders staff changed (a roster's shifts, their details): their rows as the snapshot has them,
+ *   of the sub-district `subdistrict`, and the ids of those no longer on its wall
  * @typedef {{event: WallEvent, gone: boolean, summary: boolean, known: Incident | null,
  *   previous: Incident | null, row: Incident | null | undefined}} EventResult
  * @typedef {{type: "incident", incident: Incident, previous: Incident | undefined, quiet: boolean}
@@ -56,6 +81,8 @@
  *   | {type: "member-removed", id: number}
  *   | {type: "snapshot", reason: string, events: WallEvent[] | null, first: boolean}
  *   | ({type: "event"} & EventResult)
+ *   | {type: "alarms"}
+ *   | {type: "day", day: string}
  *   | {type: "progress", lastEvent: number}} Change
  *   a change told to the subscribers (above)
  * @typedef {{code: string, name: string, count: number}} Count
@@ -65,7 +92,7 @@
 export const SEEN_MAX = 5000;
 export const RESUME_OVERLAP = 200;
 
-// Event kinds after which the counts, the alarms or who is busy change: the snapshot is reloaded soon.
+// Event kinds after which the counts, the alarms or who is busy may have changed (`summary`).
 const SUMMARY_KINDS = new Set([
   "created", "status_changed", "alarm", "alarm_handled", "order_declined", "order_stood_down", "level_raised",
   "arrived",
@@ -79,17 +106,30 @@ function ms(iso) {
   return iso ? new Date(iso).getTime() : NaN;
 }
 
+// The alarm states the wall lists (wall/selectors.py _alarms): any other is handled.
+const ALARM_LISTED = new Set(["open", "snoozed"]);
+
 /**
- * createWallStore({groups: {open, done, liveOrder}, clock, timeZone}) → the store. `clock()` is the
- * browser's time (Date.now by default); now() is the server's, from the snapshot's "now";
- * `timeZone` the server's (shared.timeZone), whose day "today's counts" are of.
+ * createWallStore({groups: {open, done, liveOrder}, clock, timeZone, busy, staleMinutes,
+ * alarmKinds}) → the store. `clock()` is the browser's time (Date.now by default); now() is the
+ * server's, from the snapshot's "now"; `timeZone` the server's (shared.timeZone), whose day
+ * "today's counts" are of. `busy`: the incident statuses and order states that make a responder
+ * busy (wall/views.py, the snapshot's own; by default the open statuses not done, and live
+ * orders); `staleMinutes`: the age at which a shared position is out of date (0: never);
+ * `alarmKinds`: the alarms' kinds in words, for alarms the socket tells of.
  * @param {{groups: {open: string[], done: string[], liveOrder: string[]}, clock?: () => number,
- *   timeZone?: string}} options
+ *   timeZone?: string, busy?: {statuses: string[], orderStates: string[]}, staleMinutes?: number,
+ *   alarmKinds?: Record<string, string>}} options
  */
-export function createWallStore({ groups, clock = () => Date.now(), timeZone = undefined }) {
+export function createWallStore({
+  groups, clock = () => Date.now(), timeZone = undefined, busy = undefined, staleMinutes = 0, alarmKinds = {},
+}) {
   const open = new Set(groups.open);
   const done = new Set(groups.done);
   const liveOrder = new Set(groups.liveOrder);
+  const busyStatuses = new Set(busy ? busy.statuses : groups.open.filter((status) => !done.has(status)));
+  const busyOrders = new Set(busy ? busy.orderStates : groups.liveOrder);
+  const staleMs = staleMinutes > 0 ? staleMinutes * 60 * 1000 : 0;
   /** @type {Map<number, Incident>} */
   const incidents = new Map(); // id -> incident (the state's or the card's shape)
   /** @type {Map<number, Member>} */
@@ -98,6 +138,11 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
   const seen = new Set();
   /** @type {Set<(change: Change) => void>} */
   const listeners = new Set();
+  /** @type {Map<number, number>} */
+  const alarmEvents = new Map(); // alarm id -> the newest event id applied to it
+  /** @type {WeakMap<WallShift[], [number, number, number[] | null][]>} */
+  const parsedShifts = new WeakMap(); // a responder's shifts as [start ms, end ms, post]
+  let nextMemberChange = 0; // server time (ms) at which a responder's duty or position age next changes
   const state = {
     /** @type {WallAlarm[]} */
     alarms: [],
@@ -110,6 +155,8 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
     lastEventAt: null, // server time (ms) of the newest event
     clockOffset: 0, // server time - browser time
     ready: false, // a first snapshot was applied
+    /** @type {string | null} */
+    day: null, // the server's day ("YYYY-MM-DD") the board and today's counts are of
   };
 
   /** @param {Change} change */
@@ -241,21 +288,161 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
     emit({ type: "member", member, moved: Boolean(moved) });
   }
 
-  // Responders on a live order of a case on the map are busy (the snapshot's duty may be older).
-  /** @param {Incident} incident */
-  function markBusy(incident) {
-    if (isGone(incident.status) || !incident.point) return;
-    for (const order of liveOrders(incident)) {
-      const member = members.get(Number(order.member));
-      if (member && member.status !== "busy") {
-        member.status = "busy";
-        setMember(member, false);
+  // ---- responders: busy, on duty, off duty ----
+
+  /**
+   * A responder's shifts, parsed once per list, or null when none are known (one that only a
+   * position frame has told of).
+   * @param {Member} member
+   */
+  function shiftsOf(member) {
+    const list = member.shifts;
+    if (!list) return null;
+    let parsed = parsedShifts.get(list);
+    if (!parsed) {
+      parsed = list.map((s) => /** @type {[number, number, number[] | null]} */ ([ms(s.starts_at), ms(s.ends_at), s.post || null]));
+      parsedShifts.set(list, parsed);
+    }
+    return parsed;
+  }
+
+  /**
+   * Whether a shift covers `at` (shifts are half-open, the end excluded: of two shifts end to end
+   * the later one covers the instant between them), its post, and when that next changes; null
+   * when the responder's shifts are not known.
+   * @param {Member} member
+   * @param {number} at
+   * @returns {{onDuty: boolean, post: number[] | null, next: number} | null}
+   */
+  function dutyAt(member, at) {
+    const shifts = shiftsOf(member);
+    if (!shifts) return null;
+    let onDuty = false;
+    /** @type {number[] | null} */
+    let post = null;
+    let next = Infinity;
+    for (const [start, end, shiftPost] of shifts) {
+      if (start <= at && at < end) {
+        onDuty = true;
+        post = shiftPost;
+        next = Math.min(next, end);
+      } else if (start > at) {
+        next = Math.min(next, start);
       }
+    }
+    return { onDuty, post, next };
+  }
+
+  /**
+   * @param {number[] | null | undefined} a
+   * @param {number[] | null | undefined} b
+   */
+  const samePoint = (a, b) => (!a && !b) || Boolean(a && b && a[0] === b[0] && a[1] === b[1]);
+
+  /**
+   * Brings a responder up to `at` as the snapshot would show them then: on or off duty (unless
+   * busy), where one who shares no position is drawn, whether the position is out of date.
+   * Returns whether anything changed and when something next will (server ms).
+   * @param {Member} member
+   * @param {number} at
+   */
+  function settle(member, at) {
+    let changed = false;
+    let next = Infinity;
+    const duty = dutyAt(member, at);
+    if (duty) {
+      next = duty.next;
+      const status = member.status === "busy" ? "busy" : duty.onDuty ? "on_duty" : "off_duty";
+      if (member.status !== status) {
+        member.status = status;
+        changed = true;
+      }
+      if (!member.at) {
+        // No shared position: drawn at the post while on duty or busy, not at all off duty.
+        const point = status === "off_duty" ? null : duty.post || member.duty_post || null;
+        if (!samePoint(point, member.point)) {
+          member.point = point;
+          member.source = point ? "duty_post" : null;
+          changed = true;
+        }
+      }
+    }
+    if (member.at && staleMs) {
+      const staleAfter = ms(member.at) + staleMs;
+      const stale = staleAfter < at;
+      if (Boolean(member.stale) !== stale) {
+        member.stale = stale;
+        changed = true;
+      }
+      if (!stale) next = Math.min(next, staleAfter + 1);
+    }
+    return { changed, next };
+  }
+
+  /**
+   * Every responder brought up to `at` (those changed told), and the next time one changes.
+   * @param {number} at
+   */
+  function settleMembers(at) {
+    let next = Infinity;
+    for (const member of members.values()) {
+      const result = settle(member, at);
+      if (result.changed) emit({ type: "member", member, moved: false });
+      next = Math.min(next, result.next);
+    }
+    nextMemberChange = next;
+  }
+
+  /** The responders holding an order that keeps them busy, from the incidents held. */
+  function busyMembers() {
+    /** @type {Set<number>} */
+    const out = new Set();
+    for (const incident of incidents.values()) {
+      if (!busyStatuses.has(incident.status)) continue;
+      for (const order of incident.orders || []) {
+        if (busyOrders.has(order.state)) out.add(Number(order.member));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Busy counted again from the incidents held: a responder whose order ended (declined, stood
+   * down, the case resolved or closed) is on or off duty again by their shifts.
+   */
+  function refreshBusy() {
+    const busyNow = busyMembers();
+    const at = now();
+    for (const member of members.values()) {
+      const isBusy = busyNow.has(Number(member.id));
+      if (isBusy === (member.status === "busy")) continue;
+      member.status = isBusy ? "busy" : "on_duty"; // on duty unless their shifts say otherwise
+      nextMemberChange = Math.min(nextMemberChange, settle(member, at).next);
+      setMember(member, false);
     }
   }
 
   /**
+   * A responder's row (the snapshot's, or a members frame's) put in; a position that came over the
+   * socket after the row was read stays.
+   * @param {Member} member
+   */
+  function putMember(member) {
+    const known = members.get(Number(member.id));
+    if (known && known.at && (!member.at || ms(known.at) > ms(member.at))) {
+      member.point = known.point;
+      member.at = known.at;
+      member.stale = known.stale;
+      member.source = "live";
+    }
+    setMember(member, false);
+  }
+
+  // ---- incidents ----
+
+  /**
    * Puts an incident in (keeping the timeline a card answer brought); returns the previous one.
+   * `quiet`: part of a snapshot (panels redrawn, busy counted, once after all of it).
    * @param {Incident} incident
    * @param {{quiet?: boolean}} [options]
    */
@@ -265,46 +452,143 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
     if (previous && previous.timeline && !incident.timeline) incident.timeline = previous.timeline;
     incidents.set(id, incident);
     emit({ type: "incident", incident, previous, quiet });
-    markBusy(incident);
+    if (!quiet) refreshBusy();
     return previous;
   }
 
-  /** @param {number | string} id */
-  function removeIncident(id) {
+  /**
+   * @param {number | string} id
+   * @param {{quiet?: boolean}} [options]
+   */
+  function removeIncident(id, { quiet = false } = {}) {
     const incident = incidents.get(Number(id));
     if (!incident) return null;
     incident.status = "closed";
     incidents.delete(Number(id));
     emit({ type: "removed", incident });
+    if (!quiet) refreshBusy();
     return incident;
   }
 
+  // ---- alarms ----
+
   /**
-   * A snapshot (GET …/state/): reason "start", "resync" or "periodic" (keeps the event cursor).
+   * An `alarm` or `alarm_handled` event applied to the alarms listed: its data names the alarm,
+   * its kind and its state after the event (dispatch.services.alarm_data); a raised alarm also
+   * its deadline, a snooze its end. One neither open nor snoozed any more is taken off; an event
+   * older than one applied to the same alarm already (a late commit) is ignored. Returns whether
+   * the list changed.
+   * @param {WallEvent} event
+   */
+  function applyAlarmEvent(event) {
+    const data = /** @type {Record<string, unknown>} */ (event.data || {});
+    if ((event.kind !== "alarm" && event.kind !== "alarm_handled") || typeof data.alarm !== "number") return false;
+    const id = data.alarm;
+    if ((alarmEvents.get(id) || 0) > event.id) return false;
+    alarmEvents.set(id, event.id);
+    const alarmState = typeof data.alarm_state === "string" ? data.alarm_state : "";
+    const known = state.alarms.find((a) => a.id === id) || null;
+    if (!ALARM_LISTED.has(alarmState)) {
+      if (known) state.alarms = state.alarms.filter((a) => a !== known);
+      return Boolean(known);
+    }
+    const until = typeof data.until === "string" ? data.until : null;
+    if (known) {
+      known.state = alarmState;
+      known.snoozed_until = alarmState === "snoozed" ? until || known.snoozed_until : null;
+      return true;
+    }
+    const kind = typeof data.alarm_kind === "string" ? data.alarm_kind : "";
+    /** @type {WallAlarm} */
+    const alarm = {
+      id,
+      kind,
+      kind_label: alarmKinds[kind] || kind,
+      incident: event.incident,
+      number: event.number,
+      due_at: typeof data.due_at === "string" ? data.due_at : null,
+      raised_at: event.at,
+      state: alarmState,
+      note: event.note || "",
+      snoozed_until: alarmState === "snoozed" ? until : null,
+      member: typeof data.member === "number" ? data.member : null,
+      member_name: typeof data.member_name === "string" ? data.member_name : null,
+    };
+    state.alarms = [alarm, ...state.alarms]; // newest first
+    return true;
+  }
+
+  /**
+   * Snoozed alarms whose time has come are open again: the SLA clock reopens them within seconds
+   * (dispatch/sla.py snoozed_alarms_reopen, with an `alarm` event), the wall does not wait for it.
+   * Returns whether one was.
+   * @param {number} at
+   */
+  function reopenSnoozed(at) {
+    let changed = false;
+    for (const alarm of state.alarms) {
+      if (alarm.state === "snoozed" && alarm.snoozed_until && ms(alarm.snoozed_until) <= at) {
+        alarm.state = "open";
+        alarm.snoozed_until = null;
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  // ---- the day ----
+
+  /**
+   * The server's day turned: the cases closed (all before the new day: a case closed today stays
+   * on the board until midnight) leave the board, and today's counts and the grid loads are
+   * counted again from the incidents held. Returns whether it turned.
+   * @param {number} at
+   */
+  function turnDay(at) {
+    const day = dayFormat.format(new Date(at));
+    if (!state.day || day <= state.day) return false;
+    state.day = day;
+    for (const incident of [...incidents.values()]) {
+      if (isGone(incident.status)) removeIncident(incident.id, { quiet: true });
+    }
+    recount();
+    emit({ type: "day", day });
+    return true;
+  }
+
+  /**
+   * What time changes with no event, once a second: the day's turn, responders coming on and off
+   * duty and their positions ageing, snoozes ending. Returns whether the day turned.
+   */
+  function tick() {
+    const at = now();
+    const turned = turnDay(at);
+    if (at >= nextMemberChange) settleMembers(at);
+    if (reopenSnoozed(at)) emit({ type: "alarms" });
+    return turned;
+  }
+
+  /**
+   * A snapshot (GET …/state/): reason "start", "resync", or "day" (the reload after the day's
+   * turn: keeps the event cursor and the ticker).
    * @param {WallState} snapshot
    * @param {string} reason
    */
   function applySnapshot(snapshot, reason) {
     if (snapshot.now) state.clockOffset = ms(snapshot.now) - clock();
+    state.day = dayFormat.format(new Date(now()));
     const inSnapshot = new Set();
     for (const incident of snapshot.incidents || []) {
       inSnapshot.add(Number(incident.id));
       upsertIncident(incident, { quiet: true });
     }
     for (const id of [...incidents.keys()]) {
-      if (!inSnapshot.has(id)) removeIncident(id);
+      if (!inSnapshot.has(id)) removeIncident(id, { quiet: true });
     }
     const membersIn = new Set();
     for (const member of /** @type {Member[]} */ (snapshot.members || [])) {
       membersIn.add(Number(member.id));
-      const known = members.get(Number(member.id));
-      // A position that came over the socket after the snapshot was read stays.
-      if (known && known.at && member.at && ms(known.at) > ms(member.at)) {
-        member.point = known.point;
-        member.at = known.at;
-        member.stale = known.stale;
-      }
-      setMember(member, false);
+      putMember(member);
     }
     for (const id of [...members.keys()]) {
       if (!membersIn.has(id)) {
@@ -312,14 +596,16 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
         emit({ type: "member-removed", id });
       }
     }
-    for (const incident of incidents.values()) markBusy(incident);
+    refreshBusy(); // as the snapshot counted it, from the same rows
+    nextMemberChange = 0; // and the responders are settled at the next tick
     state.gridLoads = {};
     for (const grid of snapshot.grids || []) state.gridLoads[grid.code] = grid.load;
     state.counts = snapshot.counts || null;
     state.alarms = snapshot.alarms || [];
+    alarmEvents.clear();
     /** @type {WallEvent[] | null} */
     let events = null;
-    if (reason !== "periodic") {
+    if (reason !== "day") {
       events = snapshot.events || [];
       for (const event of events) markSeen(event.id);
       if (events.length && !state.lastEventAt) state.lastEventAt = ms(events[0].at);
@@ -373,8 +659,10 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
       gone = true;
     }
     if (row !== undefined) recount();
+    const alarmsChanged = applyAlarmEvent(event);
     const result = { event, gone, summary: SUMMARY_KINDS.has(event.kind), known, previous, row };
     emit({ type: "event", ...result });
+    if (alarmsChanged) emit({ type: "alarms" });
     return result;
   }
 
@@ -392,10 +680,31 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
       member.point = [p.lon, p.lat];
       member.at = p.at;
       member.stale = false;
+      member.source = "live";
+      if (staleMs) nextMemberChange = Math.min(nextMemberChange, ms(p.at) + staleMs + 1);
       setMember(member, true);
       moved.push(member);
     }
     return moved;
+  }
+
+  /**
+   * A `members` frame (staff changed responders' rosters or details): the rows, as the snapshot
+   * has them, put in, and those no longer on the wall (made inactive, deleted) taken off; the rows
+   * of another sub-district than this wall's (`code`) are of responders who moved away: taken off.
+   * @param {Pick<MembersFrame, "members" | "removed" | "subdistrict">} frame
+   * @param {string | null | undefined} code
+   */
+  function applyMembers(frame, code) {
+    const rows = /** @type {Member[]} */ (frame.members || []);
+    const removed = [...(frame.removed || [])];
+    if (frame.subdistrict && code && frame.subdistrict !== code) removed.push(...rows.map((m) => Number(m.id)));
+    else for (const member of rows) putMember(member);
+    for (const id of removed) {
+      if (members.delete(Number(id))) emit({ type: "member-removed", id: Number(id) });
+    }
+    refreshBusy();
+    nextMemberChange = 0;
   }
 
   /**
@@ -445,6 +754,8 @@ export function createWallStore({ groups, clock = () => Date.now(), timeZone = u
     applySnapshot,
     applyEvent,
     applyPositions,
+    applyMembers,
+    tick,
     caughtUp,
     resumeFrom,
     markSeen,

@@ -11,9 +11,15 @@
 // requests for data the server already had are none. Only the card of the incident the operator has
 // open is fetched again (its timeline and photos are not in the row). The socket resumes after the
 // newest event applied (?last_event=N, a little before it: duplicates are dropped by id), so that
-// after a server restart the page catches up by itself; on `resync` the snapshot is reloaded. It is
-// also reloaded every minute, whatever the events, for what no event tells (members' duty shifts,
-// snoozed alarms falling due, the day turning). Frames that come while the snapshot loads wait for it.
+// after a server restart the page catches up by itself; on `resync` (a reconnect that could not
+// resume) the snapshot is reloaded. Frames that come while the snapshot loads wait for it.
+//
+// The snapshot is loaded only at start, on `resync` and after a replay, and once a day: a minute
+// after midnight, because the shifts it gave reach only to the end of tomorrow (DAY_RELOAD_AFTER_MS).
+// What changes with no event the store works out as time passes (store.tick(), once a second):
+// responders coming on and off duty by the shifts the snapshot gave them, snoozed alarms falling
+// due, the day turning (the cases closed leave the board, today's counts start again: the store's
+// own work, not the reload's); staff's changes to a roster or a responder come as a `members` frame.
 //
 // Replay (replay.js) plays a past day on its own layers; leaving it reloads the live snapshot.
 //
@@ -49,14 +55,23 @@ import { createTicker } from "./ticker.js";
  * @typedef {{again: boolean, promise: Promise<WallIncidentCard | null> | null}} CardRequest
  */
 
-const SNAPSHOT_EVERY_MS = 60 * 1000;
 const RETRY_SNAPSHOT_MS = 5000;
+// After the day's turn, when the snapshot is read again for the next day's shifts: late enough
+// that the server's day has turned too, whatever this page's estimate of the server's clock; the
+// same moment for every wall, so that they share one snapshot (wall/snapshot.py).
+const DAY_RELOAD_AFTER_MS = 60 * 1000;
 
 const config = pageConfig("wall-config");
 const text = config.text;
 const body = document.body;
 const categories = categoriesByCode(config.categories);
-const store = createWallStore({ groups: shared.statusGroups, timeZone: shared.timeZone });
+const store = createWallStore({
+  groups: shared.statusGroups,
+  timeZone: shared.timeZone,
+  busy: config.busy,
+  staleMinutes: config.staleMinutes,
+  alarmKinds: config.alarmKinds,
+});
 
 const mapView = createMapView({ config, text, store, categories, onOpen: openCard });
 const card = createCard({ config, text, store, categories });
@@ -128,6 +143,20 @@ store.subscribe((change) => {
       break;
     case "member-removed":
       mapView.removeMember(change.id);
+      break;
+    case "alarms":
+      alarms.render(false);
+      break;
+    case "day":
+      queue.render();
+      alarms.render(false);
+      renderCounts(store.state.counts, false);
+      mapView.restyleGrids();
+      // The store turned the day itself; the snapshot is read again once, for the next day's
+      // shifts (a replay by then ends with a snapshot anyway).
+      window.setTimeout(() => {
+        if (!replaying()) loadSnapshot("day");
+      }, DAY_RELOAD_AFTER_MS);
       break;
     case "snapshot": {
       // Routes drawn as straight lines need the members' positions: draw them again.
@@ -235,18 +264,18 @@ let snapshotReason = null;
 let waiting = []; // frames that came while the snapshot was loading
 
 /**
- * @param {string} reason  "start", "resync" or "periodic" (store.applySnapshot)
+ * @param {string} reason  "start", "resync" or "day" (store.applySnapshot)
  * @returns {Promise<WallState | undefined>}
  */
 function loadSnapshot(reason) {
   if (snapshotLoading) {
-    // A resync asked for during a periodic reload takes that reload over.
-    if (reason !== "periodic") snapshotReason = reason;
+    // A resync asked for during the day's reload takes that reload over.
+    if (reason !== "day") snapshotReason = reason;
     return snapshotLoading;
   }
   snapshotReason = reason;
   // Not older than the newest event this page shows: the walls share one snapshot for a second
-  // (wall/snapshot.py), and a periodic reload must not take the page back behind its own events.
+  // (wall/snapshot.py), and a reload must not take the page back behind its own events.
   const lastEvent = store.state.lastEvent;
   snapshotLoading = http
     .get(config.api.state, lastEvent ? { after: lastEvent } : undefined)
@@ -290,6 +319,9 @@ function handle(frame) {
     if (!result.gone && card.id() === Number(frame.event.incident)) fetchCard(frame.event.incident);
   } else if (frame.type === "positions") {
     store.applyPositions(frame.positions);
+  } else if (frame.type === "members") {
+    // Responders changed by staff (a replay ends with a snapshot anyway).
+    if (!replaying()) store.applyMembers(frame, config.subdistrict && config.subdistrict.code);
   } else if (frame.type === "caught_up") {
     store.caughtUp(frame.last_event);
   } else if (frame.type === "resync") {
@@ -317,6 +349,8 @@ const socket = createSocket({
 
 function everySecond() {
   if (replaying()) return;
+  // What time changes with no event: duty, snoozes, the day (the store tells the views).
+  store.tick();
   header.showClock(store.now());
   mapView.tickAll();
   queue.tick();
@@ -339,9 +373,6 @@ function everySecond() {
 if (!config.subdistrict) {
   mapView.showNotice(config.map.text.noData);
 } else {
-  window.setInterval(() => {
-    if (!replaying() && !snapshotLoading) loadSnapshot("periodic");
-  }, SNAPSHOT_EVERY_MS);
   window.setInterval(everySecond, 1000);
   header.setConnection("connecting");
   everySecond();
