@@ -224,9 +224,15 @@ class PositionFix(models.Model):
     """One position a responder's phone reported (the track), WGS 84 after any GCJ-02 conversion.
     Append-only, one fix per member and time (unique); the member's latest fix is mirrored in
     MemberPosition. Replay of a past day reads the tracks from here (BRIN on the time: rows arrive
-    roughly in time order)."""
+    roughly in time order).
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="fixes")
+    In the database the table is partitioned by local day on `recorded_at` (migration 0015,
+    dispatch/track_partitions.py): its primary key there is (id, recorded_at) — ids still come from
+    one sequence, so `id` stays the model's primary key — and nothing may reference a fix. Reads
+    that bound `recorded_at` touch only their days' partitions. No index on the member alone: the
+    unique (member, recorded_at) serves reads by member."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="fixes", db_index=False)
     recorded_at = models.DateTimeField(_("recorded at"))
     point = models.PointField(_("position"), srid=4326, spatial_index=False)
     accuracy_m = models.FloatField(_("accuracy (m)"), null=True, blank=True)

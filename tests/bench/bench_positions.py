@@ -23,6 +23,15 @@ than the last, so every batch moves the members forward; a fifth of the fixes in
 Prints positions per second and each one's share of the floor. Target: at least 10,000 positions/s
 through the API. Not a test: nothing fails on a slow machine; the verdict line says whether the
 target was met.
+
+Then the track at a city's scale (issue 16; `--city-subdistricts 0` skips it): on a throwaway
+database (`bench_positions_<pid>`, created and migrated as a test database, dropped at the end),
+190 sub-districts of 692 members each (131,480, every one with a last known position), today's
+partition of the track filled beforehand with `--city-prefill` fixes (default 1,000,000), then
+batches of 1,000 fixes of distinct random members of the city, each newer than the last: fixes
+per second stored by `positions_ingest()` and by its statement alone into the partitioned track,
+then the same once the track is made a plain table again (migration dispatch/0015 reversed, its
+rows kept). Target: at least 50,000 fixes/s into the partitioned track through the service.
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,7 +64,7 @@ import httpx  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
-from django.contrib.gis.geos import Point  # noqa: E402
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
@@ -63,11 +72,13 @@ from rest_framework.authtoken.models import Token  # noqa: E402
 from config.roles import UserRole  # noqa: E402
 from dispatch import positions  # noqa: E402
 from dispatch.gcj02 import wgs84_to_gcj02  # noqa: E402
-from dispatch.models import Member, MemberPosition, PositionFix  # noqa: E402
+from dispatch.models import Member, MemberPosition, PositionFix, Unit  # noqa: E402
 from fixtures.demo import DEMO_CODE  # noqa: E402
 from geo.models import Subdistrict  # noqa: E402
 
 TARGET_PER_SECOND = 10_000
+CITY_TARGET_PER_SECOND = 50_000
+CITY_MEMBERS_PER_SUBDISTRICT = 692
 BENCH_USER = "bench-positions-gateway"
 
 FLOOR_SQL = """
@@ -160,7 +171,7 @@ async def post_all(base: str, token: str, bodies: list[bytes], clients: int, cod
 
 def start_server(port: int) -> subprocess.Popen:
     env = dict(os.environ, DEBUG="0", SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(40),
-               LOG_LEVEL="WARNING")
+               LOG_LEVEL="WARNING", SECURE_SSL_REDIRECT="0")  # plain http on 127.0.0.1: no redirect to https
     server = subprocess.Popen(  # noqa: S603 - our own server with fixed arguments
         [str(REPO / ".venv" / "bin" / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1",
          "--port", str(port), "--lifespan", "off", "--log-level", "warning", "--no-access-log"],
@@ -186,7 +197,16 @@ def main() -> int:
     parser.add_argument("--direct-batches", type=int, default=30, help="batches for the service and the SQL rows")
     parser.add_argument("--naive", type=int, default=2000, help="fixes saved one by one by the ORM (default 2000)")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--city-subdistricts", type=int, default=190,
+                        help="sub-districts of 692 members for the track at city scale (0: skip it)")
+    parser.add_argument("--city-prefill", type=int, default=1_000_000,
+                        help="fixes in today's partition before the city's batches")
+    parser.add_argument("--city-batches", type=int, default=100, help="batches of the city, each way")
+    parser.add_argument("--city-only", action="store_true", help="only the track at city scale")
     args = parser.parse_args()
+    if args.city_only:
+        city_track(args)
+        return 0
 
     sub = Subdistrict.objects.filter(code=DEMO_CODE).first()
     if sub is None:
@@ -319,7 +339,130 @@ def main() -> int:
           f"({api / floor:.0%} of the bulk UPDATE floor, which moves the last positions only: the API also "
           f"appends every fix to the track, checks it and converts GCJ-02)")
     print(f"(load average {os.getloadavg()[0]:.2f})")
+    if args.city_subdistricts > 0:
+        city_track(args)
     return 0
+
+
+def city_fixes(member_ids: list[int], rng: random.Random, size: int, clock) -> list[positions.Fix]:
+    """A batch of `size` fixes of distinct members, one µs apart after `clock`, around their home."""
+    members = rng.sample(member_ids, size)
+    return [positions.Fix(m, clock + timedelta(microseconds=k), 120.0 + rng.random() * 0.95,
+                          30.0 + rng.random() * 0.5, round(rng.uniform(3, 30), 1)) for k, m in enumerate(members)]
+
+
+def city_track(args) -> None:
+    """The track at a city's scale, partitioned and plain (see the module's docstring)."""
+    from django.core.management import call_command
+
+    name = f"bench_positions_{os.getpid()}"
+    connection.close()
+    connection.close_pool()  # else the pool goes on handing out connections to the development database
+    original = connection.settings_dict["NAME"]
+    settings.DATABASES["default"]["TEST"]["NAME"] = name
+    began = time.perf_counter()
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        with connection.cursor() as cur:
+            cur.execute("SELECT current_database()")
+            if cur.fetchone()[0] != name:
+                raise RuntimeError("not on the throwaway database")
+        n = args.city_subdistricts
+        per = CITY_MEMBERS_PER_SUBDISTRICT
+        with transaction.atomic():
+            for k in range(n):  # a grid of 0.05° squares from 120E 30N
+                x, y = 120 + (k % 19) * 0.05, 30 + (k // 19) * 0.05
+                sub = Subdistrict.objects.create(code=f"CITY{k:03d}", name=f"城市街道{k:03d}",
+                                                 boundary=MultiPolygon(Polygon.from_bbox((x, y, x + 0.05, y + 0.05)),
+                                                                       srid=4326))
+                Unit.objects.create(subdistrict=sub, code=f"CITY{k:03d}-U", name="网格中队", kind=Unit.Kind.GRID_SQUAD)
+        today = timezone.localdate()
+        midnight = datetime.combine(today, datetime.min.time(), tzinfo=timezone.get_current_timezone())
+        with connection.cursor() as cur:
+            cur.execute("SET session_replication_role = replica")  # no change records for a generated city
+            cur.execute("""INSERT INTO dispatch_member (subdistrict_id, unit_id, code, name, force, roles, phone,
+                                                        travel_mode, home, active)
+                           SELECT u.subdistrict_id, u.id, u.code || '-' || k, '队员' || k, 'grid_worker', '{}',
+                                  '138' || lpad((u.id * 1000 + k)::text, 8, '0'), 'ebike',
+                                  ST_SetSRID(ST_MakePoint(120 + random() * 0.95, 30 + random() * 0.5), 4326), true
+                           FROM dispatch_unit u, generate_series(1, %s) k
+                           WHERE u.code LIKE 'CITY%%-U'""", [per])
+            cur.execute("""INSERT INTO dispatch_memberposition (member_id, point, recorded_at, accuracy_m)
+                           SELECT id, home, %s, 10 FROM dispatch_member""", [midnight])
+            # today's partition holds the first `prefill` fixes of the day, members in turn every 10 s
+            cur.execute("""INSERT INTO dispatch_positionfix (member_id, recorded_at, point, accuracy_m, received_at)
+                           SELECT m.id, %s + (s.k * interval '10 s') + (m.id %% 1000) * interval '1 ms',
+                                  m.home, 10, %s
+                           FROM dispatch_member m, generate_series(0, %s) s(k)
+                           ORDER BY s.k, m.id LIMIT %s""",
+                        [midnight, midnight, args.city_prefill // max(1, n * per) + 1, args.city_prefill])
+            cur.execute("SET session_replication_role = DEFAULT")
+        with connection.cursor() as cur:
+            cur.execute("VACUUM ANALYZE dispatch_positionfix")
+            cur.execute("VACUUM ANALYZE dispatch_memberposition")
+            cur.execute("ANALYZE dispatch_member")
+            cur.execute("SELECT count(*) FROM dispatch_member")
+            member_count = cur.fetchone()[0]
+            cur.execute("SELECT tableoid::regclass::text, count(*) FROM dispatch_positionfix GROUP BY 1")
+            homes = dict(cur.fetchall())
+        member_ids = list(Member.objects.values_list("id", flat=True))
+        rng = random.Random(args.seed)
+        clock = timezone.now() - timedelta(minutes=1)
+        print()
+        print(f"The track at city scale: {member_count:,} members in {n} sub-districts, "
+              f"{sum(homes.values()):,} fixes in today's partition beforehand "
+              f"({', '.join(homes)}); {name} set up in {time.perf_counter() - began:.0f} s")
+
+        def measure(label: str) -> dict[str, float]:
+            nonlocal clock
+            out = {}
+            batches = []
+            for _ in range(args.city_batches):
+                batches.append(city_fixes(member_ids, rng, args.batch, clock))
+                clock += timedelta(seconds=1)
+            gc.collect()
+            elapsed = []
+            for fixes in batches:
+                t0 = time.perf_counter()
+                positions.positions_ingest(fixes=fixes)
+                elapsed.append(time.perf_counter() - t0)
+            out[f"positions_ingest() into the {label} track"] = rate(args.batch * len(batches), sum(elapsed))
+            p50 = statistics.median(elapsed) * 1000
+            batches = []
+            for _ in range(args.city_batches):
+                batches.append(city_fixes(member_ids, rng, args.batch, clock))
+                clock += timedelta(seconds=1)
+            t_sql = 0.0
+            for fixes in batches:
+                params = dict(zip(["members", "times", "lons", "lats", "accuracies"], Batches.arrays(fixes),
+                                  strict=True), received_at=timezone.now())
+                t0 = time.perf_counter()
+                with transaction.atomic(), positions._array_cursor() as (cur, binary):
+                    cur.execute(positions._INGEST_SQL_BINARY if binary else positions._INGEST_SQL, params)
+                    cur.fetchall()
+                t_sql += time.perf_counter() - t0
+            out[f"its statement alone, {label} track"] = rate(args.batch * len(batches), t_sql)
+            for key, value in out.items():
+                print(f"{key:58} {value:12,.0f}" + (f"  {p50:.1f} ms per batch (p50)" if "ingest" in key else ""))
+            return out
+
+        print(f"{'batches of ' + str(args.batch) + ' fixes of distinct members':58} {'fixes/s':>12}")
+        partitioned = measure("partitioned")
+        t0 = time.perf_counter()
+        call_command("migrate", "dispatch", "0014", verbosity=0)
+        with connection.cursor() as cur:
+            cur.execute("VACUUM ANALYZE dispatch_positionfix")
+            cur.execute("SELECT count(*) FROM dispatch_positionfix")
+            rows = cur.fetchone()[0]
+        print(f"(the track made a plain table again: {rows:,} fixes moved in {time.perf_counter() - t0:.0f} s)")
+        measure("plain")
+        got = partitioned["positions_ingest() into the partitioned track"]
+        verdict = "met" if got >= CITY_TARGET_PER_SECOND else "NOT met"
+        print(f"target ≥ {CITY_TARGET_PER_SECOND:,} fixes/s into the partitioned track at {member_count:,} members: "
+              f"{got:,.0f}/s — {verdict} (load average {os.getloadavg()[0]:.2f})")
+    finally:
+        positions.fanout.reset()
+        connection.creation.destroy_test_db(original, verbosity=0)
 
 
 if __name__ == "__main__":
