@@ -65,6 +65,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.db_router import read_connection, reads_from_replica
 from config.errors import DomainError, Forbidden
 from config.roles import INTAKE_ROLES, has_role
 from dispatch.models import Unit
@@ -255,12 +256,13 @@ def weekly_agenda(*, subdistrict: Subdistrict, period: Period, now: datetime | N
                    url=_case_url_template())
     agenda = Agenda(subdistrict=subdistrict.code, subdistrict_name=subdistrict.name, period=period,
                     generated_at=now, window_start=hot_window_start(period))
-    agenda.hot_spots = _hot_spots(ctx, agenda.window_start)
-    agenda.handed_over = _handed_over(ctx)
-    agenda.unstable = _unstable(ctx)
-    agenda.tasks = _tasks(ctx)
-    agenda.rectifications = _rectifications(ctx)
-    agenda.decisions = _decisions(ctx)
+    with reads_from_replica():  # the week's reads, on the read replica when there is one (config/db_router.py)
+        agenda.hot_spots = _hot_spots(ctx, agenda.window_start)
+        agenda.handed_over = _handed_over(ctx)
+        agenda.unstable = _unstable(ctx)
+        agenda.tasks = _tasks(ctx)
+        agenda.rectifications = _rectifications(ctx)
+    agenda.decisions = _decisions(ctx)  # on the primary: the page shows a decision just recorded
     return agenda
 
 
@@ -299,7 +301,7 @@ class _Context:
 
 
 def _rows(sql: str, params: dict) -> list[tuple]:
-    with connection.cursor() as cur:
+    with read_connection().cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchall()
 

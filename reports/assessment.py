@@ -38,6 +38,7 @@ from datetime import datetime
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.db_router import reads_from_replica
 from dispatch.models import Unit
 from geo.models import Community, Subdistrict
 from incidents.models import CallbackTask, Handover
@@ -263,6 +264,7 @@ def _red_flags(subdistrict: Subdistrict, period: Period) -> dict[int, int]:
     return months
 
 
+@reads_from_replica()  # read-only: on the read replica when there is one (config/db_router.py)
 def assessment_report(*, subdistrict: Subdistrict, period: Period) -> Assessment:
     """The year's assessment of the departments and the villages/communities (see the module's definitions)."""
     params = counted_params(subdistrict=subdistrict, start=period.start, end=period.end,

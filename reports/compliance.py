@@ -31,6 +31,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.db_router import reads_from_replica
 from config.errors import DomainError
 from config.inputs import ascii_int
 from dispatch.models import Member, Unit
@@ -115,6 +116,7 @@ def _worst_first(row: ComplianceRow):
     return (-row.flagged, -row.late, -row.no_position, row.group, row.code)
 
 
+@reads_from_replica()  # read-only: on the read replica when there is one (config/db_router.py)
 def compliance_report(*, subdistrict: Subdistrict, period: Period, unit: Unit | None = None) -> ComplianceReport:
     """The month's arrivals per member and per grid (of one unit's members when `unit` is given)."""
     params = counted_params(subdistrict=subdistrict, start=period.start, end=period.end,

@@ -71,11 +71,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import cast
 
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.db_router import read_alias, reads_from_replica
 from dispatch.models import DispatchOrder, Force, Member, Role, Unit
 from geo.models import Community, Subdistrict
 from incidents.models import Status
@@ -173,8 +174,10 @@ def counted_params(*, subdistrict: Subdistrict, start: datetime, end: datetime, 
 
 def run(sql: str, params: dict) -> list[tuple]:
     """One read statement, JIT off for its transaction (PostgreSQL's JIT costs far more than these
-    aggregates take: its estimate is inflated by the joins)."""
-    with transaction.atomic(), connection.cursor() as cursor:
+    aggregates take: its estimate is inflated by the joins). On the read replica inside
+    `reads_from_replica()` (config/db_router.py)."""
+    alias = read_alias()
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, params)
         return cursor.fetchall()
@@ -564,14 +567,18 @@ def user_name(user) -> str:
 def ranking_shown(*, subdistrict: Subdistrict, period: Period) -> RankingShown:
     from reports.models import RankingPublication
 
+    # The publication on the primary (a page shows one just published); the computations on the read
+    # replica when there is one (config/db_router.py: a second of lag is no matter to them).
     publication = (RankingPublication.objects.filter(subdistrict=subdistrict, month=period.first_day)
                    .select_related("published_by").first())
     if publication is not None:
-        changed = outcomes_changed(publication.outcomes or {},
-                                   ranking_outcomes(subdistrict=subdistrict, period=period))
+        with reads_from_replica():
+            outcomes = ranking_outcomes(subdistrict=subdistrict, period=period)
         return RankingShown(board=publication.board, published=True, published_at=publication.published_at,
-                            published_by=user_name(publication.published_by), changed=changed)
-    board = ranking_board(subdistrict=subdistrict, period=period).as_dict()
+                            published_by=user_name(publication.published_by),
+                            changed=outcomes_changed(publication.outcomes or {}, outcomes))
+    with reads_from_replica():
+        board = ranking_board(subdistrict=subdistrict, period=period).as_dict()
     ended = period.end <= timezone.now()
     reason = "" if ended else str(_("The month has not ended: it can be published from %(day)s.")
                                    % {"day": period.end.date().isoformat()})

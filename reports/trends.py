@@ -51,13 +51,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import cast
 
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.db.models import Count, Q
 from django.db.models.functions import ExtractMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from config.db_router import read_alias, read_connection, reads_from_replica
 from config.errors import DomainError
 from config.inputs import ascii_int
 from config.roles import STAFF_ROLES
@@ -286,6 +287,7 @@ def _cut(period: Period, now: datetime | None) -> tuple[datetime, datetime]:
 
 # --- the year-over-year report -----------------------------------------------------------------------
 
+@reads_from_replica()  # read-only: on the read replica when there is one (config/db_router.py)
 def year_over_year(*, subdistrict: Subdistrict, period: Period, now: datetime | None = None) -> Trends:
     """One year of a sub-district against the year before (module docstring)."""
     as_of, compared_until = _cut(period, now)
@@ -372,7 +374,8 @@ FROM cases GROUP BY code
 
 def _grid_trends(*, subdistrict, version, period, as_of, last, compared_until) -> tuple[list[GridTrend], Change]:
     """Each grid of `version`, this year to date against last year to the same instant."""
-    with transaction.atomic(), connection.cursor() as cursor:
+    alias = read_alias()
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         _no_jit(cursor)
         cursor.execute(_GRID_SQL, {
             "version": version.pk if version else None, "subdistrict": subdistrict.pk, "merged": Status.MERGED,
@@ -459,7 +462,8 @@ def _satisfaction(*, subdistrict, period, as_of, last, compared_until, states):
     this_total, last_total = _Tally(), _Tally()
     this_units: dict[int | None, _Tally] = {}
     last_units: dict[int | None, _Tally] = {}
-    with transaction.atomic(), connection.cursor() as cursor:
+    alias = read_alias()
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         _no_jit(cursor)
         cursor.execute(_SATISFACTION_SQL, {
             "this_start": period.start, "as_of": as_of, "last_start": last.start, "last_end": last.end,
@@ -601,12 +605,13 @@ ORDER BY 3 DESC, 1, 2
 """
 
 
+@reads_from_replica()  # read-only: on the read replica when there is one (config/db_router.py)
 def heat_map(*, subdistrict: Subdistrict, days: int, category: Category | None,
              now: datetime | None = None) -> HeatMap:
     """The cases of the last `days` days (of `category`, or all), aggregated to HEAT_CELL_M cells."""
     until = now or timezone.now()
     since = until - timedelta(days=days)
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(_HEAT_SQL, {
             "cell_m": float(HEAT_CELL_M), "m_per_deg": METRES_PER_DEGREE, "subdistrict": subdistrict.pk,
             "merged": Status.MERGED, "since": since, "until": until,

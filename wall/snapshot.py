@@ -1,7 +1,8 @@
 """The wall snapshot, built once and shared by every wall of a sub-district.
 
-Every wall map loads the snapshot on connect, on resync and every few minutes; after a server
-restart all of them ask at once. Built separately, 200 snapshots of ~50 ms of Python each queue for
+Every wall map loads the snapshot on connect, on resync, after a replay and once a minute after
+midnight (for the next day's duty shifts: wall.js); after a server restart, and at that minute, all
+of them ask at once. Built separately, 200 snapshots of ~50 ms of Python each queue for
 seconds on one interpreter. Here one request builds it (the others asking meanwhile wait for that
 one, not for a build of their own), it is encoded to JSON once (orjson), and the same bytes answer
 every wall of the sub-district (in the same language: the labels are translated) while both hold:
@@ -23,6 +24,12 @@ It is gzipped once per build too (level 5: ~160 KB of JSON become ~14 KB in ~1.5
 accepts gzip (every browser) gets those bytes. In a burst the server writes, and each wall reads,
 a tenth of the bytes; the compression is paid once per build, not per wall. There is no secret in
 the snapshot for a compression side channel to reveal (no token, nothing of the request's).
+
+With a read replica (DATABASE_REPLICA_URL, config/db_router.py) the snapshot is built there. A
+replica a second behind is fine for a new page (it resumes its socket from the snapshot's
+`last_event`, read on the replica too), but not for a wall that already shows a newer event: when
+the replica has not replayed event `after` yet, the build reads the primary instead, so that a wall
+never goes back in time.
 """
 
 from __future__ import annotations
@@ -35,8 +42,9 @@ from typing import TypeGuard
 
 from django.conf import settings
 
+from config.db_router import REPLICA, reads_from_replica
 from config.renderers import dumps
-from wall.selectors import WallSubdistrict, wall_state
+from wall.selectors import WallSubdistrict, last_event_id, wall_state
 
 GZIP_LEVEL = 5
 
@@ -80,7 +88,7 @@ def wall_snapshot(*, subdistrict: WallSubdistrict, language: str, after: int = 0
     """The wall snapshot of `subdistrict`, not older than event `after` (see the module docstring)."""
     share = settings.WALL_SNAPSHOT_SHARE_SECONDS
     if share <= 0:
-        return Snapshot.of(wall_state(subdistrict=subdistrict))
+        return Snapshot.of(_state(subdistrict, after))
     key = (subdistrict.id, language)
     asked = time.monotonic()
     built = _built.get(key)
@@ -92,10 +100,19 @@ def wall_snapshot(*, subdistrict: WallSubdistrict, language: str, after: int = 0
             return built.snapshot
         started = time.monotonic()
         _codes[subdistrict.code] = subdistrict.id
-        state = wall_state(subdistrict=subdistrict)
+        state = _state(subdistrict, after)
         built = _Built(at=started, last_event=state["last_event"], snapshot=Snapshot.of(state))
         _built[key] = built
         return built.snapshot
+
+
+def _state(subdistrict: WallSubdistrict, after: int) -> dict:
+    """wall_state on the replica when there is one and it has replayed event `after`, else on the
+    primary (see the module docstring)."""
+    with reads_from_replica() as alias:
+        if alias != REPLICA or after <= 0 or last_event_id(subdistrict_id=subdistrict.id) >= after:
+            return wall_state(subdistrict=subdistrict)
+    return wall_state(subdistrict=subdistrict)  # the replica lags behind the wall: the primary
 
 
 def shared(*, code: str, language: str, after: int) -> Snapshot | None:
