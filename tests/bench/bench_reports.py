@@ -2,11 +2,11 @@
 """Benchmark: the monthly ranking and the weekly agenda over a city's history (reports/).
 
 On a throwaway database (`bench_reports_<pid>`, created and migrated like a test database, dropped
-at the end; the development database is not touched): the city of `city_history.py` — 190
-sub-districts, 131,480 members, 9,880 grids and, by default, 10 million incidents with their
-dispatch orders, hand-overs and call-backs at the demo's rates and mix, generated in SQL
-(`BENCH_REPORTS_INCIDENTS` or `--incidents` for a smaller city; `--database NAME` reuses a city
-generated before with `city_history.py --database NAME --keep`, and keeps it).
+at the end; the development database is not touched): the city of `manage.py seed_city`
+(`fixtures.city.generate`) — 190 sub-districts, 131,480 members, 9,880 grids and, by default, 10
+million incidents with their dispatch orders, hand-overs and call-backs at the demo's rates and mix,
+generated in SQL (`BENCH_REPORTS_INCIDENTS` or `--incidents` for a smaller city; `--database NAME`
+reuses a city generated before with `manage.py seed_city` into that database, and keeps it).
 
 Timed through the real entry points, 20 runs each (p50 / p95 / the first run), for three
 sub-districts and three periods each:
@@ -32,16 +32,20 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-import city_history  # noqa: E402
+import django  # noqa: E402
 
-city_history.setup_django()
+django.setup()
 
 from django.db import connection  # noqa: E402
 
+from fixtures import city  # noqa: E402
+
 TARGET_S = 2.0
-SHANGHAI = city_history.SHANGHAI
+SHANGHAI = city.SHANGHAI
 
 RANKING_FLOOR_SQL = """
 SELECT o.member_id, count(*), count(*) FILTER (WHERE o.arrived_at IS NOT NULL),
@@ -158,7 +162,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--workers", type=int, default=None, help="connections generating at once")
     parser.add_argument("--database", default=None,
-                        help="an existing city (city_history.py --database NAME --keep): reused and kept")
+                        help="an existing city (manage.py seed_city into it): reused and kept")
     args = parser.parse_args()
 
     from geo.models import Subdistrict
@@ -171,16 +175,16 @@ def main() -> int:
     original = None
     began = time.perf_counter()
     if args.database:
-        city_history.use_database(args.database)
+        city.use_database(args.database)
         name = args.database
         generated = "reused"
     else:
         name = f"bench_reports_{os.getpid()}"
-        original = city_history.throwaway_database(name)
+        original = city.throwaway_database(name)
     try:
         if original is not None:
-            stats = city_history.generate(connection, subdistricts=args.subdistricts, incidents=args.incidents,
-                                          seed=args.seed, workers=args.workers)
+            stats = city.generate(connection, subdistricts=args.subdistricts, incidents=args.incidents,
+                                  seed=args.seed, workers=args.workers, report=city.Reporter(print))
             generated = (f"generated in {stats.total_s / 60:.1f} min ({stats.timings['history'] / 60:.1f} min the "
                          f"history, {stats.timings['indexes and foreign keys re-created'] / 60:.1f} min its indexes)")
         first = Incident.objects.order_by("reported_at").values_list("reported_at", flat=True).first()
@@ -262,7 +266,7 @@ def main() -> int:
     finally:
         if original is not None:
             connection.close()
-            city_history.drop_database(original)
+            city.drop_database(original)
     return 0
 
 
