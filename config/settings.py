@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "config.auth.LoginBusyMiddleware",
     # After the others, as django-axes asks: it turns a lockout flagged during the login into its answer.
     "axes.middleware.AxesMiddleware",
+    # A page about no sub-district for a user of several: the chooser (geo/tenancy.py).
+    "frontend.middleware.SubdistrictChoiceMiddleware",
     # Who and from which page, for the audit triggers (audit/models.py): after authentication. Last
     # because it can only run synchronously: Django then runs the whole chain in the request's
     # thread. Anywhere else the middleware inside it ran on the event loop, each hopping to a thread
@@ -162,6 +164,16 @@ if DB_POOL_MAX_SIZE > 0:
         "max_size": DB_POOL_MAX_SIZE,
         "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
     }
+# A PostgreSQL streaming replica for the read-only paths (config/db_router.py: the wall snapshot,
+# the replay, the reports, the map layers); writes and every other read stay on `default`. In tests
+# it mirrors `default` (no test database of its own) and the router leaves it unused.
+if "DATABASE_REPLICA_URL" in env:
+    DATABASES["replica"] = env.db_url("DATABASE_REPLICA_URL", engine="django.contrib.gis.db.backends.postgis")
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    if "pool" in DATABASES["default"].get("OPTIONS", {}):
+        DATABASES["replica"].setdefault("OPTIONS", {})["pool"] = dict(DATABASES["default"]["OPTIONS"]["pool"])
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Channels: in-memory layer for one process, channels-redis when REDIS_URL is set.
@@ -463,6 +475,12 @@ WALL_POSITIONS_INTERVAL_S = env.float("WALL_POSITIONS_INTERVAL_S", default=1.0)
 POSITIONS_MAX_BATCH = env.int("POSITIONS_MAX_BATCH", default=5000)
 POSITIONS_MAX_AGE_HOURS = env.int("POSITIONS_MAX_AGE_HOURS", default=24)
 POSITIONS_MAX_AHEAD_SECONDS = env.int("POSITIONS_MAX_AHEAD_SECONDS", default=300)
+# The track (dispatch.PositionFix) is partitioned by local day (dispatch/track_partitions.py): the SLA
+# clock (hourly) and `manage.py track_partitions` keep a partition ready for today and this many days
+# ahead, and drop each day's partition, its fixes with it, once the day lies more than
+# POSITION_TRACK_DAYS days back (the replay's reach).
+POSITION_TRACK_DAYS = env.int("POSITION_TRACK_DAYS", default=90)
+POSITION_TRACK_DAYS_AHEAD = env.int("POSITION_TRACK_DAYS_AHEAD", default=7)
 
 # Idempotency keys of the API's actions (incidents/idempotency.py): a key is honoured this many
 # hours after its first use — 14 days, since a phone's outbox never drops an action and may hold one

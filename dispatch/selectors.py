@@ -17,6 +17,7 @@ from dispatch.models import Alarm, DispatchOrder, DutyShift, Force, Member, Memb
 from dispatch.recommend import incident_facts, recommend
 from geo.models import BoundaryVersion, Grid, Subdistrict
 from geo.selectors import boundary_versions_in_force_first
+from geo.tenancy import tenant_q
 from incidents import flows
 from incidents.models import Handover, Incident, Status
 from incidents.selectors import incidents_visible_to
@@ -71,10 +72,12 @@ def incident_orders(*, incident_id: int) -> QuerySet[DispatchOrder]:
 
 def alarm_list(*, user: Actor, subdistrict: Subdistrict | None = None, state: str | None = None,
                incident_id: int | None = None, limit: int = 200) -> QuerySet[Alarm]:
-    """Alarms, newest first. Staff roles see every alarm (of `subdistrict` when given); any other
+    """Alarms, newest first. Staff roles see every alarm of their sub-districts (of `subdistrict` when given); any other
     user only the alarms their member was told of (a unit leader's own list)."""
     qs = Alarm.objects.select_related("incident", "order__member__unit", "handover__unit", "acknowledged_by")
-    if not has_role(user, *STAFF_ROLES):
+    if has_role(user, *STAFF_ROLES):
+        qs = qs.filter(tenant_q(user))  # their own sub-districts' (geo/tenancy.py)
+    else:
         member = getattr(user, "member", None) if user.is_authenticated else None
         if member is None:
             return qs.none()

@@ -42,6 +42,7 @@ from dispatch.notify import message_resend, message_stand_down, messages_for_ord
 from dispatch.recommend import Candidate, assess_members
 from dispatch.selectors import alarms_told_to_leader, order_needs_replacement
 from dispatch.unit_notify import offices_tell
+from geo.tenancy import tenant_q
 from incidents import flows
 from incidents import services as lifecycle
 from incidents.events import event_append
@@ -538,8 +539,13 @@ def level_set(incident: Incident, target: int, *, actor: Actor | None, note: str
 
 # --- alarms: acknowledge and snooze ----------------------------------------------------------------
 
-def _alarm_lock(alarm_id: int) -> tuple[Incident, Alarm]:
-    incident_id = Alarm.objects.filter(pk=alarm_id).values_list("incident_id", flat=True).first()
+def _alarm_lock(alarm_id: int, actor: Actor | None = None) -> tuple[Incident, Alarm]:
+    """The alarm's case and the alarm, locked; 404 for none, or one of a sub-district the command
+    room's `actor` does not work in (geo/tenancy.py)."""
+    alarms = Alarm.objects.filter(pk=alarm_id)
+    if actor is not None:
+        alarms = alarms.filter(tenant_q(actor))
+    incident_id = alarms.values_list("incident_id", flat=True).first()
     if incident_id is None:
         raise DomainError(_("No such alarm."), code="not_found", http_status=404)
     incident = _incident_lock(incident_id)
@@ -562,7 +568,7 @@ def alarm_acknowledge(*, alarm_id: int, actor: Actor, note: str, at: datetime | 
     note = clean_text(note, field=_("Note"), max_length=MAX_TEXT, required=True)
     at = at or timezone.now()
     with transaction.atomic():
-        incident, alarm = _alarm_lock(alarm_id)
+        incident, alarm = _alarm_lock(alarm_id, actor)
         if alarm.state == Alarm.State.ACKNOWLEDGED:
             raise TransitionRefused(_("This alarm is acknowledged already."))
         alarm.state, alarm.acknowledged_at, alarm.acknowledged_by, alarm.note = (
@@ -585,7 +591,7 @@ def alarm_snooze(*, alarm_id: int, actor: Actor, minutes: int, note: str = "", a
     note = clean_text(note, field=_("Note"), max_length=MAX_TEXT)
     at = at or timezone.now()
     with transaction.atomic():
-        incident, alarm = _alarm_lock(alarm_id)
+        incident, alarm = _alarm_lock(alarm_id, actor)
         if alarm.state == Alarm.State.ACKNOWLEDGED:
             raise TransitionRefused(_("This alarm is acknowledged already."))
         alarm.state, alarm.snoozed_until = Alarm.State.SNOOZED, at + timedelta(minutes=minutes)

@@ -19,7 +19,7 @@ from config.roles import COMMAND_ROLES, REVEAL_ROLES, UserRole, has_role
 from dispatch.models import DispatchOrder, Unit
 from frontend.incident_page import panels_text, recommend_urls, sla_urls
 from frontend.views import map_config, url_template
-from geo.selectors import subdistrict_get
+from geo.tenancy import request_subdistrict
 from incidents.models import CallbackTask, Category, Channel, Handover, Incident
 from incidents.selectors import contact_reveal_allowed, incident_detail
 
@@ -134,7 +134,7 @@ def _page_urls() -> dict:
 @role_required(*CONSOLE_ROLES)
 def console_view(request):
     """The console: hotline intake, live queues, call-backs and assignment forms around a map."""
-    subdistrict = subdistrict_get(code=request.GET.get("subdistrict") or None)
+    subdistrict = request_subdistrict(request, required=False)
     joint = _channel_list(Channel.Kind.JOINT_ASSIGNMENT)
     config = {
         "map": map_config(request, subdistrict),

@@ -12,7 +12,6 @@ Only planners and the command room open it (403 for the others, as the planner A
 """
 
 from django.conf import settings
-from django.http import Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
@@ -23,7 +22,7 @@ from config.permissions import role_required
 from config.roles import UserRole
 from dispatch.models import Force
 from frontend.views import csrf_header_name
-from geo.selectors import subdistrict_get
+from geo.tenancy import request_subdistrict
 
 PLANNER_ROLES = (UserRole.PLANNER, UserRole.COMMAND_ROOM)
 # Seconds between two presence calls: the draft shows who else edits it and who saved last.
@@ -265,12 +264,9 @@ def planner_config(request, subdistrict) -> dict:
 
 @role_required(*PLANNER_ROLES)
 def planner_view(request):
-    """The planners' page of a sub-district (`?subdistrict=<code>`, default the first; 404 for a code
-    that names none)."""
-    code = request.GET.get("subdistrict") or None
-    subdistrict = subdistrict_get(code=code)
-    if code is not None and subdistrict is None:
-        raise Http404(_("No such sub-district."))
+    """The planners' page of a sub-district (`?subdistrict=<code>` among the user's, geo/tenancy.py;
+    404 for a code that names none of theirs)."""
+    subdistrict = request_subdistrict(request, required=False)
     get_token(request)  # the CSRF cookie the modules send back with every save
     return render(
         request,

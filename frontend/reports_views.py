@@ -12,13 +12,12 @@ Only the report roles (reports.access.REPORT_ROLES) open them; 403 for the other
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.http import Http404
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from config.permissions import role_required
-from geo.selectors import subdistrict_get
+from geo.tenancy import request_subdistrict
 from reports.access import REPORT_ROLES
 
 if TYPE_CHECKING:
@@ -56,11 +55,8 @@ def report_pages() -> list[dict]:
 
 
 def report_subdistrict(request):
-    """The sub-district of `?subdistrict=<code>` (default: the first), or 404."""
-    subdistrict = subdistrict_get(code=request.GET.get("subdistrict") or None)
-    if subdistrict is None:
-        raise Http404
-    return subdistrict
+    """The sub-district of `?subdistrict=<code>` among the user's (geo/tenancy.py), or 404."""
+    return request_subdistrict(request)
 
 
 def report_context(request, current: str, **more) -> dict:

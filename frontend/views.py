@@ -8,8 +8,11 @@ user linked to an active member on the responders' app (/m/) (`landing_url`). `/
 shows the map to anybody, as before."""
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 from config.permissions import MEMBER_MAP_ROLES, role_required
@@ -17,7 +20,7 @@ from config.roles import UserRole, has_role
 from dispatch.models import Force, Member
 from frontend.reports_trends_views import heat_config
 from geo.models import Place, Road, Subdistrict
-from geo.selectors import subdistrict_get
+from geo.tenancy import request_subdistrict
 from incidents.dept_api import DEPT_ROLES
 
 # Names of the map layers in the layer switcher and the legend.
@@ -117,12 +120,12 @@ def landing_url(user) -> str | None:
 
 @role_required()
 def map_view(request):
-    """The sub-district map (`?subdistrict=<code>`, default the first one). Plain `/` sends the
+    """The sub-district map (`?subdistrict=<code>`, one of the user's; geo/tenancy.py). Plain `/` sends the
     forces to their own page (`landing_url`)."""
     landing = None if request.GET else landing_url(request.user)
     if landing is not None:
         return redirect(landing)
-    subdistrict = subdistrict_get(code=request.GET.get("subdistrict") or None)
+    subdistrict = request_subdistrict(request, required=False)
     config = map_config(request, subdistrict)
     config["heat"] = heat_config(request, subdistrict)  # the hot-spot layer (None: not for this role)
     return render(request, "frontend/map.html", {"subdistrict": subdistrict, "map_config": config})
@@ -136,3 +139,16 @@ def url_template(name: str) -> str:
 def csrf_header_name() -> str:
     """settings.CSRF_HEADER_NAME is a WSGI key ("HTTP_X_CSRFTOKEN"): the header a client sends."""
     return settings.CSRF_HEADER_NAME.removeprefix("HTTP_").replace("_", "-")
+
+
+@login_required
+def choose_subdistrict_view(request):
+    """`/choose/?next=<a page of this site>`: the user's sub-districts, each a link to that page about
+    it (the choice is kept: geo/tenancy.py). Reached from the header by a user of several."""
+    from frontend.middleware import chooser
+
+    target = request.GET.get("next") or reverse("frontend:map")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        target = reverse("frontend:map")
+    path, _sep, query = target.partition("?")
+    return chooser(request, path, QueryDict(query))

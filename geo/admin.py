@@ -18,6 +18,7 @@ from geo.models import (
     Place,
     Road,
     Subdistrict,
+    Tenancy,
     Water,
 )
 
@@ -130,3 +131,14 @@ class AddressAdmin(LeafletGeoAdmin):
     search_fields = ["text"]
     raw_id_fields = ["road", "place"]
     list_select_related = ["place"]
+
+
+@admin.register(Tenancy)
+class TenancyAdmin(HistoryMixin, admin.ModelAdmin):
+    """Who works in which sub-district (geo/tenancy.py): one row per sub-district, or one for a
+    whole district (the district centre). Every change is in the audit trail."""
+
+    list_display = ["user", "subdistrict", "district"]
+    list_filter = ["subdistrict", "district"]
+    search_fields = ["user__username", "subdistrict__code", "subdistrict__name", "district"]
+    autocomplete_fields = ["user", "subdistrict"]

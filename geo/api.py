@@ -14,6 +14,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.db_router import reads_from_replica
 from config.inputs import ascii_int
 from config.permissions import HasRole, is_staff_role
 from config.roles import STAFF_ROLES, UserRole
@@ -28,9 +29,12 @@ from geo.serializers import (
     SubdistrictSerializer,
     WaterSerializer,
 )
+from geo.tenancy import request_subdistrict, tenant_q
 
 SUBDISTRICT_PARAMETER = OpenApiParameter(
-    "subdistrict", OpenApiTypes.STR, description="Sub-district code; default: the first one by code."
+    "subdistrict", OpenApiTypes.STR,
+    description="Sub-district code, one of the user's; default: the user's only one, or the one they chose last "
+                "(a user of several who chose none: 400 `choose_subdistrict` with `choices`)."
 )
 
 
@@ -42,23 +46,24 @@ class _ScopedView(Protocol):
 
 
 class SubdistrictScopedMixin:
-    """Resolves `?subdistrict=<code>` (default: the first sub-district) or answers 404."""
+    """Resolves `?subdistrict=<code>` among the user's sub-districts (geo/tenancy.py: by default their
+    only one or the one they chose; 400 naming the choices for a user of several), or answers 404."""
 
     _subdistrict: Subdistrict  # once resolved
 
     def get_subdistrict(self: _ScopedView) -> Subdistrict:
         if not hasattr(self, "_subdistrict"):
-            code = self.request.query_params.get("subdistrict") or None
-            subdistrict = selectors.subdistrict_get(code=code)
-            if subdistrict is None:
-                raise NotFound(_("No such sub-district."))
-            self._subdistrict = subdistrict
+            self._subdistrict = request_subdistrict(self.request)  # one of the user's, else 404 (geo/tenancy.py)
         return self._subdistrict
 
 
 class LayerView(SubdistrictScopedMixin, generics.ListAPIView):
     permission_classes = [HasRole]
     pagination_class = None
+
+    def get(self, request, *args, **kwargs):
+        with reads_from_replica():  # the map layers read the replica, if any (config/db_router.py)
+            return super().get(request, *args, **kwargs)
 
 
 @extend_schema_view(get=extend_schema(parameters=[SUBDISTRICT_PARAMETER]))
@@ -69,8 +74,13 @@ class SubdistrictListView(generics.ListAPIView):
     pagination_class = None
     serializer_class = SubdistrictSerializer
 
+    def get(self, request, *args, **kwargs):
+        with reads_from_replica():
+            return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
-        return selectors.subdistrict_list(code=self.request.query_params.get("subdistrict") or None)
+        return selectors.subdistrict_list(code=self.request.query_params.get("subdistrict") or None).filter(
+            tenant_q(self.request.user, "pk"))  # the user's own only
 
 
 @extend_schema_view(get=extend_schema(parameters=[SUBDISTRICT_PARAMETER]))

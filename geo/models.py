@@ -351,3 +351,33 @@ class Address(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+@track_changes()
+class Tenancy(models.Model):
+    """Where a user works: one sub-district (a command room's staff), or every sub-district of a
+    district (the district centre: `district` names it as Subdistrict.district does). A user sees
+    and acts on these sub-districts only (geo/tenancy.py); a user linked to a member of the forces
+    also works in the member's own sub-district without a row here."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tenancies",
+                             verbose_name=_("user"))
+    subdistrict = models.ForeignKey(Subdistrict, on_delete=models.CASCADE, null=True, blank=True,
+                                    related_name="tenancies", verbose_name=_("sub-district"))
+    district = models.CharField(_("whole district"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("tenancy")
+        verbose_name_plural = _("tenancies")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(subdistrict__isnull=False) & Q(district="")) | (Q(subdistrict__isnull=True) & ~Q(district="")),
+                name="tenancy_one_scope"),
+            models.UniqueConstraint(fields=["user", "subdistrict"], condition=Q(subdistrict__isnull=False),
+                                    name="tenancy_user_subdistrict"),
+            models.UniqueConstraint(fields=["user", "district"], condition=~Q(district=""),
+                                    name="tenancy_user_district"),
+        ]
+
+    def __str__(self) -> str:
+        return self.district or str(self.subdistrict)

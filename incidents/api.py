@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -29,7 +29,7 @@ from config.permissions import HasRole
 from config.roles import COMMAND_ROLES, INTAKE_ROLES, REVEAL_ROLES, STAFF_ROLES, UserRole, has_role
 from geo.datum import DATUM_HELP, DATUMS
 from geo.gazetteer import address_search, grids_at_point, locate
-from geo.selectors import subdistrict_get
+from geo.tenancy import request_subdistrict
 from incidents import api_support, photos, services
 from incidents.idempotency import IdempotentMixin
 from incidents.models import CallbackTask
@@ -64,15 +64,13 @@ QUEUES = ("open", "needs_location", "handovers", "outside")
 MERGE_ROLES = (*COMMAND_ROLES, UserRole.CALL_TAKER)
 
 SUBDISTRICT_PARAMETER = OpenApiParameter(
-    "subdistrict", OpenApiTypes.STR, description="Sub-district code; default: the first one by code.")
+    "subdistrict", OpenApiTypes.STR, description="Sub-district code, one of the user's; default: the user's only one, "
+                                                 "or the one they chose last.")
 DATUM_PARAMETER = OpenApiParameter("datum", OpenApiTypes.STR, enum=DATUMS, description=DATUM_HELP)
 
 
 def _subdistrict(request):
-    subdistrict = subdistrict_get(code=request.query_params.get("subdistrict") or None)
-    if subdistrict is None:
-        raise NotFound(_("No such sub-district."))
-    return subdistrict
+    return request_subdistrict(request)  # one of the user's, else 404 (geo/tenancy.py)
 
 
 def _visible_or_404(request, incident_id: int) -> None:

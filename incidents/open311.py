@@ -58,6 +58,7 @@ from config.parsers import CheckedFormParser, CheckedJSONParser, CheckedMultiPar
 from config.permissions import HasRole
 from config.roles import STAFF_ROLES, UserRole
 from geo.selectors import subdistrict_get
+from geo.tenancy import subdistrict_for
 from incidents import api_support, services
 from incidents.models import Category, Incident
 from incidents.serializers import FiniteFloatField, category_field, channel_field, datum_field, point_in_wgs84
@@ -225,8 +226,13 @@ def _iso(value) -> str | None:
     return timezone.localtime(value).isoformat(timespec="seconds") if value else None
 
 
-def _subdistrict(value: str | None):
-    subdistrict = subdistrict_get(code=value or None)
+def _subdistrict(value: str | None, user=None):
+    """The jurisdiction: for a key, one of the sub-districts it is bound to (its tenancy: another is
+    unknown to it); for the public's reads, any."""
+    if user is not None and user.is_authenticated:
+        subdistrict = subdistrict_for(user, value or None)
+    else:
+        subdistrict = subdistrict_get(code=value or None)
     if subdistrict is None:
         raise NotFound(_("Unknown jurisdiction_id."))
     return subdistrict
@@ -467,7 +473,7 @@ class ServiceListView(Open311View):
     def get(self, request, fmt: str):
         q = _valid(JurisdictionQuerySerializer, request.query_params)
         if q["jurisdiction_id"]:
-            _subdistrict(q["jurisdiction_id"])
+            _subdistrict(q["jurisdiction_id"], request.user)
         keywords = api_support.category_keywords()
         return Response([service_data(c, keywords.get(c.pk, [])) for c in api_support.category_list()])
 
@@ -481,7 +487,7 @@ class ServiceDefinitionView(Open311View):
     def get(self, request, service_code: str, fmt: str):
         q = _valid(JurisdictionQuerySerializer, request.query_params)
         if q["jurisdiction_id"]:
-            _subdistrict(q["jurisdiction_id"])
+            _subdistrict(q["jurisdiction_id"], request.user)
         code = _path_code(service_code, _("Unknown service_code."))
         category = api_support.category_list().filter(code=code).first()
         if category is None:
@@ -505,7 +511,7 @@ class RequestListView(Open311View):
         if start is None and end is None:
             start = timezone.now() - timedelta(days=OPEN311_DEFAULT_DAYS)
         incidents = api_support.open311_request_list(
-            user=request.user, subdistrict=_subdistrict(q["jurisdiction_id"]), service_codes=_csv(q["service_code"]),
+            user=request.user, subdistrict=_subdistrict(q["jurisdiction_id"], request.user), service_codes=_csv(q["service_code"]),
             statuses=q["status"], start=start, end=end, numbers=_csv(q["service_request_id"]))
         public = not request.user.is_authenticated
         return Response([request_data(i, public=public) for i in incidents])
@@ -532,7 +538,7 @@ class RequestListView(Open311View):
             location=data["location"], address_text=data["address_string"], major=data["major"],
             external_id=data["external_id"] or request.headers.get("Idempotency-Key") or None,
             caller_name=caller_name[:MAX_CALLER_NAME], caller_phone=data["phone"],
-            subdistrict=_subdistrict(data["jurisdiction_id"]) if data["jurisdiction_id"] else None,
+            subdistrict=_subdistrict(data["jurisdiction_id"], request.user) if data["jurisdiction_id"] else None,
         )
         notice = "" if result.created else _("This request was received before.")
         return Response([{"service_request_id": result.incident.number, "service_notice": notice,

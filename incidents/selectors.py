@@ -11,23 +11,25 @@ from django.utils import timezone
 from config.roles import CONTACT_REVEAL_ROLES, MEMBER_ROLES, STAFF_ROLES, Actor, UserRole, has_role
 from dispatch.models import DispatchOrder, Force, Member, Role, Unit
 from geo.models import Subdistrict
+from geo.tenancy import tenant_q
 from incidents import flows
 from incidents.models import Category, CategoryRule, Handover, Incident, IncidentEvent, Status
 
 
 def incidents_visible_to(user: Actor) -> QuerySet[Incident]:
-    """The cases a user may see at all (404 for the others): staff all; a member's login (responder
+    """The cases a user may see at all (404 for the others): staff those of their sub-districts; a member's login (responder
     or a unit's staff: MEMBER_ROLES) those they hold a current or arrived order of, or one stood down
     in the last day, as the member app lists them (never a declined one) — whoever is dispatched
     sees the case, whatever their unit; a grid leader (role or force `grid_leader`) also those of
     their grids; a unit's staff (department, responder) those handed to their unit."""
     qs = Incident.objects.all()
     if has_role(user, *STAFF_ROLES):
-        return qs
+        return qs.filter(tenant_q(user))  # their own sub-districts' (geo/tenancy.py)
     if has_role(user, UserRole.INTEGRATION):
         # An external system's key sees the cases its channels (`Channel.client`) brought in or
-        # reported again, whichever channel opened them; Open311 reads go through here as well.
-        return qs.filter(Q(channel__client=user) | Q(reports__channel__client=user)).distinct()
+        # reported again, whichever channel opened them, in the sub-districts it is bound to (its
+        # tenancy); Open311 reads go through here as well.
+        return qs.filter(tenant_q(user)).filter(Q(channel__client=user) | Q(reports__channel__client=user)).distinct()
     member = getattr(user, "member", None)
     if member is None:
         return qs.none()

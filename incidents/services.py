@@ -26,6 +26,7 @@ from config.roles import COMMAND_ROLES, INTAKE_ROLES, REVEAL_ROLES, STAFF_ROLES,
 from dispatch.models import DispatchOrder, Member, Unit
 from geo.gazetteer import geocode, locate
 from geo.models import Place, Subdistrict
+from geo.tenancy import is_tenant, subdistrict_for
 from incidents import flows
 from incidents import photos as photos_module
 from incidents.events import event_append
@@ -211,7 +212,7 @@ def _intake(*, channel: Channel, category: Category, description: str, actor: Ac
     place = None
     status = Status.ASSIGNED if off_site else Status.NEW
     if location is None and address_text:
-        scope = subdistrict or _default_subdistrict()
+        scope = subdistrict or _default_subdistrict(actor)
         address = geocode(scope, address_text)
         if address is not None:
             location, place = address.location, address.place
@@ -225,7 +226,10 @@ def _intake(*, channel: Channel, category: Category, description: str, actor: Ac
         )
     if where is not None:
         subdistrict = where.subdistrict
-    subdistrict = subdistrict or _default_subdistrict()
+    subdistrict = subdistrict or _default_subdistrict(actor)
+    if not _may_take_in(actor, subdistrict):
+        raise DomainError(_("This case lies in a sub-district you do not work in; check the location."),
+                          code="not_your_subdistrict")
     if location is None and not off_site:
         status = Status.NEEDS_LOCATION
     if place is None and location is not None and where and not where.outside:
@@ -265,11 +269,19 @@ def _intake(*, channel: Channel, category: Category, description: str, actor: Ac
     return IntakeResult(incident, report, created=True, duplicates=duplicates)
 
 
-def _default_subdistrict() -> Subdistrict:
-    sub = Subdistrict.objects.order_by("code").first()
+def _default_subdistrict(actor: Actor | None) -> Subdistrict:
+    """The sub-district of a report that names none and has no location: the actor's only one, or
+    the one they chose (never a guess among several: geo/tenancy.py)."""
+    sub = subdistrict_for(actor) if actor is not None and actor.is_authenticated else None
     if sub is None:
-        raise DomainError(_("No sub-district is set up."), code="subdistrict")
+        raise DomainError(_("No sub-district of yours is set up."), code="subdistrict")
     return sub
+
+
+def _may_take_in(actor: Actor | None, subdistrict: Subdistrict) -> bool:
+    """A logged-in actor takes reports in for their own sub-districts only (a case whose location
+    lies in another's is that command room's). Workers acting without a user pass."""
+    return actor is None or not actor.is_authenticated or is_tenant(actor, subdistrict.pk)
 
 
 def _place_at(subdistrict: Subdistrict, point: Point, within_m: float = 60) -> Place | None:

@@ -3,6 +3,7 @@
 A 2 km × 2 km square near 120.50E 30.50N (clear of the demo sub-district) with one community split into two grids."""
 
 import asyncio
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -100,8 +101,13 @@ def add_office(world: dict) -> Member:
     return world["officer"]
 
 
-def make_user(username: str, *roles: str, member: Member | None = None):
+def make_user(username: str, *roles: str, member: Member | None = None, tenants: Iterable[Subdistrict] | None = None):
+    """A user with these roles (password `pw-<username>`), linked to `member` if given, working in
+    the sub-districts `tenants` (geo.models.Tenancy) — by default in every sub-district there is when
+    the user is made (the tests' worlds are made first); `tenants=()` for none."""
     from django.contrib.auth.models import Group, User
+
+    from geo.models import Tenancy
 
     user = User.objects.create_user(username=username, password="pw-" + username)
     for role in roles:
@@ -109,6 +115,8 @@ def make_user(username: str, *roles: str, member: Member | None = None):
     if member is not None:
         member.user = user
         member.save(update_fields=["user"])
+    places = Subdistrict.objects.all() if tenants is None else tenants
+    Tenancy.objects.bulk_create([Tenancy(user=user, subdistrict=sub) for sub in places])
     return user
 
 

@@ -45,7 +45,7 @@ class RoleUsers:
                 member = self._world["member"]
             elif role == UserRole.DEPARTMENT:
                 member = add_office(self._world)
-            self._made[role] = make_user(USERNAMES[role], role, member=member)
+            self._made[role] = make_user(USERNAMES[role], role, member=member, tenants=[self._world["subdistrict"]])
         return self._made[role]
 
     def __getattr__(self, name: str) -> User:

@@ -51,4 +51,6 @@ def test_the_api_client_is_authenticated_as_the_role_in_english(world, api_as, u
 def test_the_page_client_is_logged_in_as_the_role(world, page_as, other_world):
     assert page_as().get("/planner/").status_code == 302
     assert page_as("dispatcher").get("/planner/").status_code == 403
-    assert page_as("planner").get("/planner/", {"subdistrict": other_world["subdistrict"].code}).status_code == 200
+    assert page_as("planner").get("/planner/", {"subdistrict": world["subdistrict"].code}).status_code == 200
+    # the role's users work in the world's sub-district only: another's is unknown to them
+    assert page_as("planner").get("/planner/", {"subdistrict": other_world["subdistrict"].code}).status_code == 404

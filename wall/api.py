@@ -17,10 +17,12 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.db_router import reads_from_replica
 from config.permissions import HasRole
 from config.renderers import CONTENT_TYPE, FastJSONRenderer, accepts_gzip
 from config.roles import STAFF_ROLES
 from dispatch.api import MemberMessageStatusSerializer, case_messages, order_messages, replacements_data
+from geo.tenancy import works_in
 from incidents import flows
 from wall import selectors
 from wall.serializers import (
@@ -40,9 +42,9 @@ class WallView(APIView):
     allowed_roles = STAFF_ROLES
     renderer_classes = [FastJSONRenderer]  # routes come as JSON text from PostGIS (orjson.Fragment)
 
-    @staticmethod
-    def subdistrict(code: str) -> selectors.WallSubdistrict:
-        subdistrict = selectors.wall_subdistrict(code=code)
+    def subdistrict(self, code: str) -> selectors.WallSubdistrict:
+        """The sub-district of the path, when the user works there (geo/tenancy.py); else 404."""
+        subdistrict = selectors.wall_subdistrict(code=code) if works_in(self.request.user, code) else None
         if subdistrict is None:
             raise NotFound(_("No such sub-district."))
         return subdistrict
@@ -107,4 +109,5 @@ class WallReplayView(WallView):
         subdistrict = self.subdistrict(code)
         query = ReplayQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        return Response(selectors.wall_replay(subdistrict=subdistrict, day=query.validated_data["date"]))
+        with reads_from_replica():  # a past day: a second of replica lag is no matter
+            return Response(selectors.wall_replay(subdistrict=subdistrict, day=query.validated_data["date"]))

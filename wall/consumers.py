@@ -40,6 +40,7 @@ from config.ws_frames import (  # noqa: F401 - wall.views and tests read the cod
     parse_event_id,
 )
 from geo.models import Subdistrict
+from geo.tenancy import is_tenant
 from incidents.events import events_for_payload
 from incidents.models import IncidentEvent
 from wall.frames import event_messages
@@ -57,7 +58,9 @@ def _access(user, code: str) -> tuple[int | None, int | None]:
     if "\x00" in code or len(code) > CODE_MAX_LENGTH:  # PostgreSQL refuses NUL in text: not a code
         return CLOSE_NOT_FOUND, None
     subdistrict_id = Subdistrict.objects.filter(code=code).values_list("pk", flat=True).first()
-    return (CLOSE_NOT_FOUND, None) if subdistrict_id is None else (None, subdistrict_id)
+    if subdistrict_id is None or not is_tenant(user, subdistrict_id):  # another tenant's: as unknown
+        return CLOSE_NOT_FOUND, None
+    return None, subdistrict_id
 
 
 def _missed_events(subdistrict_id: int, last_event: int, cap: int) -> tuple[list[dict], bool, int]:

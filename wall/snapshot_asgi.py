@@ -49,6 +49,7 @@ from config.middleware import request_language
 from config.renderers import accepts_gzip_header
 from config.roles import STAFF_ROLES, has_role
 from config.socket_db import socket_db
+from geo.tenancy import works_in
 from wall import snapshot
 
 STATE_PATH = re.compile(r"/api/v1/wall/(?P<code>[A-Za-z0-9_-]{1,32})/state/")
@@ -56,11 +57,12 @@ STATE_PATH = re.compile(r"/api/v1/wall/(?P<code>[A-Za-z0-9_-]{1,32})/state/")
 _PER_RESPONSE = {b"content-length", b"set-cookie", b"date", b"server", b"server-timing"}
 
 
-def _staff_user_id(session_key: str) -> int | None:
-    """The id of the session's user when active and holding a staff role, else None."""
+def _staff_user_id(session_key: str, code: str) -> int | None:
+    """The id of the session's user when active, holding a staff role and working in the
+    sub-district `code` (geo/tenancy.py), else None."""
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     user = auth.get_user(cast(HttpRequest, SimpleNamespace(session=store)))  # get_user reads only the session
-    if user.is_authenticated and user.is_active and has_role(user, *STAFF_ROLES):
+    if user.is_authenticated and user.is_active and has_role(user, *STAFF_ROLES) and works_in(user, code):
         return user.pk
     return None
 
@@ -145,7 +147,7 @@ class SharedSnapshotShortcut:
         if answer is not None and self._lookups < MAX_LOOKUPS:
             self._lookups += 1
             try:
-                staff = await self._staff_user_id(session_key) is not None
+                staff = await self._staff_user_id(session_key, code) is not None
             finally:
                 self._lookups -= 1
             if staff:

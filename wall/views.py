@@ -22,7 +22,7 @@ from dispatch.models import Alarm, DispatchOrder, Force
 from dispatch.recommend import BUSY_STATUSES, LOAD_STATES
 from frontend.reports_trends_views import heat_config
 from frontend.views import map_config
-from geo.selectors import subdistrict_get
+from geo.tenancy import request_subdistrict
 from incidents.models import Category, Channel, IncidentEvent
 from wall.consumers import CLOSE_ANONYMOUS, CLOSE_FORBIDDEN
 
@@ -134,8 +134,8 @@ def wall_config(request, subdistrict) -> dict:
 
 @role_required(*STAFF_ROLES)
 def wall_view(request):
-    """The wall map of a sub-district (`?subdistrict=<code>`, default the first one)."""
-    subdistrict = subdistrict_get(code=request.GET.get("subdistrict") or None)
+    """The wall map of a sub-district (`?subdistrict=<code>`, one of the user's: geo/tenancy.py)."""
+    subdistrict = request_subdistrict(request, required=False)
     return render(
         request,
         "wall/wall.html",

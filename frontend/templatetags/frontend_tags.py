@@ -14,3 +14,14 @@ register = template.Library()
 @register.simple_tag
 def gridlink_shared() -> SafeString:
     return json_script(shared_page_config(), "gridlink-shared")
+
+
+@register.filter
+def works_in_several(user) -> bool:
+    """Whether the header offers the sub-district chooser (a user of several: geo/tenancy.py)."""
+    from geo.tenancy import tenant_ids
+
+    if user is None or not user.is_authenticated:
+        return False
+    ids = tenant_ids(user)
+    return ids is None or len(ids) > 1

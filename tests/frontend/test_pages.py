@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from config.roles import UserRole
+from geo.models import Subdistrict, Tenancy
 from tests.factories import make_world
 
 pytestmark = pytest.mark.django_db
@@ -17,9 +18,11 @@ TITLE = "Incident Linkage Command Platform"
 
 
 def login(client, *roles: str) -> User:
+    """A user of these roles working in every sub-district there is (geo/tenancy.py), logged in."""
     user = User.objects.create_user(username="wang", password="not-used-here", first_name="王")  # noqa: S106
     for role in roles:
         user.groups.add(Group.objects.get_or_create(name=role)[0])
+    Tenancy.objects.bulk_create([Tenancy(user=user, subdistrict=sub) for sub in Subdistrict.objects.all()])
     client.force_login(user)
     return user
 
@@ -96,11 +99,14 @@ def test_map_page_hides_members_from_other_roles(client):
     assert config["api"]["members"] is None
 
 
-def test_map_page_of_an_unknown_subdistrict_still_renders(client):
-    login(client, UserRole.PLANNER)
-    response = client.get(reverse("frontend:map"), {"subdistrict": "nowhere"})
+def test_map_page_of_no_subdistrict_renders_and_of_one_not_theirs_is_404(client):
+    login(client, UserRole.PLANNER)  # before any sub-district exists: works nowhere
+    response = client.get(reverse("frontend:map"))
     assert response.status_code == 200
     assert map_config(response)["subdistrict"] is None
+    make_world("P1")  # another's (the user's rows were made before it)
+    assert client.get(reverse("frontend:map"), {"subdistrict": "nowhere"}).status_code == 404
+    assert client.get(reverse("frontend:map"), {"subdistrict": "P1"}).status_code == 404
 
 
 def test_tile_layer_only_when_configured(client, settings):

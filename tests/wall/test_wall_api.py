@@ -16,8 +16,18 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from config.renderers import dumps
 from config.roles import UserRole
-from dispatch.models import Alarm, DispatchOrder, Force, Member, MemberPosition, PositionFix, TravelMode
+from dispatch.models import (
+    Alarm,
+    DispatchOrder,
+    DutyShift,
+    Force,
+    Member,
+    MemberPosition,
+    PositionFix,
+    TravelMode,
+)
 from dispatch.recommend import recommend
 from dispatch.rules_seed import rules_seed
 from dispatch.services import incident_transition
@@ -180,6 +190,51 @@ def test_members_are_busy_on_duty_or_off_duty_with_their_position(world, setting
     assert m1["unit"] == "网格中队" and m1["name"] == "张伟"
 
 
+def test_members_carry_their_duty_shifts_to_the_end_of_tomorrow_and_their_duty_post(world):
+    """What a wall needs to turn responders on and off duty as time passes, without a reload:
+    every shift that ends after now and starts before the end of tomorrow, oldest first, in local
+    time, with its post; and the duty post (where one without a post of the shift is drawn)."""
+    now = datetime(2026, 11, 24, 10, 0, tzinfo=SHANGHAI)
+    at = lambda day, hour: datetime(2026, 11, day, hour, 0, tzinfo=SHANGHAI)  # noqa: E731
+    post, duty_post = Point(W + 0.001, S + 0.002, srid=4326), Point(W + 0.003, S + 0.004, srid=4326)
+    m6 = member(world, "WA-M6", "赵敏", duty_post=duty_post)
+    m7 = member(world, "WA-M7", "孙亮", duty_post=duty_post)
+    for starts, ends, where in [
+        (at(23, 8), at(23, 16), None),  # yesterday: over
+        (at(24, 8), at(24, 12), post),  # covers now
+        (at(24, 12), at(24, 14), None),  # starts as the first ends
+        (at(25, 23), at(26, 1), None),  # starts tomorrow night
+        (at(26, 1), at(26, 8), None),  # starts the day after tomorrow: not yet
+    ]:
+        DutyShift.objects.create(member=m6, starts_at=starts, ends_at=ends, post=where)
+    DutyShift.objects.create(member=m7, starts_at=at(24, 18), ends_at=at(24, 22))
+    DutyShift.objects.create(member=m7, starts_at=at(26, 0), ends_at=at(26, 8))  # as tomorrow ends: not yet
+    body = json.loads(dumps(selectors.wall_state(subdistrict=selectors.wall_subdistrict(code="WA"), now=now)))
+    members = {m["id"]: m for m in body["members"]}
+    six, seven, four = members[m6.pk], members[m7.pk], members[world["m4"].pk]
+    assert six["shifts"] == [
+        {"starts_at": "2026-11-24T08:00:00+08:00", "ends_at": "2026-11-24T12:00:00+08:00",
+         "post": [round(post.x, 6), round(post.y, 6)]},
+        {"starts_at": "2026-11-24T12:00:00+08:00", "ends_at": "2026-11-24T14:00:00+08:00", "post": None},
+        {"starts_at": "2026-11-25T23:00:00+08:00", "ends_at": "2026-11-26T01:00:00+08:00", "post": None},
+    ]
+    assert six["duty_post"] == seven["duty_post"] == [round(duty_post.x, 6), round(duty_post.y, 6)]
+    # On duty without a shared position: drawn at the post of the shift covering now.
+    assert (six["status"], six["point"], six["source"]) == ("on_duty", [round(post.x, 6), round(post.y, 6)],
+                                                           "duty_post")
+    # Off duty until 18:00: not drawn, but the wall knows when they come on.
+    assert (seven["status"], seven["point"], seven["source"]) == ("off_duty", None, None)
+    assert [s["starts_at"] for s in seven["shifts"]] == ["2026-11-24T18:00:00+08:00"]
+    assert four["shifts"] == [] and four["duty_post"] is None  # no shift at all
+    # The long shift of the members put on duty (2019 to 2100) covers now and reaches beyond.
+    assert members[world["m1"].pk]["shifts"] == [
+        {"starts_at": "2019-01-01T00:00:00+08:00", "ends_at": "2100-01-01T00:00:00+08:00", "post": None}]
+    # The rows of some members are the snapshot's own (what a `members` frame carries).
+    rows = json.loads(dumps(selectors.member_rows(subdistrict_id=world["subdistrict"].pk,
+                                                  member_ids=[m6.pk, world["m5"].pk], now=now)))
+    assert rows == {str(m6.pk): six, str(world["m5"].pk): None}  # m5 is inactive: not on the wall
+
+
 def test_grids_counts_alarms_and_events(world):
     body = api(world["disp"]).get(state_url("WA")).json()
     assert body["grids"] == [{"code": "WA-G1", "name": "第一网格", "load": 1},
@@ -261,7 +316,8 @@ def test_unknown_subdistrict_unknown_or_foreign_incident_are_404(world):
     assert client.get(card_url("NOPE", world["a"].pk)).status_code == 404
     assert client.get(replay_url("NOPE"), {"date": "2026-11-01"}).status_code == 404
     assert client.get(card_url("WA", foreign.pk)).status_code == 404
-    assert client.get(card_url("WB", foreign.pk)).status_code == 200
+    assert client.get(card_url("WB", foreign.pk)).status_code == 404  # another tenant's (geo/tenancy.py)
+    assert api(make_user("wb-disp", UserRole.DISPATCHER)).get(card_url("WB", foreign.pk)).status_code == 200
     assert client.get(card_url("WA", 10**9)).status_code == 404
     # and the other sub-district's incidents are not on this board
     assert foreign.pk not in {i["id"] for i in client.get(state_url("WA")).json()["incidents"]}
