@@ -8,7 +8,7 @@ from config import schema as _schema  # noqa: F401 - registers the OpenAPI docum
 urlpatterns = [
     path("", include("frontend.urls")),
     path("", include("frontend.console_urls")),
-    path("wall/", include("wall.page_urls")),
+    path("wall/", include("frontend.wall_urls")),
     path("m/", include("frontend.mobile_urls")),  # the responders' app
     path("dept/", include("frontend.dept_urls")),  # the department queue
     path("planner/", include("frontend.planner_urls")),  # the planners' page (grid drafts)

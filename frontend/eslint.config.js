@@ -1,8 +1,7 @@
 // ESLint (flat config) for our browser modules: every page's ES modules under static/gridlink/ (the
 // shared core/, the console, the incident page, the overview map, the responders' app, the department
-// queue, the planners' page, the reports, the heat layer), the wall's under ../wall/static/wall/
-// (linted from the repository root: `npm run lint` runs eslint a second time there with this file),
-// their tests and this file.
+// queue, the planners' page, the reports, the heat layer), the wall's under static/wall/, their
+// tests and this file.
 //
 // Beyond eslint:recommended, the house rules of style.md (convention 10): native ES modules, no
 // globals of our own, text set with textContent (never innerHTML and friends), no alert().
@@ -48,8 +47,7 @@ export default [
   js.configs.recommended,
   // Run in frontend/ (package.json "lint"): the pages' modules.
   { files: ["static/gridlink/**/*.js"], ...browserModules },
-  // Run from the repository root with `-c frontend/eslint.config.js`: the wall's modules.
-  { files: ["wall/static/wall/**/*.js"], ...browserModules },
+  { files: ["static/wall/**/*.js"], ...browserModules },
   {
     // The service worker is a classic script in its own global scope.
     files: ["static/gridlink/m/sw.js"],

@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from config.live import subdistrict_group
 from config.roles import STAFF_ROLES, has_role
 from config.socket_db import socket_db
-from config.ws_frames import (  # noqa: F401 - wall.views and tests read the codes here
+from config.ws_frames import (  # noqa: F401 - tests read the codes here
     CLOSE_ANONYMOUS,
     CLOSE_BAD_REQUEST,
     CLOSE_FORBIDDEN,

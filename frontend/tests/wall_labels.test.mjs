@@ -1,8 +1,8 @@
-// The wall's event lines (wall/static/wall/labels.js).
+// The wall's event lines (static/wall/labels.js).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { PHOTO_GLYPH, eventLabel } from "../../wall/static/wall/labels.js";
+import { PHOTO_GLYPH, eventLabel } from "../static/wall/labels.js";
 
 const format = (template, values) => template.replace(/%\((\w+)\)s/g, (m, key) => String(values[key] ?? ""));
 const words = {

@@ -1,9 +1,9 @@
-// Replay of a day (wall/static/wall/replay-model.js): statuses as they stood, positions
+// Replay of a day (static/wall/replay-model.js): statuses as they stood, positions
 // interpolated on tracks, responders without a track moved along their route, the queue at a time.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { REPLAY_TRAVEL_MS, alongRoute, frameAt, panelsAt, prepareDay, statusAt, trackAt } from "../../wall/static/wall/replay-model.js";
+import { REPLAY_TRAVEL_MS, alongRoute, frameAt, panelsAt, prepareDay, statusAt, trackAt } from "../static/wall/replay-model.js";
 
 const T0 = Date.parse("2026-11-23T00:00:00+08:00");
 const iso = (t) => new Date(t).toISOString();

@@ -1,9 +1,9 @@
-// The wall's socket (wall/static/wall/socket.js): the resume URL, the jittered back-off, frames
+// The wall's socket (static/wall/socket.js): the resume URL, the jittered back-off, frames
 // parsed and handed on, reconnects that start the back-off again once the server spoke.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { BACKOFF, backoffDelay, createSocket, socketUrl } from "../../wall/static/wall/socket.js";
+import { BACKOFF, backoffDelay, createSocket, socketUrl } from "../static/wall/socket.js";
 
 test("the URL follows the page's scheme and resumes after an event id", () => {
   assert.equal(socketUrl({ protocol: "https:", host: "w.example" }, "/ws/wall/WP/", null), "wss://w.example/ws/wall/WP/");

@@ -1,4 +1,4 @@
-// The wall's store (wall/static/wall/store.js): snapshot and events applied, duplicates dropped by
+// The wall's store (static/wall/store.js): snapshot and events applied, duplicates dropped by
 // event id (a late commit with a lower id still counts), the resume point, positions never back in
 // time, the deadlines and overdue cases, the server's status groups; and what changes with no event
 // and no snapshot (tick()): duty by the shifts, busy ending with the order, snoozes running out,
@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { RESUME_OVERLAP, createWallStore } from "../../wall/static/wall/store.js";
+import { RESUME_OVERLAP, createWallStore } from "../static/wall/store.js";
 
 // As frontend/page_config.py renders them (shared.statusGroups).
 const GROUPS = {

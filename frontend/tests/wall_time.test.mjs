@@ -1,9 +1,9 @@
-// The wall's clocks and countdowns (wall/static/wall/time.js): amber in the last minutes, red and
+// The wall's clocks and countdowns (static/wall/time.js): amber in the last minutes, red and
 // "+" once late; clocks and days in the sub-district's time zone whatever the machine's.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { clockText, countdown, dayOf, duration } from "../../wall/static/wall/time.js";
+import { clockText, countdown, dayOf, duration } from "../static/wall/time.js";
 
 const NOW = Date.parse("2026-11-24T08:00:00+08:00");
 const iso = (t) => new Date(t).toISOString();

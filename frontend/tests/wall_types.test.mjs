@@ -1,4 +1,4 @@
-// The wall's modules (wall/static/wall/) are type-checked against the API's generated types as the
+// The wall's modules (static/wall/) are type-checked against the API's generated types as the
 // pages' are (tests/api_types.test.mjs): a field the wall reads, renamed in a copy of
 // types/api.d.ts, fails tsc where the wall reads it — the socket's event (store.js), the card's
 // timeline (store.js, card.js) and the replayed day (replay-model.js).
@@ -9,23 +9,20 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { FRONTEND, missing, renamedField, tsc } from "./api-types-helpers.mjs";
 
-const WALL = join(FRONTEND, "..", "wall", "static", "wall");
-
 let dir = null;
 after(() => dir && rmSync(dir, { recursive: true, force: true }));
 
 test("a renamed field fails the type check of the wall's modules where they read it", { skip: missing }, () => {
-  // The repository's layout, in a temporary directory: frontend/ and wall/static/wall/ side by side.
+  // frontend/'s layout, in a temporary directory (the types are changed there, not here).
   dir = mkdtempSync(join(tmpdir(), "gridlink-wall-types-"));
   const frontend = join(dir, "frontend");
-  for (const part of ["tsconfig.json", "package.json", "types", "static/gridlink"]) {
+  for (const part of ["tsconfig.json", "package.json", "types", "static/gridlink", "static/wall"]) {
     cpSync(join(FRONTEND, part), join(frontend, part), { recursive: true });
   }
-  cpSync(WALL, join(dir, "wall", "static", "wall"), { recursive: true });
   symlinkSync(join(FRONTEND, "node_modules"), join(frontend, "node_modules"), "dir");
   // Only the wall (and the core modules it imports), to keep the run short.
   const project = join(frontend, "tsconfig.wall.json");
-  writeFileSync(project, JSON.stringify({ extends: "./tsconfig.json", include: ["../wall/static/wall/**/*.js", "types/**/*.d.ts"] }));
+  writeFileSync(project, JSON.stringify({ extends: "./tsconfig.json", include: ["static/wall/**/*.js", "types/**/*.d.ts"] }));
 
   const before = tsc(project);
   assert.equal(before.status, 0, `the wall fails with the real types:\n${before.output}`);
@@ -39,7 +36,7 @@ test("a renamed field fails the type check of the wall's modules where they read
   const renamed = tsc(project);
   assert.notEqual(renamed.status, 0, "tsc passed with the wall's fields renamed");
   const error = (file, property) =>
-    new RegExp(`wall/static/wall/${file}\\(\\d+,\\d+\\): error TS2339: Property '${property}' does not exist on type`);
+    new RegExp(`static/wall/${file}\\(\\d+,\\d+\\): error TS2339: Property '${property}' does not exist on type`);
   assert.match(renamed.output, error("store\\.js", "incident"));
   assert.match(renamed.output, error("card\\.js", "timeline"));
   assert.match(renamed.output, error("replay-model\\.js", "statuses"));

@@ -21,7 +21,7 @@ of this script) sends an event payload of the same size to the same number of cl
 producer socket asks it to — `websockets.broadcast`, JSON encoded once.
 
 HTTP requests per event per wall (target 0): each simulated wall follows the page's rule
-(wall/static/wall/wall.js `handle()`): an event frame that carries its incident's board row
+(frontend/static/wall/wall.js `handle()`): an event frame that carries its incident's board row
 (`"incident"`) is applied as it is; one without it makes the wall GET the incident
 (`/api/v1/wall/<code>/incidents/<id>/`, as the page did before frames carried rows) — requests the
 walls really send, counted over every event frame of the server's runs.

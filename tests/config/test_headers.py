@@ -63,7 +63,7 @@ def test_the_tile_server_is_allowed_for_images():
 
 
 TEMPLATES = sorted([*REPO.glob("*/templates/**/*.html")])
-SCRIPTS = sorted(path for path in [*REPO.glob("frontend/static/**/*.js"), *REPO.glob("wall/static/**/*.js")])
+SCRIPTS = sorted(path for path in [*REPO.glob("frontend/static/**/*.js")])
 
 
 def test_templates_have_no_inline_script():

@@ -6,7 +6,7 @@ websocket (ws/wall/<code>/): wall.js draws and updates everything. What it needs
 basemap configuration, choice lists and every word in the user's language — goes through
 `json_script` (#wall-config); what every page shares and the server owns (the statuses and their
 groups, the time zone, the category glyphs) through `{% gridlink_shared %}` (#gridlink-shared).
-The scripts are ES modules (wall/static/wall/wall.js imports the rest). Staff roles only, as the
+The scripts are ES modules (frontend/static/wall/wall.js imports the rest). Staff roles only, as the
 socket and the API (a responder must not see the whole sub-district's forces). Nothing here writes.
 """
 
@@ -18,13 +18,13 @@ from django.utils.translation import gettext_lazy as _
 
 from config.permissions import role_required
 from config.roles import STAFF_ROLES
+from config.ws_frames import CLOSE_ANONYMOUS, CLOSE_FORBIDDEN
 from dispatch.models import Alarm, DispatchOrder, Force
 from dispatch.recommend import BUSY_STATUSES, LOAD_STATES
 from frontend.reports_trends_views import heat_config
 from frontend.views import map_config
 from geo.tenancy import request_subdistrict
 from incidents.models import Category, Channel, IncidentEvent
-from wall.consumers import CLOSE_ANONYMOUS, CLOSE_FORBIDDEN
 
 # Words of the wall, handed to wall.js. Model labels are reused where they fit.
 WALL_TEXT = {

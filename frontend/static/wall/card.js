@@ -12,7 +12,7 @@ import { categoryName, glyphOf, hhmm, statusBadge, statusColour } from "./look.j
 /**
  * What the card reads of the card API (GET …/incidents/<id>/, typed from the OpenAPI document,
  * frontend/types/api.d.ts); until that answer comes, the store's board row (store.js Incident).
- * @typedef {import("../../../frontend/types/api.js").components["schemas"]} Schemas
+ * @typedef {import("../../types/api.js").components["schemas"]} Schemas
  * @typedef {import("./store.js").Incident} Incident
  * @typedef {import("./store.js").WallStore} WallStore
  * @typedef {Schemas["WallOrder"] & Partial<Schemas["WallCardOrder"]> & {state_label?: string}} CardOrder

@@ -10,7 +10,7 @@
 /**
  * The day as the API answers it (typed from the OpenAPI document, frontend/types/api.d.ts) and as
  * prepareDay makes it ready.
- * @typedef {import("../../../frontend/types/api.js").components["schemas"]} Schemas
+ * @typedef {import("../../types/api.js").components["schemas"]} Schemas
  * @typedef {Schemas["Replay"]} Replay
  * @typedef {Schemas["ReplayIncident"] & {reportedMs: number, statusTimes: [number, string][]}} DayIncident
  * @typedef {Schemas["ReplayOrder"] & {start: number, arrives: number}} DayOrder

@@ -9,5 +9,5 @@ register = template.Library()
 
 @register.filter
 def may_see_wall(user) -> bool:
-    """True for the staff roles the wall page admits (wall.views.wall_view)."""
+    """True for the staff roles the wall page admits (frontend.wall_views.wall_view)."""
     return bool(user and user.is_authenticated and is_staff_role(user))

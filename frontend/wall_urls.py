@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from wall import views
+from frontend import wall_views as views
 
 app_name = "wallpage"
 urlpatterns = [

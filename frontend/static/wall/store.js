@@ -47,7 +47,7 @@
 /**
  * What the wall reads of the API and the socket, typed from the OpenAPI document
  * (frontend/types/api.d.ts, scripts/api-types): a field renamed in a serializer fails `tsc` here.
- * @typedef {import("../../../frontend/types/api.js").components["schemas"]} Schemas
+ * @typedef {import("../../types/api.js").components["schemas"]} Schemas
  * @typedef {Schemas["WallState"]} WallState   the snapshot (GET …/state/)
  * @typedef {Schemas["WallIncidentCard"]} WallIncidentCard  the card (GET …/incidents/<id>/)
  * @typedef {Schemas["WallEvent"]} WallEvent   an event of the snapshot and of the socket's frames
@@ -114,7 +114,7 @@ const ALARM_LISTED = new Set(["open", "snoozed"]);
  * alarmKinds}) → the store. `clock()` is the browser's time (Date.now by default); now() is the
  * server's, from the snapshot's "now"; `timeZone` the server's (shared.timeZone), whose day
  * "today's counts" are of. `busy`: the incident statuses and order states that make a responder
- * busy (wall/views.py, the snapshot's own; by default the open statuses not done, and live
+ * busy (frontend/wall_views.py, the snapshot's own; by default the open statuses not done, and live
  * orders); `staleMinutes`: the age at which a shared position is out of date (0: never);
  * `alarmKinds`: the alarms' kinds in words, for alarms the socket tells of.
  * @param {{groups: {open: string[], done: string[], liveOrder: string[]}, clock?: () => number,
