@@ -32,6 +32,7 @@ A handshake from a foreign origin gets no socket at all (config/ws_origin.py): H
 browser reports as 1006.
 """
 
+import asyncio
 import json
 import logging
 import time
@@ -198,3 +199,35 @@ class NoSuchSocket(GuardedJsonConsumer):
     async def connect(self) -> None:
         await self.accept()
         await self.close(code=CLOSE_NOT_FOUND)
+
+
+class GroupSocket(GuardedJsonConsumer):
+    """A socket that holds one channel-layer group for as long as it is open (the wall's, a
+    member's, a unit's): `group_join` once admitted; left on disconnect."""
+
+    group: str | None = None
+    _membership: asyncio.Task | None = None
+
+    async def group_join(self, group: str) -> None:
+        """Join before reading what the socket sends first: nothing falls between."""
+        self.group = group
+        await self.channel_layer.group_add(group, self.channel_name)
+        self._membership = asyncio.get_running_loop().create_task(self._keep_membership())
+
+    async def disconnect(self, code) -> None:
+        if self._membership is not None:
+            self._membership.cancel()
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def _keep_membership(self) -> None:
+        """Channel layers drop a group member `group_expiry` seconds after it joined (a day, by
+        default, in both the in-memory layer and channels-redis), silently: a wall map or an app
+        left open longer would stop receiving. Join again well before that."""
+        interval = max(1.0, getattr(self.channel_layer, "group_expiry", 86400) / 4)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.channel_layer.group_add(self.group, self.channel_name)
+            except Exception:  # the layer is down (Redis): try again next time, keep the socket
+                log.exception("renewing the group membership of %s in %s failed", self.channel_name, self.group)

@@ -23,7 +23,6 @@ close codes). The resume is the one on connect (`?last_message=`): a socket has 
 The consumer stays thin: the database through `dispatch.live` (reads) and `dispatch.notify`
 (`message_read`)."""
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -42,7 +41,7 @@ from config.ws_frames import (
     CLOSE_BAD_REQUEST,
     CLOSE_FORBIDDEN,
     FrameRefused,
-    GuardedJsonConsumer,
+    GroupSocket,
     error_frame,
     frame_id,
     parse_event_id,
@@ -83,11 +82,8 @@ def _read(member_id: int, message_id: int) -> str | None:
     return cast(datetime, message.read_at).isoformat()  # marked by message_read
 
 
-class _GroupSocket(GuardedJsonConsumer):
-    """A socket that holds one channel-layer group for as long as it is open."""
-
-    group: str | None = None
-    _membership: asyncio.Task | None = None
+class _GroupSocket(GroupSocket):
+    """A member's or a unit's socket: admitted by the user's link to a member (`admit`)."""
 
     async def admit(self, access: Callable) -> tuple[Any, int | None] | None:
         """Accept the socket, then check it (closing it with the code the browser sees): anonymous
@@ -112,27 +108,6 @@ class _GroupSocket(GuardedJsonConsumer):
             return None
         return granted, after
 
-    async def group_join(self, group: str) -> None:
-        self.group = group
-        await self.channel_layer.group_add(group, self.channel_name)
-        self._membership = asyncio.get_running_loop().create_task(self._keep_membership())
-
-    async def disconnect(self, code) -> None:
-        if self._membership is not None:
-            self._membership.cancel()
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-
-    async def _keep_membership(self) -> None:
-        """Join the group again well before the layer's `group_expiry` drops the socket from it
-        (as the wall socket does: an app left open for days keeps receiving)."""
-        interval = max(1.0, getattr(self.channel_layer, "group_expiry", 86400) / 4)
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.channel_layer.group_add(self.group, self.channel_name)
-            except Exception:  # the layer is down (Redis): try again next time, keep the socket
-                log.exception("renewing the group membership of %s in %s failed", self.channel_name, self.group)
 
 
 class MemberConsumer(_GroupSocket):

@@ -19,7 +19,6 @@ the snapshot API brings them); responders changed by staff (a roster, a member's
 (wall/member_frames.py; not replayed on resume either: the next snapshot brings them). The
 consumer only reads."""
 
-import asyncio
 import logging
 from typing import cast
 from urllib.parse import parse_qs
@@ -35,7 +34,7 @@ from config.ws_frames import (  # noqa: F401 - tests read the codes here
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
     FrameRefused,
-    GuardedJsonConsumer,
+    GroupSocket,
     frame_id,
     parse_event_id,
 )
@@ -74,11 +73,9 @@ def _missed_events(subdistrict_id: int, last_event: int, cap: int) -> tuple[list
     return messages, False, messages[-1]["id"] if messages else last_event
 
 
-class WallConsumer(GuardedJsonConsumer):
-    group: str | None = None
+class WallConsumer(GroupSocket):
     subdistrict_id: int | None = None
     sent_on_resume: set[int] | frozenset[int] = frozenset()
-    _membership: asyncio.Task | None = None
 
     async def connect(self) -> None:
         await self.accept()
@@ -92,9 +89,7 @@ class WallConsumer(GuardedJsonConsumer):
             await self.close(code=refused)
             return
         self.subdistrict_id = subdistrict_id
-        self.group = subdistrict_group(code)
-        await self.channel_layer.group_add(self.group, self.channel_name)  # before reading: nothing falls between
-        self._membership = asyncio.get_running_loop().create_task(self._keep_membership())
+        await self.group_join(subdistrict_group(code))
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         if "last_event" in query:
             last_event = parse_event_id(query["last_event"][-1])
@@ -102,24 +97,6 @@ class WallConsumer(GuardedJsonConsumer):
                 await self.close(code=CLOSE_BAD_REQUEST)
                 return
             await self._resume(last_event)
-
-    async def disconnect(self, code) -> None:
-        if self._membership is not None:
-            self._membership.cancel()
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-
-    async def _keep_membership(self) -> None:
-        """Channel layers drop a group member `group_expiry` seconds after it joined (a day, by
-        default, in both the in-memory layer and channels-redis), silently: a wall map left open
-        longer would stop receiving. Join again well before that."""
-        interval = max(1.0, getattr(self.channel_layer, "group_expiry", 86400) / 4)
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.channel_layer.group_add(self.group, self.channel_name)
-            except Exception:  # the layer is down (Redis): try again next time, keep the socket
-                log.exception("renewing the wall group membership of %s failed", self.channel_name)
 
     async def receive_json(self, content, **kwargs) -> None:
         """A frame checked by GuardedJsonConsumer: the only one the socket takes is a resume."""
