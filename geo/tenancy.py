@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, cast, overload
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -60,7 +61,8 @@ def tenant_ids(user: User | AnonymousUser | None) -> frozenset[int] | None:
     if user is not None and hasattr(user, _CACHE_ATTR):
         return cast(frozenset[int] | None, getattr(user, _CACHE_ATTR))
     where = _where(user)
-    ids = None if where is None else frozenset(Subdistrict.objects.filter(where).values_list("pk", flat=True))
+    ids = None if where is None else frozenset(
+        Subdistrict.objects.using(DEFAULT_DB_ALIAS).filter(where).values_list("pk", flat=True))
     if user is not None and user.is_authenticated:
         setattr(user, _CACHE_ATTR, ids)
     return ids
@@ -93,8 +95,11 @@ def works_in(user: User | AnonymousUser | None, code: str) -> bool:
 
 
 def tenant_subdistricts(user: User | AnonymousUser | None) -> QuerySet[Subdistrict]:
-    """The user's sub-districts by code, without their boundaries (a city's are large)."""
-    return Subdistrict.objects.filter(tenant_q(user, "pk")).defer("boundary").order_by("code")
+    """The user's sub-districts by code, without their boundaries (a city's are large). Read on the
+    primary even on a path that reads a replica (config/db_router.py): who may see a sub-district is
+    decided by the newest rows (a tenancy just given, or taken away), never by a lagging copy."""
+    return (Subdistrict.objects.using(DEFAULT_DB_ALIAS).filter(tenant_q(user, "pk"))
+            .defer("boundary").order_by("code"))
 
 
 def subdistrict_for(user: User | AnonymousUser | None, code: str | None = None,
