@@ -18,6 +18,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/geo/", include("geo.urls")),
+    path("api/v1/tiles/", include("geo.tile_urls")),  # the district map's vector tiles
     path("api/v1/dispatch/", include("dispatch.urls")),
     path("api/v1/wall/", include("wall.urls")),
     path("api/v1/planner/", include("planner.urls")),  # the planners' grid versions

@@ -15,7 +15,8 @@ from typing import Protocol
 
 from django.conf import settings
 from django.contrib.gis.db import models
-from django.db.models import Q
+from django.contrib.postgres.indexes import GistIndex
+from django.db.models import F, Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -226,6 +227,11 @@ class Incident(CallerMasked, models.Model):
             models.Index(fields=["subdistrict", "status"]), models.Index(fields=["grid", "reported_at"]),
             # The governance reports (reports/agenda.py, trends.py): a sub-district's cases of a period.
             models.Index(fields=["subdistrict", "reported_at"], name="incident_subdistrict_time"),
+            # The district map's case tiles (geo/tiles.py): the open cases in a tile's box, not the
+            # history's millions of closed ones there (geo.tiles.DONE_STATUSES). As an expression:
+            # Django's PostGIS schema editor drops the condition of a one-geometry-field index.
+            GistIndex(F("location"), name="incident_open_location",
+                      condition=~Q(status__in=["closed", "merged"])),
         ]
         constraints = [
             models.UniqueConstraint(
