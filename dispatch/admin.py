@@ -19,13 +19,14 @@ from dispatch.models import (
     ResponsibilityRule,
     Unit,
 )
+from geo.admin import TenantAdminMixin
 from incidents import admin as incidents_admin
 from incidents.flows import TRANSITIONS
 from incidents.models import Incident
 
 
 @admin.register(Unit)
-class UnitAdmin(HistoryMixin, LeafletGeoAdmin):
+class UnitAdmin(TenantAdminMixin, HistoryMixin, LeafletGeoAdmin):
     list_display = ["code", "name", "kind", "community", "phone"]
     list_filter = ["kind"]
     search_fields = ["code", "name"]
@@ -39,7 +40,7 @@ class DutyShiftInline(admin.TabularInline):
 
 
 @admin.register(Member)
-class MemberAdmin(HistoryMixin, LeafletGeoAdmin):
+class MemberAdmin(TenantAdminMixin, HistoryMixin, LeafletGeoAdmin):
     history_across = ("dispatch.DutyShiftEvent", "dispatch.MemberGridEvent")  # with its shifts and grids
     list_display = ["code", "name", "force", "unit", "phone", "travel_mode", "active"]
     list_filter = ["force", "travel_mode", "active"]
@@ -51,7 +52,8 @@ class MemberAdmin(HistoryMixin, LeafletGeoAdmin):
 
 
 @admin.register(DutyShift)
-class DutyShiftAdmin(HistoryMixin, admin.ModelAdmin):
+class DutyShiftAdmin(TenantAdminMixin, HistoryMixin, admin.ModelAdmin):
+    tenant_field = "member__subdistrict_id"
     list_display = ["member", "starts_at", "ends_at"]
     list_filter = ["member__force"]
     date_hierarchy = "starts_at"
@@ -60,16 +62,18 @@ class DutyShiftAdmin(HistoryMixin, admin.ModelAdmin):
 
 
 @admin.register(MemberPosition)
-class MemberPositionAdmin(LeafletGeoAdmin):
+class MemberPositionAdmin(TenantAdminMixin, LeafletGeoAdmin):
+    tenant_field = "member__subdistrict_id"
     list_display = ["member", "recorded_at", "accuracy_m"]
     raw_id_fields = ["member"]
     list_select_related = ["member"]
 
 
 @admin.register(PositionFix)
-class PositionFixAdmin(LeafletGeoAdmin):
+class PositionFixAdmin(TenantAdminMixin, LeafletGeoAdmin):
     """The track is append-only: shown, never edited here (the positions API writes it)."""
 
+    tenant_field = "member__subdistrict_id"
     list_display = ["member", "recorded_at", "accuracy_m", "received_at"]
     raw_id_fields = ["member"]
     list_select_related = ["member"]
@@ -94,7 +98,8 @@ class CommandActionsMixin:
 
 
 @admin.register(DispatchOrder)
-class DispatchOrderAdmin(CommandActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class DispatchOrderAdmin(TenantAdminMixin, CommandActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    tenant_field = "incident__subdistrict_id"
     list_display = ["incident", "member", "method", "state", "dispatched_at", "arrive_by", "arrived_at",
                     "arrival_flagged"]
     list_filter = ["state", "method", "arrival_flagged", "level"]
@@ -112,7 +117,7 @@ class DispatchOrderAdmin(CommandActionsMixin, ReadOnlyAdminMixin, admin.ModelAdm
 
 
 @admin.register(Alarm)
-class AlarmAdmin(CommandActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class AlarmAdmin(TenantAdminMixin, CommandActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["incident", "kind", "state", "due_at", "raised_at", "acknowledged_at"]
     list_filter = ["kind", "state"]
     date_hierarchy = "raised_at"
@@ -170,7 +175,7 @@ class MessageAttemptInline(admin.TabularInline):
 
 
 @admin.register(MemberMessage)
-class MemberMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class MemberMessageAdmin(TenantAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Messages to members and their outbound delivery, read-only: written by the services and the
     SLA clock, sent by `manage.py run_notifier`. Without a gateway (NOTIFY_GATEWAY_URL) the sent
     ones show `outbox`: the operator passes them on from here or from the log."""
@@ -185,9 +190,10 @@ class MemberMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(MessageAttempt)
-class MessageAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class MessageAttemptAdmin(TenantAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every call of the gateway (or outbox line), read-only: filter by failures to see a gateway down."""
 
+    tenant_field = "message__subdistrict_id"
     list_display = ["at", "message", "http_status", "ok", "error"]
     list_filter = ["ok", "http_status"]
     date_hierarchy = "at"

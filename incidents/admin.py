@@ -6,6 +6,7 @@ from django.utils.translation import ngettext
 from leaflet.admin import LeafletGeoAdmin
 
 from audit.admin import HistoryMixin, ReadOnlyAdminMixin, ReadOnlyMapMixin
+from geo.admin import TenantAdminMixin
 from incidents.feedback import channel_secret_issue, secret_mask
 from incidents.models import (
     CallbackTask,
@@ -73,7 +74,7 @@ class IncidentEventInline(admin.TabularInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(ReadOnlyAdminMixin, ReadOnlyMapMixin, LeafletGeoAdmin):
+class IncidentAdmin(TenantAdminMixin, ReadOnlyAdminMixin, ReadOnlyMapMixin, LeafletGeoAdmin):
     """Cases are read only here, the description included: every change of a case is a move of its
     flow or a service (status, grid, location, closure, category, level), made on the console or
     the API and written to the timeline. The supervisor's moves are this admin's actions
@@ -91,7 +92,7 @@ class IncidentAdmin(ReadOnlyAdminMixin, ReadOnlyMapMixin, LeafletGeoAdmin):
 
 
 @admin.register(IncidentEvent)
-class IncidentEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class IncidentEventAdmin(TenantAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The timeline is append-only and written by the services: never added to here."""
 
     list_display = ["id", "incident", "kind", "from_status", "to_status", "at"]
@@ -115,7 +116,8 @@ class CategoryRuleAdmin(HistoryMixin, admin.ModelAdmin):
 # of the incident page (POST /api/v1/incidents/{id}/reveal/), never in the admin.
 
 @admin.register(Report)
-class ReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReportAdmin(TenantAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    tenant_field = "incident__subdistrict_id"
     list_display = ["incident", "channel", "external_id", "caller_name_masked", "received_at"]
     list_filter = ["channel"]
     search_fields = ["external_id", "incident__number"]
@@ -125,9 +127,10 @@ class ReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Party)
-class PartyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PartyAdmin(TenantAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """ID numbers, names and phones stay masked here too."""
 
+    tenant_field = "incident__subdistrict_id"
     list_display = ["incident", "name_masked", "role", "id_number_masked", "registered_at"]
     exclude = ["id_number", "name", "phone"]
     readonly_fields = ["name_masked", "phone_masked", "id_number_masked"]
@@ -135,37 +138,41 @@ class PartyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(IncidentPhoto)
-class IncidentPhotoAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class IncidentPhotoAdmin(TenantAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Photos from the scene, attached by the on-site report's service: read only here (they are
     served to the people who see the case through /api/v1/photos/{id}/, never as public files)."""
 
+    tenant_field = "incident__subdistrict_id"
     list_display = ["incident", "event", "position", "uploaded_by", "content_type", "taken_at", "created_at"]
     raw_id_fields = ["incident", "event", "uploaded_by", "member"]
 
 
 @admin.register(Handover)
-class HandoverAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class HandoverAdmin(TenantAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Hand-overs to offices, read only: each is created, accepted, returned or completed by a move
     of the case's flow (the console, the offices' queue), which the timeline records."""
 
+    tenant_field = "incident__subdistrict_id"
     list_display = ["incident", "unit", "kind", "state", "created_at", "decided_at"]
     list_filter = ["kind", "state", "unit"]
     raw_id_fields = ["incident", "created_by", "decided_by"]
 
 
 @admin.register(FeedbackDelivery)
-class FeedbackDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class FeedbackDeliveryAdmin(TenantAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Result callbacks to the district centre, sent and retried by the feedback worker."""
 
+    tenant_field = "incident__subdistrict_id"
     list_display = ["incident", "url", "state", "attempts", "next_attempt_at", "delivered_at"]
     list_filter = ["state"]
     raw_id_fields = ["incident", "report"]
 
 
 @admin.register(CallbackTask)
-class CallbackTaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CallbackTaskAdmin(TenantAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Satisfaction call-backs, completed at the call-back desk (`callback_complete`)."""
 
+    tenant_field = "incident__subdistrict_id"
     list_display = ["incident", "name_masked", "state", "satisfaction", "done_at"]
     list_filter = ["state", "satisfaction"]
     exclude = ["name", "phone"]
@@ -175,7 +182,8 @@ class CallbackTaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(IdempotentRequest)
 class IdempotentRequestAdmin(admin.ModelAdmin):
-    """The API's idempotency keys and their stored answers (incidents/idempotency.py): read only."""
+    """The API's idempotency keys and their stored answers (incidents/idempotency.py): read only, and
+    for superusers only — the answers are of any sub-district's cases (geo/tenancy.py)."""
 
     list_display = ["created_at", "user", "key", "method", "path", "response_status"]
     list_filter = ["method", "response_status"]
@@ -187,3 +195,9 @@ class IdempotentRequestAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser

@@ -230,6 +230,9 @@ def _intake(*, channel: Channel, category: Category, description: str, actor: Ac
     if not _may_take_in(actor, subdistrict):
         raise DomainError(_("This case lies in a sub-district you do not work in; check the location."),
                           code="not_your_subdistrict")
+    if any(office.subdistrict_id != subdistrict.pk for office in offices):
+        # The case's parts go to the offices of its own sub-district: another's would see it.
+        raise DomainError(_("That unit belongs to another sub-district."), code="offices")
     if location is None and not off_site:
         status = Status.NEEDS_LOCATION
     if place is None and location is not None and where and not where.outside:

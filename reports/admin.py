@@ -3,11 +3,12 @@
 from django.contrib import admin
 
 from audit.admin import ReadOnlyAdminMixin
+from geo.admin import TenantAdminMixin
 from reports.models import Interview, RankingPublication
 
 
 @admin.register(Interview)
-class InterviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class InterviewAdmin(TenantAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """An interview has a lifecycle (recorded, rectified, alarmed once when overdue: reports/interviews.py)."""
 
     list_display = ("held_at", "subdistrict", "unit", "community", "reason", "deadline", "state", "rectified_at",
@@ -18,7 +19,7 @@ class InterviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(RankingPublication)
-class RankingPublicationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class RankingPublicationAdmin(TenantAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """A published month's ranking is frozen (a database trigger refuses changes): shown only."""
 
     list_display = ("month", "subdistrict", "published_at", "published_by", "formula")
