@@ -8,6 +8,12 @@ tests/bench/bench_wall.py --profile). Here the sweep runs at most once per CLEAN
 is 60 s, so a message may outlive it by that interval at most — and `group_send` puts the message
 on each member's queue directly instead of through a task per member. Delivery is unchanged: each
 member gets its own copy, a full queue drops the message for that member only (as Channels does).
+
+Both layers here (this one, and channels-redis's with REDIS_URL: `RedisChannelLayer`) number the
+messages of each group at `group_send`: the message goes out with `seq`, one more than the group's
+last, so that a socket sees a message its layer dropped (config/live_gaps.py). In memory the counter
+is the process's (exact: one process holds every socket of its layer); with channels-redis it is a
+Redis key per group (`INCR`, one round trip, shared by every process that publishes).
 """
 
 import asyncio
@@ -16,6 +22,9 @@ from copy import deepcopy
 
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
+from channels_redis.core import RedisChannelLayer as ChannelsRedisChannelLayer
+
+from config.live_gaps import SEQ
 
 
 class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
@@ -24,6 +33,11 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._cleaned_at = 0.0
+        self._seqs: dict[str, int] = {}
+
+    async def group_seq(self, group: str) -> int:
+        """The number of the group's last message (0: none yet)."""
+        return self._seqs.get(group, 0)
 
     def _clean_expired(self) -> None:
         now = time.monotonic()
@@ -62,8 +76,29 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
         assert isinstance(message, dict), "Message is not a dict"  # noqa: S101 - Channels' own contract
         self.require_valid_group_name(group)
         self._clean_expired()
+        seq = self._seqs[group] = self._seqs.get(group, 0) + 1
+        message = {**message, SEQ: seq}
         for channel in list(self.groups.get(group, ())):
             try:
                 await self.send(channel, message)  # no await inside: one queue put each
             except ChannelFull:
                 pass
+
+
+class RedisChannelLayer(ChannelsRedisChannelLayer):
+    """channels-redis, its group messages numbered by a counter per group in Redis (on the group's
+    own connection: the same shard as its members). The counter never expires: one small key per
+    group (a sub-district, a member)."""
+
+    def _seq_key(self, group: str) -> str:
+        return f"{self.prefix}:seq:{group}"
+
+    async def group_seq(self, group: str) -> int:
+        """The number of the group's last message (0: none yet)."""
+        value = await self.connection(self.consistent_hash(group)).get(self._seq_key(group))
+        return int(value or 0)
+
+    async def group_send(self, group: str, message: dict) -> None:
+        assert self.require_valid_group_name(group), "Group name not valid"  # noqa: S101 - Channels' own contract
+        seq = await self.connection(self.consistent_hash(group)).incr(self._seq_key(group))
+        await super().group_send(group, {**message, SEQ: seq})

@@ -89,7 +89,7 @@ MIDDLEWARE = [
 # (members, units, shifts, rules, categories, users and roles), append-only; the admin shows it.
 PGHISTORY_APPEND_ONLY = True
 PGHISTORY_ADMIN_MODEL = "audit.AuditEvent"
-PGHISTORY_ADMIN_CLASS = "audit.admin.AuditEventsAdmin"
+PGHISTORY_ADMIN_CLASS = "geo.admin.TenantAuditEventsAdmin"  # audit.admin.AuditEventsAdmin, scoped to the tenant
 PGHISTORY_ADMIN_ALL_EVENTS = True
 PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")  # reads change nothing on record
 
@@ -176,19 +176,29 @@ if "DATABASE_REPLICA_URL" in env:
 DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Channels: in-memory layer for one process, channels-redis when REDIS_URL is set.
+# Channels: in-memory layer for one process, channels-redis when REDIS_URL is set; both number each
+# group's messages, so that a socket sees one its layer dropped and its client resyncs
+# (config/channel_layers.py, config/live_gaps.py). Sized (channels' defaults: 100 and 60 s):
+# CHANNELS_CAPACITY, the messages one channel holds before the layer drops new ones — with
+# channels-redis one channel per server process, shared by all its sockets, so a burst (a grid
+# version published to 700 phones is 700 group messages at once) must fit; CHANNELS_EXPIRY, the
+# seconds a message waits for its socket before it is dropped.
+CHANNELS_CAPACITY = env.int("CHANNELS_CAPACITY", default=2000)
+CHANNELS_EXPIRY = env.int("CHANNELS_EXPIRY", default=60)
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     # channels-redis waits for messages with blocking pops of 5 s; redis-py 8 reads with a 5 s
     # timeout by default, which tore idle sockets down every few seconds (channels_redis issue 422).
     # The client timeout stays above the pop's, and still catches a dead connection.
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                    "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]}}
+        "default": {"BACKEND": "config.channel_layers.RedisChannelLayer",
+                    "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                               "capacity": CHANNELS_CAPACITY, "expiry": CHANNELS_EXPIRY}}
     }
 else:
     # Channels' in-memory layer with an expiry sweep that does not grow with the open sockets.
-    CHANNEL_LAYERS = {"default": {"BACKEND": "config.channel_layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "config.channel_layers.InMemoryChannelLayer",
+                                  "CONFIG": {"capacity": CHANNELS_CAPACITY, "expiry": CHANNELS_EXPIRY}}}
 
 # Passwords: PBKDF2-SHA256 as Django's default, computed on threads of lower CPU priority
 # (config/auth.py); Django's own hashers follow, to check and upgrade older hashes.
@@ -253,6 +263,7 @@ STATICFILES_DIRS = [
     ("vendor/echarts", BASE_DIR / "frontend" / "node_modules" / "echarts" / "dist"),
     ("vendor/geoman", BASE_DIR / "frontend" / "node_modules" / "@geoman-io" / "leaflet-geoman-free" / "dist"),
     ("vendor/leaflet-heat", BASE_DIR / "frontend" / "node_modules" / "leaflet.heat" / "dist"),
+    ("vendor/maplibre", BASE_DIR / "frontend" / "node_modules" / "maplibre-gl" / "dist"),  # the district map
 ]
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG

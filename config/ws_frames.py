@@ -45,6 +45,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.errors import DomainError
 from config.inputs import BIGINT_MAX, ascii_int, json_too_deep, refuse_constant, strings_clean
+from config.live_gaps import GAP_CHECK, SEQ, Gaps
 
 log = logging.getLogger(__name__)
 
@@ -203,22 +204,97 @@ class NoSuchSocket(GuardedJsonConsumer):
 
 class GroupSocket(GuardedJsonConsumer):
     """A socket that holds one channel-layer group for as long as it is open (the wall's, a
-    member's, a unit's): `group_join` once admitted; left on disconnect."""
+    member's, a unit's): `group_join` once admitted; left on disconnect.
+
+    No silent loss: the layer numbers each group's messages (`seq`, config/channel_layers.py) and the
+    socket keeps count (config/live_gaps.py). A jump, or the group's counter ahead of what the socket
+    saw (asked every GAP_CHECK_INTERVAL_S: a loss at the tail shows no jump), is checked GAP_GRACE_S
+    later by a `live.check` message through the socket's own channel — behind whatever is queued for
+    it, so a slow socket is not taken for a lossy one; what did not come by then was dropped by the
+    layer, and the client is told `resync` (`resync()`: the wall reloads its snapshot, a phone
+    reconnects and resumes after its last message). Handlers of a subclass: `deliver`, not
+    `dispatch`."""
+
+    GAP_GRACE_S = 1.0
+    GAP_CHECK_INTERVAL_S = 30.0
 
     group: str | None = None
+    gaps: Gaps | None = None
     _membership: asyncio.Task | None = None
+    _watch: asyncio.Task | None = None
+    _check: asyncio.Task | None = None
 
     async def group_join(self, group: str) -> None:
         """Join before reading what the socket sends first: nothing falls between."""
         self.group = group
         await self.channel_layer.group_add(group, self.channel_name)
-        self._membership = asyncio.get_running_loop().create_task(self._keep_membership())
+        loop = asyncio.get_running_loop()
+        self._membership = loop.create_task(self._keep_membership())
+        if hasattr(self.channel_layer, "group_seq"):  # our layers (not a test's plain one)
+            try:
+                self.gaps = Gaps(await self.channel_layer.group_seq(group))  # after joining: see Gaps
+            except Exception:
+                log.exception("reading the message count of %s failed", group)
+                self.gaps = Gaps(None)
+            self._watch = loop.create_task(self._watch_gaps())
 
     async def disconnect(self, code) -> None:
-        if self._membership is not None:
-            self._membership.cancel()
+        for task in (self._membership, self._watch, self._check):
+            if task is not None:
+                task.cancel()
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def dispatch(self, message) -> None:
+        """The group's messages counted, then handed to `deliver`; the socket's own check handled."""
+        if message.get("type") == GAP_CHECK:
+            if self.gaps is not None and self.gaps.check(message["upto"]):
+                await self._lost()
+            return
+        seq = message.get(SEQ)
+        if seq is None or self.gaps is None:
+            await self.deliver(message)
+            return
+        lost = self.gaps.see(seq)
+        await self.deliver(message)
+        if lost:
+            await self._lost()
+        elif self.gaps.missing:
+            self.schedule_gap_check()
+
+    async def deliver(self, message) -> None:
+        await super().dispatch(message)
+
+    async def resync(self) -> None:
+        """Tell the client it missed messages: what it does then is its own (the frame's handling)."""
+        await self.send_json({"type": "resync"})
+
+    async def _lost(self) -> None:
+        log.warning("%s missed messages of %s (the channel layer dropped them): resync", self.channel_name, self.group)
+        if not self.closing:
+            await self.resync()
+
+    def schedule_gap_check(self) -> None:
+        if self._check is None or self._check.done():
+            self._check = asyncio.get_running_loop().create_task(self._send_gap_check())
+
+    async def _send_gap_check(self) -> None:
+        try:
+            upto = await self.channel_layer.group_seq(self.group)
+            if self.gaps is None or not self.gaps.outstanding(upto):
+                return
+            await asyncio.sleep(self.GAP_GRACE_S)  # a publisher between its number and its send
+            if self.gaps.outstanding(upto):
+                await self.channel_layer.send(self.channel_name, {"type": GAP_CHECK, "upto": upto})
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the channel full (the next check comes) or the layer down
+            log.warning("checking %s for lost messages of %s failed", self.channel_name, self.group, exc_info=True)
+
+    async def _watch_gaps(self) -> None:
+        while True:
+            await asyncio.sleep(self.GAP_CHECK_INTERVAL_S)
+            self.schedule_gap_check()
 
     async def _keep_membership(self) -> None:
         """Channel layers drop a group member `group_expiry` seconds after it joined (a day, by

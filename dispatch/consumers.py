@@ -19,7 +19,10 @@ or an error frame with that `id`. The client says it showed one with `{"type": "
 time); a message that is not the member's answers `{"type": "error", ...}` and changes nothing;
 any other frame, or a `read` whose id is not an integer from 1 to bigint's maximum, answers an
 error frame and closes the socket with 4400 (config/ws_frames.py: the checks on every frame and the
-close codes). The resume is the one on connect (`?last_message=`): a socket has no other.
+close codes). The resume is the one on connect (`?last_message=`): a socket has no other — so when
+the channel layer dropped a message meant for the member (a slow socket: config.ws_frames.GroupSocket)
+the socket says `{"type": "resync", "last_message": <newest id sent>}` and the app reconnects with
+its own last id (frontend/static/gridlink/m/live.js).
 The consumer stays thin: the database through `dispatch.live` (reads) and `dispatch.notify`
 (`message_read`)."""
 
@@ -112,6 +115,7 @@ class _GroupSocket(GroupSocket):
 
 class MemberConsumer(_GroupSocket):
     member_id: int | None = None
+    last_sent: int | None = None
     sent_on_connect: set[int] | frozenset[int] = frozenset()
 
     async def connect(self) -> None:
@@ -127,6 +131,7 @@ class MemberConsumer(_GroupSocket):
         # a live copy of these may already be queued behind this handler: don't send it twice
         self.sent_on_connect = {p["id"] for p in payloads}
         newest = payloads[-1]["id"] if payloads else after
+        self.last_sent = newest
         await self.send_json({"type": "caught_up", "last_message": newest})
 
     async def receive_json(self, content, **kwargs) -> None:
@@ -172,7 +177,11 @@ class MemberConsumer(_GroupSocket):
         """A new message for this member (`dispatch.live.message_channel_message`), frame encoded."""
         if message["id"] in self.sent_on_connect:
             return
+        self.last_sent = max(self.last_sent or 0, message["id"])
         await self.send(text_data=message["text"])
+
+    async def resync(self) -> None:
+        await self.send_json({"type": "resync", "last_message": self.last_sent})
 
 
 class DeptConsumer(_GroupSocket):
@@ -188,7 +197,9 @@ class DeptConsumer(_GroupSocket):
     event's). On connect, and on a reconnect that names the last message seen (`?last_message=<id>`;
     malformed: 4400), it says `{"type": "caught_up", "last_message": <that id or null>}` and sends
     no backlog: the page reloads the unit's queue when the socket is live again. The client sends
-    nothing: any frame answers an error frame and closes the socket with 4400."""
+    nothing: any frame answers an error frame and closes the socket with 4400. A message of the
+    stream the channel layer dropped answers `{"type": "resync"}` (config.ws_frames.GroupSocket):
+    the page's socket reconnects (m/live.js) and the queue reloads."""
 
     unit_id: int | None = None
 
@@ -203,7 +214,7 @@ class DeptConsumer(_GroupSocket):
     async def receive_json(self, content, **kwargs) -> None:
         raise FrameRefused(_("This socket takes no frames."), code="unknown_type")
 
-    async def dispatch(self, message: dict) -> None:
+    async def deliver(self, message: dict) -> None:
         """The sub-district's stream carries every event and more (the members' positions, what the
         walls need): the events go to `incident_event`, the socket's own messages (`websocket.*`)
         as usual, the rest of the stream nowhere."""
@@ -211,7 +222,7 @@ class DeptConsumer(_GroupSocket):
         if kind == "incident.event":
             await self.incident_event(message)
         elif kind.startswith("websocket."):
-            await super().dispatch(message)
+            await super().deliver(message)
 
     async def incident_event(self, message: dict) -> None:
         """One event of the sub-district (`wall.frames.event_message`): passed on when it

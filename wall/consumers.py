@@ -16,8 +16,10 @@ and throttled per sub-district by dispatch.positions, as `{"type": "positions", 
 [{"member", "lon", "lat", "at", "accuracy_m"}, ...]}` (not replayed on resume: the next batch or
 the snapshot API brings them); responders changed by staff (a roster, a member's details) as
 `{"type": "members", "subdistrict", "members": [<rows as the snapshot has them>], "removed": [ids]}`
-(wall/member_frames.py; not replayed on resume either: the next snapshot brings them). The
-consumer only reads."""
+(wall/member_frames.py; not replayed on resume either: the next snapshot brings them). A message of
+the stream the channel layer dropped (a slow socket: config.ws_frames.GroupSocket) is answered
+`{"type": "resync", "last_event": <the sub-district's newest event id>}` too: the page reloads its
+snapshot. The consumer only reads."""
 
 import logging
 from typing import cast
@@ -73,6 +75,11 @@ def _missed_events(subdistrict_id: int, last_event: int, cap: int) -> tuple[list
     return messages, False, messages[-1]["id"] if messages else last_event
 
 
+def _newest_event(subdistrict_id: int) -> int:
+    newest = IncidentEvent.objects.filter(subdistrict_id=subdistrict_id).order_by("-pk").values_list("pk", flat=True)
+    return newest.first() or 0
+
+
 class WallConsumer(GroupSocket):
     subdistrict_id: int | None = None
     sent_on_resume: set[int] | frozenset[int] = frozenset()
@@ -118,6 +125,12 @@ class WallConsumer(GroupSocket):
         # a live copy of these may already be queued behind this handler: don't send it twice
         self.sent_on_resume = {m["id"] for m in messages}
         await self.send_json({"type": "caught_up", "last_event": newest})
+
+    async def resync(self) -> None:
+        """The layer dropped messages of the stream: the page reloads its snapshot (read after this
+        frame, so it holds them)."""
+        newest = await socket_db(_newest_event)(self.subdistrict_id)
+        await self.send_json({"type": "resync", "last_event": newest})
 
     # Live fan-out: one channel-layer message reaches every socket of the sub-district, so these
     # handlers run a thousand times per event with a thousand wall maps open. They touch no

@@ -1,5 +1,5 @@
 // The member's live channel: backoff with jitter, the socket URL, resume after the last message,
-// each message once, signed-out sockets not retried.
+// each message once, signed-out sockets not retried, a resync reconnects at once.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
@@ -62,6 +62,37 @@ test("messages once each, resume from the last one, read acknowledgements", () =
   made[1].frame({ type: "message", message: { id: 7 } }); // the backlog repeats it: not again
   assert.deepEqual(got, [[5, false], [7, true]]);
   assert.deepEqual(states, ["connecting", "live", "reconnecting", "reconnecting"]);
+});
+
+test("a resync reconnects at once after the last message, the old socket closed and forgotten", () => {
+  const { made, FakeSocket } = fakeSockets();
+  const timers = [];
+  const got = [];
+  const states = [];
+  let closed = 0;
+  FakeSocket.prototype.close = () => { closed += 1; };
+  const live = connectLive({
+    path: "/ws/member/", location: { protocol: "http:", host: "h" }, WebSocketImpl: FakeSocket,
+    onMessage: (m, { fresh }) => got.push([m.id, fresh]), onState: (s) => states.push(s),
+    setTimer: (fn) => timers.push(fn),
+  });
+  const first = made[0];
+  first.frame({ type: "caught_up", last_message: null });
+  first.frame({ type: "message", message: { id: 9 } });
+  const batch = live.positions([{ member: 1 }]);
+  first.frame({ type: "resync", last_message: 9 });
+  assert.equal(closed, 1);
+  assert.equal(timers.length, 1); // only the batch's timeout: no backoff before the new socket
+  assert.equal(made.length, 2);
+  assert.equal(made[1].url, "ws://h/ws/member/?last_message=9");
+  assert.equal(first.onclose, null); // its close schedules nothing
+  assert.equal(live.positions([{ member: 1 }]), null); // not live until caught up again
+  made[1].frame({ type: "message", message: { id: 8 } }); // one the layer dropped, from the inbox
+  made[1].frame({ type: "message", message: { id: 9 } }); // shown already
+  made[1].frame({ type: "caught_up", last_message: 9 });
+  assert.deepEqual(got, [[9, true], [8, false]]);
+  assert.deepEqual(states, ["connecting", "live", "connecting", "live"]);
+  return batch.then((answer) => assert.equal(answer, null)); // the batch goes over HTTP
 });
 
 test("a signed-out socket is not retried", () => {

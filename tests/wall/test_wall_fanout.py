@@ -38,7 +38,7 @@ def test_group_send_gives_each_member_its_own_copy_and_a_full_queue_drops_only_i
 
     first, second, nothing_more = run_async(scenario)
     assert first == {"type": "filler"}
-    assert second == {"type": "incident.event", "id": 7, "text": "{}"}
+    assert second == {"type": "incident.event", "id": 7, "text": "{}", "seq": 1}  # numbered in its group
     assert nothing_more is None
 
 

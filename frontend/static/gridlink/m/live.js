@@ -2,7 +2,10 @@
 // major-incident call or a change of the member's grids arrives here at once. Each message is shown (banner, vibration, and a system
 // notification while the app is in the background and the member allowed it), acknowledged as
 // read, and makes the work list reload. The socket reconnects for as long as the page is open,
-// with jittered backoff, resuming after the last message it saw (`?last_message=`).
+// with jittered backoff, resuming after the last message it saw (`?last_message=`). A `resync` frame
+// (the server's channel layer dropped a message meant for this socket: config/ws_frames.py) makes it
+// reconnect at once the same way, so the missed messages come from the server's inbox; the unit's
+// page (dept/app.js) reloads its queue when the socket is live again.
 
 /**
  * The wait before reconnect attempt `n` (0, 1, 2, ...): 1, 1.5, 2.3, 3.4, 5.1, 7.6, 11.4, then 15 s,
@@ -80,13 +83,18 @@ export function connectLive({
   function open() {
     if (stopped) return;
     onState(attempt === 0 ? "connecting" : "reconnecting");
-    socket = new WebSocketImpl(socketUrl(location, path, lastMessage));
+    const ws = new WebSocketImpl(socketUrl(location, path, lastMessage));
+    socket = ws;
     let caughtUp = false;
-    socket.onmessage = (event) => {
+    ws.onmessage = (event) => {
       let frame;
       try {
         frame = JSON.parse(event.data);
       } catch {
+        return;
+      }
+      if (frame.type === "resync") {
+        reopen(ws);
         return;
       }
       if (frame.type === "caught_up") {
@@ -111,7 +119,7 @@ export function connectLive({
       seen.add(message.id);
       onMessage(message, { fresh: caughtUp });
     };
-    socket.onclose = (event) => {
+    ws.onclose = (event) => {
       live = false;
       settleAll(); // unanswered batches go over HTTP instead
       if (stopped) return;
@@ -124,6 +132,21 @@ export function connectLive({
       setTimer(open, backoffMs(attempt));
       attempt += 1;
     };
+  }
+
+  /**
+   * Drop `ws` (its close is not a loss to retry after) and connect again at once, resuming after
+   * the last message seen.
+   * @param {WebSocket} ws
+   */
+  function reopen(ws) {
+    ws.onmessage = null;
+    ws.onclose = null;
+    live = false;
+    settleAll(); // unanswered batches go over HTTP instead
+    ws.close();
+    if (stopped) return;
+    open();
   }
 
   open();
