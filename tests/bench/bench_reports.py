@@ -172,21 +172,12 @@ def main() -> int:
     from reports.periods import month_param, week_param
     from reports.ranking import ranking_board
 
-    original = None
     began = time.perf_counter()
-    if args.database:
-        city.use_database(args.database)
-        name = args.database
-        generated = "reused"
-    else:
-        name = f"bench_reports_{os.getpid()}"
-        original = city.throwaway_database(name)
-    try:
-        if original is not None:
-            stats = city.generate(connection, subdistricts=args.subdistricts, incidents=args.incidents,
-                                  seed=args.seed, workers=args.workers, report=city.Reporter(print))
-            generated = (f"generated in {stats.total_s / 60:.1f} min ({stats.timings['history'] / 60:.1f} min the "
-                         f"history, {stats.timings['indexes and foreign keys re-created'] / 60:.1f} min its indexes)")
+    with city.bench_city(args.database, "bench_reports", subdistricts=args.subdistricts, incidents=args.incidents,
+                         seed=args.seed, workers=args.workers) as (name, stats):
+        generated = "reused" if stats is None else (
+            f"generated in {stats.total_s / 60:.1f} min ({stats.timings['history'] / 60:.1f} min the history, "
+            f"{stats.timings['indexes and foreign keys re-created'] / 60:.1f} min its indexes)")
         first = Incident.objects.order_by("reported_at").values_list("reported_at", flat=True).first()
         last = Incident.objects.order_by("-reported_at").values_list("reported_at", flat=True).first()
         anchor = last.astimezone(SHANGHAI).date() + timedelta(days=1)
@@ -263,10 +254,6 @@ def main() -> int:
             print(f"target {name_} under {TARGET_S:.0f} s: p95 {worst:.2f} s ({worst / floor:.1f}× the floor's p50), "
                   f"first run at most {max(rows[report]['first']):.2f} s — "
                   f"{'met' if worst < TARGET_S and max(rows[report]['first']) < TARGET_S else 'NOT met'}")
-    finally:
-        if original is not None:
-            connection.close()
-            city.drop_database(original)
     return 0
 
 

@@ -73,19 +73,10 @@ def main() -> int:
     from geo import tiles
     from geo.models import Grid, Subdistrict
 
-    original = None
     began = time.perf_counter()
-    if args.database:
-        city.use_database(args.database)
-        name, generated = args.database, "reused"
-    else:
-        name = f"bench_tiles_{os.getpid()}"
-        original = city.throwaway_database(name)
-    try:
-        if original is not None:
-            stats = city.generate(connection, subdistricts=args.subdistricts, incidents=args.incidents,
-                                  seed=14, report=city.Reporter(print))
-            generated = f"generated in {stats.total_s / 60:.1f} min"
+    with city.bench_city(args.database, "bench_tiles", subdistricts=args.subdistricts,
+                         incidents=args.incidents, seed=14) as (name, stats):
+        generated = "reused" if stats is None else f"generated in {stats.total_s / 60:.1f} min"
         user = User.objects.filter(username=DISTRICT_USER).first()
         if user is None:  # generate() writes no logins: the district centre's, as seed_city makes it
             from config.roles import UserRole
@@ -147,10 +138,6 @@ def main() -> int:
         worst = max(p95(calls) for _, calls, _, _ in rows)
         print(f"target a tile under {TARGET_MS:.0f} ms at p95: worst layer's p95 {1000 * worst:.1f} ms — "
               f"{'met' if 1000 * worst <= TARGET_MS else 'NOT met'}")
-    finally:
-        if original is not None:
-            connection.close()
-            city.drop_database(original)
     return 0
 
 
