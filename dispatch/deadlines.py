@@ -14,7 +14,7 @@ order has no `arrive_by` and the SLA clock never raises its alarm.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -118,3 +118,11 @@ def manual_deadline_minutes(*, force: str, roles: Sequence[str], at: datetime, m
                           at_once=timedelta(minutes=at_once_minutes()), day_starts=day_starts(),
                           cutoff=EVENING_CUTOFF)
     return None if limit is None else int(limit.total_seconds() // 60)
+
+
+def local_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """[start, end) of a local calendar day (settings.TIME_ZONE) as aware datetimes: the wall's
+    "today", a position-track partition's range."""
+    zone = local_zone()
+    return (datetime.combine(day, time.min, tzinfo=zone),
+            datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone))

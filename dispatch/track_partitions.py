@@ -37,13 +37,14 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+
+from dispatch.deadlines import local_day_bounds, local_zone
 
 log = logging.getLogger("gridlink.track_partitions")
 
@@ -86,15 +87,7 @@ class TrackMaintenance:
         return text + (f"; not done, for the next run: {'; '.join(self.failed)}" if self.failed else "")
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """[start, end) of a local day (settings.TIME_ZONE): its partition's range."""
-    zone = _zone()
-    return (datetime.combine(day, time.min, tzinfo=zone),
-            datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone))
+day_bounds = local_day_bounds  # a partition's range: its local day's
 
 
 def partition_name(day: date) -> str:
@@ -123,7 +116,7 @@ def track_partitions() -> list[Partition]:
             except ValueError:
                 pass
         out.append(Partition(name, start, end, int(tuples), default=bound == "DEFAULT"))
-    far = datetime.max.replace(tzinfo=_zone())
+    far = datetime.max.replace(tzinfo=local_zone())
     return sorted(out, key=lambda p: (p.default, p.start or far, p.name))
 
 
@@ -201,7 +194,7 @@ def track_partitions_maintain(*, today: date | None = None, ahead: int | None = 
     docstring). `today` (local), `ahead` and `keep_days` default to now, settings.
     POSITION_TRACK_DAYS_AHEAD and settings.POSITION_TRACK_DAYS. A step that cannot have its locks
     in time is skipped and listed in `failed`; the others still run."""
-    today = today or timezone.localdate(timezone=_zone())
+    today = today or timezone.localdate(timezone=local_zone())
     ahead = max(0, settings.POSITION_TRACK_DAYS_AHEAD if ahead is None else ahead)
     keep_days = max(0, settings.POSITION_TRACK_DAYS if keep_days is None else keep_days)
     cutoff = day_bounds(today - timedelta(days=keep_days))[0]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,6 +41,7 @@ from django.db.models.functions import Floor, JSONObject, Substr
 from django.utils import timezone
 
 from dispatch import routing
+from dispatch.deadlines import local_day_bounds
 from dispatch.models import Alarm, DispatchOrder, DutyShift, Force, Member, PositionFix
 from dispatch.recommend import BUSY_STATUSES, LOAD_STATES
 from dispatch.selectors import on_duty_at
@@ -64,13 +65,6 @@ _Json = dict[str, Any]
 
 def _zone() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
-
-
-def local_day_bounds(day: date) -> tuple[datetime, datetime]:
-    """[start, end) of a local calendar day (settings.TIME_ZONE) as aware datetimes."""
-    zone = _zone()
-    return (datetime.combine(day, time.min, tzinfo=zone),
-            datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone))
 
 
 def local_today(now: datetime | None = None) -> date:
