@@ -87,8 +87,12 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
 
 class RedisChannelLayer(ChannelsRedisChannelLayer):
     """channels-redis, its group messages numbered by a counter per group in Redis (on the group's
-    own connection: the same shard as its members). The counter never expires: one small key per
-    group (a sub-district, a member)."""
+    own connection: the same shard as its members). A counter expires SEQ_EXPIRY_S after the group's
+    last message (set in the same round trip as the INCR): a member who left, a sub-district gone,
+    leave nothing behind. A group silent that long starts again at 1, which a socket open all that
+    time takes for a restart of Redis: one needless resync a week at most."""
+
+    SEQ_EXPIRY_S = 7 * 86400
 
     def _seq_key(self, group: str) -> str:
         return f"{self.prefix}:seq:{group}"
@@ -100,5 +104,7 @@ class RedisChannelLayer(ChannelsRedisChannelLayer):
 
     async def group_send(self, group: str, message: dict) -> None:
         assert self.require_valid_group_name(group), "Group name not valid"  # noqa: S101 - Channels' own contract
-        seq = await self.connection(self.consistent_hash(group)).incr(self._seq_key(group))
+        key = self._seq_key(group)
+        async with self.connection(self.consistent_hash(group)).pipeline(transaction=True) as pipe:
+            seq, _ = await pipe.incr(key).expire(key, self.SEQ_EXPIRY_S).execute()
         await super().group_send(group, {**message, SEQ: seq})

@@ -10,12 +10,12 @@ messages of each group itself at `group_send` (config/channel_layers.py: `seq`, 
 group with channels-redis — one INCR, shared by every publishing process — or a process counter in
 memory).
 
-`Gaps` is the bookkeeping of one socket, no I/O (tests/config/test_live_gaps.py): the numbers it
-has seen; a jump leaves numbers missing, which may still come (two publishers take numbers 5 and 6
-and the 6 reaches Redis first). Whether they came is asked by a check that travels through the
-socket's own channel behind whatever is queued for it (config.ws_frames.GroupSocket): when it is
-handled, every message sent before it has been handled too, so a number at or below its `upto` not
-seen by then is lost.
+`Gaps` is the bookkeeping of one process's membership of a group (config/live_hub.Hub), no I/O
+(tests/config/test_live_gaps.py): the numbers it has seen; a jump leaves numbers missing, which may
+still come (two publishers take numbers 5 and 6 and the 6 reaches Redis first). Whether they came is
+asked by a check that travels through the hub's own channel behind whatever is queued for it: when it
+is handled, every message sent before it has been handled too, so a number at or below its `upto`
+not seen by then is lost.
 """
 
 SEQ = "seq"  # a group message's field: its number in its group (set by the layer at group_send)
@@ -54,6 +54,14 @@ class Gaps:
         self.missing.update(range(self.last + 1, seq))
         self.last = seq
         return False
+
+    def restarted(self, upto: int) -> bool:
+        """The group's counter read as `upto` is behind the last number seen: Redis started again
+        empty (what was sent meanwhile is gone). True then, and `upto` is the new baseline."""
+        if self.last is None or upto >= self.last:
+            return False
+        self.last, self.missing = upto, set()
+        return True
 
     def outstanding(self, upto: int) -> bool:
         """Whether a check for `upto` (the group's counter some time ago) is worth sending: some

@@ -36,16 +36,19 @@ import asyncio
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 
+from channels import DEFAULT_CHANNEL_LAYER
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from config import live_hub
 from config.errors import DomainError
 from config.inputs import BIGINT_MAX, ascii_int, json_too_deep, refuse_constant, strings_clean
-from config.live_gaps import GAP_CHECK, SEQ, Gaps
 
 log = logging.getLogger(__name__)
 
@@ -206,104 +209,106 @@ class GroupSocket(GuardedJsonConsumer):
     """A socket that holds one channel-layer group for as long as it is open (the wall's, a
     member's, a unit's): `group_join` once admitted; left on disconnect.
 
-    No silent loss: the layer numbers each group's messages (`seq`, config/channel_layers.py) and the
-    socket keeps count (config/live_gaps.py). A jump, or the group's counter ahead of what the socket
-    saw (asked every GAP_CHECK_INTERVAL_S: a loss at the tail shows no jump), is checked GAP_GRACE_S
-    later by a `live.check` message through the socket's own channel — behind whatever is queued for
-    it, so a slow socket is not taken for a lossy one; what did not come by then was dropped by the
-    layer, and the client is told `resync` (`resync()`: the wall reloads its snapshot, a phone
-    reconnects and resumes after its last message). Handlers of a subclass: `deliver`, not
-    `dispatch`."""
+    The group is joined through the process's hub (config/live_hub.py): one layer membership per
+    process and group, whatever the number of its sockets there; the socket has no channel of its
+    own (`channel_layer_alias = None`). The hub offers each group message (`offer`); the socket
+    queues it in its inbox and its own task hands it to `deliver` (the consumer's handler by
+    message type) in order, never beside the consumer's own handling of a client frame or of its
+    connect (one turn at a time, as Channels runs a consumer's messages: a message published while a
+    socket replays what it missed waits until the replay is sent).
 
-    GAP_GRACE_S = 1.0
-    GAP_CHECK_INTERVAL_S = 30.0
+    No silent loss: a message the layer dropped is seen by the hub (config/live_gaps.py), one the
+    socket could not take — its inbox full, `capacity` messages behind (a stuck client) — by the
+    socket; either way the socket tells its client `resync` (`resync()`: the wall reloads its
+    snapshot, a phone reconnects and resumes after its last message), once it has sent what it
+    holds. Handlers of a subclass: `deliver`, not `dispatch`."""
+
+    channel_layer_alias = None  # no channel per socket: the hub's (see above)
+    live_layer_alias = DEFAULT_CHANNEL_LAYER
 
     group: str | None = None
-    gaps: Gaps | None = None
-    _membership: asyncio.Task | None = None
-    _watch: asyncio.Task | None = None
-    _check: asyncio.Task | None = None
+    _hub: live_hub.Hub | None = None
+    _pump: asyncio.Task | None = None
+    _overflowed = False
+    _covered = 0  # the group's messages up to this number are in what the client has (see `lost`)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._inbox: deque[dict] = deque()
+        self._turn = asyncio.Lock()
 
     async def group_join(self, group: str) -> None:
         """Join before reading what the socket sends first: nothing falls between."""
         self.group = group
-        await self.channel_layer.group_add(group, self.channel_name)
-        loop = asyncio.get_running_loop()
-        self._membership = loop.create_task(self._keep_membership())
-        if hasattr(self.channel_layer, "group_seq"):  # our layers (not a test's plain one)
-            try:
-                self.gaps = Gaps(await self.channel_layer.group_seq(group))  # after joining: see Gaps
-            except Exception:
-                log.exception("reading the message count of %s failed", group)
-                self.gaps = Gaps(None)
-            self._watch = loop.create_task(self._watch_gaps())
+        layer = get_channel_layer(self.live_layer_alias)
+        self._capacity = max(1, int(getattr(layer, "capacity", 100)))
+        self._hub = await live_hub.join(self, group, alias=self.live_layer_alias)
+        self._covered = self._hub.last_seq  # what came before is the connect's to read
 
     async def disconnect(self, code) -> None:
-        for task in (self._membership, self._watch, self._check):
-            if task is not None:
-                task.cancel()
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        self.closing = True
+        self._inbox.clear()
+        if self._pump is not None and self._pump is not asyncio.current_task():
+            self._pump.cancel()
+        if self._hub is not None:
+            hub, self._hub = self._hub, None
+            await live_hub.leave(self, hub)
 
     async def dispatch(self, message) -> None:
-        """The group's messages counted, then handed to `deliver`; the socket's own check handled."""
-        if message.get("type") == GAP_CHECK:
-            if self.gaps is not None and self.gaps.check(message["upto"]):
-                await self._lost()
-            return
-        seq = message.get(SEQ)
-        if seq is None or self.gaps is None:
-            await self.deliver(message)
-            return
-        lost = self.gaps.see(seq)
-        await self.deliver(message)
-        if lost:
-            await self._lost()
-        elif self.gaps.missing:
-            self.schedule_gap_check()
+        """The socket's own messages (connect, a client frame, disconnect), one turn at a time with
+        the group's messages."""
+        async with self._turn:
+            await super().dispatch(message)
 
     async def deliver(self, message) -> None:
         await super().dispatch(message)
 
+    def offer(self, message: dict) -> None:
+        """A message of the group, from the hub: queued, sent on by the socket's task."""
+        if self.closing:
+            return
+        if len(self._inbox) >= self._capacity:
+            self._overflowed = True  # dropped: the client is told once what is queued is sent
+            return
+        self._inbox.append(message)
+        self._wake()
+
+    def lost(self, upto: int | None) -> None:
+        """The hub saw the layer drop messages of the group numbered up to `upto` (None: any): tell
+        the client after what is queued — unless they were sent before the socket joined or before
+        it last told its client to resync (the client read the database after that)."""
+        if self.closing or (upto is not None and upto <= self._covered):
+            return
+        self._overflowed = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._pump is None:
+            self._pump = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self._inbox or self._overflowed:
+                if self.closing:
+                    return
+                if self._inbox:
+                    message = self._inbox.popleft()
+                    async with self._turn:
+                        await self.deliver(message)
+                    continue
+                self._overflowed = False
+                log.warning("%s (%s) missed messages of its group: resync", self.scope.get("path"), self.group)
+                async with self._turn:
+                    if self._hub is not None:  # what the client reads after this holds them
+                        self._covered = await self._hub.counter()
+                    await self.resync()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the client gone mid-send and the like: the disconnect follows
+            log.warning("delivering to %s failed", self.scope.get("path"), exc_info=True)
+        finally:
+            self._pump = None
+
     async def resync(self) -> None:
         """Tell the client it missed messages: what it does then is its own (the frame's handling)."""
         await self.send_json({"type": "resync"})
-
-    async def _lost(self) -> None:
-        log.warning("%s missed messages of %s (the channel layer dropped them): resync", self.channel_name, self.group)
-        if not self.closing:
-            await self.resync()
-
-    def schedule_gap_check(self) -> None:
-        if self._check is None or self._check.done():
-            self._check = asyncio.get_running_loop().create_task(self._send_gap_check())
-
-    async def _send_gap_check(self) -> None:
-        try:
-            upto = await self.channel_layer.group_seq(self.group)
-            if self.gaps is None or not self.gaps.outstanding(upto):
-                return
-            await asyncio.sleep(self.GAP_GRACE_S)  # a publisher between its number and its send
-            if self.gaps.outstanding(upto):
-                await self.channel_layer.send(self.channel_name, {"type": GAP_CHECK, "upto": upto})
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the channel full (the next check comes) or the layer down
-            log.warning("checking %s for lost messages of %s failed", self.channel_name, self.group, exc_info=True)
-
-    async def _watch_gaps(self) -> None:
-        while True:
-            await asyncio.sleep(self.GAP_CHECK_INTERVAL_S)
-            self.schedule_gap_check()
-
-    async def _keep_membership(self) -> None:
-        """Channel layers drop a group member `group_expiry` seconds after it joined (a day, by
-        default, in both the in-memory layer and channels-redis), silently: a wall map or an app
-        left open longer would stop receiving. Join again well before that."""
-        interval = max(1.0, getattr(self.channel_layer, "group_expiry", 86400) / 4)
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.channel_layer.group_add(self.group, self.channel_name)
-            except Exception:  # the layer is down (Redis): try again next time, keep the socket
-                log.exception("renewing the group membership of %s in %s failed", self.channel_name, self.group)

@@ -1,7 +1,8 @@
-"""No silent loss on the live pipeline, without Redis: the bookkeeping of a socket's sequence numbers
-(config/live_gaps.py), the in-memory layer's numbering, and a wall socket whose handler is stuck while
-more messages than its queue holds are sent to its group: it says `resync` afterwards, whether the
-loss shows as a jump (a later message) or only at the tail (the periodic check).
+"""No silent loss on the live pipeline, without Redis: the bookkeeping of a group's sequence numbers
+(config/live_gaps.py), the in-memory layer's numbering, the process's hub of a group
+(config/live_hub.py: one membership for its sockets; a message the layer dropped seen as a jump or
+at the tail by the periodic check; the layer restarted empty), and a wall socket whose handler is
+stuck while more messages than its inbox holds come: it says `resync` once it has sent what it kept.
 The same over a real channels-redis: tests/config/test_channels_redis_loss.py."""
 
 import asyncio
@@ -11,11 +12,10 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from config import live
+from config import live, live_hub
 from config.channel_layers import InMemoryChannelLayer
 from config.live_gaps import MAX_MISSING, Gaps
 from config.roles import UserRole
-from config.ws_frames import GroupSocket
 from incidents.models import IncidentEvent
 from tests.factories import make_user, make_world, run_async
 from tests.wall.test_wall_socket import socket
@@ -71,6 +71,14 @@ def test_a_wide_jump_or_a_counter_started_again_is_a_loss_at_once():
     assert gaps.see(2) is False
 
 
+def test_a_counter_read_behind_the_last_number_seen_is_a_restart_and_the_new_baseline():
+    gaps = Gaps(5)
+    assert gaps.restarted(5) is False and gaps.restarted(9) is False
+    assert gaps.restarted(0) is True  # Redis restarted empty
+    assert gaps.see(1) is False  # counting again from the new baseline
+    assert Gaps(None).restarted(0) is False
+
+
 def test_a_number_from_before_the_baseline_is_no_loss_and_no_baseline_takes_the_first():
     gaps = Gaps(7)
     assert gaps.see(6) is False and gaps.last == 7  # numbered before the socket joined, sent after
@@ -92,13 +100,13 @@ def test_the_in_memory_layer_numbers_each_groups_messages():
     assert run_async(scenario) == ([1, 2], 1, 2, 0)
 
 
-# --- a wall socket that falls behind, on the in-memory layer -----------------------------------------
+# --- the process's hub and its sockets, on the in-memory layer ---------------------------------------
 
 @pytest.fixture
 def small_layer(settings, monkeypatch):
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "config.channel_layers.InMemoryChannelLayer",
                                            "CONFIG": {"capacity": 3}}}
-    monkeypatch.setattr(GroupSocket, "GAP_GRACE_S", 0.1)
+    monkeypatch.setattr(live_hub, "GAP_GRACE_S", 0.1)
     yield
     run_async(get_channel_layer().flush)
 
@@ -120,19 +128,14 @@ def stuck_positions(monkeypatch) -> dict:
     return gate
 
 
-async def overflow(communicator, gate, count: int) -> None:
-    """Connect, send `count` positions batches (numbered by `member`) while the socket is stuck."""
+async def joined(communicator) -> None:
     connected, _ = await communicator.connect(timeout=TIMEOUT)
     assert connected
     assert (await communicator.receive_json_from(timeout=TIMEOUT))["type"] == "caught_up"  # joined
-    layer = get_channel_layer()
-    await layer.group_send(live.subdistrict_group("T1"), live.positions_message([{"member": 0}]))
-    async with asyncio.timeout(TIMEOUT):
-        while gate["held"] is None:
-            await asyncio.sleep(0.01)
-    for n in range(1, count):
-        await layer.group_send(live.subdistrict_group("T1"), live.positions_message([{"member": n}]))
-    gate["release"].set()
+
+
+async def publish(n: int) -> None:
+    await get_channel_layer().group_send(live.subdistrict_group("T1"), live.positions_message([{"member": n}]))
 
 
 async def frames_until_resync(communicator) -> tuple[list[int], dict]:
@@ -144,62 +147,152 @@ async def frames_until_resync(communicator) -> tuple[list[int], dict]:
         received.append(frame["positions"][0]["member"])
 
 
+def newest_event() -> int:
+    newest = IncidentEvent.objects.filter(subdistrict__code="T1").order_by("-pk").values_list("pk", flat=True).first()
+    return newest or 0
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_stuck_wall_socket_that_lost_messages_says_resync_at_the_next_message(small_layer, monkeypatch):
-    monkeypatch.setattr(GroupSocket, "GAP_CHECK_INTERVAL_S", 600)  # the jump alone shows it
+def test_a_stuck_wall_socket_keeps_what_its_inbox_holds_then_says_resync_once(small_layer, monkeypatch):
     make_world()
     gate = stuck_positions(monkeypatch)
     communicator = socket("/ws/wall/T1/?last_event=0", make_user("dispatcher", UserRole.DISPATCHER))
 
     async def scenario():
-        await overflow(communicator, gate, 10)  # 0 held, 1-3 queued, 4-9 dropped
-        received = [(await communicator.receive_json_from(timeout=TIMEOUT))["positions"][0]["member"]
-                    for _ in range(4)]
-        assert await communicator.receive_nothing(timeout=0.5)  # a loss at the tail: unseen so far
-        await get_channel_layer().group_send(live.subdistrict_group("T1"), live.positions_message([{"member": 10}]))
-        after, resync = await frames_until_resync(communicator)
+        await joined(communicator)
+        await publish(0)
+        async with asyncio.timeout(TIMEOUT):
+            while gate["held"] is None:
+                await asyncio.sleep(0.01)
+        for n in range(1, 10):  # 0 held, 1-3 in the inbox (the layer's capacity), 4-9 dropped
+            await publish(n)
+            await asyncio.sleep(0.01)  # the hub takes each (its own channel holds 3 too)
+        gate["release"].set()
+        received, resync = await frames_until_resync(communicator)
         assert await communicator.receive_nothing(timeout=0.5)  # told once
+        await publish(10)  # and the socket goes on
+        after = json.loads((await communicator.receive_output(timeout=TIMEOUT))["text"])
         await communicator.disconnect()
-        return received + after, resync
+        return received, resync, after["positions"][0]["member"]
 
-    received, resync = async_to_sync(scenario)()
-    assert received == [0, 1, 2, 3, 10]
-    newest = IncidentEvent.objects.filter(subdistrict__code="T1").order_by("-pk").values_list("pk", flat=True).first()
-    assert resync == {"type": "resync", "last_event": newest or 0}
+    received, resync, after = async_to_sync(scenario)()
+    assert received == [0, 1, 2, 3]
+    assert resync == {"type": "resync", "last_event": newest_event()}
+    assert after == 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sockets_of_a_process_share_one_membership_and_the_last_out_leaves_the_group(small_layer):
+    make_world()
+    user = make_user("dispatcher", UserRole.DISPATCHER)
+    first, second = socket("/ws/wall/T1/?last_event=0", user), socket("/ws/wall/T1/?last_event=0", user)
+
+    async def scenario():
+        layer = get_channel_layer()
+        group = live.subdistrict_group("T1")
+        await joined(first)
+        await joined(second)
+        members = list(layer.groups[group])
+        await publish(1)
+        got = [json.loads((await c.receive_output(timeout=TIMEOUT))["text"])["positions"] for c in (first, second)]
+        await first.disconnect()
+        still = list(layer.groups.get(group, ()))
+        await second.disconnect()
+        return members, got, still, list(layer.groups.get(group, ()))
+
+    members, got, still, after = async_to_sync(scenario)()
+    assert len(members) == 1 and members[0].startswith("hub")  # one channel for both sockets
+    assert got == [[{"member": 1}], [{"member": 1}]]
+    assert still == members
+    assert after == []
+
+
+def lose_number(layer: InMemoryChannelLayer) -> None:
+    """A message the layer took a number for and never delivered (as channels-redis drops one)."""
+    group = live.subdistrict_group("T1")
+    layer._seqs[group] = layer._seqs.get(group, 0) + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_the_layer_dropped_is_seen_at_the_next_one_and_every_socket_resyncs(small_layer, monkeypatch):
+    monkeypatch.setattr(live_hub, "GAP_CHECK_INTERVAL_S", 600)  # the jump alone shows it
+    make_world()
+    user = make_user("dispatcher", UserRole.DISPATCHER)
+    sockets = [socket("/ws/wall/T1/?last_event=0", user), socket("/ws/wall/T1/?last_event=0", user)]
+
+    async def scenario():
+        for communicator in sockets:
+            await joined(communicator)
+        await publish(1)
+        lose_number(get_channel_layer())
+        await publish(3)
+        told = [await frames_until_resync(communicator) for communicator in sockets]
+        for communicator in sockets:
+            assert await communicator.receive_nothing(timeout=0.3)
+            await communicator.disconnect()
+        return told
+
+    for received, resync in async_to_sync(scenario)():
+        assert received == [1, 3]
+        assert resync["type"] == "resync"
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_loss_at_the_tail_is_found_by_the_periodic_check(small_layer, monkeypatch):
-    monkeypatch.setattr(GroupSocket, "GAP_CHECK_INTERVAL_S", 0.2)
+    monkeypatch.setattr(live_hub, "GAP_CHECK_INTERVAL_S", 0.2)
     make_world()
-    gate = stuck_positions(monkeypatch)
     communicator = socket("/ws/wall/T1/?last_event=0", make_user("dispatcher", UserRole.DISPATCHER))
 
     async def scenario():
-        await overflow(communicator, gate, 10)
-        received, resync = await frames_until_resync(communicator)
+        await joined(communicator)
+        await publish(1)
+        lose_number(get_channel_layer())  # and nothing after it
+        told = await frames_until_resync(communicator)
         await communicator.disconnect()
-        return received, resync
+        return told
 
     received, resync = async_to_sync(scenario)()
-    assert received == [0, 1, 2, 3]
+    assert received == [1]
     assert resync["type"] == "resync"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_socket_that_keeps_up_is_never_told_to_resync(small_layer, monkeypatch):
-    monkeypatch.setattr(GroupSocket, "GAP_CHECK_INTERVAL_S", 0.1)
+def test_after_the_layer_restarted_empty_the_hub_joins_again_and_its_sockets_resync(small_layer, monkeypatch):
+    monkeypatch.setattr(live_hub, "GAP_CHECK_INTERVAL_S", 0.2)
     make_world()
     communicator = socket("/ws/wall/T1/?last_event=0", make_user("dispatcher", UserRole.DISPATCHER))
 
     async def scenario():
-        connected, _ = await communicator.connect(timeout=TIMEOUT)
-        assert connected
-        assert (await communicator.receive_json_from(timeout=TIMEOUT))["type"] == "caught_up"
+        await joined(communicator)
+        await publish(1)
+        await publish(2)
+        first = [json.loads((await communicator.receive_output(timeout=TIMEOUT))["text"]) for _ in range(2)]
         layer = get_channel_layer()
+        layer.groups.clear()  # Redis restarted empty: no members, the counters gone
+        layer._seqs.clear()
+        _, resync = await frames_until_resync(communicator)
+        await publish(3)  # the membership is back
+        after = json.loads((await communicator.receive_output(timeout=TIMEOUT))["text"])
+        await communicator.disconnect()
+        return first, resync, after
+
+    first, resync, after = async_to_sync(scenario)()
+    assert [frame["positions"][0]["member"] for frame in first] == [1, 2]
+    assert resync["type"] == "resync"
+    assert after["positions"] == [{"member": 3}]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_socket_that_keeps_up_is_never_told_to_resync(small_layer, monkeypatch):
+    monkeypatch.setattr(live_hub, "GAP_CHECK_INTERVAL_S", 0.1)
+    make_world()
+    communicator = socket("/ws/wall/T1/?last_event=0", make_user("dispatcher", UserRole.DISPATCHER))
+
+    async def scenario():
+        await joined(communicator)
         frames = []
         for n in range(10):
-            await layer.group_send(live.subdistrict_group("T1"), live.positions_message([{"member": n}]))
+            await publish(n)
             frames.append(json.loads((await communicator.receive_output(timeout=TIMEOUT))["text"]))
         assert await communicator.receive_nothing(timeout=0.6)  # several periodic checks: all seen
         await communicator.disconnect()
