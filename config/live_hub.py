@@ -41,16 +41,6 @@ RECEIVE_RETRY_S = 1.0  # the layer down (Redis): try again after
 
 class LiveSocket(Protocol):
     def offer(self, message: dict) -> None: ...
-    async def counter(self) -> int:
-        """The group's counter now (every message numbered up to it has been sent); what the hub has
-        seen when the layer cannot say."""
-        if self.gaps is not None:
-            try:
-                return max(self.last_seq, int(await self.layer.group_seq(self.group)))
-            except Exception:
-                log.warning("reading the message count of %s failed", self.group, exc_info=True)
-        return self.last_seq
-
     def lost(self, upto: int | None) -> None: ...
 
 
