@@ -22,6 +22,8 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
+from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -155,8 +157,31 @@ class AuditEventsAdmin(pghistory.admin.EventsAdmin):
         return filters
 
     def changelist_view(self, request, extra_context=None):
+        named = request.GET.get("obj")
+        if named and not self._may_name(request, named):
+            # The page's title names the record (pghistory reads it): one the user may not see, or
+            # none, is not found (as its own admin page answers).
+            raise Http404(gettext("No such record."))
         extra_context = {**(extra_context or {}), "audit_back": _safe_back(request)}
         return super().changelist_view(request, extra_context=extra_context)
+
+    def _may_name(self, request, named: str) -> bool:
+        """Whether the record `model label:pk` exists and is one the user sees in its own admin
+        (a superuser: any that exists)."""
+        label, _sep, pk = named.partition(":")
+        try:
+            model = apps.get_model(label)
+        except (LookupError, ValueError):
+            return False
+        model_admin = self.admin_site._registry.get(model)
+        if request.user.is_superuser or model_admin is None:
+            rows = model._default_manager.all() if request.user.is_superuser else model._default_manager.none()
+        else:
+            rows = model_admin.get_queryset(request)
+        try:
+            return rows.filter(pk=pk).exists()
+        except (ValueError, TypeError, ValidationError):
+            return False
 
     @admin.display(description=_("when"), ordering="pgh_created_at")
     def when(self, obj):
@@ -375,4 +400,18 @@ class AuditedUserAdmin(HistoryMixin, UserAdmin):
 
 @admin.register(Group)
 class AuditedGroupAdmin(HistoryMixin, GroupAdmin):
+    """The roles (config/roles.py) are the deployment's, one name for every sub-district: a staff
+    user who is not a superuser only views them (with the permission to), since adding, renaming or
+    deleting one, or changing what it may do, would change every sub-district's users. Who holds a
+    role is given on the user's page (geo.admin.TenantUserAdmin)."""
+
     history_across = ("audit.GroupPermissionEvent",)
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)

@@ -2,16 +2,19 @@ from typing import cast
 
 from django.contrib import admin
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
-from django.core.exceptions import FieldDoesNotExist
+from django.contrib.auth.models import Group, Permission, User
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import BigIntegerField, Q
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
+from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
-from audit.admin import AuditEventsAdmin, HistoryMixin, ReadOnlyAdminMixin, ReadOnlyMapMixin
+from audit.admin import AuditedUserAdmin, AuditEventsAdmin, HistoryMixin, ReadOnlyAdminMixin, ReadOnlyMapMixin
+from audit.models import AuditedUser, UserGroup, UserPermission
 from geo.models import (
     Address,
     BoundaryVersion,
@@ -26,7 +29,7 @@ from geo.models import (
     Tenancy,
     Water,
 )
-from geo.tenancy import tenant_q
+from geo.tenancy import covered_districts, tenancy_q, tenant_q, tenant_users_q
 
 
 def _is_relation(model, path: str) -> bool:
@@ -42,15 +45,20 @@ class TenantAdminMixin:
     row is as if it did not exist (its change, history and delete pages send back to the index, as
     for a row deleted). The related filters beside the list offer only what the list holds, and a
     form's choices of a related model of the sub-districts only the user's. `tenant_field`: the path
-    from the row to its sub-district's id. Superusers see every sub-district."""
+    from the row to its sub-district's id (`tenant_filter`: the rule itself, for a model whose rows
+    are not one sub-district's: tenancies, users). Superusers see every sub-district."""
 
     tenant_field = "subdistrict_id"
+
+    def tenant_filter(self, request) -> Q:
+        """The rows a staff user who is not a superuser sees."""
+        return tenant_q(request.user, self.tenant_field)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(tenant_q(request.user, self.tenant_field))
+        return queryset.filter(self.tenant_filter(request))
 
     def get_list_filter(self, request):
         filters = super().get_list_filter(request)
@@ -76,9 +84,13 @@ class TenantAdminMixin:
 class TenantAuditEventsAdmin(AuditEventsAdmin):
     """The audit trail's list (audit/admin.py) as settings.PGHISTORY_ADMIN_CLASS registers it: for a
     staff user who is not a superuser, the change records of their sub-districts' rows (the row's
-    own `subdistrict_id`, or its member's: shifts, grids served) and of the configuration shared by
-    every sub-district (categories, rules, users and roles: rows of no sub-district); never another
-    sub-district's."""
+    own `subdistrict_id`, or its member's: shifts, grids served; a whole district's tenancy if the
+    district is all theirs: `tenancy_q`), of the users who are theirs (`tenant_users_q`: an
+    account's changes, its roles and permissions given or taken), and of the configuration shared by
+    every sub-district (categories, rules, roles: rows of no sub-district); never another
+    sub-district's, nor another's users."""
+
+    USER_RECORDS = (AuditedUser._meta.label, UserGroup._meta.label, UserPermission._meta.label)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -86,11 +98,19 @@ class TenantAuditEventsAdmin(AuditEventsAdmin):
         if user.is_superuser:
             return queryset
         members = Subdistrict.objects.filter(tenant_q(user, "pk")).values("members__pk")  # geo does not import dispatch
+        users = User.objects.filter(tenant_users_q(user)).values("pk")
         return queryset.alias(
             row_subdistrict=Cast(KeyTextTransform("subdistrict_id", "pgh_data"), BigIntegerField()),
             row_member=Cast(KeyTextTransform("member_id", "pgh_data"), BigIntegerField()),
+            row_district=KeyTextTransform("district", "pgh_data"),
+            row_user=Cast(KeyTextTransform("user_id", "pgh_data"), BigIntegerField()),
+            row_id=Cast(KeyTextTransform("id", "pgh_data"), BigIntegerField()),
         ).filter(tenant_q(user, "row_subdistrict") | Q(row_member__in=members)
-                 | (~Q(pgh_data__has_key="subdistrict_id") & ~Q(pgh_data__has_key="member_id")))
+                 | Q(pgh_obj_model=Tenancy._meta.label, row_district__in=covered_districts(user))
+                 | Q(pgh_obj_model=AuditedUser._meta.label, row_id__in=users)
+                 | Q(pgh_obj_model__in=self.USER_RECORDS[1:], row_user__in=users)
+                 | (~Q(pgh_obj_model__in=self.USER_RECORDS) & ~Q(pgh_data__has_key="subdistrict_id")
+                    & ~Q(pgh_data__has_key="member_id")))
 
 
 @admin.register(Subdistrict)
@@ -207,13 +227,161 @@ class AddressAdmin(TenantAdminMixin, LeafletGeoAdmin):
     list_select_related = ["place"]
 
 
+class TenancyScopeMixin(TenantAdminMixin):
+    """Tenancies as a staff user who is not a superuser sees and gives them (geo/tenancy.py
+    `tenancy_q`): the rows of their own sub-districts, and a whole district's row only if all its
+    sub-districts are theirs (the district centre sees its own district's rows; a sub-district's
+    admin never sees one: it names sub-districts that are not theirs). They give a tenancy of one of
+    their own sub-districts only, to one of their own users (the choices: `TenantUserAdmin`); a
+    whole district's is given, changed and taken away by a superuser only."""
+
+    def tenant_filter(self, request) -> Q:
+        return tenancy_q(request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields if request.user.is_superuser else [*fields, "district"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "subdistrict" and field is not None and not request.user.is_superuser:
+            field.required = True  # the district being read only, the row's one scope
+        return field
+
+
 @admin.register(Tenancy)
-class TenancyAdmin(TenantAdminMixin, HistoryMixin, admin.ModelAdmin):
+class TenancyAdmin(TenancyScopeMixin, HistoryMixin, admin.ModelAdmin):
     """Who works in which sub-district (geo/tenancy.py): one row per sub-district, or one for a
     whole district (the district centre). Every change is in the audit trail. A staff user who is
-    not a superuser sees the rows of their own sub-districts (a district's rows: superusers only)."""
+    not a superuser: see TenancyScopeMixin (a whole district's row: read only)."""
 
     list_display = ["user", "subdistrict", "district"]
     list_filter = ["subdistrict", "district"]
     search_fields = ["user__username", "subdistrict__code", "subdistrict__name", "district"]
     autocomplete_fields = ["user", "subdistrict"]
+
+    def _district_row(self, request, obj) -> bool:
+        return obj is not None and bool(obj.district) and not request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return not self._district_row(request, obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not self._district_row(request, obj) and super().has_delete_permission(request, obj)
+
+
+# --- users: each sub-district's own ------------------------------------------------------------------
+
+def _own_permissions(user: User):
+    """The permissions `user` holds, directly or through a role, whether the account is active or
+    not (Django's backend gives an inactive account none: a change could make it active again)."""
+    return Permission.objects.filter(Q(user=user) | Q(group__user=user)).distinct()
+
+
+def _within(granter: User, user: User) -> bool:
+    """Whether `user`'s roles and permissions are all `granter`'s own."""
+    return (not Group.objects.filter(user=user).exclude(user=granter).exists()
+            and not _own_permissions(user).exclude(pk__in=_own_permissions(granter).values("pk")).exists())
+
+
+class TenancyFormSet(BaseInlineFormSet):
+    """A user's tenancies on their page. `keeps_one`: the user must keep one at least (given by a
+    staff user who is not a superuser, to a user who works nowhere else: a user of no sub-district
+    is the administrators' only, and would vanish from the page)."""
+
+    keeps_one = False
+
+    def clean(self):
+        super().clean()
+        if not self.keeps_one or any(self.errors):
+            return
+        kept = [form for form in self.forms
+                if form.cleaned_data.get("subdistrict") and not self._should_delete_form(form)]
+        if not kept:
+            raise ValidationError(_("Give the user one of your sub-districts at least: a user who works in "
+                                    "none is the deployment administrators' only."), code="no_tenancy")
+
+
+class TenancyInline(TenancyScopeMixin, admin.TabularInline):
+    """A user's tenancies on their page: a superuser's all of them; a staff user who is not a
+    superuser edits the rows of one sub-district (their own: the user is theirs), never a whole
+    district's (not shown here: Geo › Tenancies shows it, read only)."""
+
+    model = Tenancy
+    formset = TenancyFormSet
+    extra = 0
+
+    def tenant_filter(self, request) -> Q:
+        return tenant_q(request.user, "subdistrict_id")  # one sub-district's rows: the district's are not edited here
+
+    def get_fields(self, request, obj=None):
+        return ["subdistrict", "district"] if request.user.is_superuser else ["subdistrict"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return []
+
+    def get_extra(self, request, obj=None, **kwargs):
+        return 1 if obj is None else 0
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.keeps_one = not request.user.is_superuser and (
+            obj is None or not (Tenancy.objects.filter(user=obj).exclude(district="").exists()
+                                or Subdistrict.objects.filter(members__user=obj).exists()))
+        return formset
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class TenantUserAdmin(TenantAdminMixin, AuditedUserAdmin):
+    """The accounts (Django's user admin, with the history: audit/admin.py), with their tenancies.
+    A staff user who is not a superuser:
+
+    - sees, opens and finds (the list, searches, a form's choices of a user — a member's login, a
+      tenancy's user —, the autocomplete) only the users who are theirs (`tenant_users_q`: every
+      sub-district the user works in is one of theirs; never a superuser, nor a user who works
+      nowhere, nor one who works in another sub-district too). Another's user is as if deleted, as
+      every other row of the admin (its password page: 404);
+    - changes or deletes (password included) only those whose roles and permissions are all their
+      own (`_within`: else the page is read only) — taking over an account that may do more would
+      be a way to do more;
+    - gives only the roles (groups) they hold and the permissions they have (the choices offered),
+      never superuser status (read only; Django's UserAdmin itself lets anyone who may change users
+      tick it, for any user, themselves included);
+    - gives tenancies of their own sub-districts only (TenancyInline); adds a user only if they may
+      add tenancies too, and gives the new user one of their sub-districts at once (TenancyFormSet),
+      or the user would be nobody's but the administrators'.
+
+    The roles themselves are the deployment's: a non-superuser only views them (AuditedGroupAdmin)."""
+
+    inlines = [TenancyInline]
+
+    def tenant_filter(self, request) -> Q:
+        return tenant_users_q(request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields if request.user.is_superuser else [*fields, "is_superuser"]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if not request.user.is_superuser:
+            if db_field.name == "groups":
+                kwargs["queryset"] = Group.objects.filter(user=request.user)
+            elif db_field.name == "user_permissions":
+                kwargs["queryset"] = _own_permissions(request.user)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and (
+            request.user.is_superuser or request.user.has_perm(f"{Tenancy._meta.app_label}.add_tenancy"))
+
+    def _may_change(self, request, obj) -> bool:
+        return request.user.is_superuser or obj is None or _within(request.user, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._may_change(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._may_change(request, obj)

@@ -19,7 +19,7 @@ from typing import Any, Literal, cast, overload
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -82,6 +82,51 @@ def tenant_q(user: User | AnonymousUser | None, field: str = "subdistrict_id") -
         return Q() if ids is None else Q(**{f"{field}__in": sorted(ids)})
     where = _where(user)
     return Q() if where is None else Q(**{f"{field}__in": Subdistrict.objects.filter(where).values("pk")})
+
+
+def covered_districts(user: User | AnonymousUser | None) -> QuerySet[Subdistrict, Any]:
+    """The districts (their names, `Subdistrict.district`) whose every sub-district `user` works in,
+    as a subquery of `values("district")`: the district centre's own district; none for a user of
+    some of a district's sub-districts only; every district for a superuser."""
+    if user is not None and user.is_authenticated and user.is_superuser:
+        return Subdistrict.objects.exclude(district="").values("district").distinct()
+    mine = tenant_q(user, "pk")
+    return (Subdistrict.objects.filter(mine).exclude(district="")
+            .exclude(district__in=Subdistrict.objects.exclude(mine).values("district"))
+            .values("district").distinct())
+
+
+def tenancy_q(user: User | AnonymousUser | None) -> Q:
+    """A filter on Tenancy keeping the rows that lie within `user`'s sub-districts: a row of one of
+    them, or of a whole district all of whose sub-districts are the user's (`covered_districts`).
+    A district's row is never a sub-district admin's: it names sub-districts that are not theirs.
+    Everything for a superuser. No query of its own."""
+    if user is not None and user.is_authenticated and user.is_superuser:
+        return Q()
+    return Q(subdistrict_id__in=Subdistrict.objects.filter(tenant_q(user, "pk")).values("pk")) \
+        | Q(district__in=covered_districts(user))
+
+
+def tenant_users_q(user: User | AnonymousUser | None) -> Q:
+    """A filter on User keeping the users who are `user`'s to see and administer (the admin's
+    users: geo.admin.TenantUserAdmin): every user for a superuser; for anyone else, the users who
+    work somewhere and only within `user`'s sub-districts — every one of their tenancies lies there
+    (`tenancy_q`: a whole district only if all its sub-districts are `user`'s) and so does the
+    sub-district of the member they are linked to (active or not: a member taken back into service
+    brings it back). Never a superuser, nor a user who works nowhere (a new account given no
+    sub-district yet, an integration's key): those are the deployment's administrators'. A user who
+    also works in another sub-district is not `user`'s either, even where they share one: changing
+    their account (its password, its roles) would change what they do in a sub-district that is
+    not `user`'s — `user` may still take away their tenancy of `user`'s own sub-district (Geo ›
+    Tenancies). No query of its own."""
+    if user is not None and user.is_authenticated and user.is_superuser:
+        return Q()
+    mine = tenant_q(user, "pk")
+    rows = Tenancy.objects.filter(user_id=OuterRef("pk"))
+    members = Subdistrict.objects.filter(members__user_id=OuterRef("pk"))  # geo does not import dispatch
+    return (Q(is_superuser=False) & (Exists(rows) | Exists(members))
+            & ~Exists(rows.exclude(pk__in=Tenancy.objects.filter(tenancy_q(user)).values("pk")))
+            & ~Exists(members.exclude(mine)))
 
 
 def is_tenant(user: User | AnonymousUser | None, subdistrict_id: int | None) -> bool:
