@@ -6,8 +6,9 @@ member, with a person, a photo, an alarm, a call-back and the member's message; 
 office; a published and a draft grid version; an interview; a published ranking; its map's places,
 roads, waters and addresses; a record of each model of the admin). Every human-readable string of B
 carries MARK, its codes B_CODE. Tenant A is the shared `world` (T1) with a user of every role of
-config.roles bound to A only, and a staff user (is_staff, not a superuser: the command room's role
-and the view permissions of the project's models in the admin).
+config.roles bound to A only, and a staff user (is_staff, not a superuser: the command room's role,
+the view permissions of the project's models in the admin, and those to view and change users and
+roles: B's users, named with MARK, are B's objects too).
 
 The walk (`routes()`) reads `django.urls.get_resolver()` recursively. Each keyword of a pattern is
 filled with B's object it names (`BY_URL` by the URL's name, then `BY_KWARG`; the admin's object ids
@@ -222,7 +223,7 @@ ALSO: dict[str, list[dict[str, str]]] = {
                    for layer in ("tile_incidents", "tile_members")],
 }
 TILE_ZOOM = 14
-GLOBAL = {"fmt", "category_code", "app_label", "admin_unknown", "a_code", "b_user", "incident_type",
+GLOBAL = {"fmt", "category_code", "app_label", "admin_unknown", "a_code", "incident_type",
           "tile_grids", "tile_incidents", "tile_members", "tile_z", "tile_x", "tile_y"}
 
 # The admin's models of a tenant: each one's page of B's object (`object_id`) must not open.
@@ -238,7 +239,7 @@ ADMIN_TENANT_MODELS = {
     "dispatch.alarm": "alarm", "dispatch.membermessage": "message", "dispatch.messageattempt": "attempt",
     "planner.draftstaffmove": "staff_move", "reports.interview": "interview",
     "reports.rankingpublication": "publication", "audit.auditevent": "audit_event",
-    "incidents.idempotentrequest": "idempotent",
+    "incidents.idempotentrequest": "idempotent", "auth.user": "b_user",
 }
 # The admin's models of the whole deployment (no tenant): the walk opens one of their objects all the
 # same (nothing of B may show), but a 200 is no leak.
@@ -247,7 +248,6 @@ ADMIN_GLOBAL_MODELS = {
     "incidents.channel": "a channel (a hotline, the district centre's orders) is shared",
     "incidents.categoryrule": "the keyword rules of the categories are shared",
     "dispatch.responsibilityrule": "the responsibility rules are the district's",
-    "auth.user": "user accounts are the deployment's (their tenancies are geo.tenancy, scoped)",
     "auth.group": "the roles are the deployment's",
     "authtoken.tokenproxy": "API keys: the deployment's administrators' (no view permission given here)",
     "axes.accessattempt": "login throttling: the deployment's administrators'",
@@ -330,6 +330,9 @@ def build_b(media) -> dict:
     dispatcher = make_user("b-disp", UserRole.DISPATCHER, tenants=[sub])
     b_member_user = make_user("b-resp", UserRole.RESPONDER, member=member, tenants=())
     b_office_user = make_user("b-dept", UserRole.DEPARTMENT, member=officer, tenants=())
+    for account in (dispatcher, b_member_user, b_office_user):  # B's accounts (the user admin, the trail)
+        account.first_name = f"乙{MARK}"
+        account.save(update_fields=["first_name"])
 
     incident = incident_intake(channel=channel, category=category, description=f"乙{MARK}两人因停车发生争执",
                                actor=dispatcher, location=SCENE, address_text=f"乙{MARK}幸福路 1 号",
@@ -495,8 +498,11 @@ def walkers(world, users) -> dict[str, User]:
     staff.is_staff = True
     staff.save(update_fields=["is_staff"])
     apps_of_project = ("geo", "incidents", "dispatch", "planner", "reports", "audit")
-    staff.user_permissions.set(Permission.objects.filter(codename__startswith="view_",
-                                                         content_type__app_label__in=apps_of_project))
+    staff.user_permissions.set([
+        *Permission.objects.filter(codename__startswith="view_", content_type__app_label__in=apps_of_project),
+        # the accounts and roles: viewed and changed (their own users; the roles only viewed)
+        *Permission.objects.filter(content_type__app_label="auth", codename__in=[
+            "view_user", "change_user", "view_group", "change_group"])])
     return {**{role.value: users[role] for role in ROLES}, "staff": staff}
 
 
@@ -630,6 +636,12 @@ def test_the_admin_shows_a_staff_user_their_own_rows_and_a_superuser_everyone(wo
     assert staff.get(f"/admin/dispatch/member/{b['member'].pk}/change/").status_code == 302  # as if deleted
     assert staff.get(f"/admin/dispatch/member/{world['member'].pk}/change/").status_code == 200
     assert staff.get("/admin/incidents/idempotentrequest/").status_code == 403  # superusers only
+    accounts = staff.get("/admin/auth/user/")
+    assert accounts.status_code == 200 and "a-staff" in accounts.text and MARK not in accounts.text
+    for named in (f"dispatch.Member:{b['member'].pk}", f"auth.User:{b['b_dispatcher'].pk}"):  # the trail's title
+        assert staff.get("/admin/audit/auditevent/", {"obj": named, "method": "references"}).status_code == 404
+    assert staff.get("/admin/audit/auditevent/", {"obj": f"dispatch.Member:{world['member'].pk}",
+                                                  "method": "references"}).status_code == 200
 
     request = RequestFactory().get("/admin/geo/community/")
     request.user = walkers["staff"]
