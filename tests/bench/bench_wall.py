@@ -1035,8 +1035,8 @@ def main() -> int:
     city_options.add_argument("--city-sockets", type=int, default=5000, help="wall sockets of the fan-out runs (5000)")
     city_options.add_argument("--city-workers", type=int, default=2, help="server processes (2), on channels-redis")
     city_options.add_argument("--city-intake-events", type=int, default=100, help="incidents of the intake run")
-    city_options.add_argument("--city-fanout-events", type=int, default=40,
-                              help="events per fan-out run (at least one per sub-district when spread)")
+    city_options.add_argument("--city-fanout-events", type=int, default=20,
+                              help="events per fan-out run (20; spread: at least one per sub-district)")
     city_options.add_argument("--client-processes", type=int, default=2, help="client processes of the city's runs")
     city_options.add_argument("--database", default=None,
                               help="an existing city (manage.py seed_city into it): reused and kept")
