@@ -503,7 +503,8 @@ def serving(args, pg: dict[str, str], name: str, logs: Path, *, workers: int, re
                      "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(logs)],
                     cwd=logs, stdout=out, stderr=subprocess.STDOUT))
             wait_for(lambda: redis_ping(redis_port), processes[-1], redis_log, "redis-server")
-            env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+            env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0" + (
+                f"?max_connections={args.redis_max_connections}" if args.redis_max_connections else "")
         port, floor_port = _free_port(), _free_port()
         server_log, floor_log = logs / f"uvicorn-{name}.log", logs / f"floor-{name}.log"
         with server_log.open("w") as out:
@@ -609,6 +610,11 @@ class ClientPool:
                                                            "timeout": DELIVERY_TIMEOUT_S}) for child, n in asked))
         return [t for answer in answers for t in answer["times"]]
 
+    def kill(self) -> None:
+        for child in self.children:
+            if child.returncode is None:
+                child.kill()
+
     async def stop(self) -> dict:
         """The processes stopped; their counts summed."""
         answers = await asyncio.gather(*(self._ask(child, {"stop": True}) for child in self.children))
@@ -677,9 +683,9 @@ async def run_phase(label: str, *, sockets: list[Socket], codes: list[str],
                 await asyncio.sleep(pause)
             cpu_ms_per_event = (sum(cpu_seconds(pid) for pid in pids) - cpu_before) * 1000 / len(codes)
             await asyncio.sleep(0.5)  # the frames of each event's later steps, if any, and their requests
+            counts = await pool.stop()
         finally:
-            if pool.children:
-                counts = await pool.stop()
+            pool.kill()  # what a failure left running
     return Result(label, len(sockets), latencies, spreads, lost, sampler.peak, connect_s, cpu_ms_per_event,
                   counts["frames"], counts["requests"], counts["resyncs"], counts["cpu_s"] * 1000 / len(codes),
                   sockets_by_process, os.getloadavg()[0])
@@ -960,7 +966,9 @@ def city_part(args, pg: dict[str, str], logs: Path) -> tuple[str, list, int]:
                 print(f"\nGridLink wall-map benchmark, a city: {len(ctx['codes'])} sub-districts ({name}, "
                       f"{'reused' if stats is None else 'generated'}; set up in {time.monotonic() - began:.0f} s), "
                       f"uvicorn {servers.workers} processes {args.uvicorn_args}".rstrip()
-                      + f" on {servers.layer}, their open-file limits {limits}; clients in {args.client_processes} "
+                      + f" on {servers.layer} (Redis connections per process: "
+                      f"{args.redis_max_connections or 'redis-py default'}), their open-file limits {limits}; "
+                      f"clients in {args.client_processes} "
                       f"processes; load average {os.getloadavg()[0]:.2f}", flush=True)
                 if min(limits) < args.city_sockets + 200:
                     print(f"  warning: a server process may open fewer files ({min(limits)}) than the "
@@ -1027,6 +1035,9 @@ def main() -> int:
     parser.add_argument("--uvicorn-args", default="", help="extra uvicorn options, e.g. '--ws wsproto'")
     parser.add_argument("--redis", action="store_true",
                         help="channels-redis instead of the in-memory layer, on a redis-server of its own")
+    parser.add_argument("--redis-max-connections", type=int, default=1000,
+                        help="each server process's pool of Redis connections (REDIS_URL's max_connections; 1000; "
+                             "0: redis-py's default, 100, which 5,000 sockets over 2 processes exhaust)")
     parser.add_argument("--profile", metavar="FILE", help="run the one-process server under cProfile, stats to FILE")
     parser.add_argument("--keep-database", action="store_true", help="keep the demo's copy for a look afterwards")
     city_options = parser.add_argument_group("the city part")
