@@ -949,8 +949,8 @@ async def city_benchmark(args, ctx: dict, servers: Servers, logs: Path) -> list:
 
 
 def city_part(args, pg: dict[str, str], logs: Path) -> tuple[str, str, list, int]:
-    """A city's walls on `--city-workers` processes and channels-redis: (its title, its short name, the results, the
-    server's idle RSS)."""
+    """A city's walls on `--city-workers` processes and channels-redis: (its title, its short name,
+    the results, the server's idle RSS)."""
     from django.contrib.sessions.models import Session
 
     k = args.city_subdistricts
