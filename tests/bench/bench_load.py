@@ -90,6 +90,7 @@ from tests.bench.bench_wall import (  # noqa: E402
     session_for,
     wait_for,
 )
+from tests.bench.server_options import uvicorn_options  # noqa: E402
 from tests.e2e.conftest import _drop_database, _free_port, _server, _stop  # noqa: E402
 
 WALLS = 4
@@ -510,7 +511,7 @@ class Server:
         with log.open("w") as out:
             self.process = subprocess.Popen(  # noqa: S603 - fixed arguments
                 [sys.executable, "-m", "uvicorn", "tests.bench.bench_server:app", "--host", "127.0.0.1", "--port",
-                 str(self.port), "--lifespan", "off", "--ws-max-size", "65536", "--workers", str(self.processes),
+                 str(self.port), *uvicorn_options(), "--workers", str(self.processes),
                  "--no-access-log"], cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT)
         wait_for(lambda: http_ok(f"http://127.0.0.1:{self.port}/accounts/login/"), self.process, log, "uvicorn")
 

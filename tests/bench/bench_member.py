@@ -45,7 +45,7 @@ REPO = Path(__file__).resolve().parents[2]
 # --- the server: config.asgi:application with the floor's route in front of it ------------------------
 
 def serve(port: int) -> None:
-    """uvicorn as `make run` starts it (defaults, `--lifespan off`), plus the floor's route."""
+    """uvicorn as `make run` starts it (scripts/uvicorn-options), plus the floor's route."""
     sys.path.insert(0, str(REPO))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import uvicorn
@@ -74,7 +74,7 @@ def serve(port: int) -> None:
         else:
             await application(scope, receive, send)
 
-    uvicorn.run(app, host="127.0.0.1", port=port, lifespan="off")
+    uvicorn.run(app, host="127.0.0.1", port=port, lifespan="off", ws_max_size=65536, ws_per_message_deflate=False)
 
 
 if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == SERVER_FLAG:

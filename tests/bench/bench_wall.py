@@ -310,6 +310,7 @@ from websockets.asyncio.client import connect  # noqa: E402
 
 from fixtures import city  # noqa: E402
 from fixtures.demo import DEMO_CODE  # noqa: E402
+from tests.bench.server_options import uvicorn_options  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     _admin_cursor,
     _drop_database,
@@ -511,7 +512,7 @@ def serving(args, pg: dict[str, str], name: str, logs: Path, *, workers: int, re
             server = subprocess.Popen(  # noqa: S603 - fixed arguments
                 [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else []),
                  "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-                 "--lifespan", "off", "--ws-max-size", "65536", "--workers", str(workers),
+                 *uvicorn_options(), "--workers", str(workers),
                  *args.uvicorn_args.split()],
                 cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
             processes.append(server)
