@@ -398,7 +398,7 @@ handed AS (SELECT h.unit_id FROM incidents_handover h
 -- The members the rules name (a superset; Python decides exactly) ...
 named AS MATERIALIZED (
   SELECT m.id, m.unit_id, m.force FROM dispatch_member m
-  JOIN dispatch_unit u ON u.id = m.unit_id
+  CROSS JOIN LATERAL (SELECT u.id, u.kind, u.community_id FROM dispatch_unit u WHERE u.id = m.unit_id OFFSET 0) u
   LEFT JOIN served ON served.member_id = m.id
   WHERE m.subdistrict_id = %(sub)s AND m.active AND (
          m.force = ANY(%(forces)s)
@@ -420,12 +420,19 @@ SELECT m.id, m.code, m.name, m.phone, m.force, m.roles, m.travel_mode, m.unit_id
        COALESCE(busy.n, 0), m.id IN (SELECT member_id FROM here), served.grids, u.id IN (SELECT unit_id FROM handed),
        m.id IN (SELECT id FROM named)
 FROM dispatch_member m
-JOIN dispatch_unit u ON u.id = m.unit_id
+-- Each member's unit by its key (OFFSET 0: a lookup per member, never flattened into a join that the
+-- planner, costing random reads at random_page_cost's default, answers by hashing every unit of
+-- the city — 20,900 of them — for a few hundred members; likewise in `named` above).
+CROSS JOIN LATERAL (SELECT u.id, u.name, u.kind, u.community_id FROM dispatch_unit u WHERE u.id = m.unit_id
+                    OFFSET 0) u
 LEFT JOIN served ON served.member_id = m.id
 LEFT JOIN dispatch_memberposition pos ON pos.member_id = m.id
--- Shifts covering the instant, on the exclusion constraint's GiST index (half-open ranges).
-LEFT JOIN (SELECT DISTINCT ON (ds.member_id) ds.member_id, ds.post FROM dispatch_dutyshift ds
-           WHERE tstzrange(ds.starts_at, ds.ends_at, '[)') @> %(at)s::timestamptz) s ON s.member_id = m.id
+-- The member's shift covering the instant (a member's shifts never overlap: at most one), looked up
+-- per member on the exclusion constraint's GiST index (member, half-open range) — not every shift of
+-- every sub-district covering the instant (tens of thousands in a city), which a subquery would read.
+LEFT JOIN LATERAL (SELECT ds.member_id, ds.post FROM dispatch_dutyshift ds
+                   WHERE ds.member_id = m.id AND tstzrange(ds.starts_at, ds.ends_at, '[)') @> %(at)s::timestamptz
+                   LIMIT 1) s ON true
 -- Live orders on cases still handled on site, from the few open cases.
 LEFT JOIN (SELECT o.member_id, count(*) AS n
            FROM incidents_incident i JOIN dispatch_dispatchorder o ON o.incident_id = i.id

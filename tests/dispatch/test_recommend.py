@@ -427,6 +427,33 @@ def test_the_constants_written_in_the_members_query_agree():
         assert "(" + ", ".join(f"'{v}'" for v in values) + ")" in sql
 
 
+def _plan_nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+def test_the_members_query_reads_each_members_own_shift_and_unit(ctx, settings):
+    """A city's sub-districts have tens of thousands of shifts covering any instant and 20,000 units
+    (bench_recommend.py's city): the members' query reads the shift and the unit of each member it
+    lists, by member and by key, never every shift covering the instant nor the whole unit table."""
+    settings.DISPATCH_PREPARED_STATEMENTS = False  # the statement with its values, to EXPLAIN
+    incident = case(ctx, "fire", place_point("enterprise"))
+    with CaptureQueriesContext(connection) as queries:
+        rec = recommend(incident, at=AT, level=1)
+    assert any(c.on_duty for c in rec.candidates) and any(not c.on_duty for c in rec.candidates)
+    sql = next(q["sql"] for q in queries.captured_queries if "FROM dispatch_dutyshift" in q["sql"])
+    with connection.cursor() as cur:
+        cur.execute("EXPLAIN (FORMAT JSON) " + sql)
+        plan = cur.fetchone()[0]
+    scans = {"dispatch_dutyshift": [], "dispatch_unit": []}
+    for node in _plan_nodes(plan[0]["Plan"]):
+        if node.get("Relation Name") in scans:
+            scans[node["Relation Name"]].append(" ".join(node.get(k, "") for k in ("Index Cond", "Recheck Cond", "Filter")))
+    assert scans["dispatch_dutyshift"] and all("member_id = m" in cond for cond in scans["dispatch_dutyshift"])
+    assert scans["dispatch_unit"] and all(".unit_id" in cond for cond in scans["dispatch_unit"])
+
+
 @pytest.mark.parametrize("prepared", [True, False])
 def test_prepared_and_plain_statements_give_the_same_answer(ctx, settings, prepared):
     settings.DISPATCH_PREPARED_STATEMENTS = prepared
