@@ -64,12 +64,11 @@ def main() -> int:
     args = parser.parse_args()
 
     from django.conf import settings
-    from django.contrib.auth.models import Group, User
+    from django.contrib.auth.models import User
     from django.contrib.gis.db.models import Extent
     from django.test import Client
     from django.utils import timezone
 
-    from fixtures.management.commands.seed_city import DISTRICT_USER
     from geo import tiles
     from geo.models import Grid, Subdistrict
 
@@ -77,15 +76,7 @@ def main() -> int:
     with city.bench_city(args.database, "bench_tiles", subdistricts=args.subdistricts,
                          incidents=args.incidents, seed=14) as (name, stats):
         generated = "reused" if stats is None else f"generated in {stats.total_s / 60:.1f} min"
-        user = User.objects.filter(username=DISTRICT_USER).first()
-        if user is None:  # generate() writes no logins: the district centre's, as seed_city makes it
-            from config.roles import UserRole
-            from geo.models import Tenancy
-
-            user = User.objects.create_user(DISTRICT_USER)
-            group, _ = Group.objects.get_or_create(name=UserRole.COMMAND_ROOM)
-            user.groups.add(group)
-            Tenancy.objects.get_or_create(user=user, district=city.DISTRICT)
+        user = city.district_user()  # generate() writes no logins: the district centre's, as seed_city makes it
         with connection.cursor() as cur:
             cur.execute("SELECT reltuples::int8 FROM pg_class WHERE relname = 'incidents_incident'")
             incidents = cur.fetchone()[0]
@@ -100,7 +91,7 @@ def main() -> int:
         print(f"GridLink tiles benchmark: {subs} sub-districts, {grids:,} grids, {members:,} members, "
               f"{incidents:,} incidents; {name} {generated}; set up in {(time.perf_counter() - began) / 60:.1f} min; "
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-        print(f"{len(keys)} tiles per layer at zooms {ZOOMS[0]}–{ZOOMS[-1]} over the district, as `{DISTRICT_USER}`")
+        print(f"{len(keys)} tiles per layer at zooms {ZOOMS[0]}–{ZOOMS[-1]} over the district, as `{city.DISTRICT_USER}`")
 
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
         client = Client()
