@@ -486,6 +486,10 @@ WALL_POSITIONS_INTERVAL_S = env.float("WALL_POSITIONS_INTERVAL_S", default=1.0)
 POSITIONS_MAX_BATCH = env.int("POSITIONS_MAX_BATCH", default=5000)
 POSITIONS_MAX_AGE_HOURS = env.int("POSITIONS_MAX_AGE_HOURS", default=24)
 POSITIONS_MAX_AHEAD_SECONDS = env.int("POSITIONS_MAX_AHEAD_SECONDS", default=300)
+# Off: a batch of positions commits asynchronously (SET LOCAL synchronous_commit = off, that
+# transaction only): a database crash may lose the batches of its last few hundred milliseconds,
+# which each member's next fix supersedes (dispatch.positions.positions_ingest). On by default.
+POSITIONS_SYNCHRONOUS_COMMIT = env.bool("POSITIONS_SYNCHRONOUS_COMMIT", default=True)
 # The track (dispatch.PositionFix) is partitioned by local day (dispatch/track_partitions.py): the SLA
 # clock (hourly) and `manage.py track_partitions` keep a partition ready for today and this many days
 # ahead, and drop each day's partition, its fixes with it, once the day lies more than

@@ -1,6 +1,7 @@
 """Who: the participating units, the 692 members of the linkage forces, their duty rosters and
 their last known positions."""
 
+import pgtrigger
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.constraints import ExclusionConstraint
@@ -150,6 +151,16 @@ class Member(models.Model):
             models.UniqueConstraint(fields=["subdistrict", "code"], name="member_code_unique"),
             models.CheckConstraint(condition=Q(phone__regex=r"^[0-9+\-]{5,20}$"), name="member_phone_format"),
         ]
+        triggers = [
+            # The track has no foreign key in the database (see PositionFix): a member's fixes go
+            # with the member, deleted after the member's rows are — so after any ingest that held
+            # one of them (FOR KEY SHARE) has committed, and read with a snapshot that sees its fixes.
+            pgtrigger.Trigger(
+                name="member_track_cascade", level=pgtrigger.Statement, when=pgtrigger.After,
+                operation=pgtrigger.Delete, referencing=pgtrigger.Referencing(old="gone"),
+                func="DELETE FROM dispatch_positionfix f USING gone WHERE f.member_id = gone.id; RETURN NULL;",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_force_display()})"
@@ -203,7 +214,9 @@ class DutyShift(models.Model):
 class MemberPosition(models.Model):
     """A member's last known position, WGS 84 (GCJ-02 input is converted before it is stored).
     Point: EPSG:4326; accuracy in metres. One row per member, kept apart from Member so that
-    frequent position updates do not rewrite the member row."""
+    frequent position updates do not rewrite the member row. Its pages keep 30 % free (fillfactor
+    70, migration 0016) so that a member's new row version fits beside the old one: an update that
+    keeps the point (the member did not move, dispatch.positions) is HOT, the GiST index untouched."""
 
     member = models.OneToOneField(Member, on_delete=models.CASCADE, primary_key=True, related_name="position")
     point = models.PointField(_("position"), srid=4326)
@@ -230,9 +243,22 @@ class PositionFix(models.Model):
     dispatch/track_partitions.py): its primary key there is (id, recorded_at) — ids still come from
     one sequence, so `id` stays the model's primary key — and nothing may reference a fix. Reads
     that bound `recorded_at` touch only their days' partitions. No index on the member alone: the
-    unique (member, recorded_at) serves reads by member."""
+    unique (member, recorded_at) serves reads by member.
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="fixes", db_index=False)
+    No foreign key on `member` in the database (`db_constraint=False`, migration 0016): PostgreSQL
+    checks a deferred foreign key once per inserted row at commit — a quarter of a 1,000-fix batch's
+    time at a city's scale. The ingest (dispatch.positions.positions_ingest) makes the same check
+    once per batch instead: one statement finds the batch's members and locks them FOR KEY SHARE
+    (the lock the foreign key's check takes) and the whole batch is refused if one is missing; the
+    lock holds a concurrent deletion of those members until the batch is committed. On the member's
+    side Django's delete collector still cascades (on_delete), and a statement trigger on the member
+    table (Member's `member_track_cascade`) deletes the fixes of deleted members once their rows are
+    gone — so a batch committed between the collector's delete of the fixes and its delete of the
+    member leaves none behind. Whatever writes fixes another way than the ingest checks the member
+    itself (the benchmarks' bulk SQL writes fixes of members it just made)."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="fixes", db_index=False,
+                               db_constraint=False)
     recorded_at = models.DateTimeField(_("recorded at"))
     point = models.PointField(_("position"), srid=4326, spatial_index=False)
     accuracy_m = models.FloatField(_("accuracy (m)"), null=True, blank=True)

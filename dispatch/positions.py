@@ -1,12 +1,15 @@
 """Responders' positions: the track, the latest fix per member, and the throttled wall fan-out.
 
-Storing. `positions_ingest` writes a whole batch in one statement inside one transaction: every fix
-appended to the track (PositionFix) unless the track has that member's fix at that time already (a
-replayed batch adds nothing) and, for each member, the batch's newest fix moved into
-MemberPosition — but only forward in time (`ON CONFLICT ... WHERE excluded.recorded_at >
-recorded_at`: a late or replayed batch never moves a member back). Rows are read from arrays
-(`unnest`), so the cost is a few milliseconds per thousand fixes, not one round trip per fix.
-Member rows are upserted in id order, so two concurrent batches cannot deadlock on them.
+Storing. `positions_ingest` writes a whole batch in two statements inside one transaction: the
+first finds the batch's members and locks them FOR KEY SHARE (the track's foreign key check, once
+per batch: an unknown member refuses the batch), the second appends every fix to the track
+(PositionFix) unless the track has that member's fix at that time already (a replayed batch adds
+nothing) and, for each member, moves the batch's newest fix into MemberPosition — but only forward
+in time (`ON CONFLICT ... WHERE excluded.recorded_at > recorded_at`: a late or replayed batch never
+moves a member back), keeping the stored point when the member moved less than about a metre (a HOT
+update: the point's index untouched). Rows are read from arrays (`unnest`), so the cost is a few
+milliseconds per thousand fixes, not one round trip per fix. Members are locked and their rows
+written in id order, so two concurrent batches cannot deadlock on them.
 
 The wall fan-out (`WallFanout`). Phones post every few seconds; the wall map needs far less. After
 commit, the fixes that moved a member forward are queued per sub-district, keyed by member (a member
@@ -47,7 +50,7 @@ try:
 except ImportError:  # psycopg2 only: Django's cursor, parameters as text
     psycopg = None  # type: ignore[assignment]  # checked before use
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -190,14 +193,31 @@ def own_positions_store(*, member_id: int, items) -> int:
     return positions_ingest(fixes=fixes_of(rows), received_at=now)
 
 
-# One statement: the input rows, the track, the newest fix per member moved forward, and the
-# sub-district of each member that moved (for the fan-out). The data-modifying CTEs all run.
-# The track takes a fix only once per member and time (unique `position_fix_member_time`, ON
-# CONFLICT DO NOTHING): a replayed batch adds nothing. Rows go in sorted by (member, time), so two
-# overlapping batches at once wait for each other in one order and never deadlock. One row per
-# member that moved, each carrying the number of fixes new to the track — at least one row (with a
-# null member) when nobody moved.
-_INGEST_SQL = """
+# The batch's members, found and locked FOR KEY SHARE in id order — the lock PostgreSQL's foreign key
+# check takes, once per batch instead of once per fix (the track has no foreign key in the database:
+# dispatch.models.PositionFix): a member cannot be deleted (nor its id changed) until the batch is
+# committed, and a member deleted already is not found. With each member its sub-district's code,
+# for the fan-out. Two ingests lock the same members in the same order, and KEY SHARE locks do not
+# conflict with each other nor with a member's ordinary updates.
+_MEMBERS_SQL = """
+SELECT m.id, s.code FROM dispatch_member m JOIN geo_subdistrict s ON s.id = m.subdistrict_id
+WHERE m.id = ANY(%s::bigint[]) ORDER BY m.id FOR KEY SHARE OF m
+"""
+
+# A member whose new fix is within this many degrees of their stored point (about 1 m: 1.1 m north–
+# south, 1 m east–west at 30° N) keeps the stored point: only the time and the accuracy change, so
+# the row's update is HOT (heap-only: the point's GiST index and the primary key are not touched;
+# dispatch_memberposition keeps room on its pages for it, fillfactor 70, migration 0016). The stored
+# point is then never more than this far from the member's newest fix (compared with the stored
+# point, not the previous fix: small steps add up to a move).
+STILL_DEGREES = 1e-5
+
+# One statement: the input rows, the track, the newest fix per member moved forward. The
+# data-modifying CTEs all run. The track takes a fix only once per member and time (unique
+# `position_fix_member_time`, ON CONFLICT DO NOTHING): a replayed batch adds nothing. Rows go in
+# sorted by member (and time), so two overlapping batches at once wait for each other's rows in one
+# order and never deadlock. One row: the number of fixes new to the track and the members that moved.
+_INGEST_SQL = f"""
 WITH input AS (
     SELECT * FROM unnest(%(members)s::bigint[], %(times)s::timestamptz[], %(lons)s::float8[],
                          %(lats)s::float8[], %(accuracies)s::float8[])
@@ -216,27 +236,19 @@ WITH input AS (
     SELECT member_id, ST_SetSRID(ST_MakePoint(lon, lat), 4326), recorded_at, accuracy_m
     FROM newest ORDER BY member_id
     ON CONFLICT (member_id) DO UPDATE
-        SET point = excluded.point, recorded_at = excluded.recorded_at, accuracy_m = excluded.accuracy_m
+        SET point = CASE WHEN ST_DWithin(p.point, excluded.point, {STILL_DEGREES!r}) THEN p.point
+                         ELSE excluded.point END,
+            recorded_at = excluded.recorded_at, accuracy_m = excluded.accuracy_m
         WHERE excluded.recorded_at > p.recorded_at
     RETURNING p.member_id
 )
-SELECT w.member_id, w.code, stored.n
-FROM (SELECT count(*) AS n FROM track) stored
-LEFT JOIN (SELECT moved.member_id, s.code
-           FROM moved JOIN dispatch_member m ON m.id = moved.member_id
-           JOIN geo_subdistrict s ON s.id = m.subdistrict_id) w ON true
-"""
-
-
-_UNKNOWN_SQL = """
-SELECT coalesce(array_agg(u.id ORDER BY u.id), '{}') FROM (SELECT DISTINCT unnest(%s::bigint[]) AS id) u
-WHERE NOT EXISTS (SELECT 1 FROM dispatch_member m WHERE m.id = u.id)
+SELECT (SELECT count(*) FROM track), (SELECT coalesce(array_agg(member_id), '{{}}') FROM moved)
 """
 
 
 # The same statements with their parameters sent in PostgreSQL's binary format (psycopg 3's `%b`).
 _INGEST_SQL_BINARY = _INGEST_SQL.replace(")s::", ")b::").replace("%(received_at)s", "%(received_at)b")
-_UNKNOWN_SQL_BINARY = _UNKNOWN_SQL.replace("%s", "%b")
+_MEMBERS_SQL_BINARY = _MEMBERS_SQL.replace("%s", "%b")
 
 
 @contextmanager
@@ -262,49 +274,54 @@ def positions_ingest(*, fixes: list[Fix], received_at: datetime | None = None) -
     skipped and not counted.
 
     Precondition: the fixes are valid (the API checks them); a fix naming no member raises
-    DomainError and nothing is stored."""
+    DomainError and nothing is stored.
+
+    Durability: with settings.POSITIONS_SYNCHRONOUS_COMMIT off (default on) a batch that is a
+    transaction of its own (not called inside another atomic block) commits asynchronously (`SET
+    LOCAL synchronous_commit = off`): a server crash may lose the batches of its last few hundred
+    milliseconds (never a part of one: the database stays consistent), which the phones, answered
+    already, do not send again — each member's next fix, seconds later, supersedes them."""
     if not fixes:
         return 0
     received_at = received_at or timezone.now()
+    members = [f.member_id for f in fixes]
     params = {
-        "members": [f.member_id for f in fixes],
+        "members": members,
         "times": [f.recorded_at for f in fixes],
         "lons": [float(f.lon) for f in fixes],
         "lats": [float(f.lat) for f in fixes],
         "accuracies": [None if f.accuracy_m is None else float(f.accuracy_m) for f in fixes],
         "received_at": received_at,
     }
-    try:
-        with transaction.atomic():
-            with _array_cursor() as (cur, binary):
-                # The foreign key is checked only at the outermost commit: look first.
-                cur.execute(_UNKNOWN_SQL_BINARY if binary else _UNKNOWN_SQL, [params["members"]])
-                if cur.fetchone()[0]:
-                    raise IntegrityError("unknown member")
-                cur.execute(_INGEST_SQL_BINARY if binary else _INGEST_SQL, params)
-                rows = cur.fetchall()
-            stored = rows[0][2]
-            moved = [(member_id, code) for member_id, code, _n in rows if member_id is not None]
-            if moved:
-                queued = _newest_payloads(fixes, dict(moved))
-                # robust: a failure to queue is logged, never an error of the request that stored them
-                transaction.on_commit(lambda: fanout.offer(queued), robust=True)
-    except IntegrityError as exc:  # the member foreign key, checked at commit
-        raise DomainError(_("A position names a member who does not exist."), code="unknown_member") from exc
+    asynchronous = not settings.POSITIONS_SYNCHRONOUS_COMMIT and not connection.in_atomic_block
+    with transaction.atomic():
+        with _array_cursor() as (cur, binary):
+            if asynchronous:
+                cur.execute("SET LOCAL synchronous_commit = off")
+            cur.execute(_MEMBERS_SQL_BINARY if binary else _MEMBERS_SQL, [members])
+            codes = dict(cur.fetchall())
+            if len(codes) < len(set(members)):
+                raise DomainError(_("A position names a member who does not exist."), code="unknown_member")
+            cur.execute(_INGEST_SQL_BINARY if binary else _INGEST_SQL, params)
+            stored, moved = cur.fetchone()
+        if moved:
+            queued = _newest_fixes(fixes, {member_id: codes[member_id] for member_id in moved})
+            # robust: a failure to queue is logged, never an error of the request that stored them
+            transaction.on_commit(lambda: fanout.offer(queued), robust=True)
     return stored
 
 
-def _newest_payloads(fixes: list[Fix], codes: dict[int, str]) -> dict[str, list[tuple[int, datetime, dict]]]:
-    """The newest fix of each member that moved, as wall payloads grouped by sub-district code."""
+def _newest_fixes(fixes: list[Fix], codes: dict[int, str]) -> dict[str, list[tuple[int, datetime, Fix]]]:
+    """The newest fix of each member that moved, grouped by sub-district code: (member, time, fix)."""
     newest: dict[int, Fix] = {}
     for fix in fixes:
         if fix.member_id in codes:
             old = newest.get(fix.member_id)
             if old is None or fix.recorded_at > old.recorded_at:
                 newest[fix.member_id] = fix
-    out: dict[str, list[tuple[int, datetime, dict]]] = {}
+    out: dict[str, list[tuple[int, datetime, Fix]]] = {}
     for member_id, fix in newest.items():
-        out.setdefault(codes[member_id], []).append((member_id, fix.recorded_at, position_payload(fix)))
+        out.setdefault(codes[member_id], []).append((member_id, fix.recorded_at, fix))
     return out
 
 
@@ -339,7 +356,7 @@ class WallFanout:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pending: dict[str, dict[int, tuple[datetime, dict]]] = {}
+        self._pending: dict[str, dict[int, tuple[datetime, Fix]]] = {}
         self._last_sent: dict[str, float] = {}
         self._armed: dict[str, asyncio.AbstractEventLoop] = {}  # sub-district → loop its send is due on
         self._own_loop: asyncio.AbstractEventLoop | None = None
@@ -349,18 +366,19 @@ class WallFanout:
     def interval() -> float:
         return float(settings.WALL_POSITIONS_INTERVAL_S)
 
-    def offer(self, batches: dict[str, list[tuple[int, datetime, dict]]]) -> None:
-        """Queue payloads (member id, time, payload) per sub-district code; arm each one's send."""
+    def offer(self, batches: dict[str, list[tuple[int, datetime, Fix]]]) -> None:
+        """Queue fixes (member id, time, fix) per sub-district code; arm each one's send. A fix
+        becomes its payload when it is sent: a member's fixes coalesced away cost nothing more."""
         loop = _serving_loop() or self._background_loop()
         now = time.monotonic()
         to_arm = []
         with self._lock:
             for code, items in batches.items():
                 pending = self._pending.setdefault(code, {})
-                for member_id, at, payload in items:
+                for member_id, at, fix in items:
                     old = pending.get(member_id)
                     if old is None or at >= old[0]:
-                        pending[member_id] = (at, payload)
+                        pending[member_id] = (at, fix)
                 armed = self._armed.get(code)
                 if armed is not None and armed.is_running():
                     continue  # its send is due already and will carry these
@@ -380,7 +398,7 @@ class WallFanout:
             self._last_sent[code] = time.monotonic()
         if not pending:
             return
-        positions = [pending[member_id][1] for member_id in sorted(pending)]
+        positions = [position_payload(pending[member_id][1]) for member_id in sorted(pending)]
         try:
             # through this process's channel layer, or PostgreSQL from a worker without Redis (simulate)
             await live.apublish_positions(live.subdistrict_group(code), positions)
