@@ -48,8 +48,10 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta
+from importlib import import_module
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,6 +68,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from django.test import override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
@@ -142,6 +145,21 @@ def rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else float("inf")
 
 
+def run_statement(fixes: list[positions.Fix]) -> None:
+    """The service's statement alone (track + last positions), in a transaction of its own."""
+    params = dict(zip(["members", "times", "lons", "lats", "accuracies"], Batches.arrays(fixes), strict=True),
+                  received_at=timezone.now())
+    with transaction.atomic(), positions._array_cursor() as (cur, binary):
+        cur.execute(positions._INGEST_SQL_BINARY if binary else positions._INGEST_SQL, params)
+        cur.fetchall()
+
+
+def run_floor(fixes: list[positions.Fix]) -> None:
+    """The floor: one bulk UPDATE of the same members' last positions, in a transaction of its own."""
+    with transaction.atomic(), positions._array_cursor() as (cur, binary):
+        cur.execute(FLOOR_SQL.replace("%s", "%b") if binary else FLOOR_SQL, Batches.arrays(fixes))
+
+
 async def post_all(base: str, token: str, bodies: list[bytes], clients: int, code: str) -> tuple[float, list[float]]:
     """Post every body with `clients` concurrent connections; (elapsed seconds, latencies in ms)."""
     queue: asyncio.Queue[bytes] = asyncio.Queue()
@@ -202,6 +220,10 @@ def main() -> int:
     parser.add_argument("--city-prefill", type=int, default=1_000_000,
                         help="fixes in today's partition before the city's batches")
     parser.add_argument("--city-batches", type=int, default=100, help="batches of the city, each way")
+    parser.add_argument("--city-connections", type=int, default=2,
+                        help="connections ingesting at once (as `make run WORKERS=2`; 1: skip)")
+    parser.add_argument("--city-still", type=float, default=0.5,
+                        help="share of the fixes where the member was, for one more line (0: skip it)")
     parser.add_argument("--city-only", action="store_true", help="only the track at city scale")
     args = parser.parse_args()
     if args.city_only:
@@ -260,30 +282,17 @@ def main() -> int:
         extra["positions_ingest() — the service, direct"] = \
             f"{statistics.median(positions_ingest_s) * 1000:.1f} ms per batch (p50)"
 
-        # --- the service's statement alone ---------------------------------------------------------------
-        sql_batches = [Batches.fixes(batches.next()) for _ in range(args.direct_batches)]
-        t_sql = 0.0
-        for fixes in sql_batches:
-            arrays = Batches.arrays(fixes)
-            params = dict(zip(["members", "times", "lons", "lats", "accuracies"], arrays, strict=True),
-                          received_at=timezone.now())
-            t0 = time.perf_counter()
-            with transaction.atomic(), positions._array_cursor() as (cur, binary):
-                cur.execute(positions._INGEST_SQL_BINARY if binary else positions._INGEST_SQL, params)
-                cur.fetchall()
-            t_sql += time.perf_counter() - t0
-        results["the service's statement alone (track + upsert)"] = rate(args.batch * len(sql_batches), t_sql)
-
-        # --- the floor: one bulk UPDATE of the same rows -----------------------------------------------
-        floor_batches = [Batches.arrays(Batches.fixes(batches.next())) for _ in range(args.direct_batches)]
-        t_floor = 0.0
-        for arrays in floor_batches:
-            t0 = time.perf_counter()
-            with transaction.atomic(), positions._array_cursor() as (cur, binary):
-                cur.execute(FLOOR_SQL.replace("%s", "%b") if binary else FLOOR_SQL, arrays)
-            t_floor += time.perf_counter() - t0
+        # --- the service's statement alone, then the floor: one bulk UPDATE of the same rows -----------
+        for label, run in (("the service's statement alone (track + upsert)", run_statement),
+                           ("floor: one bulk UPDATE memberposition FROM unnest", run_floor)):
+            runs = [Batches.fixes(batches.next()) for _ in range(args.direct_batches)]
+            t_run = 0.0
+            for fixes in runs:
+                t0 = time.perf_counter()
+                run(fixes)
+                t_run += time.perf_counter() - t0
+            results[label] = rate(args.batch * len(runs), t_run)
         floor_name = "floor: one bulk UPDATE memberposition FROM unnest"
-        results[floor_name] = rate(args.batch * len(floor_batches), t_floor)
 
         # --- the API over HTTP ----------------------------------------------------------------------------
         port = free_port()
@@ -344,17 +353,60 @@ def main() -> int:
     return 0
 
 
-def city_fixes(member_ids: list[int], rng: random.Random, size: int, clock) -> list[positions.Fix]:
-    """A batch of `size` fixes of distinct members, one µs apart after `clock`, around their home."""
+def city_fixes(member_ids: list[int], rng: random.Random, size: int, clock, *, still: float = 0.0,
+               where: dict[int, tuple[float, float]] | None = None) -> list[positions.Fix]:
+    """A batch of `size` fixes of distinct members, one µs apart after `clock`, anywhere in the city —
+    or, for a share `still` of them, exactly where the member was last (`where`, member → (lon, lat),
+    kept up to date with every fix made)."""
     members = rng.sample(member_ids, size)
-    return [positions.Fix(m, clock + timedelta(microseconds=k), 120.0 + rng.random() * 0.95,
-                          30.0 + rng.random() * 0.5, round(rng.uniform(3, 30), 1)) for k, m in enumerate(members)]
+    out = []
+    for k, m in enumerate(members):
+        if where is not None and m in where and rng.random() < still:
+            lon, lat = where[m]
+        else:
+            lon, lat = 120.0 + rng.random() * 0.95, 30.0 + rng.random() * 0.5
+        if where is not None:
+            where[m] = (lon, lat)
+        out.append(positions.Fix(m, clock + timedelta(microseconds=k), lon, lat, round(rng.uniform(3, 30), 1)))
+    return out
+
+
+def concurrently(run, batch_lists: list[list[list[positions.Fix]]]) -> float:
+    """Each list of batches run by a thread of its own with its own database connection (as the
+    server's worker processes have), all started together: the seconds until the last one is done.
+    A thread's failure (a deadlock among them) is raised."""
+    barrier = threading.Barrier(len(batch_lists) + 1)
+    errors: list[BaseException] = []
+
+    def work(batches: list[list[positions.Fix]]) -> None:
+        try:
+            connection.ensure_connection()
+            barrier.wait()
+            for fixes in batches:
+                run(fixes)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            errors.append(exc)
+            barrier.abort()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(batches,)) for batches in batch_lists]
+    for thread in threads:
+        thread.start()
+    try:
+        barrier.wait()
+    except threading.BrokenBarrierError:
+        pass
+    t0 = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return time.perf_counter() - t0
 
 
 def city_track(args) -> None:
     """The track at a city's scale, partitioned and plain (see the module's docstring)."""
-    from django.core.management import call_command
-
     name = f"bench_positions_{os.getpid()}"
     connection.close()
     connection.close_pool()  # else the pool goes on handing out connections to the development database
@@ -364,9 +416,14 @@ def city_track(args) -> None:
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
         with connection.cursor() as cur:
-            cur.execute("SELECT current_database()")
-            if cur.fetchone()[0] != name:
+            cur.execute("SELECT current_database(), current_setting('fsync')")
+            current, fsync = cur.fetchone()
+            if current != name:
                 raise RuntimeError("not on the throwaway database")
+            # the safe default measured as such even where the cluster commits asynchronously (a
+            # development cluster): every connection to this database from now on waits for its commit
+            cur.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = on')
+        connection.close()
         n = args.city_subdistricts
         per = CITY_MEMBERS_PER_SUBDISTRICT
         with transaction.atomic():
@@ -408,58 +465,91 @@ def city_track(args) -> None:
         member_ids = list(Member.objects.values_list("id", flat=True))
         rng = random.Random(args.seed)
         clock = timezone.now() - timedelta(minutes=1)
+        where: dict[int, tuple[float, float]] = {}  # each member's last fix made (`--city-still`)
         print()
         print(f"The track at city scale: {member_count:,} members in {n} sub-districts, "
               f"{sum(homes.values()):,} fixes in today's partition beforehand "
-              f"({', '.join(homes)}); {name} set up in {time.perf_counter() - began:.0f} s")
+              f"({', '.join(homes)}); {name} set up in {time.perf_counter() - began:.0f} s; "
+              f"cluster fsync {fsync}, synchronous_commit on for {name}")
 
-        def measure(label: str) -> dict[str, float]:
-            nonlocal clock
-            out = {}
-            batches = []
-            for _ in range(args.city_batches):
-                batches.append(city_fixes(member_ids, rng, args.batch, clock))
-                clock += timedelta(seconds=1)
-            gc.collect()
-            elapsed = []
-            for fixes in batches:
-                t0 = time.perf_counter()
+        def service(fixes: list[positions.Fix]) -> None:
+            positions.positions_ingest(fixes=fixes)
+
+        def service_async(fixes: list[positions.Fix]) -> None:
+            with override_settings(POSITIONS_SYNCHRONOUS_COMMIT=False):
                 positions.positions_ingest(fixes=fixes)
-                elapsed.append(time.perf_counter() - t0)
-            out[f"positions_ingest() into the {label} track"] = rate(args.batch * len(batches), sum(elapsed))
-            p50 = statistics.median(elapsed) * 1000
-            batches = []
-            for _ in range(args.city_batches):
-                batches.append(city_fixes(member_ids, rng, args.batch, clock))
+
+        def batches(count: int, pool: list[int], still: float = 0.0) -> list[list[positions.Fix]]:
+            nonlocal clock
+            out = []
+            for _ in range(count):
+                out.append(city_fixes(pool, rng, args.batch, clock, still=still, where=where))
                 clock += timedelta(seconds=1)
-            t_sql = 0.0
-            for fixes in batches:
-                params = dict(zip(["members", "times", "lons", "lats", "accuracies"], Batches.arrays(fixes),
-                                  strict=True), received_at=timezone.now())
-                t0 = time.perf_counter()
-                with transaction.atomic(), positions._array_cursor() as (cur, binary):
-                    cur.execute(positions._INGEST_SQL_BINARY if binary else positions._INGEST_SQL, params)
-                    cur.fetchall()
-                t_sql += time.perf_counter() - t0
-            out[f"its statement alone, {label} track"] = rate(args.batch * len(batches), t_sql)
-            for key, value in out.items():
-                print(f"{key:58} {value:12,.0f}" + (f"  {p50:.1f} ms per batch (p50)" if "ingest" in key else ""))
             return out
 
-        print(f"{'batches of ' + str(args.batch) + ' fixes of distinct members':58} {'fixes/s':>12}")
-        partitioned = measure("partitioned")
+        def measure(label: str, *, all_ways: bool) -> dict[str, float]:
+            """Fixes per second one batch after another — and, `all_ways`, asynchronous commit,
+            members still, and `--city-connections` at once — beside the floor."""
+            lines: list[tuple[str, float, str]] = []
+            ways = [(f"positions_ingest() into the {label} track", service, 0.0)]
+            if all_ways:
+                ways.append(("  the same, POSITIONS_SYNCHRONOUS_COMMIT off", service_async, 0.0))
+                if args.city_still > 0:
+                    ways.append((f"  the same, {args.city_still:.0%} of the fixes where the member was", service,
+                                 args.city_still))
+            ways += [(f"its statement alone, {label} track", run_statement, 0.0),
+                     ("floor: bulk UPDATE of the last positions", run_floor, 0.0)]
+            for key, run, still in ways:
+                runs = batches(args.city_batches, member_ids, still)
+                gc.collect()
+                elapsed = []
+                for fixes in runs:
+                    t0 = time.perf_counter()
+                    run(fixes)
+                    elapsed.append(time.perf_counter() - t0)
+                lines.append((key, rate(args.batch * len(runs), sum(elapsed)),
+                              f"{statistics.median(elapsed) * 1000:.1f} ms per batch (p50)"))
+            k = args.city_connections
+            if all_ways and k > 1:
+                shuffled = rng.sample(member_ids, len(member_ids))
+                apart = [shuffled[j::k] for j in range(k)]  # each connection its own members
+                per = max(1, args.city_batches // k)
+                for key, run, pools in ((f"positions_ingest(), {k} connections, members apart", service, apart),
+                                        (f"positions_ingest(), {k} connections, members overlapping", service,
+                                         [member_ids] * k),
+                                        (f"floor, {k} connections, members apart", run_floor, apart)):
+                    lists = [batches(per, pool) for pool in pools]
+                    gc.collect()
+                    lines.append((key, rate(args.batch * per * k, concurrently(run, lists)), ""))
+            floor = {key: value for key, value, _ in lines if key.startswith("floor")}
+            for key, value, note in lines:
+                base = floor[f"floor, {k} connections, members apart"] if "connections" in key \
+                    else floor["floor: bulk UPDATE of the last positions"]
+                print(f"{key:58} {value:12,.0f} {value / base:8.0%}  {note}")
+            return {key: value for key, value, _ in lines}
+
+        print(f"{'batches of ' + str(args.batch) + ' fixes of distinct members':58} {'fixes/s':>12} {'of floor':>8}")
+        partitioned = measure("partitioned", all_ways=True)
         t0 = time.perf_counter()
-        call_command("migrate", "dispatch", "0014", verbosity=0)
+        # migration 0015's reverse step alone: the rest of the schema (0016: no foreign key on the
+        # track, the last positions' fillfactor) stays as it is, so only the partitioning differs
+        unpartition = import_module("dispatch.migrations.0015_position_track_partitions").unpartition
+        with connection.schema_editor() as editor:
+            unpartition(None, editor)
         with connection.cursor() as cur:
             cur.execute("VACUUM ANALYZE dispatch_positionfix")
             cur.execute("SELECT count(*) FROM dispatch_positionfix")
             rows = cur.fetchone()[0]
         print(f"(the track made a plain table again: {rows:,} fixes moved in {time.perf_counter() - t0:.0f} s)")
-        measure("plain")
-        got = partitioned["positions_ingest() into the partitioned track"]
-        verdict = "met" if got >= CITY_TARGET_PER_SECOND else "NOT met"
-        print(f"target ≥ {CITY_TARGET_PER_SECOND:,} fixes/s into the partitioned track at {member_count:,} members: "
-              f"{got:,.0f}/s — {verdict} (load average {os.getloadavg()[0]:.2f})")
+        measure("plain", all_ways=False)
+        for key in ("positions_ingest() into the partitioned track",
+                    f"positions_ingest(), {args.city_connections} connections, members apart"):
+            if key in partitioned:
+                got = partitioned[key]
+                verdict = "met" if got >= CITY_TARGET_PER_SECOND else "NOT met"
+                print(f"target ≥ {CITY_TARGET_PER_SECOND:,} fixes/s into the partitioned track at {member_count:,} "
+                      f"members, {key.split(', ', 1)[1] if ', ' in key else 'one connection'}: {got:,.0f}/s — {verdict}")
+        print(f"(load average {os.getloadavg()[0]:.2f})")
     finally:
         positions.fanout.reset()
         connection.creation.destroy_test_db(original, verbosity=0)

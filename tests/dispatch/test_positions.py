@@ -5,6 +5,7 @@ real ASGI websocket."""
 import asyncio
 import json
 import logging
+import threading
 import time
 from datetime import timedelta
 from itertools import pairwise
@@ -15,6 +16,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.gis.geos import Point
+from django.db import OperationalError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -254,6 +256,157 @@ def test_service_refuses_an_unknown_member_and_stores_nothing():
         positions_ingest(fixes=[Fix(world["member"].pk, timezone.now(), LON, LAT),
                                 Fix(987654, timezone.now(), LON, LAT)])
     assert stored() == (0, 0)
+
+
+@pytest.mark.django_db
+def test_service_refuses_a_deleted_member_and_stores_nothing():
+    world = make_world()
+    gone = second_member(world)
+    positions_ingest(fixes=[Fix(gone.pk, timezone.now() - timedelta(minutes=1), LON, LAT)])
+    gone_id = gone.pk
+    gone.delete()
+    from config.errors import DomainError
+    with pytest.raises(DomainError) as refused:
+        positions_ingest(fixes=[Fix(world["member"].pk, timezone.now(), LON, LAT), Fix(gone_id, timezone.now(), LON, LAT)])
+    assert refused.value.code == "unknown_member"
+    assert stored() == (0, 0)
+
+
+@pytest.mark.django_db
+def test_a_member_deleted_in_sql_takes_their_fixes_along():
+    """The track has no foreign key in the database: the member table's trigger removes the fixes."""
+    world = make_world()
+    member, other = second_member(world), world["member"]
+    now = timezone.now()
+    positions_ingest(fixes=[Fix(member.pk, now - timedelta(seconds=s), LON, LAT) for s in range(3)]
+                     + [Fix(other.pk, now, LON, LAT)])
+    with connection.cursor() as cur:  # not Django's collector: the fixes are still there before the member goes
+        cur.execute("DELETE FROM dispatch_memberposition WHERE member_id = %s", [member.pk])
+        cur.execute("DELETE FROM dispatch_member WHERE id = %s", [member.pk])
+    assert list(PositionFix.objects.values_list("member_id", flat=True)) == [other.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_member_is_not_deleted_while_a_batch_of_theirs_is_being_stored():
+    """The ingest locks the batch's members (FOR KEY SHARE): deleting one waits for its commit, then
+    takes the fixes it stored along."""
+    world = make_world()
+    member = second_member(world)
+    stored_batch, release = threading.Event(), threading.Event()
+
+    def ingest() -> None:
+        try:
+            with transaction.atomic():
+                positions_ingest(fixes=[Fix(member.pk, timezone.now(), LON, LAT)])
+                stored_batch.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=ingest)
+    worker.start()
+    try:
+        assert stored_batch.wait(10)
+        with pytest.raises(OperationalError), transaction.atomic(), connection.cursor() as cur:
+            cur.execute("SET LOCAL lock_timeout = '300ms'")
+            Member.objects.filter(pk=member.pk).delete()
+    finally:
+        release.set()
+        worker.join(10)
+    assert PositionFix.objects.filter(member_id=member.pk).count() == 1
+    Member.objects.filter(pk=member.pk).delete()
+    assert not PositionFix.objects.filter(member_id=member.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_batches_at_once_never_deadlock():
+    """Two connections storing batches of the same members, one listing them forwards and the other
+    backwards: the members are locked and their rows written in id order, so they only wait."""
+    world = make_world()
+    members = [world["member"]] + [second_member(world, code=f"M{k}", name=f"队员{k}") for k in range(2, 40)]
+    start = timezone.now() - timedelta(minutes=30)
+    errors: list[BaseException] = []
+
+    def ingest(order: int) -> None:
+        try:
+            for n in range(25):
+                at = start + timedelta(seconds=n, microseconds=order)
+                positions_ingest(fixes=[Fix(m.pk, at, LON, LAT + n * 1e-4) for m in members[::order]])
+        except BaseException as exc:  # a deadlock, reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=ingest, args=(order,)) for order in (1, -1)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert errors == []
+    assert PositionFix.objects.count() == 2 * 25 * len(members)
+    newest = start + timedelta(seconds=24, microseconds=1)
+    assert set(MemberPosition.objects.values_list("recorded_at", flat=True)) == {newest}
+
+
+@pytest.mark.django_db
+def test_a_member_who_did_not_move_keeps_the_stored_point_and_a_move_replaces_it():
+    world = make_world()
+    member = world["member"]
+    now = timezone.now() - timedelta(minutes=5)
+
+    def position() -> MemberPosition:
+        return MemberPosition.objects.get(member=member)
+
+    def hot_updates() -> int:
+        with connection.cursor() as cur:  # this transaction's own counts
+            cur.execute("SELECT n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'dispatch_memberposition'")
+            return cur.fetchone()[0]
+
+    positions_ingest(fixes=[Fix(member.pk, now, LON, LAT, 9.0)])
+    before = hot_updates()
+    # 0.5 m north: the point stays, the time and the accuracy move on (a HOT update: no index touched)
+    positions_ingest(fixes=[Fix(member.pk, now + timedelta(seconds=10), LON, LAT + 4.5e-6, 4.0)])
+    kept = position()
+    assert (kept.point.x, kept.point.y) == (LON, LAT)
+    assert kept.recorded_at == now + timedelta(seconds=10) and kept.accuracy_m == 4.0
+    assert hot_updates() == before + 1
+    # another 0.5 m and another: the steps add up (measured from the stored point) to a move
+    positions_ingest(fixes=[Fix(member.pk, now + timedelta(seconds=20), LON, LAT + 9e-6)])
+    assert position().point.y == LAT
+    positions_ingest(fixes=[Fix(member.pk, now + timedelta(seconds=30), LON, LAT + 1.35e-5)])
+    assert position().point.y == pytest.approx(LAT + 1.35e-5)
+    # the track keeps every fix as it came
+    assert sorted(PositionFix.objects.values_list("point", flat=True), key=lambda p: p.y)[1].y == LAT + 4.5e-6
+
+
+@pytest.mark.django_db
+def test_an_asynchronous_commit_is_never_imposed_on_the_callers_transaction(settings):
+    settings.POSITIONS_SYNCHRONOUS_COMMIT = False
+    world = make_world()
+    with connection.cursor() as cur:
+        cur.execute("SET LOCAL synchronous_commit = on")
+    positions_ingest(fixes=[Fix(world["member"].pk, timezone.now(), LON, LAT)])  # inside the test's transaction
+    with connection.cursor() as cur:
+        cur.execute("SHOW synchronous_commit")
+        assert cur.fetchone()[0] == "on"
+    assert stored() == (1, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_of_its_own_may_commit_asynchronously(settings):
+    settings.POSITIONS_SYNCHRONOUS_COMMIT = False
+    world = make_world()
+    with connection.cursor() as cur:
+        cur.execute("SET synchronous_commit = on")
+    try:
+        assert positions_ingest(fixes=[Fix(world["member"].pk, timezone.now(), LON, LAT)]) == 1
+        with connection.cursor() as cur:  # SET LOCAL: the session's setting is back after the batch
+            cur.execute("SHOW synchronous_commit")
+            assert cur.fetchone()[0] == "on"
+        assert stored() == (1, 1)
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("RESET synchronous_commit")
 
 
 # --- the fan-out over a real channel layer --------------------------------------------------------
