@@ -28,10 +28,19 @@ Then the track at a city's scale (issue 16; `--city-subdistricts 0` skips it): o
 database (`bench_positions_<pid>`, created and migrated as a test database, dropped at the end),
 190 sub-districts of 692 members each (131,480, every one with a last known position), today's
 partition of the track filled beforehand with `--city-prefill` fixes (default 1,000,000), then
-batches of 1,000 fixes of distinct random members of the city, each newer than the last: fixes
-per second stored by `positions_ingest()` and by its statement alone into the partitioned track,
-then the same once the track is made a plain table again (migration dispatch/0015 reversed, its
-rows kept). Target: at least 50,000 fixes/s into the partitioned track through the service.
+batches of 1,000 fixes of distinct random members of the city (anywhere in it: every member moves),
+each newer than the last: fixes per second stored by `positions_ingest()` into the partitioned track
+— also with POSITIONS_SYNCHRONOUS_COMMIT off, and with a share `--city-still` of the fixes exactly
+where the member was (their last position's point kept: a HOT update) —, by its statement alone,
+by the floor (the bulk UPDATE above) and, with `--city-connections` (default 2, as `make run
+WORKERS=2` serves) threads each with its own database connection at once, by the service on members
+apart (each connection its own) and overlapping (any member in any batch: their rows locked in one
+order, no deadlock) and by the floor on members apart; each figure beside its floor. The database
+commits synchronously for these (`ALTER DATABASE … SET synchronous_commit = on`, whatever the
+cluster's default; the header line says whether the cluster fsyncs at all). Then the service, its
+statement and the floor once the track is made a plain table again (migration dispatch/0015's
+reverse step alone, its rows kept, the rest of the schema as it is). Target: at least 50,000 fixes/s
+into the partitioned track through the service.
 """
 
 from __future__ import annotations
