@@ -81,6 +81,8 @@ from django.test import override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
+from tests.bench.server_options import uvicorn_options  # noqa: E402
+
 from config.roles import UserRole  # noqa: E402
 from dispatch import positions  # noqa: E402
 from dispatch.gcj02 import wgs84_to_gcj02  # noqa: E402
@@ -201,7 +203,7 @@ def start_server(port: int) -> subprocess.Popen:
                LOG_LEVEL="WARNING", SECURE_SSL_REDIRECT="0")  # plain http on 127.0.0.1: no redirect to https
     server = subprocess.Popen(  # noqa: S603 - our own server with fixed arguments
         [str(REPO / ".venv" / "bin" / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--lifespan", "off", "--log-level", "warning", "--no-access-log"],
+         "--port", str(port), *uvicorn_options(), "--log-level", "warning", "--no-access-log"],
         cwd=REPO, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
