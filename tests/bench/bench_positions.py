@@ -81,14 +81,13 @@ from django.test import override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
-from tests.bench.server_options import uvicorn_options  # noqa: E402
-
 from config.roles import UserRole  # noqa: E402
 from dispatch import positions  # noqa: E402
 from dispatch.gcj02 import wgs84_to_gcj02  # noqa: E402
 from dispatch.models import Member, MemberPosition, PositionFix, Unit  # noqa: E402
 from fixtures.demo import DEMO_CODE  # noqa: E402
 from geo.models import Subdistrict  # noqa: E402
+from tests.bench.server_options import uvicorn_options  # noqa: E402
 
 TARGET_PER_SECOND = 10_000
 CITY_TARGET_PER_SECOND = 50_000

@@ -47,11 +47,12 @@ def watch(path: str, change, *, frames: int = 1):
     """Connects a command room's wall socket to `path`, runs `change()` in a database thread, and
     returns the `members` frames received (then none more within a moment)."""
     user = User.objects.filter(username="command").first() or make_user("command", UserRole.COMMAND_ROOM)
-    communicator = socket(path, user)
+    communicator = socket(path + "?last_event=0", user)
 
     async def scenario():
         connected, _ = await communicator.connect(timeout=TIMEOUT)
         assert connected
+        await next_of_type(communicator, "caught_up", timeout=TIMEOUT)  # joined: the socket is accepted first
         await database_sync_to_async(change)()
         received = [await next_of_type(communicator, "members", timeout=TIMEOUT) for _ in range(frames)]
         assert await communicator.receive_nothing(timeout=0.3)
