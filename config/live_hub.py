@@ -12,9 +12,10 @@ socket's inbox, sent on by the socket's own task in order.
 What the layer may still lose, the hub sees (the messages' `seq`, config/live_gaps.py): a jump
 checked `GAP_GRACE_S` later by a check that travels through the hub's channel behind whatever is
 queued there; every `GAP_CHECK_INTERVAL_S` the group's counter read (a loss at the tail shows no
-jump; a counter gone back means Redis restarted empty) and the membership made again — after a
-Redis restart the group's members are gone, and a hub joins again within that interval. A loss
-reaches every socket of the hub as `lost()` (the socket tells its client to resync). A socket that
+jump; a counter gone back means Redis restarted empty, and the group's members are gone with it). A
+loss reaches every socket of the hub as `lost()` (the socket tells its client to resync) and makes
+the hub join its group again at once: after a Redis restart a hub is a member again within that
+interval. The membership is renewed besides every quarter of the layer's `group_expiry`. A socket that
 cannot keep up loses on its own: its inbox holds at most the layer's `capacity` messages, and the
 socket is told once it has sent what it holds.
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from typing import Protocol
 
 from channels.layers import get_channel_layer
@@ -48,14 +50,16 @@ class Hub:
     """The process's membership of `group` on `layer`, for the sockets that joined it (`join`).
     Made inside the event loop it belongs to: it starts joining at once (`started`)."""
 
-    def __init__(self, layer, group: str) -> None:
+    def __init__(self, layer, group: str, alias: str = "default") -> None:
         self.layer = layer
         self.group = group
+        self.alias = alias
         self.sockets: dict[LiveSocket, None] = {}  # insertion-ordered set: delivery in join order
         self.channel: str | None = None
         self.gaps: Gaps | None = None
         self._tasks: list[asyncio.Task] = []
         self._check: asyncio.Task | None = None
+        self._rejoin: asyncio.Task | None = None
         self.started: asyncio.Task = asyncio.get_running_loop().create_task(self.start())
 
     async def start(self) -> None:
@@ -72,7 +76,7 @@ class Hub:
         self._tasks = [loop.create_task(self._read()), loop.create_task(self._watch())]
 
     async def stop(self) -> None:
-        for task in (*self._tasks, self._check):
+        for task in (*self._tasks, self._check, self._rejoin):
             if task is not None:
                 task.cancel()
         if self.channel is not None:
@@ -102,6 +106,18 @@ class Hub:
         log.warning("the channel layer dropped messages of %s (up to %s): its sockets resync", self.group, upto)
         for socket in list(self.sockets):
             socket.lost(upto)
+        # the membership may be what was lost (Redis restarted empty): made again at once
+        self._rejoin = asyncio.get_running_loop().create_task(self._join_again())
+
+    async def _join_again(self) -> bool:
+        try:
+            await self.layer.group_add(self.group, self.channel)
+            return True
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the layer is down (Redis): the watch tries again
+            log.warning("joining %s again failed", self.group, exc_info=True)
+            return False
 
     async def _read(self) -> None:
         while True:
@@ -113,7 +129,11 @@ class Hub:
                 log.warning("receiving %s failed: trying again", self.group, exc_info=True)
                 await asyncio.sleep(RECEIVE_RETRY_S)
                 continue
-            self.handle(message)
+            try:
+                self.handle(message)
+            except Exception:  # a bug of ours: the group must not go dark, its sockets resync
+                log.exception("handling a message of %s failed", self.group)
+                self.lost(None)
 
     def handle(self, message: dict) -> None:
         """A message of the hub's channel: a group message to every socket, or the hub's own check."""
@@ -153,43 +173,61 @@ class Hub:
             log.warning("checking %s for lost messages failed", self.group, exc_info=True)
 
     async def _watch(self) -> None:
-        """Every interval (at most a quarter of the layer's group expiry): the membership made again (after a Redis restart the group has no members,
-        and channel layers drop a member `group_expiry` after it joined, silently), then the group's
-        counter compared with what came."""
-        interval = min(GAP_CHECK_INTERVAL_S, max(0.5, getattr(self.layer, "group_expiry", 86400) / 4))
+        """Every GAP_CHECK_INTERVAL_S the group's counter compared with what came (a loss at the
+        tail; a counter gone back: Redis restarted empty, and the membership with it — a loss makes
+        the hub join again at once). Every quarter of the layer's `group_expiry` the membership made
+        again: channel layers drop a member that long after it joined, silently. The first wait is
+        drawn at random, so that hubs made together (a worker's sockets reconnecting after a
+        restart) do not all ask at once."""
+        check_every = GAP_CHECK_INTERVAL_S
+        renew_every = max(0.5, getattr(self.layer, "group_expiry", 86400) / 4)
+        now = asyncio.get_running_loop().time
+        next_check = now() + random.uniform(0.5, 1.0) * check_every  # noqa: S311 - not for secrets
+        next_renewal = now() + renew_every
         while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.layer.group_add(self.group, self.channel)
-            except Exception:  # the layer is down (Redis): try again next time
-                log.warning("renewing the membership of %s failed", self.group, exc_info=True)
-                continue
-            if self.gaps is not None:
-                self._schedule_check()
+            await asyncio.sleep(max(0.0, min(next_check, next_renewal) - now()))
+            if now() >= next_renewal:
+                next_renewal = now() + (renew_every if await self._join_again() else min(renew_every, check_every))
+            if now() >= next_check:
+                next_check = now() + check_every
+                if self.gaps is not None:
+                    self._schedule_check()
 
 
-_hubs: dict[tuple[asyncio.AbstractEventLoop, str, str], Hub] = {}
+_hubs: dict[asyncio.AbstractEventLoop, dict[tuple[str, str], Hub]] = {}  # the hubs of each event loop
 
 
 async def join(socket: LiveSocket, group: str, *, alias: str = "default") -> Hub:
     """Add `socket` to the process's hub of `group` on layer `alias` (made and joined to the group
     on the layer first if need be); from then on the socket is offered every message of the group."""
     loop = asyncio.get_running_loop()
-    key = (loop, alias, group)
-    hub = _hubs.get(key)
-    if hub is None:
-        for stale in [k for k in _hubs if k[0].is_closed()]:  # loops gone (tests)
+    hubs = _hubs.get(loop)
+    if hubs is None:
+        for stale in [other for other in _hubs if other.is_closed()]:  # loops gone (tests)
             del _hubs[stale]
-        hub = _hubs[key] = Hub(get_channel_layer(alias), group)
+        hubs = _hubs[loop] = {}
+    key = (alias, group)
+    hub = hubs.get(key)
+    if hub is None:
+        hub = hubs[key] = Hub(get_channel_layer(alias), group, alias)
     hub.sockets[socket] = None
     try:
         await asyncio.shield(hub.started)
     except BaseException:
         hub.sockets.pop(socket, None)
-        if _hubs.get(key) is hub and hub.started.done():  # a failed start: the next join tries again
-            del _hubs[key]
+        if not hub.sockets and hubs.get(key) is hub:  # a failed start, or its only joiner gone
+            del hubs[key]
+            loop.create_task(_stop_when_started(hub))
         raise
     return hub
+
+
+async def _stop_when_started(hub: Hub) -> None:
+    try:
+        await hub.started
+    except BaseException:  # noqa: S110 - a start that failed has nothing to stop but its tasks
+        pass
+    await hub.stop()
 
 
 async def leave(socket: LiveSocket, hub: Hub) -> None:
@@ -197,8 +235,8 @@ async def leave(socket: LiveSocket, hub: Hub) -> None:
     hub.sockets.pop(socket, None)
     if hub.sockets:
         return
-    loop = asyncio.get_running_loop()
-    for key, candidate in list(_hubs.items()):
-        if candidate is hub and key[0] is loop:
-            del _hubs[key]
-            await hub.stop()
+    hubs = _hubs.get(asyncio.get_running_loop(), {})
+    key = (hub.alias, hub.group)
+    if hubs.get(key) is hub:
+        del hubs[key]
+        await hub.stop()

@@ -27,12 +27,14 @@ browser sees them in `CloseEvent.code`):
     4403  the user's role does not admit them (CLOSE_FORBIDDEN)
     4404  no such sub-district (CLOSE_NOT_FOUND)
     4429  too many frames or resumes on this socket (CLOSE_RATE_LIMITED)
+    1011  a live message could not be delivered: reconnect and resume (CLOSE_SERVER_ERROR)
 
 A handshake from a foreign origin gets no socket at all (config/ws_origin.py): HTTP 403, which the
 browser reports as 1006.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -57,6 +59,7 @@ CLOSE_ANONYMOUS = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_RATE_LIMITED = 4429
+CLOSE_SERVER_ERROR = 1011  # a live message could not be delivered: reconnect and resume
 
 MAX_DEPTH = 8  # our frames are flat objects; a little room, never a recursion hazard
 
@@ -231,11 +234,29 @@ class GroupSocket(GuardedJsonConsumer):
     _pump: asyncio.Task | None = None
     _overflowed = False
     _covered = 0  # the group's messages up to this number are in what the client has (see `lost`)
+    COUNTER_TIMEOUT_S = 2.0
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._inbox: deque[dict] = deque()
         self._turn = asyncio.Lock()
+
+    async def __call__(self, scope, receive, send):
+        """The consumer's life; whichever way it ends (a handler that raised ends it without a
+        `websocket.disconnect`), the socket leaves its hub."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._leave()
+
+    async def _leave(self) -> None:
+        self.closing = True
+        self._inbox.clear()
+        if self._pump is not None and self._pump is not asyncio.current_task():
+            self._pump.cancel()
+        if self._hub is not None:
+            hub, self._hub = self._hub, None
+            await live_hub.leave(self, hub)
 
     async def group_join(self, group: str) -> None:
         """Join before reading what the socket sends first: nothing falls between."""
@@ -246,13 +267,7 @@ class GroupSocket(GuardedJsonConsumer):
         self._covered = self._hub.last_seq  # what came before is the connect's to read
 
     async def disconnect(self, code) -> None:
-        self.closing = True
-        self._inbox.clear()
-        if self._pump is not None and self._pump is not asyncio.current_task():
-            self._pump.cancel()
-        if self._hub is not None:
-            hub, self._hub = self._hub, None
-            await live_hub.leave(self, hub)
+        await self._leave()
 
     async def dispatch(self, message) -> None:
         """The socket's own messages (connect, a client frame, disconnect), one turn at a time with
@@ -296,18 +311,35 @@ class GroupSocket(GuardedJsonConsumer):
                     async with self._turn:
                         await self.deliver(message)
                     continue
-                self._overflowed = False
                 log.warning("%s (%s) missed messages of its group: resync", self.scope.get("path"), self.group)
                 async with self._turn:
-                    if self._hub is not None:  # what the client reads after this holds them
-                        self._covered = await self._hub.counter()
+                    covered = await self._counter()
                     await self.resync()
+                self._overflowed = False  # told: only now (a resync that failed is tried again)
+                self._covered = max(self._covered, covered)
         except asyncio.CancelledError:
             raise
-        except Exception:  # the client gone mid-send and the like: the disconnect follows
-            log.warning("delivering to %s failed", self.scope.get("path"), exc_info=True)
+        except Exception:
+            # A message that could not be delivered (a handler's database read failed, the client
+            # went away mid-send): the client cannot know what it missed, so the socket closes and
+            # the client reconnects and resumes, as when a consumer fails.
+            log.warning("delivering to %s failed: closing it", self.scope.get("path"), exc_info=True)
+            self._pump = None
+            if not self.closing:
+                with contextlib.suppress(Exception):
+                    await self.close(code=CLOSE_SERVER_ERROR)
         finally:
             self._pump = None
+
+    async def _counter(self) -> int:
+        """The group's counter for `_covered`: what the hub has seen if the layer does not answer soon."""
+        if self._hub is None:
+            return self._covered
+        try:
+            async with asyncio.timeout(self.COUNTER_TIMEOUT_S):
+                return await self._hub.counter()
+        except TimeoutError:
+            return self._hub.last_seq
 
     async def resync(self) -> None:
         """Tell the client it missed messages: what it does then is its own (the frame's handling)."""

@@ -20,3 +20,12 @@ class DispatchConfig(AppConfig):
         from dispatch.live import LIVE_KIND, messages_by_id
 
         live.register(LIVE_KIND, messages_by_id)
+
+        # A member's delete waits for the position batches holding the member, and they for it,
+        # in one order (dispatch.positions.lock_member_before_delete).
+        from django.db.models.signals import pre_delete
+
+        from dispatch.models import Member
+        from dispatch.positions import lock_member_before_delete
+
+        pre_delete.connect(lock_member_before_delete, sender=Member, dispatch_uid="dispatch.member_delete_lock")

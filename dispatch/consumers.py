@@ -216,13 +216,9 @@ class DeptConsumer(_GroupSocket):
 
     async def deliver(self, message: dict) -> None:
         """The sub-district's stream carries every event and more (the members' positions, what the
-        walls need): the events go to `incident_event`, the socket's own messages (`websocket.*`)
-        as usual, the rest of the stream nowhere."""
-        kind = message.get("type", "")
-        if kind == "incident.event":
+        walls need): the events go to `incident_event`, the rest of the stream nowhere."""
+        if message.get("type") == "incident.event":
             await self.incident_event(message)
-        elif kind.startswith("websocket."):
-            await super().deliver(message)
 
     async def incident_event(self, message: dict) -> None:
         """One event of the sub-district (`wall.frames.event_message`): passed on when it

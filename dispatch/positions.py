@@ -204,6 +204,17 @@ SELECT m.id, s.code FROM dispatch_member m JOIN geo_subdistrict s ON s.id = m.su
 WHERE m.id = ANY(%s::bigint[]) ORDER BY m.id FOR KEY SHARE OF m
 """
 
+def lock_member_before_delete(sender, instance, **kwargs) -> None:
+    """pre_delete of a Member (dispatch/apps.py): the member's row locked FOR UPDATE before Django's
+    collector deletes anything of theirs. An ingest holding the member (FOR KEY SHARE, above)
+    finishes first; one that comes after waits, then finds the member gone (`unknown_member`).
+    Without it the collector's delete of the member's last position, before the member's own row,
+    and an ingest that locked the member and then moves that position would wait for each other — a
+    deadlock PostgreSQL ends by aborting one of them."""
+    model = type(instance)
+    list(model.objects.select_for_update().filter(pk=instance.pk).values_list("pk", flat=True))
+
+
 # A member whose new fix is within this many degrees of their stored point (about 1 m: 1.1 m north–
 # south, 1 m east–west at 30° N) keeps the stored point: only the time and the accuracy change, so
 # the row's update is HOT (heap-only: the point's GiST index and the primary key are not touched;

@@ -90,8 +90,8 @@ from tests.bench.bench_wall import (  # noqa: E402
     session_for,
     wait_for,
 )
-from tests.bench.server_options import uvicorn_options  # noqa: E402
 from tests.e2e.conftest import _drop_database, _free_port, _server, _stop  # noqa: E402
+from tests.server_options import uvicorn_options  # noqa: E402
 
 WALLS = 4
 DESKS = 6  # dispatchers and call-takers

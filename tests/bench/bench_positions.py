@@ -87,7 +87,7 @@ from dispatch.gcj02 import wgs84_to_gcj02  # noqa: E402
 from dispatch.models import Member, MemberPosition, PositionFix, Unit  # noqa: E402
 from fixtures.demo import DEMO_CODE  # noqa: E402
 from geo.models import Subdistrict  # noqa: E402
-from tests.bench.server_options import uvicorn_options  # noqa: E402
+from tests.server_options import uvicorn_options  # noqa: E402
 
 TARGET_PER_SECOND = 10_000
 CITY_TARGET_PER_SECOND = 50_000
@@ -434,6 +434,8 @@ def city_track(args) -> None:
             # development cluster): every connection to this database from now on waits for its commit
             cur.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = on')
         connection.close()
+        if hasattr(connection, "close_pool"):  # pooled sessions opened before the ALTER keep the old value
+            connection.close_pool()
         n = args.city_subdistricts
         per = CITY_MEMBERS_PER_SUBDISTRICT
         with transaction.atomic():

@@ -310,7 +310,6 @@ from websockets.asyncio.client import connect  # noqa: E402
 
 from fixtures import city  # noqa: E402
 from fixtures.demo import DEMO_CODE  # noqa: E402
-from tests.bench.server_options import uvicorn_options  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     _admin_cursor,
     _drop_database,
@@ -319,6 +318,7 @@ from tests.e2e.conftest import (  # noqa: E402
     _stop,
     subprocess_env,
 )
+from tests.server_options import uvicorn_options  # noqa: E402
 
 TARGET_INTAKE_P95_MS = 300.0
 TARGET_FANOUT_P95_MS = 250.0
@@ -860,7 +860,6 @@ def prepare_city(sockets: int) -> dict:
     from rest_framework.authtoken.models import Token
 
     from config.roles import UserRole
-    from fixtures.management.commands.seed_city import DISTRICT_USER
     from geo.models import Subdistrict, Tenancy
     from incidents.models import Channel, Incident
 
@@ -884,7 +883,7 @@ def prepare_city(sockets: int) -> dict:
                               for _ in range(-(-(sockets if k == 0 else per_sub) // CLIENTS_PER_SESSION))]
         points[sub.code] = [(p.x, p.y) for p in Incident.objects.filter(subdistrict=sub, location__isnull=False)
                             .order_by("-pk").values_list("location", flat=True)[:200]]
-    district = command_room_user(DISTRICT_USER, district=city.DISTRICT)
+    district = city.district_user()
     channel = Channel.objects.filter(kind=Channel.Kind.HOTLINE, active=True).order_by("code").first()
     category = (Incident.objects.filter(category__major_by_default=False).order_by("-pk")
                 .values_list("category__code", flat=True).first())

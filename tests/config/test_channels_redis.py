@@ -27,6 +27,7 @@ from config.roles import UserRole
 from incidents.models import IncidentEvent
 from tests.e2e.conftest import REPO, _free_port, _server, _stop, _wait_until_up, subprocess_env
 from tests.factories import make_user, make_world
+from tests.server_options import uvicorn_options
 from wall import consumers
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -89,7 +90,7 @@ def two_servers(redis_url, django_db_setup, django_db_blocker, tmp_path_factory)
             with log.open("w") as out:
                 processes.append(subprocess.Popen(  # noqa: S603 - fixed arguments
                     [sys.executable, "-m", "uvicorn", "config.asgi:application",
-                     "--host", "127.0.0.1", "--port", str(port), "--lifespan", "off"],
+                     "--host", "127.0.0.1", "--port", str(port), *uvicorn_options()],
                     cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
                 ))
             urls.append(f"http://127.0.0.1:{port}")

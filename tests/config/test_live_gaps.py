@@ -299,3 +299,48 @@ def test_a_socket_that_keeps_up_is_never_told_to_resync(small_layer, monkeypatch
         return [frame["positions"][0]["member"] for frame in frames]
 
     assert async_to_sync(scenario)() == list(range(10))
+
+
+def hubs_of_this_loop() -> dict:
+    return live_hub._hubs.get(asyncio.get_running_loop(), {})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_consumer_that_failed_after_joining_leaves_its_hub_and_the_group(small_layer, monkeypatch):
+    make_world()
+
+    async def failing_resume(self, last_event):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(WallConsumer, "_resume", failing_resume)
+    communicator = socket("/ws/wall/T1/?last_event=0", make_user("dispatcher", UserRole.DISPATCHER))
+
+    async def scenario():
+        connected, _ = await communicator.connect(timeout=TIMEOUT)
+        assert connected
+        with pytest.raises(RuntimeError):
+            await communicator.wait(timeout=TIMEOUT)  # the consumer's failure, no websocket.disconnect
+        return dict(hubs_of_this_loop()), list(get_channel_layer().groups.get(live.subdistrict_group("T1"), ()))
+
+    hubs, members = async_to_sync(scenario)()
+    assert hubs == {} and members == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_that_cannot_be_delivered_closes_the_socket_for_the_client_to_resume(small_layer, monkeypatch):
+    make_world()
+
+    async def failing(self, message):
+        raise RuntimeError("a handler's database read failed")
+
+    monkeypatch.setattr(WallConsumer, "positions_batch", failing)
+    communicator = socket("/ws/wall/T1/?last_event=0", make_user("dispatcher", UserRole.DISPATCHER))
+
+    async def scenario():
+        await joined(communicator)
+        await publish(1)
+        closed = await communicator.receive_output(timeout=TIMEOUT)
+        await communicator.wait(timeout=TIMEOUT)
+        return closed
+
+    assert async_to_sync(scenario)() == {"type": "websocket.close", "code": 1011}

@@ -17,6 +17,7 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.gis.geos import Point
 from django.db import OperationalError, connection, transaction
+from django.db.models.signals import pre_delete
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +26,7 @@ from rest_framework.test import APIClient
 
 from config import live
 from config.asgi import application
+from config.errors import DomainError
 from config.live import subdistrict_group as wall_group
 from config.roles import UserRole
 from dispatch import positions
@@ -550,3 +552,40 @@ def test_a_wall_socket_receives_positions_posted_through_the_api(settings):
     assert (position["lon"], position["lat"]) == pytest.approx((LON, LAT), abs=1e-6)
     assert position["accuracy_m"] == 4.0
     assert set(position) == {"member", "lon", "lat", "at", "accuracy_m"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_member_being_deleted_holds_back_a_batch_of_theirs_which_then_finds_them_gone():
+    """The delete locks the member before it deletes their last position (the pre_delete lock): a
+    batch that comes meanwhile waits — it cannot lock the member, then wait for the position row the
+    delete holds, while the delete waits for its lock (a deadlock) — and then is refused."""
+    world = make_world()
+    member = second_member(world)
+    positions_ingest(fixes=[Fix(member.pk, timezone.now() - timedelta(minutes=1), LON, LAT)])  # a position to delete
+    deleting, release = threading.Event(), threading.Event()
+
+    def held(sender, instance, **kwargs):  # after the lock (connected later than the app's receiver)
+        deleting.set()
+        release.wait(10)
+
+    def delete() -> None:
+        try:
+            Member.objects.filter(pk=member.pk).delete()
+        finally:
+            connection.close()
+
+    pre_delete.connect(held, sender=Member, dispatch_uid="test.held")
+    worker = threading.Thread(target=delete)
+    worker.start()
+    try:
+        assert deleting.wait(10)
+        threading.Timer(0.3, release.set).start()  # the batch below waits for the delete meanwhile
+        with pytest.raises(DomainError) as refused:
+            positions_ingest(fixes=[Fix(member.pk, timezone.now(), LON, LAT)])
+    finally:
+        release.set()
+        worker.join(10)
+        pre_delete.disconnect(sender=Member, dispatch_uid="test.held")
+    assert refused.value.code == "unknown_member"
+    assert not Member.objects.filter(pk=member.pk).exists()
+    assert not PositionFix.objects.filter(member_id=member.pk).exists()

@@ -35,6 +35,8 @@ import pytest
 from django.conf import settings
 from psycopg2 import sql
 
+from tests.server_options import uvicorn_options
+
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -258,6 +260,7 @@ def e2e(artifacts_dir, tmp_path_factory) -> E2EServer:
                     "127.0.0.1",
                     "--port",
                     str(port),
+                    *uvicorn_options(),
                 ],
                 cwd=REPO,
                 env=env,
@@ -387,7 +390,8 @@ def start_uvicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Popen
     returns once the login page answers."""
     with log.open("a") as out:
         process = subprocess.Popen(  # noqa: S603 - fixed arguments
-            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+             *uvicorn_options()],
             cwd=REPO,
             env=env,
             stdout=out,

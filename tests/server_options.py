@@ -3,7 +3,7 @@ scripts/uvicorn-options: the benchmarks start their servers with the same ones."
 
 from pathlib import Path
 
-OPTIONS_FILE = Path(__file__).resolve().parents[2] / "scripts" / "uvicorn-options"
+OPTIONS_FILE = Path(__file__).resolve().parents[1] / "scripts" / "uvicorn-options"
 
 
 def uvicorn_options() -> list[str]:
