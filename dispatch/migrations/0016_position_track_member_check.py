@@ -9,6 +9,8 @@
 #   a member's new row version fits on its page, so an update that leaves the point as it was (the
 #   member did not move, dispatch.positions) is a HOT update — no new index entries — and one that
 #   moves it dirties one page less. Pages written before keep their fill until their rows move.
+# Reversed, the foreign key comes back validated over the whole track: it fails while a fix names a
+# member who is gone (written by bulk SQL, or left by a TRUNCATE of the members) — delete those first.
 
 import django.db.models.deletion
 import pgtrigger.compiler
