@@ -11,7 +11,8 @@ class WallConfig(AppConfig):
     verbose_name = _("Wall map")
 
     def ready(self) -> None:
-        from wall import frames, member_frames
+        from wall import access_frames, frames, member_frames
 
         frames.register()  # the timeline's events go out with their board rows (config.live)
         member_frames.register()  # staff's changes to responders and rosters, as the snapshot's rows
+        access_frames.register()  # a tenancy taken away closes its user's walls there

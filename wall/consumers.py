@@ -41,7 +41,7 @@ from config.ws_frames import (  # noqa: F401 - tests read the codes here
     parse_event_id,
 )
 from geo.models import Subdistrict
-from geo.tenancy import is_tenant
+from geo.tenancy import forget, is_tenant
 from incidents.events import events_for_payload
 from incidents.models import IncidentEvent
 from wall.frames import event_messages
@@ -148,3 +148,14 @@ class WallConsumer(GroupSocket):
 
     async def members_changed(self, message: dict) -> None:
         await self.send(text_data=message["text"])
+
+    async def access_changed(self, message: dict) -> None:
+        """A tenancy of these users was taken away (wall/access_frames.py): this socket's user checks
+        again, and the socket closes with the code a new connection would get."""
+        user = self.scope.get("user")
+        if user is None or user.pk not in message["users"]:
+            return
+        forget(user)  # the tenants read at connect are cached on the user object
+        refused, _subdistrict_id = await socket_db(_access)(user, self.scope["url_route"]["kwargs"]["subdistrict_code"])
+        if refused is not None:
+            await self.close(code=refused)
