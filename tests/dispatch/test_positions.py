@@ -459,8 +459,10 @@ def test_many_ingests_within_an_interval_become_one_message_with_each_members_la
         members = [p["member"] for p in sent(message)]
         assert members == sorted(set(members))
     assert len(got1) <= 2 + int(took / interval)
-    if took < interval:  # the usual case: the first batch at once, all the others in one trailing message
-        assert len(got1) == 2
+    if took < interval:  # all within one interval: the first batch at once, the others in one trailing
+        # message — or, on a busy machine where the first send ran after later batches were offered,
+        # everything in that one message (never more than two)
+        assert len(got1) in (1, 2)
         assert [p["member"] for p in sent(got1[0][1])] == sorted([a.pk, b.pk])
     # the trailing message carries each member's latest fix
     last = got1[-1][1]
